@@ -1,0 +1,110 @@
+import { ClientRegistry } from '../registry/client-registry.js';
+import { openStorage } from '../runtime.js';
+import { cliConfig, databaseOption, onePositional, parse, print, printJson } from './common.js';
+import { clientView, table } from './output.js';
+import { UsageError } from './usage.js';
+
+async function withRegistry<T>(database: string | undefined, fn: (registry: ClientRegistry) => Promise<T>): Promise<T> {
+  const { store, hasher } = await openStorage(cliConfig(database));
+  try {
+    return await fn(new ClientRegistry(store, hasher));
+  } finally {
+    await store.close();
+  }
+}
+
+export async function clientsCommand(args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case 'create':
+      return create(rest);
+    case 'list':
+      return list(rest);
+    case 'show':
+      return show(rest);
+    case 'disable':
+    case 'enable':
+      return setStatus(rest, sub === 'enable' ? 'active' : 'disabled');
+    case 'delete':
+      return remove(rest);
+    default:
+      throw new UsageError(sub ? `unknown clients command: ${sub}` : 'clients needs a command: create, list, show, disable, enable, delete');
+  }
+}
+
+async function create(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, {
+    ...databaseOption,
+    name: { type: 'string' },
+    scope: { type: 'string' },
+    audience: { type: 'string', multiple: true },
+    'token-ttl': { type: 'string' },
+    'auth-method': { type: 'string' },
+    'client-id': { type: 'string' },
+    'client-secret': { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (positionals.length > 0) throw new UsageError(`clients create takes no arguments, got ${positionals.join(' ')}`);
+  if (values.name === undefined) throw new UsageError('clients create needs --name');
+  const ttl = values['token-ttl'];
+  if (ttl !== undefined && !/^\d+$/.test(ttl)) throw new UsageError('--token-ttl must be a whole number of seconds');
+  if ((values['client-id'] === undefined) !== (values['client-secret'] === undefined)) {
+    throw new UsageError('--client-id and --client-secret import a client together');
+  }
+  const { client, clientSecret } = await withRegistry(values.database, (registry) =>
+    registry.create({
+      name: values.name!,
+      scope: values.scope,
+      audiences: values.audience,
+      tokenTtl: ttl === undefined ? null : Number(ttl),
+      authMethod: values['auth-method'],
+      clientId: values['client-id'],
+      clientSecret: values['client-secret'],
+    }),
+  );
+  const view = clientView(client);
+  if (values.json) {
+    const { client_id, secrets: _secrets, ...rest } = view;
+    printJson({ client_id, client_secret: clientSecret, ...rest });
+    return;
+  }
+  print(`client_id:     ${client.clientId}`);
+  print(`client_secret: ${clientSecret}`);
+  print('');
+  print('Store the secret now: it is shown only this once and cannot be recovered.');
+}
+
+async function list(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { ...databaseOption, json: { type: 'boolean' } });
+  if (positionals.length > 0) throw new UsageError('clients list takes no arguments');
+  const clients = (await withRegistry(values.database, (registry) => registry.list())).map(clientView);
+  if (values.json) return printJson(clients);
+  print(clients.length === 0 ? 'No clients.' : table(clients, ['client_id', 'name', 'status', 'scope', 'auth_method', 'audience']));
+}
+
+async function show(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { ...databaseOption, json: { type: 'boolean' } });
+  const view = clientView(await withRegistry(values.database, (registry) => registry.get(onePositional(positionals, 'client ID'))));
+  if (values.json) return printJson(view);
+  for (const [key, value] of Object.entries(view)) {
+    if (key === 'secrets') continue;
+    print(`${`${key}:`.padEnd(14)} ${Array.isArray(value) ? value.join(', ') || '-' : value ?? '-'}`);
+  }
+  print('secrets:');
+  print(table(view.secrets, ['id', 'created_at', 'expires_at', 'last_used_at']).replace(/^/gm, '  '));
+}
+
+async function setStatus(args: string[], status: 'active' | 'disabled'): Promise<void> {
+  const { values, positionals } = parse(args, { ...databaseOption, json: { type: 'boolean' } });
+  const client = await withRegistry(values.database, (registry) => registry.setStatus(onePositional(positionals, 'client ID'), status));
+  if (values.json) return printJson(clientView(client));
+  print(`Client ${client.clientId} is ${status === 'active' ? 'enabled' : 'disabled'}.`);
+}
+
+async function remove(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { ...databaseOption, json: { type: 'boolean' } });
+  const clientId = onePositional(positionals, 'client ID');
+  await withRegistry(values.database, (registry) => registry.delete(clientId));
+  if (values.json) return printJson({ client_id: clientId, deleted: true });
+  print(`Client ${clientId} is deleted.`);
+}

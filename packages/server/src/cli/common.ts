@@ -1,0 +1,41 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+import { loadConfig, type ConfigOverrides, type ServerConfig } from '../config.js';
+import { dataDirFor } from '../runtime.js';
+import { UsageError } from './usage.js';
+
+export const databaseOption = { database: { type: 'string' } } as const;
+
+/** parseArgs in strict mode, with its errors turned into usage errors. */
+export function parse<T extends Options>(args: string[], options: T): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>> {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** The configuration a CLI command works with: environment, then `--database` and overrides. */
+export function cliConfig(database: string | undefined, overrides: ConfigOverrides = {}, env = process.env): ServerConfig {
+  const chosen = database ?? env.DATABASE_URL;
+  const dataDir = chosen ? dataDirFor(chosen, env.TESSERA_DATA_DIR) : undefined;
+  return loadConfig(env, {
+    ...overrides,
+    ...(chosen ? { database: chosen } : {}),
+    ...(dataDir ? { dataDir } : {}),
+  });
+}
+
+export function onePositional(positionals: string[], what: string): string {
+  if (positionals.length !== 1 || positionals[0] === '') throw new UsageError(`expected exactly one ${what}`);
+  return positionals[0]!;
+}
+
+export function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,44 @@
+import { ConfigError } from '../config.js';
+import { KekMismatchError } from '../lib/kek.js';
+import { RegistryError } from '../registry/client-registry.js';
+import { clientsCommand } from './clients.js';
+import { keysCommand } from './keys.js';
+import { migrateCommand } from './migrate.js';
+import { serveCommand } from './serve.js';
+import { usage, UsageError } from './usage.js';
+
+const commands: Record<string, (args: string[]) => Promise<void>> = {
+  serve: serveCommand,
+  clients: clientsCommand,
+  keys: keysCommand,
+  migrate: migrateCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${usage}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  const run = commands[command];
+  try {
+    if (!run) throw new UsageError(`unknown command: ${command}`);
+    await run(args);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`tessera: ${error.message}\n\n${usage}\n`);
+      return 2;
+    }
+    if (error instanceof RegistryError || error instanceof ConfigError || error instanceof KekMismatchError) {
+      process.stderr.write(`tessera: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`tessera: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+const status = await main(process.argv.slice(2));
+// serve keeps running on its own handles; every other command ends here.
+if (process.argv[2] !== 'serve' || status !== 0) process.exitCode = status;

@@ -1,0 +1,25 @@
+/** Thrown for a malformed command line: printed with the usage text, exit status 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const usage = `Usage: tessera <command> [options]
+
+Commands:
+  serve [--port N] [--host H] [--database URL] [--preset NAME] [--issuer URL] [--signing-alg ALG]
+      Serve the authorization server (default http://127.0.0.1:8080, data in ./data).
+  clients create --name NAME [--scope "a b"] [--audience URI]... [--token-ttl SECONDS]
+                 [--auth-method client_secret_basic|client_secret_post|any]
+                 [--client-id ID --client-secret SECRET] [--json]
+      Register a client. Its secret is printed exactly once and cannot be recovered.
+  clients list [--json]
+  clients show ID [--json]
+  clients disable ID | enable ID | delete ID [--json]
+  keys list [--json]
+  migrate
+      Apply pending database migrations (serve does this on start).
+
+Every command takes --database URL (default sqlite:./data/tessera.db, or DATABASE_URL) and
+works on the database directly, whether or not a server is running.
+Environment: PORT, HOST, TESSERA_DATA_DIR, TESSERA_ISSUER, TESSERA_KEK, TESSERA_SIGNING_ALG,
+TESSERA_TOKEN_TTL, TESSERA_JWKS_MAX_AGE, TESSERA_DEFAULT_AUDIENCE, TESSERA_LOG_LEVEL, DATABASE_URL.`;

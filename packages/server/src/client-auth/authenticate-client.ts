@@ -1,0 +1,61 @@
+import { OAuthError } from '@tessera/protocol';
+import type { Params } from '../http/parse-params.js';
+import type { ClientCache } from '../registry/client-cache.js';
+import type { SecretHasher } from '../secrets/client-secret.js';
+import type { ClientRecord } from '../store/contract.js';
+import { parseBasicAuthorization } from './client-secret-basic.js';
+import { parsePostCredentials } from './client-secret-post.js';
+import { invalidClient, type PresentedCredentials } from './credentials.js';
+
+export interface AuthenticatedClient {
+  client: ClientRecord;
+  method: PresentedCredentials['method'];
+  secretId: string;
+}
+
+/**
+ * Picks exactly one authentication method from the request (RFC 6749 §2.3: "MUST NOT use
+ * more than one authentication method in each request").
+ */
+export function presentedCredentials(authorization: string | undefined, params: Params): PresentedCredentials {
+  const inBody = params.has('client_secret');
+  if (authorization !== undefined) {
+    if (inBody) {
+      throw new OAuthError('invalid_request', 'Only one client authentication method may be used per request');
+    }
+    const credentials = parseBasicAuthorization(authorization);
+    const bodyClientId = params.get('client_id');
+    if (bodyClientId !== undefined && bodyClientId !== credentials.clientId) {
+      throw new OAuthError('invalid_request', 'client_id in the body does not match the Authorization header');
+    }
+    return credentials;
+  }
+  return parsePostCredentials(params);
+}
+
+export class ClientAuthenticator {
+  constructor(
+    private readonly clients: ClientCache,
+    private readonly hasher: SecretHasher,
+    private readonly nowSeconds: () => number,
+  ) {}
+
+  /**
+   * Verifies presented credentials. Unknown client, wrong secret, disabled client and a
+   * method the client is not registered for all fail the same way, after the same work.
+   */
+  async authenticate(credentials: PresentedCredentials): Promise<AuthenticatedClient> {
+    const usedHeader = credentials.method === 'client_secret_basic';
+    const client = this.clients.peek(credentials.clientId) ?? (await this.clients.get(credentials.clientId));
+    const now = this.nowSeconds();
+    const secrets = client?.secrets ?? [];
+    let matched = this.hasher.match(credentials.secret, secrets, now);
+    if (!matched && credentials.rawSecret !== undefined) matched = this.hasher.match(credentials.rawSecret, secrets, now);
+    if (!client || !matched) throw invalidClient(usedHeader, client ? 'secret mismatch' : 'unknown client');
+    if (client.status !== 'active') throw invalidClient(usedHeader, 'client disabled');
+    if (client.authMethod !== 'any' && client.authMethod !== credentials.method) {
+      throw invalidClient(usedHeader, `client registered for ${client.authMethod}`);
+    }
+    return { client, method: credentials.method, secretId: matched.id };
+  }
+}

@@ -1,0 +1,12 @@
+import type { Params } from '../http/parse-params.js';
+import { invalidClient, type PresentedCredentials } from './credentials.js';
+
+/** RFC 6749 §2.3.1 `client_secret_post`: client_id and client_secret in the request body. */
+export function parsePostCredentials(params: Params): PresentedCredentials {
+  const clientId = params.get('client_id');
+  const secret = params.get('client_secret');
+  if (clientId === undefined || secret === undefined) {
+    throw invalidClient(false, 'No client credentials in the request');
+  }
+  return { method: 'client_secret_post', clientId, secret };
+}

@@ -1,0 +1,28 @@
+import { OAuthError } from '@tessera/protocol';
+import type { ClientAuthMethod } from '@tessera/protocol';
+
+/** Credentials pulled from a request, before anything is looked up. */
+export interface PresentedCredentials {
+  method: Extract<ClientAuthMethod, 'client_secret_basic' | 'client_secret_post'>;
+  clientId: string;
+  secret: string;
+  /**
+   * For Basic: the secret exactly as sent, when it differs from the form-urlencoding-decoded
+   * one. Many clients skip RFC 6749 §2.3.1's encoding step; trying the raw value second keeps
+   * them working without weakening anything (both still need the secret).
+   */
+  rawSecret?: string;
+}
+
+export const basicRealm = 'Basic realm="tessera", charset="UTF-8"';
+
+/**
+ * The one answer for every failed client authentication: unknown client, wrong secret,
+ * disabled client and wrong method look identical (RFC 6749 §5.2).
+ */
+export function invalidClient(usedAuthorizationHeader: boolean, detail?: string): OAuthError {
+  return new OAuthError('invalid_client', 'Client authentication failed', {
+    headers: usedAuthorizationHeader ? { 'www-authenticate': basicRealm } : {},
+    ...(detail === undefined ? {} : { detail }),
+  });
+}

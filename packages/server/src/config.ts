@@ -1,0 +1,78 @@
+import { signingAlgorithms, type SigningAlgorithm } from '@tessera/protocol';
+import { join, resolve } from 'node:path';
+
+/**
+ * Every server option, its default and its environment variable. Validated at start-up:
+ * a bad value stops the server with a message naming the option.
+ */
+export interface ServerConfig {
+  /** Listen port (`PORT`, `--port`). Default 8080. */
+  port: number;
+  /** Listen address (`HOST`, `--host`). Default 127.0.0.1. */
+  host: string;
+  /** `iss` of every token and base of discovery (`TESSERA_ISSUER`). Default http://localhost:8080. */
+  issuer: string;
+  /** Data directory: SQLite file, key-encryption key file (`TESSERA_DATA_DIR`). Default ./data. */
+  dataDir: string;
+  /** `sqlite:PATH` or `postgres://…` (`--database`, `DATABASE_URL`). Default sqlite:<dataDir>/tessera.db. */
+  database: string;
+  /** Provider dialect (`--preset`, `TESSERA_PRESET`); the RFC endpoints stay mounted beside it. */
+  preset: string | undefined;
+  /** JWS algorithm for new access tokens (`TESSERA_SIGNING_ALG`): RS256 (default), ES256, EdDSA. */
+  signingAlg: SigningAlgorithm;
+  /** Access token lifetime in seconds when the client has none (`TESSERA_TOKEN_TTL`). Default 3600. */
+  defaultTokenTtl: number;
+  /** `aud` for clients registered without an audience (`TESSERA_DEFAULT_AUDIENCE`). Default: the issuer. */
+  defaultAudience: string | undefined;
+  /** JWKS `Cache-Control: max-age` in seconds (`TESSERA_JWKS_MAX_AGE`). Default 300. */
+  jwksMaxAge: number;
+  /** Largest accepted request body in bytes at the OAuth endpoints. Default 16 KiB. */
+  bodyLimit: number;
+  /** pino level (`TESSERA_LOG_LEVEL`). Default info. */
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export type ConfigOverrides = Partial<ServerConfig>;
+
+function integer(name: string, value: string | number | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === '') return fallback;
+  const number = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(number) || number < min || number > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return number;
+}
+
+/** Builds the configuration from the environment, then command-line overrides on top. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): ServerConfig {
+  const dataDir = resolve(overrides.dataDir ?? env.TESSERA_DATA_DIR ?? 'data');
+  const issuer = (overrides.issuer ?? env.TESSERA_ISSUER ?? 'http://localhost:8080').replace(/\/+$/, '');
+  try {
+    const url = new URL(issuer);
+    if (url.search || url.hash) throw new Error();
+  } catch {
+    throw new ConfigError(`TESSERA_ISSUER must be an http(s) URL without query or fragment, got ${JSON.stringify(issuer)}`);
+  }
+  const signingAlg = (overrides.signingAlg ?? env.TESSERA_SIGNING_ALG ?? 'RS256') as SigningAlgorithm;
+  if (!signingAlgorithms.includes(signingAlg)) {
+    throw new ConfigError(`TESSERA_SIGNING_ALG must be one of ${signingAlgorithms.join(', ')}, got ${JSON.stringify(signingAlg)}`);
+  }
+  return {
+    port: integer('PORT', overrides.port ?? env.PORT, 8080, 0, 65535),
+    host: overrides.host ?? env.HOST ?? '127.0.0.1',
+    issuer,
+    dataDir,
+    database: overrides.database ?? env.DATABASE_URL ?? `sqlite:${join(dataDir, 'tessera.db')}`,
+    preset: overrides.preset ?? (env.TESSERA_PRESET || undefined),
+    signingAlg,
+    defaultTokenTtl: integer('TESSERA_TOKEN_TTL', overrides.defaultTokenTtl ?? env.TESSERA_TOKEN_TTL, 3600, 1, 86400 * 366),
+    defaultAudience: overrides.defaultAudience ?? (env.TESSERA_DEFAULT_AUDIENCE || undefined),
+    jwksMaxAge: integer('TESSERA_JWKS_MAX_AGE', overrides.jwksMaxAge ?? env.TESSERA_JWKS_MAX_AGE, 300, 0, 86400),
+    bodyLimit: overrides.bodyLimit ?? 16 * 1024,
+    logLevel: overrides.logLevel ?? env.TESSERA_LOG_LEVEL ?? 'info',
+  };
+}

@@ -1,0 +1,53 @@
+import { OAuthError } from '@tessera/protocol';
+import type { ErrorReply, Preset } from '../presets/preset.js';
+
+/** RFC 6749 §5.1: token endpoint responses must not be cached; errors neither. */
+export const noStoreHeaders: Readonly<Record<string, string>> = {
+  'cache-control': 'no-store',
+  pragma: 'no-cache',
+};
+
+interface HttpError {
+  statusCode?: number;
+  code?: string;
+}
+
+/**
+ * Turns anything thrown while handling a request into an OAuthError: protocol errors pass
+ * through, HTTP framework errors (body too large, bad media type) become invalid_request
+ * with their status, and anything else becomes a generic server_error.
+ */
+export function toOAuthError(error: unknown): OAuthError {
+  if (error instanceof OAuthError) return error;
+  const httpError = error as HttpError;
+  const status = httpError?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    switch (httpError.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return new OAuthError('invalid_request', 'The request body is too large', { status: 413 });
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return new OAuthError('invalid_request', 'Unsupported Content-Type', { status: 400 });
+      default:
+        return new OAuthError('invalid_request', 'The request is malformed', {
+          status: status === 415 ? 400 : status,
+          detail: String(httpError.code ?? ''),
+        });
+    }
+  }
+  return new OAuthError('server_error', 'The server encountered an unexpected condition', {
+    detail: error instanceof Error ? error.stack ?? error.message : String(error),
+  });
+}
+
+/** The single place where errors become responses (optionally in a preset's shape). */
+export function errorReply(error: OAuthError, preset: Preset | undefined, requestId: string): ErrorReply {
+  if (preset?.errorShape) {
+    const shaped = preset.errorShape(error, { requestId });
+    return { ...shaped, headers: { ...noStoreHeaders, ...shaped.headers } };
+  }
+  return {
+    status: error.status,
+    headers: { ...noStoreHeaders, ...error.headers },
+    body: error.toJSON(),
+  };
+}

@@ -1,0 +1,13 @@
+import type { Preset } from './preset.js';
+
+/** Every provider dialect `--preset` accepts, by name. Adding one is one file plus a line here. */
+export const presets: ReadonlyMap<string, Preset> = new Map<string, Preset>([]);
+
+export function findPreset(name: string): Preset {
+  const preset = presets.get(name);
+  if (!preset) {
+    const known = [...presets.keys()];
+    throw new Error(`unknown preset ${JSON.stringify(name)}; known presets: ${known.length ? known.join(', ') : 'none yet'}`);
+  }
+  return preset;
+}

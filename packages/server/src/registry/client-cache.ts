@@ -1,0 +1,83 @@
+import { LruMap } from '../lib/lru.js';
+import type { ClientRecord, Store } from '../store/contract.js';
+
+export interface ClientCacheOptions {
+  /** Most clients kept in memory. */
+  capacity?: number;
+  /** How long an unknown client_id is remembered as unknown (ms). */
+  negativeTtlMs?: number;
+  now?: () => number;
+}
+
+type Entry = { client: ClientRecord } | { missingUntil: number };
+
+/**
+ * Clients in memory, so the token hot path reads no database for a known client. The store's
+ * change feed evicts entries when any process writes them; unknown ids are remembered only
+ * briefly so a client created a moment ago is found.
+ */
+export class ClientCache {
+  readonly #store: Store;
+  readonly #entries: LruMap<string, Entry>;
+  readonly #inFlight = new Map<string, Promise<ClientRecord | undefined>>();
+  readonly #negativeTtlMs: number;
+  readonly #now: () => number;
+  /** Bumped by every invalidation, so a load that raced one does not cache stale data. */
+  #generation = 0;
+  /** Store reads caused by cache misses; tests use it to prove the hot path does not read. */
+  storeReads = 0;
+
+  constructor(store: Store, options: ClientCacheOptions = {}) {
+    this.#store = store;
+    this.#entries = new LruMap(options.capacity ?? 100_000);
+    this.#negativeTtlMs = options.negativeTtlMs ?? 1_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The cached client without touching the store, or `undefined` when it must be loaded. */
+  peek(clientId: string): ClientRecord | null | undefined {
+    const entry = this.#entries.get(clientId);
+    if (!entry) return undefined;
+    if ('client' in entry) return entry.client;
+    return entry.missingUntil > this.#now() ? null : undefined;
+  }
+
+  async get(clientId: string): Promise<ClientRecord | undefined> {
+    const cached = this.peek(clientId);
+    if (cached !== undefined) return cached ?? undefined;
+    let pending = this.#inFlight.get(clientId);
+    if (!pending) {
+      pending = this.#load(clientId).finally(() => this.#inFlight.delete(clientId));
+      this.#inFlight.set(clientId, pending);
+    }
+    return pending;
+  }
+
+  invalidate(clientId: string): void {
+    this.#generation += 1;
+    this.#entries.delete(clientId);
+  }
+
+  /** Replaces an entry with what a write in this process just committed. */
+  put(client: ClientRecord): void {
+    this.#entries.set(client.clientId, { client });
+  }
+
+  clear(): void {
+    this.#generation += 1;
+    this.#entries.clear();
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  async #load(clientId: string): Promise<ClientRecord | undefined> {
+    this.storeReads += 1;
+    const generation = this.#generation;
+    const client = await this.#store.getClient(clientId);
+    if (generation !== this.#generation) return client;
+    this.#entries.set(clientId, client ? { client } : { missingUntil: this.#now() + this.#negativeTtlMs });
+    return client;
+  }
+}

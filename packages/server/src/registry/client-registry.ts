@@ -1,0 +1,152 @@
+import { isScopeToken, parseScope } from '@tessera/protocol';
+import { randomUUID } from 'node:crypto';
+import { generateClientSecret, type SecretHasher } from '../secrets/client-secret.js';
+import {
+  registeredAuthMethods,
+  type ClientPatch,
+  type ClientRecord,
+  type RegisteredAuthMethod,
+  type Store,
+} from '../store/contract.js';
+import { clientCredentialsGrant } from '../grants/client-credentials.js';
+
+/** A request the registry refuses; its message names the offending field. */
+export class RegistryError extends Error {
+  override name = 'RegistryError';
+  constructor(
+    message: string,
+    readonly code: 'invalid_client_metadata' | 'not_found' | 'conflict',
+  ) {
+    super(message);
+  }
+}
+
+export interface ClientInput {
+  name: string;
+  scope?: string | undefined;
+  audiences?: string[] | undefined;
+  tokenTtl?: number | null | undefined;
+  authMethod?: string | undefined;
+  grantTypes?: string[] | undefined;
+  /** Import an existing client (migration): its id and secret instead of generated ones. */
+  clientId?: string | undefined;
+  clientSecret?: string | undefined;
+}
+
+const maxTokenTtl = 86400;
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const clientIdPattern = /^[\x21-\x7e]{1,200}$/;
+
+/** Client registration rules shared by the CLI and the admin API. */
+export class ClientRegistry {
+  constructor(
+    private readonly store: Store,
+    private readonly hasher: SecretHasher,
+    private readonly nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
+  ) {}
+
+  /** Creates a client; the returned secret is the only copy that will ever exist. */
+  async create(input: ClientInput): Promise<{ client: ClientRecord; clientSecret: string }> {
+    const clientId = input.clientId ?? randomUUID();
+    if (!clientIdPattern.test(clientId)) {
+      throw new RegistryError('client_id must be 1 to 200 printable ASCII characters without spaces', 'invalid_client_metadata');
+    }
+    const clientSecret = input.clientSecret ?? generateClientSecret();
+    if (input.clientSecret !== undefined && input.clientSecret.length < 32 && !uuid.test(input.clientSecret)) {
+      throw new RegistryError('an imported client_secret must be at least 32 characters or a UUID', 'invalid_client_metadata');
+    }
+    if (await this.store.getClient(clientId)) {
+      throw new RegistryError(`a client with client_id ${clientId} already exists`, 'conflict');
+    }
+    const client = await this.store.createClient({
+      clientId,
+      name: validName(input.name),
+      status: 'active',
+      scopes: validScopes(input.scope ?? ''),
+      audiences: validAudiences(input.audiences ?? []),
+      tokenTtl: validTtl(input.tokenTtl ?? null),
+      authMethod: validAuthMethod(input.authMethod ?? 'any'),
+      grantTypes: input.grantTypes ?? [clientCredentialsGrant],
+      secrets: [this.hasher.newRecord(clientSecret, this.nowSeconds())],
+    });
+    return { client, clientSecret };
+  }
+
+  async get(clientId: string): Promise<ClientRecord> {
+    const client = await this.store.getClient(clientId);
+    if (!client) throw new RegistryError(`no client with client_id ${clientId}`, 'not_found');
+    return client;
+  }
+
+  list(): Promise<ClientRecord[]> {
+    return this.store.listClients();
+  }
+
+  async update(clientId: string, input: Omit<Partial<ClientInput>, 'clientId' | 'clientSecret'> & { status?: ClientRecord['status'] }): Promise<ClientRecord> {
+    const patch: ClientPatch = {};
+    if (input.name !== undefined) patch.name = validName(input.name);
+    if (input.scope !== undefined) patch.scopes = validScopes(input.scope);
+    if (input.audiences !== undefined) patch.audiences = validAudiences(input.audiences);
+    if (input.tokenTtl !== undefined) patch.tokenTtl = validTtl(input.tokenTtl);
+    if (input.authMethod !== undefined) patch.authMethod = validAuthMethod(input.authMethod);
+    if (input.grantTypes !== undefined) patch.grantTypes = input.grantTypes;
+    if (input.status !== undefined) patch.status = input.status;
+    const client = await this.store.updateClient(clientId, patch);
+    if (!client) throw new RegistryError(`no client with client_id ${clientId}`, 'not_found');
+    return client;
+  }
+
+  setStatus(clientId: string, status: ClientRecord['status']): Promise<ClientRecord> {
+    return this.update(clientId, { status });
+  }
+
+  async delete(clientId: string): Promise<void> {
+    if (!(await this.store.deleteClient(clientId))) {
+      throw new RegistryError(`no client with client_id ${clientId}`, 'not_found');
+    }
+  }
+}
+
+function validName(name: string): string {
+  const trimmed = name.trim();
+  if (trimmed === '' || trimmed.length > 200 || /[\x00-\x1f\x7f]/.test(trimmed)) {
+    throw new RegistryError('name must be 1 to 200 characters without control characters', 'invalid_client_metadata');
+  }
+  return trimmed;
+}
+
+function validScopes(scope: string): string[] {
+  const scopes = parseScope(scope);
+  if (!scopes || !scopes.every(isScopeToken)) {
+    throw new RegistryError('scope must be space-separated RFC 6749 scope tokens (no quotes or backslashes)', 'invalid_client_metadata');
+  }
+  return scopes;
+}
+
+function validAudiences(audiences: string[]): string[] {
+  for (const audience of audiences) {
+    let ok = false;
+    try {
+      ok = new URL(audience).protocol !== '' && !audience.includes('#');
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new RegistryError(`audience ${JSON.stringify(audience)} must be an absolute URI without a fragment`, 'invalid_client_metadata');
+  }
+  return [...new Set(audiences)];
+}
+
+function validTtl(ttl: number | null): number | null {
+  if (ttl === null) return null;
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > maxTokenTtl) {
+    throw new RegistryError(`token TTL must be an integer from 1 to ${maxTokenTtl} seconds`, 'invalid_client_metadata');
+  }
+  return ttl;
+}
+
+function validAuthMethod(method: string): RegisteredAuthMethod {
+  if (!(registeredAuthMethods as readonly string[]).includes(method)) {
+    throw new RegistryError(`auth method must be one of ${registeredAuthMethods.join(', ')}`, 'invalid_client_metadata');
+  }
+  return method as RegisteredAuthMethod;
+}

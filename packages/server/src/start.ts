@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { ServerConfig } from './config.js';
+import { createContext, type TesseraContext } from './context.js';
+import { createLogger } from './http/logger.js';
+import { findPreset } from './presets/index.js';
+import { openStorage } from './runtime.js';
+import { buildServer } from './server.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  context: TesseraContext;
+  /** Base URL the server listens on, e.g. http://127.0.0.1:8080. */
+  url: string;
+  close: () => Promise<void>;
+}
+
+/** Opens storage, builds the app and listens: what `tessera serve` runs. */
+export async function startServer(
+  config: ServerConfig,
+  options: { env?: NodeJS.ProcessEnv; logger?: Logger; nowSeconds?: () => number } = {},
+): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const preset = config.preset ? findPreset(config.preset) : undefined;
+  const { store, kek, hasher } = await openStorage(config, options.env);
+  let context: TesseraContext | undefined;
+  try {
+    context = await createContext({ config, store, kek, hasher, preset, logger, nowSeconds: options.nowSeconds });
+    const app = buildServer(context, logger);
+    await app.listen({ port: config.port, host: config.host });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const running = context;
+    let closing: Promise<void> | undefined;
+    return {
+      app,
+      context: running,
+      url: `http://${host}:${port}`,
+      close: () =>
+        (closing ??= (async () => {
+          await app.close();
+          await running.close();
+          await store.close();
+        })()),
+    };
+  } catch (error) {
+    await context?.close();
+    await store.close();
+    throw error;
+  }
+}

@@ -1,0 +1,144 @@
+import type { SigningAlgorithm } from '@tessera/protocol';
+
+/** How a client must authenticate at the token endpoint; `any` accepts either secret method. */
+export type RegisteredAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'any';
+export const registeredAuthMethods: readonly RegisteredAuthMethod[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'any',
+];
+
+export type ClientStatus = 'active' | 'disabled';
+
+export interface SecretRecord {
+  id: string;
+  /** `hmac-sha256$v1$…`: never the secret itself. */
+  hash: string;
+  createdAt: number;
+  /** Epoch seconds after which the secret no longer authenticates; null = no expiry. */
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+}
+
+export interface ClientRecord {
+  clientId: string;
+  name: string;
+  status: ClientStatus;
+  /** Scopes the client may request; also its default when it requests none. */
+  scopes: string[];
+  /** Audiences (RFC 8707 resources) the client may request; the first is its default. */
+  audiences: string[];
+  /** Access token lifetime in seconds; null = the server default. */
+  tokenTtl: number | null;
+  authMethod: RegisteredAuthMethod;
+  grantTypes: string[];
+  secrets: SecretRecord[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewClient = Omit<ClientRecord, 'createdAt' | 'updatedAt'>;
+export type ClientPatch = Partial<
+  Pick<ClientRecord, 'name' | 'status' | 'scopes' | 'audiences' | 'tokenTtl' | 'authMethod' | 'grantTypes'>
+>;
+
+/** Key lifecycle (ARCHITECTURE.md): published → active → retiring → retired. */
+export type KeyState = 'published' | 'active' | 'retiring' | 'retired';
+
+export interface KeyRecord {
+  kid: string;
+  alg: SigningAlgorithm;
+  state: KeyState;
+  publicJwk: JsonWebKey;
+  /** PKCS#8 DER private key sealed under the key-encryption key. */
+  encryptedPrivateKey: string;
+  createdAt: number;
+  /** When a published key starts signing (epoch seconds). */
+  activatesAt: number | null;
+  /** When a retiring key leaves the JWKS (epoch seconds). */
+  retiresAt: number | null;
+}
+
+export interface RevocationRecord {
+  jti: string;
+  clientId: string;
+  /** The token's own `exp`: the record can be pruned after it. */
+  expiresAt: number;
+  revokedAt: number;
+}
+
+export interface AuditEntry {
+  id?: number;
+  at: number;
+  actor: string;
+  action: string;
+  target: string | null;
+  details: Record<string, unknown>;
+}
+
+export type ChangeKind = 'client' | 'key' | 'revocation' | 'setting';
+
+export interface Change {
+  seq: number;
+  kind: ChangeKind;
+  ref: string;
+}
+
+/**
+ * Storage contract shared by every adapter (SQLite, PostgreSQL). Every write that returns has
+ * been committed durably, and records a {@link Change} in the same transaction so other
+ * processes can refresh their in-memory caches.
+ */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+  /** A cheap liveness probe for /readyz. */
+  ping(): Promise<void>;
+
+  getClient(clientId: string): Promise<ClientRecord | undefined>;
+  listClients(): Promise<ClientRecord[]>;
+  createClient(client: NewClient): Promise<ClientRecord>;
+  updateClient(clientId: string, patch: ClientPatch): Promise<ClientRecord | undefined>;
+  deleteClient(clientId: string): Promise<boolean>;
+  addSecret(clientId: string, secret: SecretRecord): Promise<void>;
+  updateSecretExpiry(clientId: string, secretId: string, expiresAt: number | null): Promise<void>;
+  deleteSecret(clientId: string, secretId: string): Promise<void>;
+  recordSecretUse(uses: ReadonlyArray<{ clientId: string; secretId: string; at: number }>): Promise<void>;
+
+  listKeys(): Promise<KeyRecord[]>;
+  insertKey(key: KeyRecord): Promise<void>;
+  updateKey(kid: string, patch: Partial<Pick<KeyRecord, 'state' | 'activatesAt' | 'retiresAt'>>): Promise<void>;
+  /**
+   * Inserts `key` (state `active`) only if no key of its algorithm is active yet, atomically,
+   * so processes starting together agree on one key. Returns whether it was inserted.
+   */
+  insertKeyIfNoneActive(key: KeyRecord): Promise<boolean>;
+
+  /** Inserts the setting unless it exists; returns the stored value either way. */
+  ensureSetting(name: string, value: string): Promise<string>;
+  getSetting(name: string): Promise<string | undefined>;
+  setSetting(name: string, value: string): Promise<void>;
+
+  addRevocation(revocation: RevocationRecord): Promise<void>;
+  listRevocations(sinceRevokedAt?: number): Promise<RevocationRecord[]>;
+  pruneRevocations(now: number): Promise<number>;
+
+  appendAudit(entry: AuditEntry): Promise<void>;
+  listAudit(limit: number): Promise<AuditEntry[]>;
+
+  /** The newest change's sequence number (0 when none): where a new cache starts following. */
+  latestChange(): Promise<number>;
+  /** Changes recorded after `cursor` (exclusive), oldest first. */
+  changesSince(cursor: number): Promise<{ changes: Change[]; cursor: number }>;
+  /**
+   * Subscribes to changes committed by other processes. The callback is a hint: call
+   * {@link changesSince} to learn what changed. Returns an unsubscribe function.
+   */
+  watch(onChange: () => void): () => void;
+  /**
+   * Synchronous check for changes by other processes, cheap enough for every request
+   * (SQLite: `PRAGMA data_version`, no table read). Adapters that are push-notified return false.
+   */
+  hasForeignChanges(): boolean;
+}

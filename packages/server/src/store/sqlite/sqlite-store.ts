@@ -1,0 +1,405 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type {
+  AuditEntry,
+  Change,
+  ChangeKind,
+  ClientPatch,
+  ClientRecord,
+  KeyRecord,
+  NewClient,
+  RevocationRecord,
+  SecretRecord,
+  Store,
+} from '../contract.js';
+import { sqliteMigrations } from './migrations.js';
+
+interface ClientRow {
+  client_id: string;
+  name: string;
+  status: ClientRecord['status'];
+  scopes: string;
+  audiences: string;
+  token_ttl: number | null;
+  auth_method: ClientRecord['authMethod'];
+  grant_types: string;
+  created_at: number;
+  updated_at: number;
+}
+
+interface SecretRow {
+  id: string;
+  client_id: string;
+  hash: string;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+}
+
+interface KeyRow {
+  kid: string;
+  alg: KeyRecord['alg'];
+  state: KeyRecord['state'];
+  public_jwk: string;
+  encrypted_private_key: string;
+  created_at: number;
+  activates_at: number | null;
+  retires_at: number | null;
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+/** How often the store looks for commits by other processes when nobody asks (ms). */
+const watchIntervalMs = 200;
+
+/**
+ * The embedded default store: one SQLite file in WAL mode. Writes use `synchronous=FULL` so a
+ * write the CLI acknowledged survives a kill -9 or power loss right after it returns.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  readonly #db: Database.Database;
+  #dataVersion: number;
+  readonly #watchers = new Set<() => void>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(readonly path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.#db = new Database(path);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = FULL');
+    this.#db.pragma('foreign_keys = ON');
+    this.#db.pragma('busy_timeout = 5000');
+    this.#dataVersion = this.#readDataVersion();
+  }
+
+  async migrate(): Promise<void> {
+    const db = this.#db;
+    db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    // IMMEDIATE takes the write lock first, so two processes starting together do not both
+    // apply the same migration.
+    db.transaction(() => {
+      const applied = new Set(
+        (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+      );
+      for (const migration of sqliteMigrations) {
+        if (applied.has(migration.version)) continue;
+        db.exec(migration.sql);
+        db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+          migration.version,
+          migration.name,
+          nowSeconds(),
+        );
+      }
+    }).immediate();
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#watchers.clear();
+    if (this.#db.open) this.#db.close();
+  }
+
+  async ping(): Promise<void> {
+    this.#db.prepare('SELECT 1').get();
+  }
+
+  async getClient(clientId: string): Promise<ClientRecord | undefined> {
+    const row = this.#db.prepare('SELECT * FROM clients WHERE client_id = ?').get(clientId) as ClientRow | undefined;
+    if (!row) return undefined;
+    const secrets = this.#db
+      .prepare('SELECT * FROM client_secrets WHERE client_id = ? ORDER BY created_at, id')
+      .all(clientId) as SecretRow[];
+    return toClient(row, secrets);
+  }
+
+  async listClients(): Promise<ClientRecord[]> {
+    const rows = this.#db.prepare('SELECT * FROM clients ORDER BY created_at, client_id').all() as ClientRow[];
+    const secrets = this.#db.prepare('SELECT * FROM client_secrets ORDER BY created_at, id').all() as SecretRow[];
+    const byClient = new Map<string, SecretRow[]>();
+    for (const secret of secrets) {
+      const list = byClient.get(secret.client_id);
+      if (list) list.push(secret);
+      else byClient.set(secret.client_id, [secret]);
+    }
+    return rows.map((row) => toClient(row, byClient.get(row.client_id) ?? []));
+  }
+
+  async createClient(client: NewClient): Promise<ClientRecord> {
+    const now = nowSeconds();
+    this.#write('client', client.clientId, () => {
+      this.#db
+        .prepare(
+          `INSERT INTO clients (client_id, name, status, scopes, audiences, token_ttl, auth_method, grant_types, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          client.clientId,
+          client.name,
+          client.status,
+          JSON.stringify(client.scopes),
+          JSON.stringify(client.audiences),
+          client.tokenTtl,
+          client.authMethod,
+          JSON.stringify(client.grantTypes),
+          now,
+          now,
+        );
+      for (const secret of client.secrets) this.#insertSecret(client.clientId, secret);
+    });
+    return (await this.getClient(client.clientId))!;
+  }
+
+  async updateClient(clientId: string, patch: ClientPatch): Promise<ClientRecord | undefined> {
+    const columns: Record<string, unknown> = {};
+    if (patch.name !== undefined) columns.name = patch.name;
+    if (patch.status !== undefined) columns.status = patch.status;
+    if (patch.scopes !== undefined) columns.scopes = JSON.stringify(patch.scopes);
+    if (patch.audiences !== undefined) columns.audiences = JSON.stringify(patch.audiences);
+    if (patch.tokenTtl !== undefined) columns.token_ttl = patch.tokenTtl;
+    if (patch.authMethod !== undefined) columns.auth_method = patch.authMethod;
+    if (patch.grantTypes !== undefined) columns.grant_types = JSON.stringify(patch.grantTypes);
+    columns.updated_at = nowSeconds();
+    const names = Object.keys(columns);
+    const changed = this.#write('client', clientId, () =>
+      this.#db
+        .prepare(`UPDATE clients SET ${names.map((n) => `${n} = @${n}`).join(', ')} WHERE client_id = @client_id`)
+        .run({ ...columns, client_id: clientId }).changes,
+    );
+    return changed ? this.getClient(clientId) : undefined;
+  }
+
+  async deleteClient(clientId: string): Promise<boolean> {
+    return this.#write(
+      'client',
+      clientId,
+      () => this.#db.prepare('DELETE FROM clients WHERE client_id = ?').run(clientId).changes > 0,
+    );
+  }
+
+  async addSecret(clientId: string, secret: SecretRecord): Promise<void> {
+    this.#write('client', clientId, () => this.#insertSecret(clientId, secret));
+  }
+
+  async updateSecretExpiry(clientId: string, secretId: string, expiresAt: number | null): Promise<void> {
+    this.#write('client', clientId, () =>
+      this.#db
+        .prepare('UPDATE client_secrets SET expires_at = ? WHERE client_id = ? AND id = ?')
+        .run(expiresAt, clientId, secretId),
+    );
+  }
+
+  async deleteSecret(clientId: string, secretId: string): Promise<void> {
+    this.#write('client', clientId, () =>
+      this.#db.prepare('DELETE FROM client_secrets WHERE client_id = ? AND id = ?').run(clientId, secretId),
+    );
+  }
+
+  async recordSecretUse(uses: ReadonlyArray<{ clientId: string; secretId: string; at: number }>): Promise<void> {
+    // Usage bookkeeping only: no change record, so it does not invalidate other caches.
+    const update = this.#db.prepare(
+      'UPDATE client_secrets SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE client_id = ? AND id = ?',
+    );
+    this.#db.transaction(() => {
+      for (const use of uses) update.run(use.at, use.clientId, use.secretId);
+    })();
+  }
+
+  async listKeys(): Promise<KeyRecord[]> {
+    const rows = this.#db.prepare('SELECT * FROM signing_keys ORDER BY created_at, kid').all() as KeyRow[];
+    return rows.map(toKey);
+  }
+
+  async insertKey(key: KeyRecord): Promise<void> {
+    this.#write('key', key.kid, () => this.#insertKey(key));
+  }
+
+  async insertKeyIfNoneActive(key: KeyRecord): Promise<boolean> {
+    return this.#write('key', key.kid, () => {
+      const active = this.#db
+        .prepare("SELECT kid FROM signing_keys WHERE alg = ? AND state = 'active'")
+        .get(key.alg);
+      if (active) return false;
+      this.#insertKey(key);
+      return true;
+    });
+  }
+
+  async updateKey(kid: string, patch: Partial<Pick<KeyRecord, 'state' | 'activatesAt' | 'retiresAt'>>): Promise<void> {
+    this.#write('key', kid, () => {
+      const current = this.#db.prepare('SELECT * FROM signing_keys WHERE kid = ?').get(kid) as KeyRow | undefined;
+      if (!current) return;
+      this.#db
+        .prepare('UPDATE signing_keys SET state = ?, activates_at = ?, retires_at = ? WHERE kid = ?')
+        .run(
+          patch.state ?? current.state,
+          patch.activatesAt !== undefined ? patch.activatesAt : current.activates_at,
+          patch.retiresAt !== undefined ? patch.retiresAt : current.retires_at,
+          kid,
+        );
+    });
+  }
+
+  async ensureSetting(name: string, value: string): Promise<string> {
+    return this.#write('setting', name, () => {
+      this.#db.prepare('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)').run(name, value);
+      return (this.#db.prepare('SELECT value FROM settings WHERE name = ?').get(name) as { value: string }).value;
+    });
+  }
+
+  async getSetting(name: string): Promise<string | undefined> {
+    const row = this.#db.prepare('SELECT value FROM settings WHERE name = ?').get(name) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  async setSetting(name: string, value: string): Promise<void> {
+    this.#write('setting', name, () =>
+      this.#db
+        .prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value')
+        .run(name, value),
+    );
+  }
+
+  async addRevocation(revocation: RevocationRecord): Promise<void> {
+    this.#write('revocation', revocation.jti, () =>
+      this.#db
+        .prepare('INSERT OR IGNORE INTO revocations (jti, client_id, expires_at, revoked_at) VALUES (?, ?, ?, ?)')
+        .run(revocation.jti, revocation.clientId, revocation.expiresAt, revocation.revokedAt),
+    );
+  }
+
+  async listRevocations(sinceRevokedAt = 0): Promise<RevocationRecord[]> {
+    const rows = this.#db
+      .prepare('SELECT * FROM revocations WHERE revoked_at >= ? ORDER BY revoked_at, jti')
+      .all(sinceRevokedAt) as { jti: string; client_id: string; expires_at: number; revoked_at: number }[];
+    return rows.map((r) => ({ jti: r.jti, clientId: r.client_id, expiresAt: r.expires_at, revokedAt: r.revoked_at }));
+  }
+
+  async pruneRevocations(now: number): Promise<number> {
+    return this.#db.prepare('DELETE FROM revocations WHERE expires_at < ?').run(now).changes;
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    this.#db
+      .prepare('INSERT INTO audit_log (at, actor, action, target, details) VALUES (?, ?, ?, ?, ?)')
+      .run(entry.at, entry.actor, entry.action, entry.target, JSON.stringify(entry.details));
+  }
+
+  async listAudit(limit: number): Promise<AuditEntry[]> {
+    const rows = this.#db.prepare('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?').all(limit) as {
+      id: number;
+      at: number;
+      actor: string;
+      action: string;
+      target: string | null;
+      details: string;
+    }[];
+    return rows.map((r) => ({ id: r.id, at: r.at, actor: r.actor, action: r.action, target: r.target, details: JSON.parse(r.details) }));
+  }
+
+  async latestChange(): Promise<number> {
+    return this.#lastSeq();
+  }
+
+  async changesSince(cursor: number): Promise<{ changes: Change[]; cursor: number }> {
+    const changes = this.#db
+      .prepare('SELECT seq, kind, ref FROM changes WHERE seq > ? ORDER BY seq')
+      .all(cursor) as Change[];
+    const last = changes.at(-1)?.seq ?? Math.max(cursor, this.#lastSeq());
+    return { changes, cursor: last };
+  }
+
+  watch(onChange: () => void): () => void {
+    this.#watchers.add(onChange);
+    if (!this.#timer) {
+      this.#timer = setInterval(() => {
+        if (this.hasForeignChanges()) for (const watcher of this.#watchers) watcher();
+      }, watchIntervalMs);
+      this.#timer.unref();
+    }
+    return () => {
+      this.#watchers.delete(onChange);
+      if (this.#watchers.size === 0 && this.#timer) {
+        clearInterval(this.#timer);
+        this.#timer = undefined;
+      }
+    };
+  }
+
+  hasForeignChanges(): boolean {
+    const version = this.#readDataVersion();
+    if (version === this.#dataVersion) return false;
+    this.#dataVersion = version;
+    return true;
+  }
+
+  #readDataVersion(): number {
+    return this.#db.pragma('data_version', { simple: true }) as number;
+  }
+
+  #lastSeq(): number {
+    const row = this.#db.prepare('SELECT MAX(seq) AS seq FROM changes').get() as { seq: number | null };
+    return row.seq ?? 0;
+  }
+
+  /** Runs `fn` and records a change in one IMMEDIATE transaction. */
+  #write<T>(kind: ChangeKind, ref: string, fn: () => T): T {
+    return this.#db
+      .transaction(() => {
+        const result = fn();
+        this.#db.prepare('INSERT INTO changes (kind, ref, at) VALUES (?, ?, ?)').run(kind, ref, nowSeconds());
+        return result;
+      })
+      .immediate();
+  }
+
+  #insertSecret(clientId: string, secret: SecretRecord): void {
+    this.#db
+      .prepare('INSERT INTO client_secrets (id, client_id, hash, created_at, expires_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(secret.id, clientId, secret.hash, secret.createdAt, secret.expiresAt, secret.lastUsedAt);
+  }
+
+  #insertKey(key: KeyRecord): void {
+    this.#db
+      .prepare(
+        `INSERT INTO signing_keys (kid, alg, state, public_jwk, encrypted_private_key, created_at, activates_at, retires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(key.kid, key.alg, key.state, JSON.stringify(key.publicJwk), key.encryptedPrivateKey, key.createdAt, key.activatesAt, key.retiresAt);
+  }
+}
+
+function toClient(row: ClientRow, secrets: SecretRow[]): ClientRecord {
+  return {
+    clientId: row.client_id,
+    name: row.name,
+    status: row.status,
+    scopes: JSON.parse(row.scopes) as string[],
+    audiences: JSON.parse(row.audiences) as string[],
+    tokenTtl: row.token_ttl,
+    authMethod: row.auth_method,
+    grantTypes: JSON.parse(row.grant_types) as string[],
+    secrets: secrets.map((s) => ({
+      id: s.id,
+      hash: s.hash,
+      createdAt: s.created_at,
+      expiresAt: s.expires_at,
+      lastUsedAt: s.last_used_at,
+    })),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toKey(row: KeyRow): KeyRecord {
+  return {
+    kid: row.kid,
+    alg: row.alg,
+    state: row.state,
+    publicJwk: JSON.parse(row.public_jwk) as JsonWebKey,
+    encryptedPrivateKey: row.encrypted_private_key,
+    createdAt: row.created_at,
+    activatesAt: row.activates_at,
+    retiresAt: row.retires_at,
+  };
+}
