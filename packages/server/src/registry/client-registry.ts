@@ -35,7 +35,8 @@ export interface ClientInput {
 
 const maxTokenTtl = 86400;
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const clientIdPattern = /^[\x21-\x7e]{1,200}$/;
+/** RFC 6749 Appendix A.1: client-id = *VSCHAR. */
+const clientIdPattern = /^[\x20-\x7e]{1,200}$/;
 
 /** Client registration rules shared by the CLI and the admin API. */
 export class ClientRegistry {
@@ -49,7 +50,7 @@ export class ClientRegistry {
   async create(input: ClientInput): Promise<{ client: ClientRecord; clientSecret: string }> {
     const clientId = input.clientId ?? randomUUID();
     if (!clientIdPattern.test(clientId)) {
-      throw new RegistryError('client_id must be 1 to 200 printable ASCII characters without spaces', 'invalid_client_metadata');
+      throw new RegistryError('client_id must be 1 to 200 printable ASCII characters', 'invalid_client_metadata');
     }
     const clientSecret = input.clientSecret ?? generateClientSecret();
     if (input.clientSecret !== undefined && input.clientSecret.length < 32 && !uuid.test(input.clientSecret)) {
