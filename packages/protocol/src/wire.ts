@@ -28,8 +28,7 @@ export interface AccessTokenClaims {
 
 /** RFC 7662 §2.2 introspection response. */
 export type IntrospectionResponse =
-  | { active: false }
-  | ({ active: true; token_type: 'Bearer' | 'DPoP' } & AccessTokenClaims);
+  { active: false } | ({ active: true; token_type: 'Bearer' | 'DPoP' } & AccessTokenClaims);
 
 /** RFC 8414 §2 authorization server metadata (the subset Tessera publishes). */
 export interface AuthorizationServerMetadata {

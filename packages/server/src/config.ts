@@ -38,28 +38,48 @@ export class ConfigError extends Error {
 
 export type ConfigOverrides = Partial<ServerConfig>;
 
-function integer(name: string, value: string | number | undefined, fallback: number, min: number, max: number): number {
+function integer(
+  name: string,
+  value: string | number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (value === undefined || value === '') return fallback;
   const number = typeof value === 'number' ? value : Number(value);
   if (!Number.isInteger(number) || number < min || number > max) {
-    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    throw new ConfigError(
+      `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`,
+    );
   }
   return number;
 }
 
 /** Builds the configuration from the environment, then command-line overrides on top. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): ServerConfig {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: ConfigOverrides = {},
+): ServerConfig {
   const dataDir = resolve(overrides.dataDir ?? env.TESSERA_DATA_DIR ?? 'data');
-  const issuer = (overrides.issuer ?? env.TESSERA_ISSUER ?? 'http://localhost:8080').replace(/\/+$/, '');
+  const issuer = (overrides.issuer ?? env.TESSERA_ISSUER ?? 'http://localhost:8080').replace(
+    /\/+$/,
+    '',
+  );
   try {
     const url = new URL(issuer);
     if (url.search || url.hash) throw new Error();
   } catch {
-    throw new ConfigError(`TESSERA_ISSUER must be an http(s) URL without query or fragment, got ${JSON.stringify(issuer)}`);
+    throw new ConfigError(
+      `TESSERA_ISSUER must be an http(s) URL without query or fragment, got ${JSON.stringify(issuer)}`,
+    );
   }
-  const signingAlg = (overrides.signingAlg ?? env.TESSERA_SIGNING_ALG ?? 'RS256') as SigningAlgorithm;
+  const signingAlg = (overrides.signingAlg ??
+    env.TESSERA_SIGNING_ALG ??
+    'RS256') as SigningAlgorithm;
   if (!signingAlgorithms.includes(signingAlg)) {
-    throw new ConfigError(`TESSERA_SIGNING_ALG must be one of ${signingAlgorithms.join(', ')}, got ${JSON.stringify(signingAlg)}`);
+    throw new ConfigError(
+      `TESSERA_SIGNING_ALG must be one of ${signingAlgorithms.join(', ')}, got ${JSON.stringify(signingAlg)}`,
+    );
   }
   return {
     port: integer('PORT', overrides.port ?? env.PORT, 8080, 0, 65535),
@@ -69,9 +89,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     database: overrides.database ?? env.DATABASE_URL ?? `sqlite:${join(dataDir, 'tessera.db')}`,
     preset: overrides.preset ?? (env.TESSERA_PRESET || undefined),
     signingAlg,
-    defaultTokenTtl: integer('TESSERA_TOKEN_TTL', overrides.defaultTokenTtl ?? env.TESSERA_TOKEN_TTL, 3600, 1, 86400 * 366),
+    defaultTokenTtl: integer(
+      'TESSERA_TOKEN_TTL',
+      overrides.defaultTokenTtl ?? env.TESSERA_TOKEN_TTL,
+      3600,
+      1,
+      86400 * 366,
+    ),
     defaultAudience: overrides.defaultAudience ?? (env.TESSERA_DEFAULT_AUDIENCE || undefined),
-    jwksMaxAge: integer('TESSERA_JWKS_MAX_AGE', overrides.jwksMaxAge ?? env.TESSERA_JWKS_MAX_AGE, 300, 0, 86400),
+    jwksMaxAge: integer(
+      'TESSERA_JWKS_MAX_AGE',
+      overrides.jwksMaxAge ?? env.TESSERA_JWKS_MAX_AGE,
+      300,
+      0,
+      86400,
+    ),
     bodyLimit: overrides.bodyLimit ?? 16 * 1024,
     logLevel: overrides.logLevel ?? env.TESSERA_LOG_LEVEL ?? 'info',
   };

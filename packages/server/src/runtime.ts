@@ -14,10 +14,15 @@ export function kekFile(config: ServerConfig): string {
  * With `--database sqlite:PATH` and no `TESSERA_DATA_DIR`, the data directory is the SQLite
  * file's directory, so the key file always sits beside the data it unlocks.
  */
-export function dataDirFor(database: string, explicitDataDir: string | undefined): string | undefined {
+export function dataDirFor(
+  database: string,
+  explicitDataDir: string | undefined,
+): string | undefined {
   if (explicitDataDir) return explicitDataDir;
   const location = parseDatabaseUrl(database);
-  return location.kind === 'sqlite' && location.path !== ':memory:' ? dirname(location.path) : undefined;
+  return location.kind === 'sqlite' && location.path !== ':memory:'
+    ? dirname(location.path)
+    : undefined;
 }
 
 export interface Storage {
@@ -27,7 +32,10 @@ export interface Storage {
 }
 
 /** Opens (and migrates) the configured store and unlocks it with the key-encryption key. */
-export async function openStorage(config: ServerConfig, env: NodeJS.ProcessEnv = process.env): Promise<Storage> {
+export async function openStorage(
+  config: ServerConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Storage> {
   const store = await openStore(parseDatabaseUrl(config.database));
   try {
     const kek = loadKek(env.TESSERA_KEK, kekFile(config));

@@ -51,21 +51,37 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
   });
 
   app.setNotFoundHandler(async (request, reply) =>
-    reply.code(404).send({ error: 'not_found', error_description: `No endpoint at ${request.method} ${request.url.split('?', 1)[0]}`.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '?') }),
+    reply
+      .code(404)
+      .send({
+        error: 'not_found',
+        error_description:
+          `No endpoint at ${request.method} ${request.url.split('?', 1)[0]}`.replace(
+            /[^\x20-\x21\x23-\x5b\x5d-\x7e]/g,
+            '?',
+          ),
+      }),
   );
 
   // OAuth endpoints take form, multipart and JSON bodies, parsed into one flat parameter
   // map that refuses duplicates before any protocol code sees it.
   void app.register(async (oauth) => {
     oauth.removeAllContentTypeParsers();
-    oauth.addContentTypeParser('*', { parseAs: 'buffer' }, async (request: { headers: Record<string, string | string[] | undefined> }, body: Buffer) => {
-      const contentType = request.headers['content-type'];
-      const type = bodyTypeOf(typeof contentType === 'string' ? contentType : undefined);
-      if (!type) {
-        throw new OAuthError('invalid_request', 'The request body must be application/x-www-form-urlencoded, multipart/form-data or application/json');
-      }
-      return parseParams(type, body, contentType as string);
-    });
+    oauth.addContentTypeParser(
+      '*',
+      { parseAs: 'buffer' },
+      async (request: { headers: Record<string, string | string[] | undefined> }, body: Buffer) => {
+        const contentType = request.headers['content-type'];
+        const type = bodyTypeOf(typeof contentType === 'string' ? contentType : undefined);
+        if (!type) {
+          throw new OAuthError(
+            'invalid_request',
+            'The request body must be application/x-www-form-urlencoded, multipart/form-data or application/json',
+          );
+        }
+        return parseParams(type, body, contentType as string);
+      },
+    );
     registerTokenEndpoint(oauth, context, tokenPath);
     registerMethodNotAllowed(oauth, tokenPath, 'POST');
     const preset = context.preset;

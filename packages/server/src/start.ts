@@ -25,7 +25,15 @@ export async function startServer(
   const { store, kek, hasher } = await openStorage(config, options.env);
   let context: TesseraContext | undefined;
   try {
-    context = await createContext({ config, store, kek, hasher, preset, logger, nowSeconds: options.nowSeconds });
+    context = await createContext({
+      config,
+      store,
+      kek,
+      hasher,
+      preset,
+      logger,
+      nowSeconds: options.nowSeconds,
+    });
     const app = buildServer(context, logger);
     await app.listen({ port: config.port, host: config.host });
     const address = app.server.address();

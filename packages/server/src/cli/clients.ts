@@ -4,7 +4,10 @@ import { cliConfig, databaseOption, onePositional, parse, print, printJson } fro
 import { clientView, table } from './output.js';
 import { UsageError } from './usage.js';
 
-async function withRegistry<T>(database: string | undefined, fn: (registry: ClientRegistry) => Promise<T>): Promise<T> {
+async function withRegistry<T>(
+  database: string | undefined,
+  fn: (registry: ClientRegistry) => Promise<T>,
+): Promise<T> {
   const { store, hasher } = await openStorage(cliConfig(database));
   try {
     return await fn(new ClientRegistry(store, hasher));
@@ -28,7 +31,11 @@ export async function clientsCommand(args: string[]): Promise<void> {
     case 'delete':
       return remove(rest);
     default:
-      throw new UsageError(sub ? `unknown clients command: ${sub}` : 'clients needs a command: create, list, show, disable, enable, delete');
+      throw new UsageError(
+        sub
+          ? `unknown clients command: ${sub}`
+          : 'clients needs a command: create, list, show, disable, enable, delete',
+      );
   }
 }
 
@@ -44,10 +51,12 @@ async function create(args: string[]): Promise<void> {
     'client-secret': { type: 'string' },
     json: { type: 'boolean' },
   });
-  if (positionals.length > 0) throw new UsageError(`clients create takes no arguments, got ${positionals.join(' ')}`);
+  if (positionals.length > 0)
+    throw new UsageError(`clients create takes no arguments, got ${positionals.join(' ')}`);
   if (values.name === undefined) throw new UsageError('clients create needs --name');
   const ttl = values['token-ttl'];
-  if (ttl !== undefined && !/^\d+$/.test(ttl)) throw new UsageError('--token-ttl must be a whole number of seconds');
+  if (ttl !== undefined && !/^\d+$/.test(ttl))
+    throw new UsageError('--token-ttl must be a whole number of seconds');
   if ((values['client-id'] === undefined) !== (values['client-secret'] === undefined)) {
     throw new UsageError('--client-id and --client-secret import a client together');
   }
@@ -77,26 +86,42 @@ async function create(args: string[]): Promise<void> {
 async function list(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { ...databaseOption, json: { type: 'boolean' } });
   if (positionals.length > 0) throw new UsageError('clients list takes no arguments');
-  const clients = (await withRegistry(values.database, (registry) => registry.list())).map(clientView);
+  const clients = (await withRegistry(values.database, (registry) => registry.list())).map(
+    clientView,
+  );
   if (values.json) return printJson(clients);
-  print(clients.length === 0 ? 'No clients.' : table(clients, ['client_id', 'name', 'status', 'scope', 'auth_method', 'audience']));
+  print(
+    clients.length === 0
+      ? 'No clients.'
+      : table(clients, ['client_id', 'name', 'status', 'scope', 'auth_method', 'audience']),
+  );
 }
 
 async function show(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { ...databaseOption, json: { type: 'boolean' } });
-  const view = clientView(await withRegistry(values.database, (registry) => registry.get(onePositional(positionals, 'client ID'))));
+  const view = clientView(
+    await withRegistry(values.database, (registry) =>
+      registry.get(onePositional(positionals, 'client ID')),
+    ),
+  );
   if (values.json) return printJson(view);
   for (const [key, value] of Object.entries(view)) {
     if (key === 'secrets') continue;
-    print(`${`${key}:`.padEnd(14)} ${Array.isArray(value) ? value.join(', ') || '-' : value ?? '-'}`);
+    print(
+      `${`${key}:`.padEnd(14)} ${Array.isArray(value) ? value.join(', ') || '-' : (value ?? '-')}`,
+    );
   }
   print('secrets:');
-  print(table(view.secrets, ['id', 'created_at', 'expires_at', 'last_used_at']).replace(/^/gm, '  '));
+  print(
+    table(view.secrets, ['id', 'created_at', 'expires_at', 'last_used_at']).replace(/^/gm, '  '),
+  );
 }
 
 async function setStatus(args: string[], status: 'active' | 'disabled'): Promise<void> {
   const { values, positionals } = parse(args, { ...databaseOption, json: { type: 'boolean' } });
-  const client = await withRegistry(values.database, (registry) => registry.setStatus(onePositional(positionals, 'client ID'), status));
+  const client = await withRegistry(values.database, (registry) =>
+    registry.setStatus(onePositional(positionals, 'client ID'), status),
+  );
   if (values.json) return printJson(clientView(client));
   print(`Client ${client.clientId} is ${status === 'active' ? 'enabled' : 'disabled'}.`);
 }

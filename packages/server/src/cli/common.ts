@@ -8,7 +8,12 @@ import { UsageError } from './usage.js';
 export const databaseOption = { database: { type: 'string' } } as const;
 
 /** parseArgs in strict mode, with its errors turned into usage errors. */
-export function parse<T extends Options>(args: string[], options: T): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>> {
+export function parse<T extends Options>(
+  args: string[],
+  options: T,
+): ReturnType<
+  typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>
+> {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
@@ -17,7 +22,11 @@ export function parse<T extends Options>(args: string[], options: T): ReturnType
 }
 
 /** The configuration a CLI command works with: environment, then `--database` and overrides. */
-export function cliConfig(database: string | undefined, overrides: ConfigOverrides = {}, env = process.env): ServerConfig {
+export function cliConfig(
+  database: string | undefined,
+  overrides: ConfigOverrides = {},
+  env = process.env,
+): ServerConfig {
   const chosen = database ?? env.DATABASE_URL;
   const dataDir = chosen ? dataDirFor(chosen, env.TESSERA_DATA_DIR) : undefined;
   return loadConfig(env, {
@@ -28,7 +37,8 @@ export function cliConfig(database: string | undefined, overrides: ConfigOverrid
 }
 
 export function onePositional(positionals: string[], what: string): string {
-  if (positionals.length !== 1 || positionals[0] === '') throw new UsageError(`expected exactly one ${what}`);
+  if (positionals.length !== 1 || positionals[0] === '')
+    throw new UsageError(`expected exactly one ${what}`);
   return positionals[0]!;
 }
 

@@ -5,7 +5,8 @@ import { UsageError } from './usage.js';
 
 export async function keysCommand(args: string[]): Promise<void> {
   const [sub, ...rest] = args;
-  if (sub !== 'list') throw new UsageError(sub ? `unknown keys command: ${sub}` : 'keys needs a command: list');
+  if (sub !== 'list')
+    throw new UsageError(sub ? `unknown keys command: ${sub}` : 'keys needs a command: list');
   const { values, positionals } = parse(rest, { ...databaseOption, json: { type: 'boolean' } });
   if (positionals.length > 0) throw new UsageError('keys list takes no arguments');
   // Public data only: listing keys needs no key-encryption key.
@@ -13,7 +14,11 @@ export async function keysCommand(args: string[]): Promise<void> {
   try {
     const keys = (await store.listKeys()).map(keyView);
     if (values.json) return printJson(keys);
-    print(keys.length === 0 ? 'No keys yet: the server creates one on first start.' : table(keys, ['kid', 'alg', 'state', 'created_at', 'activates_at', 'retires_at']));
+    print(
+      keys.length === 0
+        ? 'No keys yet: the server creates one on first start.'
+        : table(keys, ['kid', 'alg', 'state', 'created_at', 'activates_at', 'retires_at']),
+    );
   } finally {
     await store.close();
   }

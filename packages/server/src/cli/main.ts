@@ -30,7 +30,11 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`tessera: ${error.message}\n\n${usage}\n`);
       return 2;
     }
-    if (error instanceof RegistryError || error instanceof ConfigError || error instanceof KekMismatchError) {
+    if (
+      error instanceof RegistryError ||
+      error instanceof ConfigError ||
+      error instanceof KekMismatchError
+    ) {
       process.stderr.write(`tessera: ${error.message}\n`);
       return 1;
     }

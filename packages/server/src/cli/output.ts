@@ -1,6 +1,7 @@
 import type { ClientRecord, KeyRecord } from '../store/contract.js';
 
-const iso = (seconds: number | null) => (seconds === null ? null : new Date(seconds * 1000).toISOString());
+const iso = (seconds: number | null) =>
+  seconds === null ? null : new Date(seconds * 1000).toISOString();
 
 /** A client as the CLI and admin API show it: never a secret or its hash. */
 export function clientView(client: ClientRecord) {
@@ -37,8 +38,22 @@ export function keyView(key: KeyRecord) {
 
 /** Renders rows as an aligned plain-text table. */
 export function table(rows: Array<Record<string, unknown>>, columns: string[]): string {
-  const cell = (value: unknown) => (value === null || value === undefined ? '-' : Array.isArray(value) ? value.join(',') || '-' : String(value) || '-');
-  const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => cell(row[column]).length)));
-  const line = (values: string[]) => values.map((value, i) => value.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(columns.map((c) => c.toUpperCase())), ...rows.map((row) => line(columns.map((c) => cell(row[c]))))].join('\n');
+  const cell = (value: unknown) =>
+    value === null || value === undefined
+      ? '-'
+      : Array.isArray(value)
+        ? value.join(',') || '-'
+        : String(value) || '-';
+  const widths = columns.map((column) =>
+    Math.max(column.length, ...rows.map((row) => cell(row[column]).length)),
+  );
+  const line = (values: string[]) =>
+    values
+      .map((value, i) => value.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [
+    line(columns.map((c) => c.toUpperCase())),
+    ...rows.map((row) => line(columns.map((c) => cell(row[c])))),
+  ].join('\n');
 }

@@ -12,18 +12,30 @@ export async function serveCommand(args: string[]): Promise<void> {
     issuer: { type: 'string' },
     'signing-alg': { type: 'string' },
   });
-  if (positionals.length > 0) throw new UsageError(`serve takes no arguments, got ${positionals.join(' ')}`);
-  if (values.port !== undefined && !/^\d+$/.test(values.port)) throw new UsageError('--port must be a number');
+  if (positionals.length > 0)
+    throw new UsageError(`serve takes no arguments, got ${positionals.join(' ')}`);
+  if (values.port !== undefined && !/^\d+$/.test(values.port))
+    throw new UsageError('--port must be a number');
   const config = cliConfig(values.database, {
     ...(values.port !== undefined ? { port: Number(values.port) } : {}),
     ...(values.host !== undefined ? { host: values.host } : {}),
     ...(values.preset !== undefined ? { preset: values.preset } : {}),
     ...(values.issuer !== undefined ? { issuer: values.issuer } : {}),
-    ...(values['signing-alg'] !== undefined ? { signingAlg: values['signing-alg'] as SigningAlgorithm } : {}),
+    ...(values['signing-alg'] !== undefined
+      ? { signingAlg: values['signing-alg'] as SigningAlgorithm }
+      : {}),
   });
   const server = await startServer(config);
   const log = server.app.log;
-  log.info({ url: server.url, issuer: config.issuer, database: redactUrl(config.database), preset: config.preset ?? null }, 'tessera listening');
+  log.info(
+    {
+      url: server.url,
+      issuer: config.issuer,
+      database: redactUrl(config.database),
+      preset: config.preset ?? null,
+    },
+    'tessera listening',
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -17,16 +17,25 @@ export interface AuthenticatedClient {
  * Picks exactly one authentication method from the request (RFC 6749 §2.3: "MUST NOT use
  * more than one authentication method in each request").
  */
-export function presentedCredentials(authorization: string | undefined, params: Params): PresentedCredentials {
+export function presentedCredentials(
+  authorization: string | undefined,
+  params: Params,
+): PresentedCredentials {
   const inBody = params.has('client_secret');
   if (authorization !== undefined) {
     if (inBody) {
-      throw new OAuthError('invalid_request', 'Only one client authentication method may be used per request');
+      throw new OAuthError(
+        'invalid_request',
+        'Only one client authentication method may be used per request',
+      );
     }
     const credentials = parseBasicAuthorization(authorization);
     const bodyClientId = params.get('client_id');
     if (bodyClientId !== undefined && bodyClientId !== credentials.clientId) {
-      throw new OAuthError('invalid_request', 'client_id in the body does not match the Authorization header');
+      throw new OAuthError(
+        'invalid_request',
+        'client_id in the body does not match the Authorization header',
+      );
     }
     return credentials;
   }
@@ -46,12 +55,15 @@ export class ClientAuthenticator {
    */
   async authenticate(credentials: PresentedCredentials): Promise<AuthenticatedClient> {
     const usedHeader = credentials.method === 'client_secret_basic';
-    const client = this.clients.peek(credentials.clientId) ?? (await this.clients.get(credentials.clientId));
+    const client =
+      this.clients.peek(credentials.clientId) ?? (await this.clients.get(credentials.clientId));
     const now = this.nowSeconds();
     const secrets = client?.secrets ?? [];
     let matched = this.hasher.match(credentials.secret, secrets, now);
-    if (!matched && credentials.rawSecret !== undefined) matched = this.hasher.match(credentials.rawSecret, secrets, now);
-    if (!client || !matched) throw invalidClient(usedHeader, client ? 'secret mismatch' : 'unknown client');
+    if (!matched && credentials.rawSecret !== undefined)
+      matched = this.hasher.match(credentials.rawSecret, secrets, now);
+    if (!client || !matched)
+      throw invalidClient(usedHeader, client ? 'secret mismatch' : 'unknown client');
     if (client.status !== 'active') throw invalidClient(usedHeader, 'client disabled');
     if (client.authMethod !== 'any' && client.authMethod !== credentials.method) {
       throw invalidClient(usedHeader, `client registered for ${client.authMethod}`);

@@ -5,7 +5,12 @@ import type { Preset } from '../presets/preset.js';
 const otherMethods = ['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
 /** 405 with `Allow` for every method but the ones a path serves. */
-export function registerMethodNotAllowed(app: FastifyInstance, path: string, allow: string, preset?: Preset): void {
+export function registerMethodNotAllowed(
+  app: FastifyInstance,
+  path: string,
+  allow: string,
+  preset?: Preset,
+): void {
   app.route({
     method: otherMethods.filter((method) => !allow.split(', ').includes(method)),
     url: path,

@@ -8,7 +8,12 @@ import type { Params } from '../http/parse-params.js';
 import type { Preset } from '../presets/preset.js';
 
 /** Parameters RFC 6749 §2.3.1 forbids in the request URI. */
-const credentialParams = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'];
+const credentialParams = [
+  'client_id',
+  'client_secret',
+  'client_assertion',
+  'client_assertion_type',
+];
 
 /**
  * RFC 6749 §4.4.2–§5: checks the request, authenticates the client, issues a signed
@@ -21,19 +26,27 @@ export async function issueToken(
   params: Params,
 ): Promise<TokenResponse> {
   const grantType = params.get('grant_type');
-  if (grantType === undefined) throw new OAuthError('invalid_request', 'The grant_type parameter is missing');
+  if (grantType === undefined)
+    throw new OAuthError('invalid_request', 'The grant_type parameter is missing');
   if (grantType !== clientCredentialsGrant) {
-    throw new OAuthError('unsupported_grant_type', 'Only the client_credentials grant is supported');
+    throw new OAuthError(
+      'unsupported_grant_type',
+      'Only the client_credentials grant is supported',
+    );
   }
   const credentials = presentedCredentials(authorization, params);
   if (preset && !preset.authMethods.includes(credentials.method)) {
     throw new OAuthError('invalid_client', 'Client authentication failed', {
       detail: `preset ${preset.name} does not accept ${credentials.method}`,
-      headers: credentials.method === 'client_secret_basic' ? { 'www-authenticate': 'Basic realm="tessera"' } : {},
+      headers:
+        credentials.method === 'client_secret_basic'
+          ? { 'www-authenticate': 'Basic realm="tessera"' }
+          : {},
     });
   }
   for (const name of preset?.requiredParams ?? []) {
-    if (!params.has(name)) throw new OAuthError('invalid_request', `The ${name} parameter is missing`);
+    if (!params.has(name))
+      throw new OAuthError('invalid_request', `The ${name} parameter is missing`);
   }
   const { client } = await context.authenticator.authenticate(credentials);
   const grant = clientCredentials(client, params, {
@@ -43,7 +56,8 @@ export async function issueToken(
     nowSeconds: context.nowSeconds(),
   });
   const signer = context.keys.signer(context.config.signingAlg);
-  if (!signer) throw new OAuthError('temporarily_unavailable', 'No signing key is active', { status: 503 });
+  if (!signer)
+    throw new OAuthError('temporarily_unavailable', 'No signing key is active', { status: 503 });
   const response: TokenResponse = {
     access_token: await signer.sign(grant.claims),
     token_type: 'Bearer',
@@ -74,12 +88,21 @@ const tokenResponseSchema = {
 };
 
 /** Mounts the token endpoint at `path`; errors on it are shaped by `preset` when given. */
-export function registerTokenEndpoint(app: FastifyInstance, context: TesseraContext, path: string, preset?: Preset): void {
-  app.post(path, { config: { preset }, schema: { response: tokenResponseSchema } }, async (request, reply) => {
-    rejectCredentialsInQuery(request);
-    const params = (request.body as Params | undefined) ?? new Map<string, string>();
-    await context.syncChanges();
-    const response = await issueToken(context, preset, request.headers.authorization, params);
-    return reply.headers(noStoreHeaders).send(response);
-  });
+export function registerTokenEndpoint(
+  app: FastifyInstance,
+  context: TesseraContext,
+  path: string,
+  preset?: Preset,
+): void {
+  app.post(
+    path,
+    { config: { preset }, schema: { response: tokenResponseSchema } },
+    async (request, reply) => {
+      rejectCredentialsInQuery(request);
+      const params = (request.body as Params | undefined) ?? new Map<string, string>();
+      await context.syncChanges();
+      const response = await issueToken(context, preset, request.headers.authorization, params);
+      return reply.headers(noStoreHeaders).send(response);
+    },
+  );
 }

@@ -23,9 +23,16 @@ export interface GrantResult {
  * RFC 6749 §4.4 for an already authenticated client: resolves scope (§3.3) and audience
  * (RFC 8707 `resource`, or the widely used `audience` parameter) into RFC 9068 claims.
  */
-export function clientCredentials(client: ClientRecord, params: Params, context: GrantContext): GrantResult {
+export function clientCredentials(
+  client: ClientRecord,
+  params: Params,
+  context: GrantContext,
+): GrantResult {
   if (!client.grantTypes.includes(clientCredentialsGrant)) {
-    throw new OAuthError('unauthorized_client', 'The client is not allowed to use the client_credentials grant');
+    throw new OAuthError(
+      'unauthorized_client',
+      'The client is not allowed to use the client_credentials grant',
+    );
   }
   const scope = resolveScope(client, params.get('scope'));
   const audience = resolveAudience(client, params, context.defaultAudience);
@@ -47,16 +54,27 @@ export function clientCredentials(client: ClientRecord, params: Params, context:
 function resolveScope(client: ClientRecord, requested: string | undefined): string[] {
   if (requested === undefined) return client.scopes;
   const scopes = parseScope(requested);
-  if (scopes === undefined) throw new OAuthError('invalid_scope', 'The scope parameter has characters RFC 6749 does not allow');
+  if (scopes === undefined)
+    throw new OAuthError(
+      'invalid_scope',
+      'The scope parameter has characters RFC 6749 does not allow',
+    );
   if (scopes.length === 0) return client.scopes;
   const refused = scopes.filter((scope) => !client.scopes.includes(scope));
   if (refused.length > 0) {
-    throw new OAuthError('invalid_scope', `The client may not request the scope: ${formatScope(refused)}`);
+    throw new OAuthError(
+      'invalid_scope',
+      `The client may not request the scope: ${formatScope(refused)}`,
+    );
   }
   return scopes;
 }
 
-function resolveAudience(client: ClientRecord, params: Params, defaultAudience: string): string | string[] {
+function resolveAudience(
+  client: ClientRecord,
+  params: Params,
+  defaultAudience: string,
+): string | string[] {
   const resource = params.get('resource');
   const audience = params.get('audience');
   if (resource !== undefined && audience !== undefined) {
@@ -68,7 +86,10 @@ function resolveAudience(client: ClientRecord, params: Params, defaultAudience: 
     return client.audiences.length === 1 ? client.audiences[0]! : [...client.audiences];
   }
   if (resource !== undefined && !isAbsoluteUri(resource)) {
-    throw new OAuthError('invalid_target', 'The resource parameter must be an absolute URI without a fragment');
+    throw new OAuthError(
+      'invalid_target',
+      'The resource parameter must be an absolute URI without a fragment',
+    );
   }
   if (!client.audiences.includes(requested)) {
     throw new OAuthError('invalid_target', 'The client may not request a token for this resource');

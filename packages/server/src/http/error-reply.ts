@@ -35,12 +35,16 @@ export function toOAuthError(error: unknown): OAuthError {
     }
   }
   return new OAuthError('server_error', 'The server encountered an unexpected condition', {
-    detail: error instanceof Error ? error.stack ?? error.message : String(error),
+    detail: error instanceof Error ? (error.stack ?? error.message) : String(error),
   });
 }
 
 /** The single place where errors become responses (optionally in a preset's shape). */
-export function errorReply(error: OAuthError, preset: Preset | undefined, requestId: string): ErrorReply {
+export function errorReply(
+  error: OAuthError,
+  preset: Preset | undefined,
+  requestId: string,
+): ErrorReply {
   if (preset?.errorShape) {
     const shaped = preset.errorShape(error, { requestId });
     return { ...shaped, headers: { ...noStoreHeaders, ...shaped.headers } };

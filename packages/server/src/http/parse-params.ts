@@ -42,7 +42,8 @@ export function parseJson(body: string): Params {
   const seen = new Set<string>();
   for (const [name, item] of Object.entries(value)) {
     if (item === null || item === undefined) continue;
-    if (typeof item === 'number' || typeof item === 'boolean') add(params, seen, name, String(item));
+    if (typeof item === 'number' || typeof item === 'boolean')
+      add(params, seen, name, String(item));
     else if (typeof item === 'string') add(params, seen, name, item);
     else throw invalid(`Parameter ${printable(name)} must be a string`);
   }
@@ -52,7 +53,9 @@ export function parseJson(body: string): Params {
 export async function parseMultipart(body: Buffer, contentType: string): Promise<Params> {
   let form: FormData;
   try {
-    form = await new Response(body as unknown as BodyInit, { headers: { 'content-type': contentType } }).formData();
+    form = await new Response(body as unknown as BodyInit, {
+      headers: { 'content-type': contentType },
+    }).formData();
   } catch {
     throw invalid('The multipart request body is malformed');
   }
@@ -83,7 +86,11 @@ export function bodyTypeOf(contentType: string | undefined): BodyType | undefine
 }
 
 /** Parses a request body of an accepted type into {@link Params}. */
-export async function parseParams(type: BodyType, body: Buffer, contentType: string): Promise<Params> {
+export async function parseParams(
+  type: BodyType,
+  body: Buffer,
+  contentType: string,
+): Promise<Params> {
   switch (type) {
     case 'urlencoded':
       return parseUrlEncoded(decodeUtf8(body));

@@ -27,7 +27,12 @@ export class KeyRing {
   }
 
   /** Loads the keys, generating an active key for `alg` on first start. */
-  static async open(store: Store, kek: KeyEncryptionKey, alg: SigningAlgorithm, now: number): Promise<KeyRing> {
+  static async open(
+    store: Store,
+    kek: KeyEncryptionKey,
+    alg: SigningAlgorithm,
+    now: number,
+  ): Promise<KeyRing> {
     const ring = new KeyRing(store, kek);
     await ring.reload();
     if (!ring.#signers.has(alg)) {
@@ -43,7 +48,10 @@ export class KeyRing {
     const signers = new Map<SigningAlgorithm, JwsSigner>();
     for (const record of records) {
       if (record.state !== 'active' || signers.has(record.alg)) continue;
-      signers.set(record.alg, new JwsSigner(record.kid, record.alg, openPrivateKey(record, this.#kek), accessTokenType));
+      signers.set(
+        record.alg,
+        new JwsSigner(record.kid, record.alg, openPrivateKey(record, this.#kek), accessTokenType),
+      );
     }
     this.#records = records;
     this.#signers = signers;

@@ -23,7 +23,13 @@ export class KeyEncryptionKey {
     cipher.setAAD(Buffer.from(associatedData));
     const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
     const tag = cipher.getAuthTag();
-    return ['v1', this.id, iv.toString('base64url'), body.toString('base64url'), tag.toString('base64url')].join('.');
+    return [
+      'v1',
+      this.id,
+      iv.toString('base64url'),
+      body.toString('base64url'),
+      tag.toString('base64url'),
+    ].join('.');
   }
 
   open(envelope: string, associatedData: string): Buffer {
@@ -60,8 +66,10 @@ export class KekMismatchError extends Error {
  * created with mode 0600 on first use.
  */
 export function loadKek(envValue: string | undefined, keyFile: string): KeyEncryptionKey {
-  if (envValue !== undefined && envValue !== '') return new KeyEncryptionKey(decodeKek(envValue, 'TESSERA_KEK'));
-  if (existsSync(keyFile)) return new KeyEncryptionKey(decodeKek(readFileSync(keyFile, 'utf8').trim(), keyFile));
+  if (envValue !== undefined && envValue !== '')
+    return new KeyEncryptionKey(decodeKek(envValue, 'TESSERA_KEK'));
+  if (existsSync(keyFile))
+    return new KeyEncryptionKey(decodeKek(readFileSync(keyFile, 'utf8').trim(), keyFile));
   mkdirSync(dirname(keyFile), { recursive: true });
   const key = randomBytes(32);
   try {

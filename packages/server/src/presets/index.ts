@@ -7,7 +7,9 @@ export function findPreset(name: string): Preset {
   const preset = presets.get(name);
   if (!preset) {
     const known = [...presets.keys()];
-    throw new Error(`unknown preset ${JSON.stringify(name)}; known presets: ${known.length ? known.join(', ') : 'none yet'}`);
+    throw new Error(
+      `unknown preset ${JSON.stringify(name)}; known presets: ${known.length ? known.join(', ') : 'none yet'}`,
+    );
   }
   return preset;
 }

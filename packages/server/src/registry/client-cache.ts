@@ -77,7 +77,10 @@ export class ClientCache {
     const generation = this.#generation;
     const client = await this.#store.getClient(clientId);
     if (generation !== this.#generation) return client;
-    this.#entries.set(clientId, client ? { client } : { missingUntil: this.#now() + this.#negativeTtlMs });
+    this.#entries.set(
+      clientId,
+      client ? { client } : { missingUntil: this.#now() + this.#negativeTtlMs },
+    );
     return client;
   }
 }

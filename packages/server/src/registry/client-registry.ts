@@ -50,11 +50,21 @@ export class ClientRegistry {
   async create(input: ClientInput): Promise<{ client: ClientRecord; clientSecret: string }> {
     const clientId = input.clientId ?? randomUUID();
     if (!clientIdPattern.test(clientId)) {
-      throw new RegistryError('client_id must be 1 to 200 printable ASCII characters', 'invalid_client_metadata');
+      throw new RegistryError(
+        'client_id must be 1 to 200 printable ASCII characters',
+        'invalid_client_metadata',
+      );
     }
     const clientSecret = input.clientSecret ?? generateClientSecret();
-    if (input.clientSecret !== undefined && input.clientSecret.length < 32 && !uuid.test(input.clientSecret)) {
-      throw new RegistryError('an imported client_secret must be at least 32 characters or a UUID', 'invalid_client_metadata');
+    if (
+      input.clientSecret !== undefined &&
+      input.clientSecret.length < 32 &&
+      !uuid.test(input.clientSecret)
+    ) {
+      throw new RegistryError(
+        'an imported client_secret must be at least 32 characters or a UUID',
+        'invalid_client_metadata',
+      );
     }
     if (await this.store.getClient(clientId)) {
       throw new RegistryError(`a client with client_id ${clientId} already exists`, 'conflict');
@@ -83,7 +93,12 @@ export class ClientRegistry {
     return this.store.listClients();
   }
 
-  async update(clientId: string, input: Omit<Partial<ClientInput>, 'clientId' | 'clientSecret'> & { status?: ClientRecord['status'] }): Promise<ClientRecord> {
+  async update(
+    clientId: string,
+    input: Omit<Partial<ClientInput>, 'clientId' | 'clientSecret'> & {
+      status?: ClientRecord['status'];
+    },
+  ): Promise<ClientRecord> {
     const patch: ClientPatch = {};
     if (input.name !== undefined) patch.name = validName(input.name);
     if (input.scope !== undefined) patch.scopes = validScopes(input.scope);
@@ -111,7 +126,10 @@ export class ClientRegistry {
 function validName(name: string): string {
   const trimmed = name.trim();
   if (trimmed === '' || trimmed.length > 200 || /[\x00-\x1f\x7f]/.test(trimmed)) {
-    throw new RegistryError('name must be 1 to 200 characters without control characters', 'invalid_client_metadata');
+    throw new RegistryError(
+      'name must be 1 to 200 characters without control characters',
+      'invalid_client_metadata',
+    );
   }
   return trimmed;
 }
@@ -119,7 +137,10 @@ function validName(name: string): string {
 function validScopes(scope: string): string[] {
   const scopes = parseScope(scope);
   if (!scopes || !scopes.every(isScopeToken)) {
-    throw new RegistryError('scope must be space-separated RFC 6749 scope tokens (no quotes or backslashes)', 'invalid_client_metadata');
+    throw new RegistryError(
+      'scope must be space-separated RFC 6749 scope tokens (no quotes or backslashes)',
+      'invalid_client_metadata',
+    );
   }
   return scopes;
 }
@@ -132,7 +153,11 @@ function validAudiences(audiences: string[]): string[] {
     } catch {
       ok = false;
     }
-    if (!ok) throw new RegistryError(`audience ${JSON.stringify(audience)} must be an absolute URI without a fragment`, 'invalid_client_metadata');
+    if (!ok)
+      throw new RegistryError(
+        `audience ${JSON.stringify(audience)} must be an absolute URI without a fragment`,
+        'invalid_client_metadata',
+      );
   }
   return [...new Set(audiences)];
 }
@@ -140,14 +165,20 @@ function validAudiences(audiences: string[]): string[] {
 function validTtl(ttl: number | null): number | null {
   if (ttl === null) return null;
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > maxTokenTtl) {
-    throw new RegistryError(`token TTL must be an integer from 1 to ${maxTokenTtl} seconds`, 'invalid_client_metadata');
+    throw new RegistryError(
+      `token TTL must be an integer from 1 to ${maxTokenTtl} seconds`,
+      'invalid_client_metadata',
+    );
   }
   return ttl;
 }
 
 function validAuthMethod(method: string): RegisteredAuthMethod {
   if (!(registeredAuthMethods as readonly string[]).includes(method)) {
-    throw new RegistryError(`auth method must be one of ${registeredAuthMethods.join(', ')}`, 'invalid_client_metadata');
+    throw new RegistryError(
+      `auth method must be one of ${registeredAuthMethods.join(', ')}`,
+      'invalid_client_metadata',
+    );
   }
   return method as RegisteredAuthMethod;
 }

@@ -46,13 +46,18 @@ export class SecretHasher {
    * compared in constant time and, with no candidates (unknown client), a dummy hash is
    * compared instead so both paths cost the same.
    */
-  match(presented: string, secrets: readonly SecretRecord[], now: number): SecretRecord | undefined {
+  match(
+    presented: string,
+    secrets: readonly SecretRecord[],
+    now: number,
+  ): SecretRecord | undefined {
     const digest = this.#digest(presented);
     let matched: SecretRecord | undefined;
     if (secrets.length === 0) timingSafeEqual(digest, this.#dummy);
     for (const secret of secrets) {
       const stored = decodeHash(secret.hash);
-      const equal = stored !== undefined && stored.length === digest.length && timingSafeEqual(stored, digest);
+      const equal =
+        stored !== undefined && stored.length === digest.length && timingSafeEqual(stored, digest);
       if (equal && (secret.expiresAt === null || secret.expiresAt > now)) matched ??= secret;
     }
     return matched;
@@ -64,5 +69,7 @@ export class SecretHasher {
 }
 
 function decodeHash(hash: string): Buffer | undefined {
-  return hash.startsWith(hashTag) ? Buffer.from(hash.slice(hashTag.length), 'base64url') : undefined;
+  return hash.startsWith(hashTag)
+    ? Buffer.from(hash.slice(hashTag.length), 'base64url')
+    : undefined;
 }

@@ -39,7 +39,10 @@ export interface ClientRecord {
 
 export type NewClient = Omit<ClientRecord, 'createdAt' | 'updatedAt'>;
 export type ClientPatch = Partial<
-  Pick<ClientRecord, 'name' | 'status' | 'scopes' | 'audiences' | 'tokenTtl' | 'authMethod' | 'grantTypes'>
+  Pick<
+    ClientRecord,
+    'name' | 'status' | 'scopes' | 'audiences' | 'tokenTtl' | 'authMethod' | 'grantTypes'
+  >
 >;
 
 /** Key lifecycle (ARCHITECTURE.md): published → active → retiring → retired. */
@@ -104,11 +107,16 @@ export interface Store {
   addSecret(clientId: string, secret: SecretRecord): Promise<void>;
   updateSecretExpiry(clientId: string, secretId: string, expiresAt: number | null): Promise<void>;
   deleteSecret(clientId: string, secretId: string): Promise<void>;
-  recordSecretUse(uses: ReadonlyArray<{ clientId: string; secretId: string; at: number }>): Promise<void>;
+  recordSecretUse(
+    uses: ReadonlyArray<{ clientId: string; secretId: string; at: number }>,
+  ): Promise<void>;
 
   listKeys(): Promise<KeyRecord[]>;
   insertKey(key: KeyRecord): Promise<void>;
-  updateKey(kid: string, patch: Partial<Pick<KeyRecord, 'state' | 'activatesAt' | 'retiresAt'>>): Promise<void>;
+  updateKey(
+    kid: string,
+    patch: Partial<Pick<KeyRecord, 'state' | 'activatesAt' | 'retiresAt'>>,
+  ): Promise<void>;
   /**
    * Inserts `key` (state `active`) only if no key of its algorithm is active yet, atomically,
    * so processes starting together agree on one key. Returns whether it was inserted.

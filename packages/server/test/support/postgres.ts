@@ -5,7 +5,8 @@
  */
 import pg from 'pg';
 
-export const postgresUrl = process.env.TESSERA_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const postgresUrl =
+  process.env.TESSERA_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const postgresRequired = process.env.TESSERA_TEST_POSTGRES === 'require';
 
 /** `undefined` when PostgreSQL answers; otherwise the reason to skip (or throws when required). */

@@ -41,7 +41,13 @@ export async function startTessera(options: StartOptions = {}): Promise<TestTess
   const { nowSeconds, env = {}, ...overrides } = options;
   const dataDir = overrides.dataDir ?? (await mkdtemp(join(tmpdir(), 'tessera-test-')));
   const ownsDataDir = overrides.dataDir === undefined;
-  const config = loadConfig(env, { logLevel: 'silent', port: 0, host: '127.0.0.1', ...overrides, dataDir });
+  const config = loadConfig(env, {
+    logLevel: 'silent',
+    port: 0,
+    host: '127.0.0.1',
+    ...overrides,
+    dataDir,
+  });
   const server = await startServer(config, { env, nowSeconds });
   // The port is known only after listening; the issuer is read per request, so set it now.
   server.context.config.issuer = server.url;
@@ -57,7 +63,8 @@ export async function startTessera(options: StartOptions = {}): Promise<TestTess
       const input: ClientInput = {
         name: client.name ?? 'test client',
         scope: client.scope,
-        audiences: client.audience === undefined ? undefined : ([] as string[]).concat(client.audience),
+        audiences:
+          client.audience === undefined ? undefined : ([] as string[]).concat(client.audience),
         tokenTtl: client.tokenTtl ?? null,
         authMethod: client.authMethod,
       };

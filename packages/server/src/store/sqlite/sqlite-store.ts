@@ -75,21 +75,23 @@ export class SqliteStore implements Store {
 
   async migrate(): Promise<void> {
     const db = this.#db;
-    db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+    );
     // IMMEDIATE takes the write lock first, so two processes starting together do not both
     // apply the same migration.
     db.transaction(() => {
       const applied = new Set(
-        (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+        (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map(
+          (r) => r.version,
+        ),
       );
       for (const migration of sqliteMigrations) {
         if (applied.has(migration.version)) continue;
         db.exec(migration.sql);
-        db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
-          migration.version,
-          migration.name,
-          nowSeconds(),
-        );
+        db.prepare(
+          'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+        ).run(migration.version, migration.name, nowSeconds());
       }
     }).immediate();
   }
@@ -105,7 +107,8 @@ export class SqliteStore implements Store {
   }
 
   async getClient(clientId: string): Promise<ClientRecord | undefined> {
-    const row = this.#db.prepare('SELECT * FROM clients WHERE client_id = ?').get(clientId) as ClientRow | undefined;
+    const row = this.#db.prepare('SELECT * FROM clients WHERE client_id = ?').get(clientId) as
+      ClientRow | undefined;
     if (!row) return undefined;
     const secrets = this.#db
       .prepare('SELECT * FROM client_secrets WHERE client_id = ? ORDER BY created_at, id')
@@ -114,8 +117,12 @@ export class SqliteStore implements Store {
   }
 
   async listClients(): Promise<ClientRecord[]> {
-    const rows = this.#db.prepare('SELECT * FROM clients ORDER BY created_at, client_id').all() as ClientRow[];
-    const secrets = this.#db.prepare('SELECT * FROM client_secrets ORDER BY created_at, id').all() as SecretRow[];
+    const rows = this.#db
+      .prepare('SELECT * FROM clients ORDER BY created_at, client_id')
+      .all() as ClientRow[];
+    const secrets = this.#db
+      .prepare('SELECT * FROM client_secrets ORDER BY created_at, id')
+      .all() as SecretRow[];
     const byClient = new Map<string, SecretRow[]>();
     for (const secret of secrets) {
       const list = byClient.get(secret.client_id);
@@ -161,10 +168,15 @@ export class SqliteStore implements Store {
     if (patch.grantTypes !== undefined) columns.grant_types = JSON.stringify(patch.grantTypes);
     columns.updated_at = nowSeconds();
     const names = Object.keys(columns);
-    const changed = this.#write('client', clientId, () =>
-      this.#db
-        .prepare(`UPDATE clients SET ${names.map((n) => `${n} = @${n}`).join(', ')} WHERE client_id = @client_id`)
-        .run({ ...columns, client_id: clientId }).changes,
+    const changed = this.#write(
+      'client',
+      clientId,
+      () =>
+        this.#db
+          .prepare(
+            `UPDATE clients SET ${names.map((n) => `${n} = @${n}`).join(', ')} WHERE client_id = @client_id`,
+          )
+          .run({ ...columns, client_id: clientId }).changes,
     );
     return changed ? this.getClient(clientId) : undefined;
   }
@@ -181,7 +193,11 @@ export class SqliteStore implements Store {
     this.#write('client', clientId, () => this.#insertSecret(clientId, secret));
   }
 
-  async updateSecretExpiry(clientId: string, secretId: string, expiresAt: number | null): Promise<void> {
+  async updateSecretExpiry(
+    clientId: string,
+    secretId: string,
+    expiresAt: number | null,
+  ): Promise<void> {
     this.#write('client', clientId, () =>
       this.#db
         .prepare('UPDATE client_secrets SET expires_at = ? WHERE client_id = ? AND id = ?')
@@ -191,11 +207,15 @@ export class SqliteStore implements Store {
 
   async deleteSecret(clientId: string, secretId: string): Promise<void> {
     this.#write('client', clientId, () =>
-      this.#db.prepare('DELETE FROM client_secrets WHERE client_id = ? AND id = ?').run(clientId, secretId),
+      this.#db
+        .prepare('DELETE FROM client_secrets WHERE client_id = ? AND id = ?')
+        .run(clientId, secretId),
     );
   }
 
-  async recordSecretUse(uses: ReadonlyArray<{ clientId: string; secretId: string; at: number }>): Promise<void> {
+  async recordSecretUse(
+    uses: ReadonlyArray<{ clientId: string; secretId: string; at: number }>,
+  ): Promise<void> {
     // Usage bookkeeping only: no change record, so it does not invalidate other caches.
     const update = this.#db.prepare(
       'UPDATE client_secrets SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE client_id = ? AND id = ?',
@@ -206,7 +226,9 @@ export class SqliteStore implements Store {
   }
 
   async listKeys(): Promise<KeyRecord[]> {
-    const rows = this.#db.prepare('SELECT * FROM signing_keys ORDER BY created_at, kid').all() as KeyRow[];
+    const rows = this.#db
+      .prepare('SELECT * FROM signing_keys ORDER BY created_at, kid')
+      .all() as KeyRow[];
     return rows.map(toKey);
   }
 
@@ -225,12 +247,18 @@ export class SqliteStore implements Store {
     });
   }
 
-  async updateKey(kid: string, patch: Partial<Pick<KeyRecord, 'state' | 'activatesAt' | 'retiresAt'>>): Promise<void> {
+  async updateKey(
+    kid: string,
+    patch: Partial<Pick<KeyRecord, 'state' | 'activatesAt' | 'retiresAt'>>,
+  ): Promise<void> {
     this.#write('key', kid, () => {
-      const current = this.#db.prepare('SELECT * FROM signing_keys WHERE kid = ?').get(kid) as KeyRow | undefined;
+      const current = this.#db.prepare('SELECT * FROM signing_keys WHERE kid = ?').get(kid) as
+        KeyRow | undefined;
       if (!current) return;
       this.#db
-        .prepare('UPDATE signing_keys SET state = ?, activates_at = ?, retires_at = ? WHERE kid = ?')
+        .prepare(
+          'UPDATE signing_keys SET state = ?, activates_at = ?, retires_at = ? WHERE kid = ?',
+        )
         .run(
           patch.state ?? current.state,
           patch.activatesAt !== undefined ? patch.activatesAt : current.activates_at,
@@ -242,20 +270,27 @@ export class SqliteStore implements Store {
 
   async ensureSetting(name: string, value: string): Promise<string> {
     return this.#write('setting', name, () => {
-      this.#db.prepare('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)').run(name, value);
-      return (this.#db.prepare('SELECT value FROM settings WHERE name = ?').get(name) as { value: string }).value;
+      this.#db
+        .prepare('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)')
+        .run(name, value);
+      return (
+        this.#db.prepare('SELECT value FROM settings WHERE name = ?').get(name) as { value: string }
+      ).value;
     });
   }
 
   async getSetting(name: string): Promise<string | undefined> {
-    const row = this.#db.prepare('SELECT value FROM settings WHERE name = ?').get(name) as { value: string } | undefined;
+    const row = this.#db.prepare('SELECT value FROM settings WHERE name = ?').get(name) as
+      { value: string } | undefined;
     return row?.value;
   }
 
   async setSetting(name: string, value: string): Promise<void> {
     this.#write('setting', name, () =>
       this.#db
-        .prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value')
+        .prepare(
+          'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
+        )
         .run(name, value),
     );
   }
@@ -263,7 +298,9 @@ export class SqliteStore implements Store {
   async addRevocation(revocation: RevocationRecord): Promise<void> {
     this.#write('revocation', revocation.jti, () =>
       this.#db
-        .prepare('INSERT OR IGNORE INTO revocations (jti, client_id, expires_at, revoked_at) VALUES (?, ?, ?, ?)')
+        .prepare(
+          'INSERT OR IGNORE INTO revocations (jti, client_id, expires_at, revoked_at) VALUES (?, ?, ?, ?)',
+        )
         .run(revocation.jti, revocation.clientId, revocation.expiresAt, revocation.revokedAt),
     );
   }
@@ -271,8 +308,18 @@ export class SqliteStore implements Store {
   async listRevocations(sinceRevokedAt = 0): Promise<RevocationRecord[]> {
     const rows = this.#db
       .prepare('SELECT * FROM revocations WHERE revoked_at >= ? ORDER BY revoked_at, jti')
-      .all(sinceRevokedAt) as { jti: string; client_id: string; expires_at: number; revoked_at: number }[];
-    return rows.map((r) => ({ jti: r.jti, clientId: r.client_id, expiresAt: r.expires_at, revokedAt: r.revoked_at }));
+      .all(sinceRevokedAt) as {
+      jti: string;
+      client_id: string;
+      expires_at: number;
+      revoked_at: number;
+    }[];
+    return rows.map((r) => ({
+      jti: r.jti,
+      clientId: r.client_id,
+      expiresAt: r.expires_at,
+      revokedAt: r.revoked_at,
+    }));
   }
 
   async pruneRevocations(now: number): Promise<number> {
@@ -286,7 +333,9 @@ export class SqliteStore implements Store {
   }
 
   async listAudit(limit: number): Promise<AuditEntry[]> {
-    const rows = this.#db.prepare('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?').all(limit) as {
+    const rows = this.#db
+      .prepare('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?')
+      .all(limit) as {
       id: number;
       at: number;
       actor: string;
@@ -294,7 +343,14 @@ export class SqliteStore implements Store {
       target: string | null;
       details: string;
     }[];
-    return rows.map((r) => ({ id: r.id, at: r.at, actor: r.actor, action: r.action, target: r.target, details: JSON.parse(r.details) }));
+    return rows.map((r) => ({
+      id: r.id,
+      at: r.at,
+      actor: r.actor,
+      action: r.action,
+      target: r.target,
+      details: JSON.parse(r.details),
+    }));
   }
 
   async latestChange(): Promise<number> {
@@ -338,7 +394,9 @@ export class SqliteStore implements Store {
   }
 
   #lastSeq(): number {
-    const row = this.#db.prepare('SELECT MAX(seq) AS seq FROM changes').get() as { seq: number | null };
+    const row = this.#db.prepare('SELECT MAX(seq) AS seq FROM changes').get() as {
+      seq: number | null;
+    };
     return row.seq ?? 0;
   }
 
@@ -347,7 +405,9 @@ export class SqliteStore implements Store {
     return this.#db
       .transaction(() => {
         const result = fn();
-        this.#db.prepare('INSERT INTO changes (kind, ref, at) VALUES (?, ?, ?)').run(kind, ref, nowSeconds());
+        this.#db
+          .prepare('INSERT INTO changes (kind, ref, at) VALUES (?, ?, ?)')
+          .run(kind, ref, nowSeconds());
         return result;
       })
       .immediate();
@@ -355,7 +415,9 @@ export class SqliteStore implements Store {
 
   #insertSecret(clientId: string, secret: SecretRecord): void {
     this.#db
-      .prepare('INSERT INTO client_secrets (id, client_id, hash, created_at, expires_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO client_secrets (id, client_id, hash, created_at, expires_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?)',
+      )
       .run(secret.id, clientId, secret.hash, secret.createdAt, secret.expiresAt, secret.lastUsedAt);
   }
 
@@ -365,7 +427,16 @@ export class SqliteStore implements Store {
         `INSERT INTO signing_keys (kid, alg, state, public_jwk, encrypted_private_key, created_at, activates_at, retires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(key.kid, key.alg, key.state, JSON.stringify(key.publicJwk), key.encryptedPrivateKey, key.createdAt, key.activatesAt, key.retiresAt);
+      .run(
+        key.kid,
+        key.alg,
+        key.state,
+        JSON.stringify(key.publicJwk),
+        key.encryptedPrivateKey,
+        key.createdAt,
+        key.activatesAt,
+        key.retiresAt,
+      );
   }
 }
 
