@@ -51,16 +51,13 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
   });
 
   app.setNotFoundHandler(async (request, reply) =>
-    reply
-      .code(404)
-      .send({
-        error: 'not_found',
-        error_description:
-          `No endpoint at ${request.method} ${request.url.split('?', 1)[0]}`.replace(
-            /[^\x20-\x21\x23-\x5b\x5d-\x7e]/g,
-            '?',
-          ),
-      }),
+    reply.code(404).send({
+      error: 'not_found',
+      error_description: `No endpoint at ${request.method} ${request.url.split('?', 1)[0]}`.replace(
+        /[^\x20-\x21\x23-\x5b\x5d-\x7e]/g,
+        '?',
+      ),
+    }),
   );
 
   // OAuth endpoints take form, multipart and JSON bodies, parsed into one flat parameter

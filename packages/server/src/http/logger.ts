@@ -1,12 +1,12 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 /**
  * The server's logger. Secrets and tokens never reach it: request lines carry the path
  * without its query string (credentials sent there are refused, but would still be logged),
  * and anything that looks like a credential field is redacted.
  */
-export function createLogger(level: string): Logger {
-  return pino({
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
     level,
     redact: {
       paths: [
@@ -28,5 +28,6 @@ export function createLogger(level: string): Logger {
         remoteAddress: request.ip,
       }),
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

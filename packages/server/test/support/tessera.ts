@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type ConfigOverrides } from '../../src/config.js';
+import { createLogger } from '../../src/http/logger.js';
 import { ClientRegistry, type ClientInput } from '../../src/registry/client-registry.js';
 import { startServer, type RunningServer } from '../../src/start.js';
 
@@ -35,10 +36,12 @@ export interface StartOptions extends ConfigOverrides {
   nowSeconds?: () => number;
   /** Environment the server reads (TESSERA_KEK…); defaults to none of the host's. */
   env?: NodeJS.ProcessEnv;
+  /** Receives the server's pino log lines (level `logLevel`, default silent). */
+  logStream?: { write(line: string): void };
 }
 
 export async function startTessera(options: StartOptions = {}): Promise<TestTessera> {
-  const { nowSeconds, env = {}, ...overrides } = options;
+  const { nowSeconds, env = {}, logStream, ...overrides } = options;
   const dataDir = overrides.dataDir ?? (await mkdtemp(join(tmpdir(), 'tessera-test-')));
   const ownsDataDir = overrides.dataDir === undefined;
   const config = loadConfig(env, {
@@ -48,7 +51,8 @@ export async function startTessera(options: StartOptions = {}): Promise<TestTess
     ...overrides,
     dataDir,
   });
-  const server = await startServer(config, { env, nowSeconds });
+  const logger = logStream ? createLogger(config.logLevel, logStream) : undefined;
+  const server = await startServer(config, { env, nowSeconds, ...(logger ? { logger } : {}) });
   // The port is known only after listening; the issuer is read per request, so set it now.
   server.context.config.issuer = server.url;
   const registry = new ClientRegistry(server.context.store, server.context.hasher, nowSeconds);
