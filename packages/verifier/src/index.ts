@@ -1,0 +1,32 @@
+export { createVerifier } from './verifier.js';
+export type { Verifier, VerifiedToken, VerifyCallOptions, RequestLike } from './verifier.js';
+export { defaults } from './options.js';
+export type { VerifierOptions, IntrospectionOptions, RevocationFeedOptions } from './options.js';
+export { VerifierError, VerifierConfigError, rfc6750ErrorShape, reasons } from './errors.js';
+export type {
+  VerifierErrorCode,
+  VerifierErrorReason,
+  ErrorResponse,
+  ErrorShape,
+  VerifierErrorOptions,
+} from './errors.js';
+export type { VerifierEvent, VerifierEventListener } from './events.js';
+export type { AccessTokenPayload } from './access-token.js';
+export { supportedAlgorithms } from './algorithms.js';
+export type { SupportedAlgorithm } from './algorithms.js';
+export { tesseraFastify, tesseraHook } from './adapters/fastify.js';
+export type {
+  FastifyHook,
+  FastifyInstanceLike,
+  FastifyPluginLike,
+  FastifyReplyLike,
+  FastifyRequestLike,
+} from './adapters/fastify.js';
+export { tesseraMiddleware } from './adapters/express.js';
+export type {
+  ConnectMiddleware,
+  ConnectRequestLike,
+  ConnectResponseLike,
+  MiddlewareOptions,
+} from './adapters/express.js';
+export { tesouroErrorShape } from './presets/tesouro.js';
