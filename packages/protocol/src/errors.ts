@@ -22,7 +22,13 @@ export type OAuthErrorCode =
   | 'access_denied'
   | 'temporarily_unavailable'
   | 'slow_down'
-  | 'server_error';
+  | 'server_error'
+  // RFC 7591 §3.2.2, used by the admin API's client registration.
+  | 'invalid_client_metadata'
+  // Tessera admin API.
+  | 'not_found'
+  | 'conflict'
+  | 'service_unavailable';
 
 /** The HTTP status each code maps to unless an endpoint says otherwise. */
 export const defaultStatus: Readonly<Record<OAuthErrorCode, number>> = {
@@ -41,6 +47,10 @@ export const defaultStatus: Readonly<Record<OAuthErrorCode, number>> = {
   temporarily_unavailable: 503,
   slow_down: 429,
   server_error: 500,
+  invalid_client_metadata: 400,
+  not_found: 404,
+  conflict: 409,
+  service_unavailable: 503,
 };
 
 export interface OAuthErrorOptions {

@@ -26,6 +26,8 @@ export interface ServerConfig {
   defaultAudience: string | undefined;
   /** JWKS `Cache-Control: max-age` in seconds (`TESSERA_JWKS_MAX_AGE`). Default 300. */
   jwksMaxAge: number;
+  /** Rotate the signing key automatically when the active one is this many days old (`--key-rotation-days`, `TESSERA_KEY_ROTATION_DAYS`). Default: never. */
+  keyRotationDays: number | undefined;
   /** Largest accepted request body in bytes at the OAuth endpoints. Default 16 KiB. */
   bodyLimit: number;
   /** pino level (`TESSERA_LOG_LEVEL`). Default info. */
@@ -81,6 +83,7 @@ export function loadConfig(
       `TESSERA_SIGNING_ALG must be one of ${signingAlgorithms.join(', ')}, got ${JSON.stringify(signingAlg)}`,
     );
   }
+  const rotationDays = overrides.keyRotationDays ?? env.TESSERA_KEY_ROTATION_DAYS;
   return {
     port: integer('PORT', overrides.port ?? env.PORT, 8080, 0, 65535),
     host: overrides.host ?? env.HOST ?? '127.0.0.1',
@@ -104,6 +107,10 @@ export function loadConfig(
       0,
       86400,
     ),
+    keyRotationDays:
+      rotationDays === undefined || rotationDays === ''
+        ? undefined
+        : integer('TESSERA_KEY_ROTATION_DAYS', rotationDays, 0, 1, 3650),
     bodyLimit: overrides.bodyLimit ?? 16 * 1024,
     logLevel: overrides.logLevel ?? env.TESSERA_LOG_LEVEL ?? 'info',
   };

@@ -1,12 +1,22 @@
 import type { Logger } from 'pino';
 import { ClientAuthenticator } from './client-auth/authenticate-client.js';
 import type { ServerConfig } from './config.js';
+import { planKeyTransitions, rotationDue } from './keys/key-schedule.js';
 import { KeyRing } from './keys/key-ring.js';
+import { rotateKey } from './keys/rotate-key.js';
 import type { KeyEncryptionKey } from './lib/kek.js';
 import type { Preset } from './presets/preset.js';
 import { ClientCache } from './registry/client-cache.js';
+import { SecretUsage } from './registry/secret-usage.js';
+import { RevocationList } from './revocation/revocation-list.js';
 import type { SecretHasher } from './secrets/client-secret.js';
 import type { Store } from './store/contract.js';
+import { TokenInspector } from './tokens/token-inspector.js';
+
+/** Clock skew allowed on top of the longest token lifetime before a retiring key leaves the JWKS. */
+const clockToleranceSeconds = 60;
+/** Change rows are kept this long so a lagging process can still catch up. */
+const changeRetentionSeconds = 2 * 86400;
 
 /** Everything a request handler needs; one per process. */
 export interface TesseraContext {
@@ -17,11 +27,17 @@ export interface TesseraContext {
   clients: ClientCache;
   hasher: SecretHasher;
   keys: KeyRing;
+  revocations: RevocationList;
+  inspector: TokenInspector;
   authenticator: ClientAuthenticator;
+  secretUsage: SecretUsage;
+  logger: Logger;
   /** Wall clock in epoch seconds; injectable so expiry tests are exact. */
   nowSeconds: () => number;
   /** Applies changes other processes committed, if there are any (cheap when there are none). */
   syncChanges: () => Promise<void>;
+  /** Applies due key transitions (and an automatic rotation when due); runs on a timer too. */
+  maintainKeys: () => Promise<void>;
   close: () => Promise<void>;
 }
 
@@ -36,22 +52,28 @@ export interface ContextOptions {
 }
 
 export async function createContext(options: ContextOptions): Promise<TesseraContext> {
-  const { config, store, kek, hasher, logger } = options;
+  const { config, store, kek, hasher, logger, preset } = options;
   const nowSeconds = options.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
   const keys = await KeyRing.open(store, kek, config.signingAlg, nowSeconds());
   const clients = new ClientCache(store);
+  const revocations = new RevocationList();
+  revocations.apply(await store.listRevocations(0));
+  const secretUsage = new SecretUsage(store);
   let cursor = await store.latestChange();
 
   let syncing: Promise<void> | undefined;
   const applyChanges = async (): Promise<void> => {
     const { changes, cursor: next } = await store.changesSince(cursor);
-    cursor = next;
     let keysChanged = false;
+    let revocationsChanged = false;
     for (const change of changes) {
       if (change.kind === 'client') clients.invalidate(change.ref);
       else if (change.kind === 'key') keysChanged = true;
+      else if (change.kind === 'revocation') revocationsChanged = true;
     }
+    if (revocationsChanged) revocations.apply(await store.listRevocations(revocations.cursor));
     if (keysChanged) await keys.reload();
+    cursor = next;
   };
   const syncChanges = (): Promise<void> => {
     syncing ??= applyChanges()
@@ -61,22 +83,96 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
       });
     return syncing;
   };
+
+  // The lifetime clients get now; read only when a key actually transitions.
+  const longestTokenLifetime = async (): Promise<number> => {
+    const serverDefault = preset?.defaultTokenTtl ?? config.defaultTokenTtl;
+    const lifetimes = (await store.listClients()).map((client) => client.tokenTtl ?? serverDefault);
+    return lifetimes.length === 0 ? serverDefault : Math.max(...lifetimes);
+  };
+  const maintainKeys = async (): Promise<void> => {
+    const now = nowSeconds();
+    if (
+      config.keyRotationDays !== undefined &&
+      rotationDue(keys.records, config.signingAlg, config.keyRotationDays, now)
+    ) {
+      const rotated = await rotateKey(
+        store,
+        kek,
+        config.signingAlg,
+        now,
+        config.jwksMaxAge,
+        config.keyRotationDays,
+      );
+      if (rotated) {
+        await keys.reload();
+        logger.info(
+          { kid: rotated.kid, activatesAt: rotated.activatesAt },
+          'scheduled key rotation: new key published',
+        );
+      }
+    }
+    if (planKeyTransitions(keys.records, { now, retireAfterSeconds: 0 }).length === 0) return;
+    const retireAfterSeconds = (await longestTokenLifetime()) + clockToleranceSeconds;
+    const changed = await store.transitionKeys((records) => ({
+      patches: planKeyTransitions(records, { now, retireAfterSeconds }),
+    }));
+    if (changed) {
+      await keys.reload();
+      logger.info(
+        { keys: keys.records.map((key) => ({ kid: key.kid, state: key.state })) },
+        'signing keys transitioned',
+      );
+    }
+  };
+
+  const timers: NodeJS.Timeout[] = [];
+  const every = (ms: number, task: () => Promise<unknown>, what: string) => {
+    const timer = setInterval(() => {
+      task().catch((error: unknown) => logger.error({ err: error }, `${what} failed`));
+    }, ms);
+    timer.unref();
+    timers.push(timer);
+  };
+  every(1_000, maintainKeys, 'key maintenance');
+  every(10_000, () => secretUsage.flush(), 'recording secret use');
+  every(
+    60_000,
+    async () => {
+      const now = nowSeconds();
+      revocations.prune(now);
+      await store.prune(now, now - changeRetentionSeconds);
+    },
+    'pruning revocations',
+  );
+  await maintainKeys();
+
   const unwatch = store.watch(() => void syncChanges());
+  const inspector = new TokenInspector(keys, clients, revocations, () => config.issuer, nowSeconds);
 
   return {
     config,
-    preset: options.preset,
+    preset,
     store,
     kek,
     clients,
     hasher,
     keys,
+    revocations,
+    inspector,
     authenticator: new ClientAuthenticator(clients, hasher, nowSeconds),
+    secretUsage,
+    logger,
     nowSeconds,
     syncChanges: () => (store.hasForeignChanges() ? syncChanges() : (syncing ?? Promise.resolve())),
+    maintainKeys,
     close: async () => {
+      for (const timer of timers) clearInterval(timer);
       unwatch();
       await syncing;
+      await secretUsage
+        .flush()
+        .catch((error: unknown) => logger.error({ err: error }, 'recording secret use failed'));
     },
   };
 }

@@ -7,6 +7,12 @@ import { registerHealthEndpoints } from './endpoints/health.js';
 import { registerJwksEndpoint } from './endpoints/jwks.js';
 import { registerMethodNotAllowed } from './endpoints/method-not-allowed.js';
 import { registerTokenEndpoint } from './endpoints/token.js';
+import { registerAdminClients } from './endpoints/admin/admin-clients.js';
+import { registerAdminKeys } from './endpoints/admin/admin-keys.js';
+import { registerOpenApi } from './endpoints/openapi.js';
+import { introspectionPath, registerIntrospectionEndpoint } from './endpoints/introspect.js';
+import { registerRevocationFeed } from './endpoints/revocation-feed.js';
+import { registerRevocationEndpoint, revocationPath } from './endpoints/revoke.js';
 import { errorReply, toOAuthError } from './http/error-reply.js';
 import { bodyTypeOf, parseParams } from './http/parse-params.js';
 import { OAuthError } from '@tessera/protocol';
@@ -33,6 +39,15 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
     },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+  });
+
+  // Every route as registered, for the test that keeps /openapi.json in sync with them.
+  const routes: Array<{ method: string; url: string; handlerName: string }> = [];
+  app.decorate('tesseraRoutes', routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of ([] as string[]).concat(route.method)) {
+      routes.push({ method, url: route.url, handlerName: route.handler.name });
+    }
   });
 
   app.addHook('onSend', async (request, reply) => {
@@ -81,6 +96,10 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
     );
     registerTokenEndpoint(oauth, context, tokenPath);
     registerMethodNotAllowed(oauth, tokenPath, 'POST');
+    registerRevocationEndpoint(oauth, context);
+    registerMethodNotAllowed(oauth, revocationPath, 'POST');
+    registerIntrospectionEndpoint(oauth, context);
+    registerMethodNotAllowed(oauth, introspectionPath, 'POST');
     const preset = context.preset;
     if (preset && preset.tokenPath !== tokenPath) {
       registerTokenEndpoint(oauth, context, preset.tokenPath, preset);
@@ -88,6 +107,10 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
     }
   });
 
+  registerRevocationFeed(app, context);
+  registerAdminClients(app, context);
+  registerAdminKeys(app, context);
+  registerOpenApi(app, context);
   registerJwksEndpoint(app, context);
   registerDiscoveryEndpoints(app, context);
   registerHealthEndpoints(app, context);

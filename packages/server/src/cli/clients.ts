@@ -1,8 +1,19 @@
 import { ClientRegistry } from '../registry/client-registry.js';
 import { openStorage } from '../runtime.js';
-import { cliConfig, databaseOption, onePositional, parse, print, printJson } from './common.js';
+import {
+  cliActor,
+  cliConfig,
+  databaseOption,
+  onePositional,
+  parse,
+  print,
+  printJson,
+} from './common.js';
 import { clientView, table } from './output.js';
 import { UsageError } from './usage.js';
+
+/** How long the previous secret keeps working after a rotation unless `--grace` says otherwise. */
+export const defaultGraceSeconds = 86400;
 
 async function withRegistry<T>(
   database: string | undefined,
@@ -10,7 +21,7 @@ async function withRegistry<T>(
 ): Promise<T> {
   const { store, hasher } = await openStorage(cliConfig(database));
   try {
-    return await fn(new ClientRegistry(store, hasher));
+    return await fn(new ClientRegistry(store, hasher, { actor: cliActor() }));
   } finally {
     await store.close();
   }
@@ -30,11 +41,13 @@ export async function clientsCommand(args: string[]): Promise<void> {
       return setStatus(rest, sub === 'enable' ? 'active' : 'disabled');
     case 'delete':
       return remove(rest);
+    case 'rotate-secret':
+      return rotateSecret(rest);
     default:
       throw new UsageError(
         sub
           ? `unknown clients command: ${sub}`
-          : 'clients needs a command: create, list, show, disable, enable, delete',
+          : 'clients needs a command: create, list, show, disable, enable, delete, rotate-secret',
       );
   }
 }
@@ -132,4 +145,32 @@ async function remove(args: string[]): Promise<void> {
   await withRegistry(values.database, (registry) => registry.delete(clientId));
   if (values.json) return printJson({ client_id: clientId, deleted: true });
   print(`Client ${clientId} is deleted.`);
+}
+
+async function rotateSecret(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, {
+    ...databaseOption,
+    grace: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const clientId = onePositional(positionals, 'client ID');
+  if (values.grace !== undefined && !/^\d+$/.test(values.grace))
+    throw new UsageError('--grace must be a whole number of seconds');
+  const grace = values.grace === undefined ? defaultGraceSeconds : Number(values.grace);
+  const { client, clientSecret } = await withRegistry(values.database, (registry) =>
+    registry.rotateSecret(clientId, grace),
+  );
+  const view = clientView(client);
+  if (values.json)
+    return printJson({
+      client_id: client.clientId,
+      client_secret: clientSecret,
+      secrets: view.secrets,
+    });
+  print(`client_id:     ${client.clientId}`);
+  print(`client_secret: ${clientSecret}`);
+  print('');
+  print('Store the new secret now: it is shown only this once and cannot be recovered.');
+  const previous = view.secrets.slice(0, -1).find((secret) => secret.expires_at !== null);
+  if (previous) print(`The previous secret keeps working until ${previous.expires_at}.`);
 }

@@ -1,6 +1,7 @@
 import { ConfigError } from '../config.js';
 import { KekMismatchError } from '../lib/kek.js';
 import { RegistryError } from '../registry/client-registry.js';
+import { auditCommand } from './audit.js';
 import { clientsCommand } from './clients.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
@@ -12,6 +13,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   clients: clientsCommand,
   keys: keysCommand,
   migrate: migrateCommand,
+  audit: auditCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

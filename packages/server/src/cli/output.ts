@@ -1,4 +1,4 @@
-import type { ClientRecord, KeyRecord } from '../store/contract.js';
+import type { AuditEntry, ClientRecord, KeyRecord } from '../store/contract.js';
 
 const iso = (seconds: number | null) =>
   seconds === null ? null : new Date(seconds * 1000).toISOString();
@@ -33,6 +33,17 @@ export function keyView(key: KeyRecord) {
     created_at: iso(key.createdAt),
     activates_at: iso(key.activatesAt),
     retires_at: iso(key.retiresAt),
+  };
+}
+
+export function auditView(entry: AuditEntry) {
+  return {
+    id: entry.id,
+    at: iso(entry.at),
+    actor: entry.actor,
+    action: entry.action,
+    target: entry.target,
+    details: entry.details,
   };
 }
 

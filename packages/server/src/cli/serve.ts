@@ -11,6 +11,7 @@ export async function serveCommand(args: string[]): Promise<void> {
     preset: { type: 'string' },
     issuer: { type: 'string' },
     'signing-alg': { type: 'string' },
+    'key-rotation-days': { type: 'string' },
   });
   if (positionals.length > 0)
     throw new UsageError(`serve takes no arguments, got ${positionals.join(' ')}`);
@@ -21,6 +22,9 @@ export async function serveCommand(args: string[]): Promise<void> {
     ...(values.host !== undefined ? { host: values.host } : {}),
     ...(values.preset !== undefined ? { preset: values.preset } : {}),
     ...(values.issuer !== undefined ? { issuer: values.issuer } : {}),
+    ...(values['key-rotation-days'] !== undefined
+      ? { keyRotationDays: Number(values['key-rotation-days']) }
+      : {}),
     ...(values['signing-alg'] !== undefined
       ? { signingAlg: values['signing-alg'] as SigningAlgorithm }
       : {}),

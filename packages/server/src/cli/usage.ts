@@ -7,6 +7,7 @@ export const usage = `Usage: tessera <command> [options]
 
 Commands:
   serve [--port N] [--host H] [--database URL] [--preset NAME] [--issuer URL] [--signing-alg ALG]
+        [--key-rotation-days N]
       Serve the authorization server (default http://127.0.0.1:8080, data in ./data).
   clients create --name NAME [--scope "a b"] [--audience URI]... [--token-ttl SECONDS]
                  [--auth-method client_secret_basic|client_secret_post|any]
@@ -15,7 +16,15 @@ Commands:
   clients list [--json]
   clients show ID [--json]
   clients disable ID | enable ID | delete ID [--json]
+  clients rotate-secret ID [--grace SECONDS] [--json]
+      Issue a new secret (shown once); the old one keeps working for the grace period
+      (default 86400 s). A client holds at most two live secrets.
   keys list [--json]
+  keys rotate [--alg ALG] [--propagation SECONDS] [--json]
+      Publish a new signing key now; it starts signing after the propagation delay
+      (default: the JWKS max-age). The old key stays published until its tokens expire.
+  audit list [--limit N] [--json]
+      Admin changes, newest first (who, what, when; never a secret).
   migrate
       Apply pending database migrations (serve does this on start).
 

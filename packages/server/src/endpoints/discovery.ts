@@ -1,7 +1,9 @@
 import type { AuthorizationServerMetadata } from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { TesseraContext } from '../context.js';
+import { introspectionPath } from './introspect.js';
 import { jwksPath } from './jwks.js';
+import { revocationPath } from './revoke.js';
 
 export const tokenPath = '/oauth/token';
 
@@ -16,6 +18,10 @@ export function authorizationServerMetadata(context: TesseraContext): Authorizat
     // No authorization endpoint: client credentials only (RFC 8414 §2 still asks for the list).
     response_types_supported: [],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    revocation_endpoint: `${issuer}${revocationPath}`,
+    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    introspection_endpoint: `${issuer}${introspectionPath}`,
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     access_token_signing_alg_values_supported: context.keys.algorithms,
   };
 }

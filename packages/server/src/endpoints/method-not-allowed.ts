@@ -15,7 +15,7 @@ export function registerMethodNotAllowed(
     method: otherMethods.filter((method) => !allow.split(', ').includes(method)),
     url: path,
     config: { preset },
-    handler: async () => {
+    handler: async function methodNotAllowed() {
       throw new OAuthError('invalid_request', `Method not allowed; use ${allow}`, {
         status: 405,
         headers: { allow },

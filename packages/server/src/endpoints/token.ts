@@ -48,7 +48,8 @@ export async function issueToken(
     if (!params.has(name))
       throw new OAuthError('invalid_request', `The ${name} parameter is missing`);
   }
-  const { client } = await context.authenticator.authenticate(credentials);
+  const { client, secretId } = await context.authenticator.authenticate(credentials);
+  context.secretUsage.record(client.clientId, secretId, context.nowSeconds());
   const grant = clientCredentials(client, params, {
     issuer: context.config.issuer,
     defaultAudience: context.config.defaultAudience ?? context.config.issuer,

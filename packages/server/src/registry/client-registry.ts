@@ -40,11 +40,40 @@ const clientIdPattern = /^[\x20-\x7e]{1,200}$/;
 
 /** Client registration rules shared by the CLI and the admin API. */
 export class ClientRegistry {
+  readonly #nowSeconds: () => number;
+  readonly #actor: string | undefined;
+
+  /**
+   * @param actor who makes the changes, for the audit log (e.g. `cli:alice`,
+   *   `admin-api:<client_id>`); no audit entries are written without one.
+   */
   constructor(
     private readonly store: Store,
     private readonly hasher: SecretHasher,
-    private readonly nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
-  ) {}
+    options: { nowSeconds?: (() => number) | undefined; actor?: string } = {},
+  ) {
+    this.#nowSeconds = options.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
+    this.#actor = options.actor;
+  }
+
+  private nowSeconds(): number {
+    return this.#nowSeconds();
+  }
+
+  async #audit(
+    action: string,
+    target: string,
+    details: Record<string, unknown> = {},
+  ): Promise<void> {
+    if (this.#actor === undefined) return;
+    await this.store.appendAudit({
+      at: this.nowSeconds(),
+      actor: this.#actor,
+      action,
+      target,
+      details,
+    });
+  }
 
   /** Creates a client; the returned secret is the only copy that will ever exist. */
   async create(input: ClientInput): Promise<{ client: ClientRecord; clientSecret: string }> {
@@ -80,6 +109,14 @@ export class ClientRegistry {
       grantTypes: input.grantTypes ?? [clientCredentialsGrant],
       secrets: [this.hasher.newRecord(clientSecret, this.nowSeconds())],
     });
+    await this.#audit('client.create', clientId, {
+      name: client.name,
+      scope: client.scopes.join(' '),
+      audience: client.audiences,
+      token_ttl: client.tokenTtl,
+      auth_method: client.authMethod,
+      imported: input.clientSecret !== undefined,
+    });
     return { client, clientSecret };
   }
 
@@ -109,6 +146,10 @@ export class ClientRegistry {
     if (input.status !== undefined) patch.status = input.status;
     const client = await this.store.updateClient(clientId, patch);
     if (!client) throw new RegistryError(`no client with client_id ${clientId}`, 'not_found');
+    const { status, ...changes } = patch;
+    if (Object.keys(changes).length > 0) await this.#audit('client.update', clientId, changes);
+    if (status !== undefined)
+      await this.#audit(status === 'active' ? 'client.enable' : 'client.disable', clientId);
     return client;
   }
 
@@ -116,10 +157,46 @@ export class ClientRegistry {
     return this.update(clientId, { status });
   }
 
+  /**
+   * Issues a new secret (returned once); earlier live secrets keep working for `graceSeconds`.
+   * At most two secrets are live: with two live already, the older one expires at once.
+   */
+  async rotateSecret(
+    clientId: string,
+    graceSeconds: number,
+  ): Promise<{ client: ClientRecord; clientSecret: string }> {
+    if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > 30 * 86400) {
+      throw new RegistryError(
+        'grace must be a whole number of seconds from 0 to 2592000 (30 days)',
+        'invalid_client_metadata',
+      );
+    }
+    const client = await this.get(clientId);
+    const now = this.nowSeconds();
+    const live = client.secrets.filter(
+      (secret) => secret.expiresAt === null || secret.expiresAt > now,
+    );
+    const dead = client.secrets.filter((secret) => !live.includes(secret));
+    const newest = live.at(-1);
+    const clientSecret = generateClientSecret();
+    await this.store.changeSecrets(clientId, {
+      add: [this.hasher.newRecord(clientSecret, now)],
+      remove: dead.map((secret) => secret.id),
+      expire: live.map((secret) => ({
+        id: secret.id,
+        expiresAt:
+          secret === newest ? Math.min(secret.expiresAt ?? Infinity, now + graceSeconds) : now,
+      })),
+    });
+    await this.#audit('client.rotate_secret', clientId, { grace_seconds: graceSeconds });
+    return { client: await this.get(clientId), clientSecret };
+  }
+
   async delete(clientId: string): Promise<void> {
     if (!(await this.store.deleteClient(clientId))) {
       throw new RegistryError(`no client with client_id ${clientId}`, 'not_found');
     }
+    await this.#audit('client.delete', clientId);
   }
 }
 

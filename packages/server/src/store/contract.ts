@@ -37,6 +37,12 @@ export interface ClientRecord {
   updatedAt: number;
 }
 
+export interface SecretChange {
+  add?: SecretRecord[];
+  expire?: Array<{ id: string; expiresAt: number | null }>;
+  remove?: string[];
+}
+
 export type NewClient = Omit<ClientRecord, 'createdAt' | 'updatedAt'>;
 export type ClientPatch = Partial<
   Pick<
@@ -69,6 +75,15 @@ export interface RevocationRecord {
   expiresAt: number;
   revokedAt: number;
 }
+
+/** A revocation with its change-feed position, which revocation-feed cursors count in. */
+export interface SequencedRevocation extends RevocationRecord {
+  seq: number;
+}
+
+export type KeyPatch = { kid: string } & Partial<
+  Pick<KeyRecord, 'state' | 'activatesAt' | 'retiresAt'>
+>;
 
 export interface AuditEntry {
   id?: number;
@@ -104,9 +119,8 @@ export interface Store {
   createClient(client: NewClient): Promise<ClientRecord>;
   updateClient(clientId: string, patch: ClientPatch): Promise<ClientRecord | undefined>;
   deleteClient(clientId: string): Promise<boolean>;
-  addSecret(clientId: string, secret: SecretRecord): Promise<void>;
-  updateSecretExpiry(clientId: string, secretId: string, expiresAt: number | null): Promise<void>;
-  deleteSecret(clientId: string, secretId: string): Promise<void>;
+  /** Adds, expires and removes a client's secrets in one transaction (secret rotation). */
+  changeSecrets(clientId: string, change: SecretChange): Promise<void>;
   recordSecretUse(
     uses: ReadonlyArray<{ clientId: string; secretId: string; at: number }>,
   ): Promise<void>;
@@ -122,15 +136,25 @@ export interface Store {
    * so processes starting together agree on one key. Returns whether it was inserted.
    */
   insertKeyIfNoneActive(key: KeyRecord): Promise<boolean>;
+  /**
+   * Reads every key and applies the patches (and new keys) `plan` returns, in one
+   * serialized transaction, so concurrent processes never both rotate or both transition.
+   */
+  transitionKeys(
+    plan: (keys: readonly KeyRecord[]) => { patches: KeyPatch[]; insert?: KeyRecord[] },
+  ): Promise<boolean>;
 
   /** Inserts the setting unless it exists; returns the stored value either way. */
   ensureSetting(name: string, value: string): Promise<string>;
   getSetting(name: string): Promise<string | undefined>;
   setSetting(name: string, value: string): Promise<void>;
 
-  addRevocation(revocation: RevocationRecord): Promise<void>;
-  listRevocations(sinceRevokedAt?: number): Promise<RevocationRecord[]>;
-  pruneRevocations(now: number): Promise<number>;
+  /** Records a revocation (idempotent); returns its change sequence number. */
+  addRevocation(revocation: RevocationRecord): Promise<number>;
+  /** Revocations recorded after change `afterSeq`, oldest first. */
+  listRevocations(afterSeq?: number): Promise<SequencedRevocation[]>;
+  /** Deletes revocations of tokens that expired before `now`, and change rows older than `changesBefore`. */
+  prune(now: number, changesBefore: number): Promise<number>;
 
   appendAudit(entry: AuditEntry): Promise<void>;
   listAudit(limit: number): Promise<AuditEntry[]>;

@@ -55,7 +55,7 @@ export async function startTessera(options: StartOptions = {}): Promise<TestTess
   const server = await startServer(config, { env, nowSeconds, ...(logger ? { logger } : {}) });
   // The port is known only after listening; the issuer is read per request, so set it now.
   server.context.config.issuer = server.url;
-  const registry = new ClientRegistry(server.context.store, server.context.hasher, nowSeconds);
+  const registry = new ClientRegistry(server.context.store, server.context.hasher, { nowSeconds });
   return {
     issuer: server.url,
     url: server.url,

@@ -60,6 +60,7 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
         ref  TEXT NOT NULL,
         at   INTEGER NOT NULL
       );
+      CREATE INDEX changes_kind_ref ON changes (kind, ref);
     `,
   },
 ];

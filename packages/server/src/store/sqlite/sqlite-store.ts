@@ -7,10 +7,13 @@ import type {
   ChangeKind,
   ClientPatch,
   ClientRecord,
+  KeyPatch,
   KeyRecord,
   NewClient,
   RevocationRecord,
+  SecretChange,
   SecretRecord,
+  SequencedRevocation,
   Store,
 } from '../contract.js';
 import { sqliteMigrations } from './migrations.js';
@@ -111,7 +114,7 @@ export class SqliteStore implements Store {
       ClientRow | undefined;
     if (!row) return undefined;
     const secrets = this.#db
-      .prepare('SELECT * FROM client_secrets WHERE client_id = ? ORDER BY created_at, id')
+      .prepare('SELECT * FROM client_secrets WHERE client_id = ? ORDER BY created_at, rowid')
       .all(clientId) as SecretRow[];
     return toClient(row, secrets);
   }
@@ -121,7 +124,7 @@ export class SqliteStore implements Store {
       .prepare('SELECT * FROM clients ORDER BY created_at, client_id')
       .all() as ClientRow[];
     const secrets = this.#db
-      .prepare('SELECT * FROM client_secrets ORDER BY created_at, id')
+      .prepare('SELECT * FROM client_secrets ORDER BY created_at, rowid')
       .all() as SecretRow[];
     const byClient = new Map<string, SecretRow[]>();
     for (const secret of secrets) {
@@ -189,28 +192,16 @@ export class SqliteStore implements Store {
     );
   }
 
-  async addSecret(clientId: string, secret: SecretRecord): Promise<void> {
-    this.#write('client', clientId, () => this.#insertSecret(clientId, secret));
-  }
-
-  async updateSecretExpiry(
-    clientId: string,
-    secretId: string,
-    expiresAt: number | null,
-  ): Promise<void> {
-    this.#write('client', clientId, () =>
-      this.#db
-        .prepare('UPDATE client_secrets SET expires_at = ? WHERE client_id = ? AND id = ?')
-        .run(expiresAt, clientId, secretId),
-    );
-  }
-
-  async deleteSecret(clientId: string, secretId: string): Promise<void> {
-    this.#write('client', clientId, () =>
-      this.#db
-        .prepare('DELETE FROM client_secrets WHERE client_id = ? AND id = ?')
-        .run(clientId, secretId),
-    );
+  async changeSecrets(clientId: string, change: SecretChange): Promise<void> {
+    this.#write('client', clientId, () => {
+      for (const secret of change.add ?? []) this.#insertSecret(clientId, secret);
+      const expire = this.#db.prepare(
+        'UPDATE client_secrets SET expires_at = ? WHERE client_id = ? AND id = ?',
+      );
+      for (const { id, expiresAt } of change.expire ?? []) expire.run(expiresAt, clientId, id);
+      const remove = this.#db.prepare('DELETE FROM client_secrets WHERE client_id = ? AND id = ?');
+      for (const id of change.remove ?? []) remove.run(clientId, id);
+    });
   }
 
   async recordSecretUse(
@@ -245,6 +236,38 @@ export class SqliteStore implements Store {
       this.#insertKey(key);
       return true;
     });
+  }
+
+  async transitionKeys(
+    plan: (keys: readonly KeyRecord[]) => { patches: KeyPatch[]; insert?: KeyRecord[] },
+  ): Promise<boolean> {
+    return this.#db
+      .transaction(() => {
+        const keys = (
+          this.#db.prepare('SELECT * FROM signing_keys ORDER BY created_at, kid').all() as KeyRow[]
+        ).map(toKey);
+        const { patches, insert = [] } = plan(keys);
+        if (patches.length === 0 && insert.length === 0) return false;
+        const update = this.#db.prepare(
+          'UPDATE signing_keys SET state = COALESCE(@state, state), activates_at = @activatesAt, retires_at = @retiresAt WHERE kid = @kid',
+        );
+        for (const patch of patches) {
+          const current = keys.find((key) => key.kid === patch.kid);
+          if (!current) continue;
+          update.run({
+            kid: patch.kid,
+            state: patch.state ?? null,
+            activatesAt: patch.activatesAt !== undefined ? patch.activatesAt : current.activatesAt,
+            retiresAt: patch.retiresAt !== undefined ? patch.retiresAt : current.retiresAt,
+          });
+        }
+        for (const key of insert) this.#insertKey(key);
+        this.#db
+          .prepare("INSERT INTO changes (kind, ref, at) VALUES ('key', '*', ?)")
+          .run(nowSeconds());
+        return true;
+      })
+      .immediate();
   }
 
   async updateKey(
@@ -295,35 +318,73 @@ export class SqliteStore implements Store {
     );
   }
 
-  async addRevocation(revocation: RevocationRecord): Promise<void> {
-    this.#write('revocation', revocation.jti, () =>
-      this.#db
-        .prepare(
-          'INSERT OR IGNORE INTO revocations (jti, client_id, expires_at, revoked_at) VALUES (?, ?, ?, ?)',
-        )
-        .run(revocation.jti, revocation.clientId, revocation.expiresAt, revocation.revokedAt),
-    );
+  async addRevocation(revocation: RevocationRecord): Promise<number> {
+    return this.#db
+      .transaction(() => {
+        const inserted = this.#db
+          .prepare(
+            'INSERT OR IGNORE INTO revocations (jti, client_id, expires_at, revoked_at) VALUES (?, ?, ?, ?)',
+          )
+          .run(
+            revocation.jti,
+            revocation.clientId,
+            revocation.expiresAt,
+            revocation.revokedAt,
+          ).changes;
+        if (inserted === 0) {
+          const existing = this.#db
+            .prepare("SELECT MAX(seq) AS seq FROM changes WHERE kind = 'revocation' AND ref = ?")
+            .get(revocation.jti) as { seq: number | null };
+          return existing.seq ?? 0;
+        }
+        return Number(
+          this.#db
+            .prepare("INSERT INTO changes (kind, ref, at) VALUES ('revocation', ?, ?)")
+            .run(revocation.jti, nowSeconds()).lastInsertRowid,
+        );
+      })
+      .immediate();
   }
 
-  async listRevocations(sinceRevokedAt = 0): Promise<RevocationRecord[]> {
+  async listRevocations(afterSeq = 0): Promise<SequencedRevocation[]> {
     const rows = this.#db
-      .prepare('SELECT * FROM revocations WHERE revoked_at >= ? ORDER BY revoked_at, jti')
-      .all(sinceRevokedAt) as {
+      .prepare(
+        `SELECT r.jti, r.client_id, r.expires_at, r.revoked_at, MAX(c.seq) AS seq
+           FROM changes c JOIN revocations r ON r.jti = c.ref
+          WHERE c.kind = 'revocation' AND c.seq > ?
+          GROUP BY r.jti ORDER BY seq`,
+      )
+      .all(afterSeq) as {
       jti: string;
       client_id: string;
       expires_at: number;
       revoked_at: number;
+      seq: number;
     }[];
     return rows.map((r) => ({
       jti: r.jti,
       clientId: r.client_id,
       expiresAt: r.expires_at,
       revokedAt: r.revoked_at,
+      seq: r.seq,
     }));
   }
 
-  async pruneRevocations(now: number): Promise<number> {
-    return this.#db.prepare('DELETE FROM revocations WHERE expires_at < ?').run(now).changes;
+  async prune(now: number, changesBefore: number): Promise<number> {
+    return this.#db
+      .transaction(() => {
+        const revocations = this.#db
+          .prepare('DELETE FROM revocations WHERE expires_at < ?')
+          .run(now).changes;
+        // Keep change rows that still name a live revocation: feed cursors count in them.
+        this.#db
+          .prepare(
+            "DELETE FROM changes WHERE at < ? AND NOT (kind = 'revocation' AND ref IN (SELECT jti FROM revocations))",
+          )
+          .run(changesBefore);
+        return revocations;
+      })
+      .immediate();
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {

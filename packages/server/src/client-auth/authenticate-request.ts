@@ -1,0 +1,34 @@
+import { OAuthError } from '@tessera/protocol';
+import type { TesseraContext } from '../context.js';
+import type { Params } from '../http/parse-params.js';
+import { presentedCredentials, type AuthenticatedClient } from './authenticate-client.js';
+
+/** The scope a client needs to introspect tokens and follow the revocation feed. */
+export const introspectScope = 'tessera:introspect';
+
+/** Client authentication as at the token endpoint, for the revocation and introspection endpoints. */
+export async function authenticateRequest(
+  context: TesseraContext,
+  authorization: string | undefined,
+  params: Params,
+): Promise<AuthenticatedClient> {
+  await context.syncChanges();
+  const authenticated = await context.authenticator.authenticate(
+    presentedCredentials(authorization, params),
+  );
+  context.secretUsage.record(
+    authenticated.client.clientId,
+    authenticated.secretId,
+    context.nowSeconds(),
+  );
+  return authenticated;
+}
+
+/** RFC 7662 §2.3: an authenticated caller that may not introspect gets 403. */
+export function requireIntrospectScope({ client }: AuthenticatedClient): void {
+  if (!client.scopes.includes(introspectScope)) {
+    throw new OAuthError('insufficient_scope', `The client needs the ${introspectScope} scope`, {
+      status: 403,
+    });
+  }
+}

@@ -1,0 +1,274 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { runCli } from './support/cli.js';
+import { basicAuthorization, postForm, startTessera, type TestTessera } from './support/tessera.js';
+import { getToken } from './support/tokens.js';
+
+describe('admin API', () => {
+  let tessera: TestTessera;
+  let adminClient: { clientId: string; clientSecret: string };
+  let adminToken: string;
+  before(async () => {
+    tessera = await startTessera();
+    adminClient = await tessera.createClient({ scope: 'tessera:admin' });
+    adminToken = await getToken(tessera.url, adminClient);
+  });
+  after(() => tessera.close());
+
+  const call = async (method: string, path: string, body?: unknown, token = adminToken) => {
+    const response = await fetch(`${tessera.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: text ? JSON.parse(text) : undefined,
+    };
+  };
+
+  it('opens only for Tessera access tokens with tessera:admin', async () => {
+    const none = await fetch(`${tessera.url}/admin/v1/clients`);
+    assert.equal(none.status, 401);
+    assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="tessera-admin"');
+
+    const bad = await call('GET', '/admin/v1/clients', undefined, 'not.a.token');
+    assert.equal(bad.status, 401);
+    assert.deepEqual(bad.body, {
+      error: 'invalid_token',
+      error_description: 'The access token is not valid',
+    });
+    assert.equal(
+      bad.headers.get('www-authenticate'),
+      'Bearer realm="tessera-admin", error="invalid_token", error_description="The access token is not valid"',
+    );
+
+    const plain = await tessera.createClient({ scope: 'read' });
+    const weak = await call(
+      'GET',
+      '/admin/v1/clients',
+      undefined,
+      await getToken(tessera.url, plain),
+    );
+    assert.equal(weak.status, 403);
+    assert.deepEqual(weak.body, {
+      error: 'insufficient_scope',
+      error_description: 'The access token lacks the tessera:admin scope',
+    });
+    assert.equal(
+      weak.headers.get('www-authenticate'),
+      'Bearer realm="tessera-admin", error="insufficient_scope", scope="tessera:admin"',
+    );
+
+    const basic = await fetch(`${tessera.url}/admin/v1/clients`, {
+      headers: {
+        authorization: basicAuthorization(adminClient.clientId, adminClient.clientSecret),
+      },
+    });
+    assert.equal(basic.status, 400, 'client credentials do not open the admin API');
+  });
+
+  it('creates, shows, updates, disables, enables, rotates and deletes a client', async () => {
+    const created = await call('POST', '/admin/v1/clients', {
+      name: 'Partner',
+      scope: 'read write',
+      audience: 'https://api.partner.test',
+      token_ttl: 900,
+      auth_method: 'client_secret_basic',
+    });
+    assert.equal(created.status, 201);
+    assert.equal(created.headers.get('cache-control'), 'no-store');
+    const { client_id: id, client_secret: secret } = created.body as {
+      client_id: string;
+      client_secret: string;
+    };
+    assert.match(secret, /^tsr_/);
+    assert.deepEqual(Object.keys(created.body), [
+      'client_id',
+      'client_secret',
+      'name',
+      'status',
+      'scope',
+      'audience',
+      'token_ttl',
+      'auth_method',
+      'grant_types',
+      'created_at',
+      'updated_at',
+    ]);
+    const tokenStatus = async (s = secret) =>
+      (
+        await postForm(
+          `${tessera.url}/oauth/token`,
+          { grant_type: 'client_credentials' },
+          { authorization: basicAuthorization(id, s) },
+        )
+      ).status;
+    assert.equal(await tokenStatus(), 200);
+
+    const shown = await call('GET', `/admin/v1/clients/${id}`);
+    assert.equal(shown.status, 200);
+    assert.equal(shown.body.token_ttl, 900);
+    assert.ok(!JSON.stringify(shown.body).includes(secret));
+
+    const updated = await call('PATCH', `/admin/v1/clients/${id}`, {
+      scope: 'read',
+      token_ttl: 60,
+    });
+    assert.deepEqual([updated.body.scope, updated.body.token_ttl], ['read', 60]);
+    const token = await postForm(
+      `${tessera.url}/oauth/token`,
+      { grant_type: 'client_credentials' },
+      { authorization: basicAuthorization(id, secret) },
+    );
+    assert.deepEqual(
+      [(token.body as { scope: string }).scope, (token.body as { expires_in: number }).expires_in],
+      ['read', 60],
+    );
+
+    assert.equal((await call('POST', `/admin/v1/clients/${id}/disable`)).body.status, 'disabled');
+    assert.equal(await tokenStatus(), 401);
+    assert.equal((await call('POST', `/admin/v1/clients/${id}/enable`)).body.status, 'active');
+    assert.equal(await tokenStatus(), 200);
+
+    const rotated = await call('POST', `/admin/v1/clients/${id}/rotate-secret`, {
+      grace_seconds: 0,
+    });
+    assert.equal(rotated.status, 200);
+    assert.equal(await tokenStatus(rotated.body.client_secret), 200);
+    assert.equal(await tokenStatus(), 401, 'no grace: the old secret stops at once');
+
+    const list = await call('GET', '/admin/v1/clients');
+    assert.ok(list.body.clients.some((c: { client_id: string }) => c.client_id === id));
+
+    assert.equal((await call('DELETE', `/admin/v1/clients/${id}`)).status, 204);
+    assert.equal(await tokenStatus(rotated.body.client_secret), 401);
+    const gone = await call('GET', `/admin/v1/clients/${id}`);
+    assert.deepEqual(
+      [gone.status, gone.body],
+      [404, { error: 'not_found', error_description: `no client with client_id ${id}` }],
+    );
+  });
+
+  it('refuses bad input with spec-shaped errors', async () => {
+    const noName = await call('POST', '/admin/v1/clients', { scope: 'x' });
+    assert.deepEqual([noName.status, noName.body.error], [400, 'invalid_client_metadata']);
+    const badTtl = await call('POST', '/admin/v1/clients', { name: 'x', token_ttl: 'long' });
+    assert.deepEqual(
+      [badTtl.status, badTtl.body],
+      [
+        400,
+        { error: 'invalid_client_metadata', error_description: 'token_ttl must be an integer' },
+      ],
+    );
+    const badJson = await fetch(`${tessera.url}/admin/v1/clients`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: '{',
+    });
+    assert.equal(badJson.status, 400);
+    const dup = await call('POST', '/admin/v1/clients', {
+      name: 'x',
+      client_id: adminClient.clientId,
+      client_secret: 'a'.repeat(40),
+    });
+    assert.deepEqual([dup.status, dup.body.error], [409, 'conflict']);
+    const badAlg = await call('POST', '/admin/v1/keys/rotate', { alg: 'HS256' });
+    assert.equal(badAlg.status, 400);
+  });
+
+  it('lists and rotates keys, and audits every change without secrets', async () => {
+    const keys = await call('GET', '/admin/v1/keys');
+    assert.equal(keys.body.keys.length, 1);
+    const rotated = await call('POST', '/admin/v1/keys/rotate', { propagation_seconds: 60 });
+    assert.equal(rotated.status, 201);
+    assert.equal(rotated.body.state, 'published');
+    assert.equal((await call('GET', '/admin/v1/keys')).body.keys.length, 2);
+
+    const created = await call('POST', '/admin/v1/clients', { name: 'Audited' });
+    const audit = await call('GET', '/admin/v1/audit?limit=2');
+    assert.deepEqual(
+      audit.body.entries.map((e: { action: string; actor: string }) => [e.action, e.actor]),
+      [
+        ['client.create', `admin-api:${adminClient.clientId}`],
+        ['key.rotate', `admin-api:${adminClient.clientId}`],
+      ],
+    );
+    const cli = await runCli(['audit', 'list', '--json', '--database', tessera.database]);
+    assert.equal(cli.status, 0, cli.stderr);
+    const entries = JSON.parse(cli.stdout) as Array<{ action: string; target: string }>;
+    assert.equal(entries[0]!.target, created.body.client_id);
+    assert.ok(!cli.stdout.includes(created.body.client_secret));
+    assert.ok(!cli.stdout.includes('tsr_'));
+  });
+
+  it('records CLI changes in the audit log too', async () => {
+    const result = await runCli([
+      'clients',
+      'create',
+      '--name',
+      'From CLI',
+      '--json',
+      '--database',
+      tessera.database,
+    ]);
+    const id = JSON.parse(result.stdout).client_id;
+    await runCli(['clients', 'disable', id, '--database', tessera.database]);
+    const entries = JSON.parse(
+      (await runCli(['audit', 'list', '--limit', '2', '--json', '--database', tessera.database]))
+        .stdout,
+    );
+    assert.deepEqual(
+      entries.map((e: { action: string; target: string }) => [e.action, e.target]),
+      [
+        ['client.disable', id],
+        ['client.create', id],
+      ],
+    );
+    assert.match(entries[0].actor, /^cli/);
+  });
+});
+
+describe('OpenAPI document', () => {
+  it('describes exactly the routes the server serves', async () => {
+    const tessera = await startTessera();
+    try {
+      const document = (await (await fetch(`${tessera.url}/openapi.json`)).json()) as {
+        openapi: string;
+        paths: Record<string, Record<string, unknown>>;
+      };
+      assert.equal(document.openapi, '3.1.0');
+      const documented = Object.entries(document.paths)
+        .flatMap(([path, operations]) =>
+          Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
+        )
+        .sort();
+      const routes = listRoutes(tessera.server.app);
+      assert.ok(routes.length > 10);
+      assert.deepEqual(routes.sort(), documented);
+    } finally {
+      await tessera.close();
+    }
+  });
+});
+
+/** Every method+path the app serves, in OpenAPI's path syntax, without 405 and HEAD twins. */
+function listRoutes(app: TestTessera['server']['app']): string[] {
+  const routes = new Set<string>();
+  const seen =
+    (
+      app as unknown as {
+        tesseraRoutes?: Array<{ method: string; url: string; handlerName: string }>;
+      }
+    ).tesseraRoutes ?? [];
+  for (const route of seen) {
+    if (route.method === 'HEAD' || route.handlerName === 'methodNotAllowed') continue;
+    routes.add(`${route.method} ${route.url.replace(/:(\w+)/g, '{$1}')}`);
+  }
+  return [...routes];
+}
