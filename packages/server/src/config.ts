@@ -1,5 +1,6 @@
 import { signingAlgorithms, type SigningAlgorithm } from '@tessera/protocol';
 import { join, resolve } from 'node:path';
+import { defaultFailureLimits, type FailureLimits } from './client-auth/failure-limiter.js';
 
 /**
  * Every server option, its default and its environment variable. Validated at start-up:
@@ -28,6 +29,13 @@ export interface ServerConfig {
   jwksMaxAge: number;
   /** Rotate the signing key automatically when the active one is this many days old (`--key-rotation-days`, `TESSERA_KEY_ROTATION_DAYS`). Default: never. */
   keyRotationDays: number | undefined;
+  /**
+   * Brute-force protection: failed client authentications per client_id
+   * (`TESSERA_AUTH_MAX_FAILURES_PER_CLIENT`, default 10) and per source address
+   * (`TESSERA_AUTH_MAX_FAILURES_PER_ADDRESS`, default 50) within `TESSERA_AUTH_FAILURE_WINDOW`
+   * seconds (60) lock that client_id or address for `TESSERA_AUTH_LOCK_SECONDS` (60).
+   */
+  authFailureLimits: FailureLimits;
   /** Largest accepted request body in bytes at the OAuth endpoints. Default 16 KiB. */
   bodyLimit: number;
   /** pino level (`TESSERA_LOG_LEVEL`). Default info. */
@@ -111,6 +119,36 @@ export function loadConfig(
       rotationDays === undefined || rotationDays === ''
         ? undefined
         : integer('TESSERA_KEY_ROTATION_DAYS', rotationDays, 0, 1, 3650),
+    authFailureLimits: overrides.authFailureLimits ?? {
+      perClient: integer(
+        'TESSERA_AUTH_MAX_FAILURES_PER_CLIENT',
+        env.TESSERA_AUTH_MAX_FAILURES_PER_CLIENT,
+        defaultFailureLimits.perClient,
+        1,
+        1_000_000,
+      ),
+      perAddress: integer(
+        'TESSERA_AUTH_MAX_FAILURES_PER_ADDRESS',
+        env.TESSERA_AUTH_MAX_FAILURES_PER_ADDRESS,
+        defaultFailureLimits.perAddress,
+        1,
+        1_000_000,
+      ),
+      windowSeconds: integer(
+        'TESSERA_AUTH_FAILURE_WINDOW',
+        env.TESSERA_AUTH_FAILURE_WINDOW,
+        defaultFailureLimits.windowSeconds,
+        1,
+        86400,
+      ),
+      lockSeconds: integer(
+        'TESSERA_AUTH_LOCK_SECONDS',
+        env.TESSERA_AUTH_LOCK_SECONDS,
+        defaultFailureLimits.lockSeconds,
+        1,
+        86400,
+      ),
+    },
     bodyLimit: overrides.bodyLimit ?? 16 * 1024,
     logLevel: overrides.logLevel ?? env.TESSERA_LOG_LEVEL ?? 'info',
   };

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { ClientAuthenticator } from './client-auth/authenticate-client.js';
+import { FailureLimiter } from './client-auth/failure-limiter.js';
 import type { ServerConfig } from './config.js';
 import { planKeyTransitions, rotationDue } from './keys/key-schedule.js';
 import { KeyRing } from './keys/key-ring.js';
@@ -100,7 +101,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
         store,
         kek,
         config.signingAlg,
-        now,
+        nowSeconds,
         config.jwksMaxAge,
         config.keyRotationDays,
       );
@@ -148,6 +149,22 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
   await maintainKeys();
 
   const unwatch = store.watch(() => void syncChanges());
+  const authenticator = new ClientAuthenticator(
+    clients,
+    hasher,
+    nowSeconds,
+    new FailureLimiter(config.authFailureLimits, nowSeconds),
+  );
+  authenticator.failures.onLockout = (lockout) =>
+    logger.warn(
+      {
+        lockout: lockout.key,
+        client_id: lockout.clientId,
+        address: lockout.address,
+        seconds: lockout.retryAfter,
+      },
+      'client authentication locked out after repeated failures',
+    );
   const inspector = new TokenInspector(keys, clients, revocations, () => config.issuer, nowSeconds);
 
   return {
@@ -160,7 +177,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     keys,
     revocations,
     inspector,
-    authenticator: new ClientAuthenticator(clients, hasher, nowSeconds),
+    authenticator,
     secretUsage,
     logger,
     nowSeconds,

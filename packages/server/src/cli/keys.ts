@@ -51,7 +51,13 @@ async function rotate(args: string[]): Promise<void> {
   const { store, kek } = await openStorage(config);
   try {
     const now = Math.floor(Date.now() / 1000);
-    const key = (await rotateKey(store, kek, alg, now, propagation))!;
+    const key = (await rotateKey(
+      store,
+      kek,
+      alg,
+      () => Math.floor(Date.now() / 1000),
+      propagation,
+    ))!;
     await store.appendAudit({
       at: now,
       actor: cliActor(),

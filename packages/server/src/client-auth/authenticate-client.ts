@@ -3,6 +3,7 @@ import type { Params } from '../http/parse-params.js';
 import type { ClientCache } from '../registry/client-cache.js';
 import type { SecretHasher } from '../secrets/client-secret.js';
 import type { ClientRecord } from '../store/contract.js';
+import { defaultFailureLimits, FailureLimiter } from './failure-limiter.js';
 import { parseBasicAuthorization } from './client-secret-basic.js';
 import { parsePostCredentials } from './client-secret-post.js';
 import { invalidClient, type PresentedCredentials } from './credentials.js';
@@ -47,13 +48,29 @@ export class ClientAuthenticator {
     private readonly clients: ClientCache,
     private readonly hasher: SecretHasher,
     private readonly nowSeconds: () => number,
+    readonly failures: FailureLimiter = new FailureLimiter(defaultFailureLimits, nowSeconds),
   ) {}
 
   /**
    * Verifies presented credentials. Unknown client, wrong secret, disabled client and a
    * method the client is not registered for all fail the same way, after the same work.
    */
-  async authenticate(credentials: PresentedCredentials): Promise<AuthenticatedClient> {
+  async authenticate(
+    credentials: PresentedCredentials,
+    sourceAddress?: string,
+  ): Promise<AuthenticatedClient> {
+    this.failures.check(credentials.clientId, sourceAddress);
+    try {
+      const authenticated = await this.#verify(credentials);
+      this.failures.recordSuccess(credentials.clientId);
+      return authenticated;
+    } catch (error) {
+      this.failures.recordFailure(credentials.clientId, sourceAddress);
+      throw error;
+    }
+  }
+
+  async #verify(credentials: PresentedCredentials): Promise<AuthenticatedClient> {
     const usedHeader = credentials.method === 'client_secret_basic';
     const client =
       this.clients.peek(credentials.clientId) ?? (await this.clients.get(credentials.clientId));

@@ -11,10 +11,12 @@ export async function authenticateRequest(
   context: TesseraContext,
   authorization: string | undefined,
   params: Params,
+  sourceAddress?: string,
 ): Promise<AuthenticatedClient> {
   await context.syncChanges();
   const authenticated = await context.authenticator.authenticate(
     presentedCredentials(authorization, params),
+    sourceAddress,
   );
   context.secretUsage.record(
     authenticated.client.clientId,

@@ -42,7 +42,12 @@ export async function revokeToken(
 export function registerRevocationEndpoint(app: FastifyInstance, context: TesseraContext): void {
   app.post(revocationPath, async (request, reply) => {
     const params = (request.body as Params | undefined) ?? new Map<string, string>();
-    const caller = await authenticateRequest(context, request.headers.authorization, params);
+    const caller = await authenticateRequest(
+      context,
+      request.headers.authorization,
+      params,
+      request.ip,
+    );
     await revokeToken(context, caller, params);
     return reply.code(200).headers(noStoreHeaders).send();
   });

@@ -24,6 +24,7 @@ export async function issueToken(
   preset: Preset | undefined,
   authorization: string | undefined,
   params: Params,
+  sourceAddress?: string,
 ): Promise<TokenResponse> {
   const grantType = params.get('grant_type');
   if (grantType === undefined)
@@ -48,7 +49,7 @@ export async function issueToken(
     if (!params.has(name))
       throw new OAuthError('invalid_request', `The ${name} parameter is missing`);
   }
-  const { client, secretId } = await context.authenticator.authenticate(credentials);
+  const { client, secretId } = await context.authenticator.authenticate(credentials, sourceAddress);
   context.secretUsage.record(client.clientId, secretId, context.nowSeconds());
   const grant = clientCredentials(client, params, {
     issuer: context.config.issuer,
@@ -102,7 +103,13 @@ export function registerTokenEndpoint(
       rejectCredentialsInQuery(request);
       const params = (request.body as Params | undefined) ?? new Map<string, string>();
       await context.syncChanges();
-      const response = await issueToken(context, preset, request.headers.authorization, params);
+      const response = await issueToken(
+        context,
+        preset,
+        request.headers.authorization,
+        params,
+        request.ip,
+      );
       return reply.headers(noStoreHeaders).send(response);
     },
   );

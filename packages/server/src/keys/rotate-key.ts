@@ -13,16 +13,22 @@ export async function rotateKey(
   store: Store,
   kek: KeyEncryptionKey,
   alg: SigningAlgorithm,
-  now: number,
+  nowSeconds: () => number,
   propagationSeconds: number,
   onlyIfDueAfterDays?: number,
 ): Promise<KeyRecord | undefined> {
-  // Timestamps are whole seconds: one more second makes the wait at least the full delay.
-  const candidate = await createKeyRecord(alg, kek, 'published', now, now + propagationSeconds + 1);
-  const inserted = await store.transitionKeys((keys) =>
-    onlyIfDueAfterDays !== undefined && !rotationDue(keys, alg, onlyIfDueAfterDays, now)
-      ? { patches: [] }
-      : { patches: [], insert: [candidate] },
-  );
+  const candidate = await createKeyRecord(alg, kek, 'published', nowSeconds());
+  const inserted = await store.transitionKeys((keys) => {
+    // The delay counts from the moment the key is stored (key generation can take a while
+    // on a loaded machine); whole-second timestamps get one more second so the wait is never
+    // shorter than asked.
+    const now = nowSeconds();
+    if (onlyIfDueAfterDays !== undefined && !rotationDue(keys, alg, onlyIfDueAfterDays, now)) {
+      return { patches: [] };
+    }
+    candidate.createdAt = now;
+    candidate.activatesAt = now + propagationSeconds + 1;
+    return { patches: [], insert: [candidate] };
+  });
   return inserted ? candidate : undefined;
 }

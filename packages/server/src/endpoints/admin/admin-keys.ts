@@ -25,7 +25,13 @@ export function registerAdminKeys(app: FastifyInstance, context: TesseraContext)
       throw new OAuthError('invalid_request', 'propagation_seconds must be from 0 to 604800');
     }
     const now = context.nowSeconds();
-    const key = (await rotateKey(context.store, context.kek, alg, now, propagation))!;
+    const key = (await rotateKey(
+      context.store,
+      context.kek,
+      alg,
+      context.nowSeconds,
+      propagation,
+    ))!;
     await context.store.appendAudit({
       at: now,
       actor: `admin-api:${actor}`,
