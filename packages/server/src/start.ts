@@ -6,6 +6,7 @@ import { createLogger } from './http/logger.js';
 import { findPreset } from './presets/index.js';
 import { openStorage } from './runtime.js';
 import { buildServer } from './server.js';
+import { KeyRing } from './keys/key-ring.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -13,6 +14,20 @@ export interface RunningServer {
   /** Base URL the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   close: () => Promise<void>;
+}
+
+/**
+ * Migrates the store and creates what every process needs once (key-encryption key, pepper,
+ * first signing key), then closes it again: the primary of `serve --workers N` runs this
+ * before forking.
+ */
+export async function prepareStorage(config: ServerConfig, env?: NodeJS.ProcessEnv): Promise<void> {
+  const { store, kek } = await openStorage(config, env);
+  try {
+    await KeyRing.open(store, kek, config.signingAlg, Math.floor(Date.now() / 1000));
+  } finally {
+    await store.close();
+  }
 }
 
 /** Opens storage, builds the app and listens: what `tessera serve` runs. */

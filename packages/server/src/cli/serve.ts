@@ -1,5 +1,10 @@
 import type { SigningAlgorithm } from '@tessera/protocol';
-import { startServer } from '../start.js';
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import type { Logger } from 'pino';
+import { createLogger } from '../http/logger.js';
+import { stopGracefully, superviseWorkers } from '../process/supervisor.js';
+import { prepareStorage, startServer } from '../start.js';
 import { cliConfig, databaseOption, parse } from './common.js';
 import { UsageError } from './usage.js';
 
@@ -12,6 +17,8 @@ export async function serveCommand(args: string[]): Promise<void> {
     issuer: { type: 'string' },
     'signing-alg': { type: 'string' },
     'key-rotation-days': { type: 'string' },
+    workers: { type: 'string' },
+    'shutdown-timeout': { type: 'string' },
   });
   if (positionals.length > 0)
     throw new UsageError(`serve takes no arguments, got ${positionals.join(' ')}`);
@@ -29,6 +36,28 @@ export async function serveCommand(args: string[]): Promise<void> {
       ? { signingAlg: values['signing-alg'] as SigningAlgorithm }
       : {}),
   });
+  const workers = wholeNumber(
+    '--workers',
+    values.workers ?? process.env.TESSERA_WORKERS,
+    availableParallelism(),
+    1,
+    256,
+  );
+  const shutdownTimeout = wholeNumber(
+    '--shutdown-timeout',
+    values['shutdown-timeout'] ?? process.env.TESSERA_SHUTDOWN_TIMEOUT,
+    10,
+    1,
+    3600,
+  );
+  if (workers > 1 && cluster.isPrimary) {
+    const logger = createLogger(config.logLevel);
+    // Migrations, the key-encryption key file, the pepper and the first signing key are made
+    // once here, so workers starting together have nothing to race for.
+    await prepareStorage(config);
+    superviseWorkers({ workers, shutdownTimeout, logger });
+    return;
+  }
   const server = await startServer(config);
   const log = server.app.log;
   log.info(
@@ -40,21 +69,22 @@ export async function serveCommand(args: string[]): Promise<void> {
     },
     'tessera listening',
   );
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    server.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  stopGracefully(server.close, shutdownTimeout, log as Logger);
+}
+
+function wholeNumber(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined || value === '') return fallback;
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number < min || number > max) {
+    throw new UsageError(`${name} must be a whole number from ${min} to ${max}`);
+  }
+  return number;
 }
 
 /** Database URLs may carry a password; logs show the rest. */
