@@ -1,4 +1,8 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+} from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { TesseraContext } from './context.js';
@@ -14,9 +18,11 @@ import { introspectionPath, registerIntrospectionEndpoint } from './endpoints/in
 import { registerRevocationFeed } from './endpoints/revocation-feed.js';
 import { registerRevocationEndpoint, revocationPath } from './endpoints/revoke.js';
 import { errorReply, toOAuthError } from './http/error-reply.js';
-import { bodyTypeOf, parseParams } from './http/parse-params.js';
+import { bodyTypeOf, mediaTypes, parseParams, type BodyType } from './http/parse-params.js';
 import { OAuthError } from '@tessera/protocol';
-import type { Preset } from './presets/preset.js';
+import { registerPresetRevokeEndpoint } from './endpoints/preset-revoke.js';
+import { ParameterError } from './presets/parameter-error.js';
+import { isRfcCompatible, type Preset } from './presets/preset.js';
 
 const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -24,6 +30,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The provider dialect whose error shape this route answers in. */
     preset?: Preset | undefined;
+    /** Body types the route accepts; every type `parseParams` knows when absent. */
+    bodyTypes?: readonly BodyType[] | undefined;
   }
 }
 
@@ -37,6 +45,8 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
     },
+    // Requests on open keep-alive connections are still served while draining: a rolling
+    // restart must not turn them into 503s.
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
@@ -61,7 +71,12 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
     } else if (oauthError.detail) {
       request.log.info({ error: oauthError.error, detail: oauthError.detail }, 'request refused');
     }
-    const shaped = errorReply(oauthError, request.routeOptions.config.preset, request.id);
+    const shaped = errorReply(
+      oauthError,
+      request.routeOptions.config.preset,
+      request.id,
+      request.body instanceof Map ? (request.body as Map<string, string>) : undefined,
+    );
     return reply.code(shaped.status).headers(shaped.headers).send(shaped.body);
   });
 
@@ -82,7 +97,7 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
     oauth.addContentTypeParser(
       '*',
       { parseAs: 'buffer' },
-      async (request: { headers: Record<string, string | string[] | undefined> }, body: Buffer) => {
+      async (request: FastifyRequest, body: Buffer) => {
         const contentType = request.headers['content-type'];
         const type = bodyTypeOf(typeof contentType === 'string' ? contentType : undefined);
         if (!type) {
@@ -91,20 +106,38 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
             'The request body must be application/x-www-form-urlencoded, multipart/form-data or application/json',
           );
         }
+        // A preset's paths accept only the body types its provider documents.
+        const accepted = request.routeOptions.config.bodyTypes;
+        if (accepted && !accepted.includes(type)) {
+          throw new ParameterError(
+            'Content-Type',
+            'invalid_request',
+            `The request body must be ${accepted.map((name) => mediaTypes[name]).join(' or ')}`,
+          );
+        }
         return parseParams(type, body, contentType as string);
       },
     );
-    registerTokenEndpoint(oauth, context, tokenPath);
+    // A preset whose token path is the RFC one (Treezor) shares the RFC route: allowed only
+    // when it behaves as RFC 6749 there, so RFC paths keep RFC behaviour and errors.
+    const preset = context.preset;
+    const sharesTokenPath = preset?.tokenPath === tokenPath;
+    if (preset && sharesTokenPath && !isRfcCompatible(preset)) {
+      throw new Error(
+        `preset ${preset.name} serves ${tokenPath}, the RFC token path, but differs from RFC 6749 there`,
+      );
+    }
+    registerTokenEndpoint(oauth, context, tokenPath, sharesTokenPath ? preset : undefined);
     registerMethodNotAllowed(oauth, tokenPath, 'POST');
     registerRevocationEndpoint(oauth, context);
     registerMethodNotAllowed(oauth, revocationPath, 'POST');
     registerIntrospectionEndpoint(oauth, context);
     registerMethodNotAllowed(oauth, introspectionPath, 'POST');
-    const preset = context.preset;
-    if (preset && preset.tokenPath !== tokenPath) {
+    if (preset && !sharesTokenPath) {
       registerTokenEndpoint(oauth, context, preset.tokenPath, preset);
       registerMethodNotAllowed(oauth, preset.tokenPath, 'POST', preset);
     }
+    if (preset?.revoke) registerPresetRevokeEndpoint(oauth, context, preset, preset.revoke);
   });
 
   registerRevocationFeed(app, context);

@@ -5,6 +5,8 @@ import type { TesseraContext } from '../context.js';
 import { clientCredentials, clientCredentialsGrant } from '../grants/client-credentials.js';
 import { noStoreHeaders } from '../http/error-reply.js';
 import type { Params } from '../http/parse-params.js';
+import { checkPresetParams } from '../presets/check-params.js';
+import { ParameterError } from '../presets/parameter-error.js';
 import type { Preset } from '../presets/preset.js';
 
 /** Parameters RFC 6749 §2.3.1 forbids in the request URI. */
@@ -28,9 +30,14 @@ export async function issueToken(
 ): Promise<TokenResponse> {
   const grantType = params.get('grant_type');
   if (grantType === undefined)
-    throw new OAuthError('invalid_request', 'The grant_type parameter is missing');
+    throw new ParameterError(
+      'grant_type',
+      'invalid_request',
+      'The grant_type parameter is missing',
+    );
   if (grantType !== clientCredentialsGrant) {
-    throw new OAuthError(
+    throw new ParameterError(
+      'grant_type',
       'unsupported_grant_type',
       'Only the client_credentials grant is supported',
     );
@@ -45,10 +52,7 @@ export async function issueToken(
           : {},
     });
   }
-  for (const name of preset?.requiredParams ?? []) {
-    if (!params.has(name))
-      throw new OAuthError('invalid_request', `The ${name} parameter is missing`);
-  }
+  if (preset) checkPresetParams(preset, params);
   const { client, secretId } = await context.authenticator.authenticate(credentials, sourceAddress);
   context.secretUsage.record(client.clientId, secretId, context.nowSeconds());
   const grant = clientCredentials(client, params, {
@@ -98,7 +102,7 @@ export function registerTokenEndpoint(
 ): void {
   app.post(
     path,
-    { config: { preset }, schema: { response: tokenResponseSchema } },
+    { config: { preset, bodyTypes: preset?.bodyTypes }, schema: { response: tokenResponseSchema } },
     async (request, reply) => {
       rejectCredentialsInQuery(request);
       const params = (request.body as Params | undefined) ?? new Map<string, string>();

@@ -1,4 +1,5 @@
 import { OAuthError } from '@tessera/protocol';
+import type { Params } from './parse-params.js';
 import type { ErrorReply, Preset } from '../presets/preset.js';
 
 /** RFC 6749 §5.1: token endpoint responses must not be cached; errors neither. */
@@ -44,9 +45,10 @@ export function errorReply(
   error: OAuthError,
   preset: Preset | undefined,
   requestId: string,
+  params?: Params,
 ): ErrorReply {
   if (preset?.errorShape) {
-    const shaped = preset.errorShape(error, { requestId });
+    const shaped = preset.errorShape(error, { requestId, params });
     return { ...shaped, headers: { ...noStoreHeaders, ...shaped.headers } };
   }
   return {

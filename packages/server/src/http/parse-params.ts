@@ -70,6 +70,13 @@ export async function parseMultipart(body: Buffer, contentType: string): Promise
 
 export type BodyType = 'urlencoded' | 'multipart' | 'json';
 
+/** The media type of each body type, for error messages. */
+export const mediaTypes: Readonly<Record<BodyType, string>> = {
+  urlencoded: 'application/x-www-form-urlencoded',
+  multipart: 'multipart/form-data',
+  json: 'application/json',
+};
+
 /** The body type a Content-Type header names, or undefined when it is none we accept. */
 export function bodyTypeOf(contentType: string | undefined): BodyType | undefined {
   const mediaType = contentType?.split(';', 1)[0]?.trim().toLowerCase();
