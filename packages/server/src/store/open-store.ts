@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Store } from './contract.js';
+import { PostgresStore } from './postgres/postgres-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 
 /** Parsed `--database` / `DATABASE_URL` value. */
@@ -18,10 +19,8 @@ export function parseDatabaseUrl(url: string): DatabaseLocation {
 
 /** Opens and migrates the store at `location`. */
 export async function openStore(location: DatabaseLocation): Promise<Store> {
-  if (location.kind === 'postgres') {
-    throw new Error('PostgreSQL storage is not available in this build yet; use sqlite:PATH');
-  }
-  const store = new SqliteStore(location.path);
+  const store =
+    location.kind === 'postgres' ? new PostgresStore(location.url) : new SqliteStore(location.path);
   try {
     await store.migrate();
   } catch (error) {

@@ -1,0 +1,549 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type {
+  ClientRecord,
+  KeyRecord,
+  NewClient,
+  SecretRecord,
+  Store,
+} from '../src/store/contract.js';
+import { StoreUnavailableError } from '../src/store/errors.js';
+import { PostgresStore } from '../src/store/postgres/postgres-store.js';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import { postgresSkipReason } from './support/postgres.js';
+import { createTestSchema } from './support/postgres-schema.js';
+
+/** One database per adapter; `open()` gives another handle on it, as a second process would. */
+interface AdapterDatabase {
+  open(): Promise<Store>;
+  dispose(): Promise<void>;
+}
+
+interface Adapter {
+  name: 'sqlite' | 'postgres';
+  skip: string | undefined;
+  create(): Promise<AdapterDatabase>;
+}
+
+const adapters: Adapter[] = [
+  {
+    name: 'sqlite',
+    skip: undefined,
+    async create() {
+      const dir = await mkdtemp(join(tmpdir(), 'tessera-contract-'));
+      const path = join(dir, 'tessera.db');
+      return {
+        async open() {
+          const store = new SqliteStore(path);
+          await store.migrate();
+          return store;
+        },
+        dispose: () => rm(dir, { recursive: true, force: true }),
+      };
+    },
+  },
+  {
+    name: 'postgres',
+    skip: await postgresSkipReason(),
+    async create() {
+      const schema = await createTestSchema('contract');
+      return {
+        async open() {
+          const store = new PostgresStore(schema.url);
+          await store.migrate();
+          return store;
+        },
+        dispose: () => schema.drop(),
+      };
+    },
+  },
+];
+// Like kysely's dialect list: TESSERA_TEST_ADAPTERS=sqlite runs one adapter only.
+const only = process.env.TESSERA_TEST_ADAPTERS?.split(',');
+
+let counter = 0;
+const unique = (prefix: string) => `${prefix}-${process.pid}-${(counter += 1)}`;
+
+function secret(id: string, createdAt = 1_000, expiresAt: number | null = null): SecretRecord {
+  return { id, hash: `hmac-sha256$v1$${id}`, createdAt, expiresAt, lastUsedAt: null };
+}
+
+function newClient(clientId: string, overrides: Partial<NewClient> = {}): NewClient {
+  return {
+    clientId,
+    name: `client ${clientId}`,
+    status: 'active',
+    scopes: ['read', 'write'],
+    audiences: ['https://api.example', 'https://other.example'],
+    tokenTtl: 600,
+    authMethod: 'client_secret_basic',
+    authConfig: {},
+    grantTypes: ['client_credentials'],
+    secrets: [secret(`${clientId}-s1`)],
+    ...overrides,
+  };
+}
+
+function key(
+  kid: string,
+  state: KeyRecord['state'],
+  overrides: Partial<KeyRecord> = {},
+): KeyRecord {
+  return {
+    kid,
+    alg: 'RS256',
+    state,
+    publicJwk: { kty: 'RSA', n: `n-${kid}`, e: 'AQAB', kid, alg: 'RS256', use: 'sig' },
+    encryptedPrivateKey: `v1.kek.iv.${kid}.tag`,
+    createdAt: 1_700_000_000,
+    activatesAt: null,
+    retiresAt: null,
+    ...overrides,
+  };
+}
+
+/** Polls `check` until it holds or `ms` passes. */
+async function eventually(check: () => boolean, ms = 1_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return true;
+}
+
+for (const adapter of adapters) {
+  const skip =
+    adapter.skip ??
+    (only && !only.includes(adapter.name) ? 'not in TESSERA_TEST_ADAPTERS' : undefined);
+  describe(`store contract: ${adapter.name}`, { skip }, () => {
+    let database: AdapterDatabase;
+    let store: Store;
+    /** A second handle on the same database: another process, as far as the store knows. */
+    let other: Store;
+    before(async () => {
+      database = await adapter.create();
+      store = await database.open();
+      other = await database.open();
+    });
+    after(async () => {
+      await store?.close();
+      await other?.close();
+      await database?.dispose();
+    });
+
+    it('reports its kind, answers ping and migrates idempotently, also concurrently', async () => {
+      assert.equal(store.kind, adapter.name);
+      await store.ping();
+      await Promise.all([store.migrate(), other.migrate(), store.migrate()]);
+    });
+
+    it('creates, reads, lists, updates and deletes clients with their secrets', async () => {
+      const id = unique('client');
+      const created = await store.createClient(
+        newClient(id, { secrets: [secret(`${id}-a`, 10), secret(`${id}-b`, 20, 5_000)] }),
+      );
+      assert.equal(created.clientId, id);
+      assert.ok(created.createdAt > 1_600_000_000);
+      assert.equal(created.updatedAt, created.createdAt);
+      const expected: ClientRecord = {
+        ...newClient(id),
+        secrets: [secret(`${id}-a`, 10), secret(`${id}-b`, 20, 5_000)],
+        createdAt: created.createdAt,
+        updatedAt: created.updatedAt,
+      };
+      assert.deepEqual(created, expected);
+      assert.deepEqual(await other.getClient(id), expected);
+      assert.equal(await store.getClient(unique('missing')), undefined);
+      assert.ok((await other.listClients()).some((client) => client.clientId === id));
+
+      const updated = await store.updateClient(id, {
+        name: 'renamed',
+        status: 'disabled',
+        scopes: ['admin'],
+        audiences: [],
+        tokenTtl: null,
+        authMethod: 'any',
+        authConfig: { dpopBound: true },
+        grantTypes: ['client_credentials', 'urn:example'],
+      });
+      assert.deepEqual(
+        { ...updated, updatedAt: 0 },
+        {
+          ...expected,
+          name: 'renamed',
+          status: 'disabled',
+          scopes: ['admin'],
+          audiences: [],
+          tokenTtl: null,
+          authMethod: 'any',
+          authConfig: { dpopBound: true },
+          grantTypes: ['client_credentials', 'urn:example'],
+          updatedAt: 0,
+        },
+      );
+      assert.deepEqual(await other.getClient(id), updated);
+      assert.equal(await store.updateClient(unique('missing'), { name: 'x' }), undefined);
+
+      assert.equal(await store.deleteClient(id), true);
+      assert.equal(await store.deleteClient(id), false);
+      assert.equal(await other.getClient(id), undefined);
+    });
+
+    it('keeps given creation timestamps (store copies) and lists clients oldest first', async () => {
+      const older = unique('older');
+      const newer = unique('newer');
+      await store.createClient(newClient(newer, { createdAt: 2_000, updatedAt: 2_500 }));
+      await store.createClient(newClient(older, { createdAt: 1_000, updatedAt: 1_500 }));
+      const got = await other.getClient(older);
+      assert.equal(got?.createdAt, 1_000);
+      assert.equal(got?.updatedAt, 1_500);
+      const ids = (await store.listClients()).map((client) => client.clientId);
+      assert.ok(ids.indexOf(older) < ids.indexOf(newer));
+      assert.equal(ids.indexOf(older), 0);
+    });
+
+    it('refuses a duplicate client_id', async () => {
+      const id = unique('dup');
+      await store.createClient(newClient(id));
+      await assert.rejects(other.createClient(newClient(id, { secrets: [] })));
+      assert.equal((await store.getClient(id))?.secrets.length, 1);
+    });
+
+    it('changeSecrets adds, expires and removes in one transaction', async () => {
+      const id = unique('rotate');
+      await store.createClient(newClient(id, { secrets: [secret('old-1'), secret('old-2')] }));
+      await other.changeSecrets(id, {
+        add: [secret('new-1', 3_000)],
+        expire: [{ id: 'old-1', expiresAt: 4_000 }],
+        remove: ['old-2'],
+      });
+      assert.deepEqual((await store.getClient(id))?.secrets, [
+        secret('old-1', 1_000, 4_000),
+        secret('new-1', 3_000),
+      ]);
+      await store.changeSecrets(id, { expire: [{ id: 'old-1', expiresAt: null }] });
+      assert.equal((await other.getClient(id))?.secrets[0]?.expiresAt, null);
+      // A failing part rolls the whole change back.
+      await assert.rejects(store.changeSecrets(id, { remove: ['new-1'], add: [secret('old-1')] }));
+      assert.deepEqual(
+        (await store.getClient(id))?.secrets.map((s) => s.id),
+        ['old-1', 'new-1'],
+      );
+    });
+
+    it('recordSecretUse keeps the latest use and records no change', async () => {
+      const id = unique('used');
+      await store.createClient(newClient(id, { secrets: [secret('u1'), secret('u2')] }));
+      const before = await store.latestChange();
+      await other.recordSecretUse([
+        { clientId: id, secretId: 'u1', at: 5_000 },
+        { clientId: id, secretId: 'u1', at: 4_000 },
+        { clientId: id, secretId: 'u2', at: 7_000 },
+        { clientId: id, secretId: 'nope', at: 7_000 },
+      ]);
+      await store.recordSecretUse([{ clientId: id, secretId: 'u2', at: 6_000 }]);
+      await store.recordSecretUse([]);
+      const secrets = (await store.getClient(id))!.secrets;
+      assert.deepEqual(
+        secrets.map((s) => [s.id, s.lastUsedAt]),
+        [
+          ['u1', 5_000],
+          ['u2', 7_000],
+        ],
+      );
+      assert.equal(await store.latestChange(), before);
+    });
+
+    it('inserts, lists and updates keys', async () => {
+      const kid = unique('key');
+      const record = key(kid, 'published', { alg: 'ES256', activatesAt: 1_700_000_100 });
+      await store.insertKey(record);
+      assert.deepEqual(
+        (await other.listKeys()).find((k) => k.kid === kid),
+        record,
+      );
+      await other.updateKey(kid, { state: 'retiring', retiresAt: 1_800_000_000 });
+      assert.deepEqual(
+        (await store.listKeys()).find((k) => k.kid === kid),
+        { ...record, state: 'retiring', retiresAt: 1_800_000_000 },
+      );
+      await store.updateKey(kid, { activatesAt: null });
+      assert.equal((await store.listKeys()).find((k) => k.kid === kid)?.activatesAt, null);
+      await store.updateKey(unique('missing'), { state: 'retired' });
+      await store.updateKey(kid, { state: 'retired' });
+    });
+
+    it('insertKeyIfNoneActive: two concurrent callers, exactly one inserted', async () => {
+      for (let round = 0; round < 3; round += 1) {
+        const alg = (['EdDSA', 'PS256', 'RS384'] as const)[round]!;
+        const results = await Promise.all([
+          store.insertKeyIfNoneActive(key(unique('race-a'), 'active', { alg })),
+          other.insertKeyIfNoneActive(key(unique('race-b'), 'active', { alg })),
+        ]);
+        assert.equal(results.filter(Boolean).length, 1, `round ${round}: ${results}`);
+        const active = (await store.listKeys()).filter(
+          (k) => k.alg === alg && k.state === 'active',
+        );
+        assert.equal(active.length, 1);
+        assert.equal(
+          await store.insertKeyIfNoneActive(key(unique('late'), 'active', { alg })),
+          false,
+        );
+      }
+    });
+
+    it('transitionKeys applies a plan atomically, and concurrent planners never both act', async () => {
+      const alg = 'ES384' as KeyRecord['alg'];
+      const current = key(unique('cur'), 'active', { alg });
+      const next = key(unique('next'), 'published', { alg, activatesAt: 10 });
+      await store.insertKey(current);
+      await store.insertKey(next);
+      const seen: string[] = [];
+      const changed = await other.transitionKeys((keys) => {
+        seen.push(...keys.map((k) => k.kid));
+        return {
+          patches: [
+            { kid: next.kid, state: 'active' },
+            { kid: current.kid, state: 'retiring', retiresAt: 99 },
+            { kid: unique('ghost'), state: 'retired' },
+          ],
+        };
+      });
+      assert.equal(changed, true);
+      assert.ok(seen.includes(current.kid) && seen.includes(next.kid));
+      const after = (await store.listKeys()).filter((k) => k.alg === alg);
+      assert.deepEqual(
+        after.map((k) => [k.kid, k.state, k.activatesAt, k.retiresAt]),
+        [
+          [current.kid, 'retiring', null, 99],
+          [next.kid, 'active', 10, null],
+        ],
+      );
+      assert.equal(await store.transitionKeys(() => ({ patches: [] })), false);
+
+      // Rotation by two processes at once: each inserts a published key only if none is.
+      const plan = (kid: string) => (keys: readonly KeyRecord[]) =>
+        keys.some((k) => k.alg === alg && k.state === 'published')
+          ? { patches: [] }
+          : { patches: [], insert: [key(kid, 'published', { alg, activatesAt: 20 })] };
+      const results = await Promise.all([
+        store.transitionKeys(plan(unique('rot-a'))),
+        other.transitionKeys(plan(unique('rot-b'))),
+        store.transitionKeys(plan(unique('rot-c'))),
+      ]);
+      assert.equal(results.filter(Boolean).length, 1);
+      assert.equal(
+        (await other.listKeys()).filter((k) => k.alg === alg && k.state === 'published').length,
+        1,
+      );
+      // A plan that throws changes nothing.
+      await assert.rejects(
+        store.transitionKeys(() => {
+          throw new Error('plan failed');
+        }),
+        /plan failed/,
+      );
+    });
+
+    it('settings: ensureSetting keeps the first value, even when raced', async () => {
+      const name = unique('setting');
+      const values = await Promise.all([
+        store.ensureSetting(name, 'from-store'),
+        other.ensureSetting(name, 'from-other'),
+      ]);
+      assert.equal(values[0], values[1]);
+      assert.equal(await store.ensureSetting(name, 'later'), values[0]);
+      assert.equal(await other.getSetting(name), values[0]);
+      assert.equal(await other.getSetting(unique('absent')), undefined);
+      await other.setSetting(name, 'overwritten');
+      assert.equal(await store.getSetting(name), 'overwritten');
+      const fresh = unique('fresh');
+      await store.setSetting(fresh, 'v');
+      const listed = await other.listSettings();
+      assert.deepEqual(
+        listed.filter((s) => s.name === name || s.name === fresh),
+        [
+          { name: fresh, value: 'v' },
+          { name, value: 'overwritten' },
+        ].sort((a, b) => (a.name < b.name ? -1 : 1)),
+      );
+    });
+
+    it('revocations carry increasing change seqs, are idempotent, listed after a seq and pruned', async () => {
+      const jti = (n: number) => `${unique('jti')}-${n}`;
+      const first = { jti: jti(1), clientId: 'c1', expiresAt: 2_000_000_000, revokedAt: 100 };
+      const second = { jti: jti(2), clientId: 'c2', expiresAt: 50, revokedAt: 101 };
+      const seq1 = await store.addRevocation(first);
+      const seq2 = await other.addRevocation(second);
+      assert.ok(seq1 > 0 && seq2 > seq1);
+      assert.equal(await other.addRevocation(first), seq1);
+      const all = await other.listRevocations();
+      assert.deepEqual(
+        all.filter((r) => r.jti === first.jti || r.jti === second.jti),
+        [
+          { ...first, seq: seq1 },
+          { ...second, seq: seq2 },
+        ],
+      );
+      assert.deepEqual(
+        (await store.listRevocations(seq1)).map((r) => r.jti),
+        [second.jti],
+      );
+      assert.deepEqual(await store.listRevocations(seq2), []);
+
+      const now = 1_000;
+      assert.equal(await other.prune(now, 0), 1);
+      assert.deepEqual(
+        (await store.listRevocations(0)).filter((r) => r.jti === second.jti),
+        [],
+      );
+      // Pruning old change rows keeps those that name a live revocation.
+      assert.equal(await store.prune(now, Math.floor(Date.now() / 1000) + 60), 0);
+      assert.deepEqual(
+        (await store.listRevocations(0)).filter((r) => r.jti === first.jti),
+        [{ ...first, seq: seq1 }],
+      );
+      assert.equal(await store.addRevocation(first), seq1);
+    });
+
+    it('audit entries are listed newest first with their details', async () => {
+      const actor = unique('actor');
+      await store.appendAudit({ at: 10, actor, action: 'client.create', target: 'a', details: {} });
+      await other.appendAudit({
+        at: 11,
+        actor,
+        action: 'client.update',
+        target: null,
+        details: { fields: ['name'], nested: { n: 1 } },
+      });
+      const entries = (await store.listAudit(2)).filter((e) => e.actor === actor);
+      assert.equal(entries.length, 2);
+      assert.ok(entries[0]!.id! > entries[1]!.id!);
+      assert.deepEqual(
+        entries.map(({ id: _id, ...entry }) => entry),
+        [
+          {
+            at: 11,
+            actor,
+            action: 'client.update',
+            target: null,
+            details: { fields: ['name'], nested: { n: 1 } },
+          },
+          { at: 10, actor, action: 'client.create', target: 'a', details: {} },
+        ],
+      );
+      assert.equal((await store.listAudit(1)).length, 1);
+    });
+
+    it('change feed: latestChange and changesSince report every write in order', async () => {
+      const start = await other.latestChange();
+      assert.deepEqual(await other.changesSince(start), { changes: [], cursor: start });
+      const id = unique('feed');
+      const kid = unique('feed-key');
+      await store.createClient(newClient(id));
+      await store.changeSecrets(id, { add: [secret(`${id}-2`)] });
+      await store.insertKey(key(kid, 'retired'));
+      await store.setSetting(unique('feed-setting'), 'x');
+      const jti = unique('feed-jti');
+      const seq = await store.addRevocation({ jti, clientId: id, expiresAt: 2e9, revokedAt: 1 });
+      await store.deleteClient(id);
+      const { changes, cursor } = await other.changesSince(start);
+      assert.deepEqual(
+        changes.map((c) => [c.kind, c.kind === 'setting' ? '' : c.ref]),
+        [
+          ['client', id],
+          ['client', id],
+          ['key', kid],
+          ['setting', ''],
+          ['revocation', jti],
+          ['client', id],
+        ],
+      );
+      const seqs = changes.map((c) => c.seq);
+      assert.deepEqual(
+        seqs,
+        [...seqs].sort((a, b) => a - b),
+      );
+      assert.equal(changes[4]!.seq, seq);
+      assert.equal(cursor, seqs.at(-1));
+      assert.equal(await store.latestChange(), cursor);
+      assert.deepEqual(await other.changesSince(cursor), { changes: [], cursor });
+      assert.deepEqual((await other.changesSince(seqs[3]!)).changes.length, 2);
+    });
+
+    it('concurrent writers never let a feed cursor skip a change', async () => {
+      const start = await store.latestChange();
+      let cursor = start;
+      const seen: number[] = [];
+      let writing = true;
+      const reader = (async () => {
+        while (writing) {
+          const next = await other.changesSince(cursor);
+          seen.push(...next.changes.map((c) => c.seq));
+          cursor = next.cursor;
+        }
+      })();
+      const id = unique('burst');
+      await store.createClient(newClient(id, { secrets: [] }));
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          (i % 2 ? store : other).updateClient(id, { name: `n${i}` }),
+        ),
+      );
+      writing = false;
+      await reader;
+      const final = await other.changesSince(cursor);
+      seen.push(...final.changes.map((c) => c.seq));
+      const all = (await store.changesSince(start)).changes.map((c) => c.seq);
+      assert.deepEqual(seen, all);
+    });
+
+    it('watch tells another handle about committed writes within a second', async () => {
+      let calls = 0;
+      const unwatch = other.watch(() => (calls += 1));
+      try {
+        // Let the watcher settle (a LISTEN connection reports once when it is established).
+        await eventually(() => calls > 0, 300);
+        const before = calls;
+        await store.setSetting(unique('watched'), 'v');
+        assert.ok(await eventually(() => calls > before), 'no change notification within 1 s');
+        if (adapter.name === 'postgres') assert.equal(other.hasForeignChanges(), false);
+      } finally {
+        unwatch();
+      }
+    });
+
+    it('hasForeignChanges is cheap and sync: true once after a foreign write (pull adapters)', async () => {
+      other.hasForeignChanges();
+      await store.setSetting(unique('foreign'), 'v');
+      const first = other.hasForeignChanges();
+      assert.equal(first, adapter.name === 'sqlite');
+      assert.equal(other.hasForeignChanges(), false);
+    });
+  });
+}
+
+describe('PostgreSQL store failures', async () => {
+  const skip = await postgresSkipReason();
+  it('reports an unreachable database as StoreUnavailableError', { skip }, async () => {
+    const store = new PostgresStore('postgres://postgres@127.0.0.1:1/test?schema=nowhere');
+    try {
+      await assert.rejects(store.ping(), StoreUnavailableError);
+      await assert.rejects(store.setSetting('a', 'b'), StoreUnavailableError);
+      await assert.rejects(store.migrate(), StoreUnavailableError);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('rejects a schema name that is not a plain identifier', () => {
+    assert.throws(
+      () => new PostgresStore('postgres://127.0.0.1/test?schema=a;drop'),
+      /plain identifier/,
+    );
+  });
+});
