@@ -76,12 +76,24 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     if (keysChanged) await keys.reload();
     cursor = next;
   };
+  // A notification that arrives while a sync runs may name a commit that sync's read missed:
+  // remember it and read once more, or the change would wait for the next notification.
+  let resync = false;
   const syncChanges = (): Promise<void> => {
-    syncing ??= applyChanges()
-      .catch((error: unknown) => logger.error({ err: error }, 'applying store changes failed'))
-      .finally(() => {
-        syncing = undefined;
-      });
+    if (syncing) {
+      resync = true;
+      return syncing;
+    }
+    syncing = (async () => {
+      do {
+        resync = false;
+        await applyChanges().catch((error: unknown) =>
+          logger.error({ err: error }, 'applying store changes failed'),
+        );
+      } while (resync);
+    })().finally(() => {
+      syncing = undefined;
+    });
     return syncing;
   };
 

@@ -1,6 +1,7 @@
 import { OAuthError } from '@tessera/protocol';
 import type { Params } from './parse-params.js';
 import type { ErrorReply, Preset } from '../presets/preset.js';
+import { StoreUnavailableError } from '../store/errors.js';
 
 /** RFC 6749 §5.1: token endpoint responses must not be cached; errors neither. */
 export const noStoreHeaders: Readonly<Record<string, string>> = {
@@ -20,6 +21,13 @@ interface HttpError {
  */
 export function toOAuthError(error: unknown): OAuthError {
   if (error instanceof OAuthError) return error;
+  // The database is down or restarting: the write was not acknowledged and may be retried.
+  if (error instanceof StoreUnavailableError) {
+    return new OAuthError('temporarily_unavailable', 'The database is unavailable; try again', {
+      headers: { 'retry-after': '1' },
+      detail: error.message,
+    });
+  }
   const httpError = error as HttpError;
   const status = httpError?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {

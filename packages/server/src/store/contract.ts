@@ -43,7 +43,9 @@ export interface SecretChange {
   remove?: string[];
 }
 
-export type NewClient = Omit<ClientRecord, 'createdAt' | 'updatedAt'>;
+/** A client to create; the timestamps default to now (a store copy passes the originals). */
+export type NewClient = Omit<ClientRecord, 'createdAt' | 'updatedAt'> &
+  Partial<Pick<ClientRecord, 'createdAt' | 'updatedAt'>>;
 export type ClientPatch = Partial<
   Pick<
     ClientRecord,
@@ -148,6 +150,8 @@ export interface Store {
   ensureSetting(name: string, value: string): Promise<string>;
   getSetting(name: string): Promise<string | undefined>;
   setSetting(name: string, value: string): Promise<void>;
+  /** Every setting, by name (what `tessera migrate-store` copies). */
+  listSettings(): Promise<Array<{ name: string; value: string }>>;
 
   /** Records a revocation (idempotent); returns its change sequence number. */
   addRevocation(revocation: RevocationRecord): Promise<number>;

@@ -152,8 +152,8 @@ export class SqliteStore implements Store {
           client.tokenTtl,
           client.authMethod,
           JSON.stringify(client.grantTypes),
-          now,
-          now,
+          client.createdAt ?? now,
+          client.updatedAt ?? now,
         );
       for (const secret of client.secrets) this.#insertSecret(client.clientId, secret);
     });
@@ -316,6 +316,13 @@ export class SqliteStore implements Store {
         )
         .run(name, value),
     );
+  }
+
+  async listSettings(): Promise<Array<{ name: string; value: string }>> {
+    return this.#db.prepare('SELECT name, value FROM settings ORDER BY name').all() as Array<{
+      name: string;
+      value: string;
+    }>;
   }
 
   async addRevocation(revocation: RevocationRecord): Promise<number> {
