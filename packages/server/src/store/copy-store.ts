@@ -1,0 +1,73 @@
+import type { Store } from './contract.js';
+
+export interface CopyCounts {
+  clients: number;
+  secrets: number;
+  keys: number;
+  settings: number;
+  revocations: number;
+  audit: number;
+}
+
+/** Audit entries are read in one go; more than this many is not a realistic log. */
+const auditLimit = 2_147_483_647;
+
+export class StoreNotEmptyError extends Error {
+  readonly code = 'ERR_TESSERA_STORE_NOT_EMPTY';
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreNotEmptyError';
+  }
+}
+
+/**
+ * Copies everything from `source` into the empty `target` (another adapter, usually): settings
+ * (the pepper stays sealed as it is, so every secret hash keeps matching under the same KEK),
+ * signing keys (sealed private keys, states and schedule), clients with their secret hashes and
+ * timestamps, live revocations and the audit log. Revocation sequence numbers are the
+ * target's own, so revocation-feed cursors start over. Refuses a target that holds data.
+ */
+export async function copyStore(source: Store, target: Store): Promise<CopyCounts> {
+  const [clients, keys, settings] = await Promise.all([
+    target.listClients(),
+    target.listKeys(),
+    target.listSettings(),
+  ]);
+  if (clients.length + keys.length + settings.length > 0)
+    throw new StoreNotEmptyError(
+      'the target database already holds Tessera data; migrate-store copies into an empty database only',
+    );
+
+  const counts: CopyCounts = {
+    clients: 0,
+    secrets: 0,
+    keys: 0,
+    settings: 0,
+    revocations: 0,
+    audit: 0,
+  };
+  for (const setting of await source.listSettings()) {
+    await target.setSetting(setting.name, setting.value);
+    counts.settings += 1;
+  }
+  for (const key of await source.listKeys()) {
+    await target.insertKey(key);
+    counts.keys += 1;
+  }
+  for (const client of await source.listClients()) {
+    await target.createClient(client);
+    counts.clients += 1;
+    counts.secrets += client.secrets.length;
+  }
+  for (const revocation of await source.listRevocations(0)) {
+    const { seq: _seq, ...record } = revocation;
+    await target.addRevocation(record);
+    counts.revocations += 1;
+  }
+  const audit = await source.listAudit(auditLimit);
+  for (const { id: _id, ...entry } of audit.reverse()) {
+    await target.appendAudit(entry);
+    counts.audit += 1;
+  }
+  return counts;
+}
