@@ -5,6 +5,7 @@ import { auditCommand } from './audit.js';
 import { clientsCommand } from './clients.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
+import { migrateStoreCommand } from './migrate-store.js';
 import { serveCommand } from './serve.js';
 import { usage, UsageError } from './usage.js';
 
@@ -13,6 +14,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   clients: clientsCommand,
   keys: keysCommand,
   migrate: migrateCommand,
+  'migrate-store': migrateStoreCommand,
   audit: auditCommand,
 };
 

@@ -27,6 +27,8 @@ Commands:
       Admin changes, newest first (who, what, when; never a secret).
   migrate
       Apply pending database migrations (serve does this on start).
+  migrate-store --from sqlite:PATH --to postgres://URL
+      Copy everything into an empty database (same TESSERA_KEK afterwards).
 
 Every command takes --database URL (default sqlite:./data/tessera.db, or DATABASE_URL) and
 works on the database directly, whether or not a server is running.
