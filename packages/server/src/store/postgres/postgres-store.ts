@@ -42,6 +42,12 @@ const migrationLock = 7_355_001;
 const keysLock = 7_355_002;
 const changesLock = 7_355_003;
 
+/**
+ * Tries at acquiring a working connection and BEGIN: after a server restart the pool may still
+ * hold a few dead connections, and nothing has been written when BEGIN fails.
+ */
+const beginAttempts = 3;
+
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
 export interface PostgresStoreOptions {
@@ -563,7 +569,7 @@ export class PostgresStore implements Store {
       try {
         client = await this.#pool.connect();
       } catch (error) {
-        if (attempt >= 2 || !isConnectionError(error)) throw storeError(error);
+        if (attempt >= beginAttempts || !isConnectionError(error)) throw storeError(error);
         continue;
       }
       // A checked-out connection has no listener of the pool's: a broken socket would
@@ -583,7 +589,7 @@ export class PostgresStore implements Store {
       } catch (error) {
         if (isConnectionError(error)) broken ??= error as Error;
         else await client.query('ROLLBACK').catch((rollback: Error) => (broken ??= rollback));
-        if (begun || attempt >= 2 || !isConnectionError(error)) throw storeError(error);
+        if (begun || attempt >= beginAttempts || !isConnectionError(error)) throw storeError(error);
       } finally {
         client.off('error', onError);
         client.release(broken);
