@@ -2,6 +2,8 @@ import { ConfigError } from '../config.js';
 import { KekMismatchError } from '../lib/kek.js';
 import { RegistryError } from '../registry/client-registry.js';
 import { auditCommand } from './audit.js';
+import { backupCommand, restoreCommand } from './backup.js';
+import { kekCommand } from './kek.js';
 import { clientsCommand } from './clients.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
@@ -16,6 +18,9 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   migrate: migrateCommand,
   'migrate-store': migrateStoreCommand,
   audit: auditCommand,
+  backup: backupCommand,
+  restore: restoreCommand,
+  kek: kekCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

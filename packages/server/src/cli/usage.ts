@@ -7,10 +7,15 @@ export const usage = `Usage: tessera <command> [options]
 
 Commands:
   serve [--port N] [--host H] [--database URL] [--preset NAME] [--issuer URL] [--signing-alg ALG]
-        [--key-rotation-days N]
+        [--key-rotation-days N] [--workers N] [--shutdown-timeout SECONDS]
+        [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]] [--trusted-proxy ADDR]...
       Serve the authorization server (default http://127.0.0.1:8080, data in ./data).
   clients create --name NAME [--scope "a b"] [--audience URI]... [--token-ttl SECONDS]
                  [--auth-method client_secret_basic|client_secret_post|any]
+                 [--auth-method private_key_jwt --jwks-file F | --jwks-uri URL]
+                 [--auth-method tls_client_auth --tls-subject-dn DN | --tls-san-dns NAME]
+                 [--auth-method self_signed_tls_client_auth --certificate-file F]
+                 [--dpop-bound]
                  [--client-id ID --client-secret SECRET] [--json]
       Register a client. Its secret is printed exactly once and cannot be recovered.
   clients list [--json]
@@ -29,8 +34,15 @@ Commands:
       Apply pending database migrations (serve does this on start).
   migrate-store --from sqlite:PATH --to postgres://URL
       Copy everything into an empty database (same TESSERA_KEK afterwards).
+  backup --out FILE [--force]
+      Consistent online copy of the SQLite database (secrets only as hashes, keys only sealed).
+  restore FILE [--force]
+      Bring a backup back (stop the servers first; needs the same key-encryption key).
+  kek rotate | kek prune
+      Seal every private key under a new key-encryption key; then destroy the old one.
 
 Every command takes --database URL (default sqlite:./data/tessera.db, or DATABASE_URL) and
 works on the database directly, whether or not a server is running.
 Environment: PORT, HOST, TESSERA_DATA_DIR, TESSERA_ISSUER, TESSERA_KEK, TESSERA_SIGNING_ALG,
-TESSERA_TOKEN_TTL, TESSERA_JWKS_MAX_AGE, TESSERA_DEFAULT_AUDIENCE, TESSERA_LOG_LEVEL, DATABASE_URL.`;
+TESSERA_TOKEN_TTL, TESSERA_JWKS_MAX_AGE, TESSERA_DEFAULT_AUDIENCE, TESSERA_LOG_LEVEL, DATABASE_URL,
+TESSERA_TLS_CERT, TESSERA_TLS_KEY, TESSERA_TLS_CLIENT_CA, TESSERA_TRUSTED_PROXIES, TESSERA_CLIENT_CERT_HEADER.`;

@@ -19,7 +19,7 @@ async function generatePrivateKey(alg: SigningAlgorithm): Promise<KeyObject> {
 }
 
 /** The associated data binds a sealed private key to its kid, so envelopes cannot be swapped. */
-const sealContext = (kid: string) => `signing-key:${kid}`;
+export const sealContext = (kid: string) => `signing-key:${kid}`;
 
 /** Generates a key pair and the record that stores it (private half sealed under the KEK). */
 export async function createKeyRecord(

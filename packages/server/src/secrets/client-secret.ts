@@ -5,7 +5,7 @@ import type { SecretRecord, Store } from '../store/contract.js';
 /** Generated secrets carry this prefix so secret scanners can find leaked ones. */
 export const secretPrefix = 'tsr_';
 const hashTag = 'hmac-sha256$v1$';
-const pepperSetting = 'secret_pepper';
+export const pepperSetting = 'secret_pepper';
 
 /** 256 bits of entropy, base64url, behind a recognisable prefix. */
 export function generateClientSecret(): string {

@@ -1,0 +1,41 @@
+import type { KeyEncryptionKey } from '../lib/kek.js';
+import { pepperSetting } from '../secrets/client-secret.js';
+import type { Store } from '../store/contract.js';
+import { sealContext } from './key-material.js';
+
+/**
+ * Seals every private key and the pepper again under the sealing key of `kek` (which must
+ * still hold the keys that sealed them), in one transaction. Running servers keep their
+ * decrypted keys in memory and find the new key-encryption key when they next open one.
+ */
+export async function rewrapAll(
+  store: Store,
+  kek: KeyEncryptionKey,
+): Promise<{ keys: number; settings: number }> {
+  if (!store.rewrap)
+    throw new Error(`key-encryption key rotation is not available for the ${store.kind} store yet`);
+  const keys = (await store.listKeys()).filter((key) => !kek.isCurrent(key.encryptedPrivateKey));
+  const pepper = await store.getSetting(pepperSetting);
+  const settings =
+    pepper !== undefined && !kek.isCurrent(pepper)
+      ? [{ name: pepperSetting, value: kek.reseal(pepper, pepperSetting) }]
+      : [];
+  await store.rewrap({
+    keys: keys.map((key) => ({
+      kid: key.kid,
+      encryptedPrivateKey: kek.reseal(key.encryptedPrivateKey, sealContext(key.kid)),
+    })),
+    settings,
+  });
+  return { keys: keys.length, settings: settings.length };
+}
+
+/** Envelopes in the store not sealed under the sealing key (must be 0 before an old KEK goes). */
+export async function envelopesUnderOldKeys(store: Store, kek: KeyEncryptionKey): Promise<number> {
+  const keys = await store.listKeys();
+  const pepper = await store.getSetting(pepperSetting);
+  return (
+    keys.filter((key) => !kek.isCurrent(key.encryptedPrivateKey)).length +
+    (pepper !== undefined && !kek.isCurrent(pepper) ? 1 : 0)
+  );
+}
