@@ -52,6 +52,31 @@ export default tseslint.config(
     },
   },
   {
+    // The admin console: browser code served as-is (no bundler), type-checked via // @ts-check.
+    files: ['packages/server/console/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        navigator: 'readonly',
+        fetch: 'readonly',
+        btoa: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        HTMLElement: 'readonly',
+        HTMLInputElement: 'readonly',
+        HTMLSelectElement: 'readonly',
+        HTMLDialogElement: 'readonly',
+        SubmitEvent: 'readonly',
+        MouseEvent: 'readonly',
+        Node: 'readonly',
+      },
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: {
       globals: {

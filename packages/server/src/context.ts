@@ -6,6 +6,8 @@ import { planKeyTransitions, rotationDue } from './keys/key-schedule.js';
 import { KeyRing } from './keys/key-ring.js';
 import { rotateKey } from './keys/rotate-key.js';
 import type { KeyEncryptionKey } from './lib/kek.js';
+import { countStoreErrors } from './metrics/store-errors.js';
+import { TesseraMetrics } from './metrics/tessera-metrics.js';
 import type { Preset } from './presets/preset.js';
 import { ClientCache } from './registry/client-cache.js';
 import { SecretUsage } from './registry/secret-usage.js';
@@ -32,6 +34,8 @@ export interface TesseraContext {
   inspector: TokenInspector;
   authenticator: ClientAuthenticator;
   secretUsage: SecretUsage;
+  /** Prometheus metrics and the console's activity counts for this process. */
+  metrics: TesseraMetrics;
   logger: Logger;
   /** Wall clock in epoch seconds; injectable so expiry tests are exact. */
   nowSeconds: () => number;
@@ -53,8 +57,10 @@ export interface ContextOptions {
 }
 
 export async function createContext(options: ContextOptions): Promise<TesseraContext> {
-  const { config, store, kek, hasher, logger, preset } = options;
+  const { config, kek, hasher, logger, preset } = options;
   const nowSeconds = options.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
+  const metrics = new TesseraMetrics(nowSeconds);
+  const store = countStoreErrors(options.store, metrics.storeErrors);
   const keys = await KeyRing.open(store, kek, config.signingAlg, nowSeconds());
   const clients = new ClientCache(store);
   const revocations = new RevocationList();
@@ -167,7 +173,8 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     nowSeconds,
     new FailureLimiter(config.authFailureLimits, nowSeconds),
   );
-  authenticator.failures.onLockout = (lockout) =>
+  authenticator.failures.onLockout = (lockout) => {
+    metrics.lockouts.inc({ key: lockout.key });
     logger.warn(
       {
         lockout: lockout.key,
@@ -177,6 +184,11 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
       },
       'client authentication locked out after repeated failures',
     );
+  };
+  metrics.watch({
+    keys: () => keys.records,
+    clientCache: () => ({ hits: clients.hits, misses: clients.storeReads, size: clients.size }),
+  });
   const inspector = new TokenInspector(keys, clients, revocations, () => config.issuer, nowSeconds);
 
   return {
@@ -191,6 +203,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     inspector,
     authenticator,
     secretUsage,
+    metrics,
     logger,
     nowSeconds,
     syncChanges: () => (store.hasForeignChanges() ? syncChanges() : (syncing ?? Promise.resolve())),

@@ -13,6 +13,9 @@ import { registerMethodNotAllowed } from './endpoints/method-not-allowed.js';
 import { registerTokenEndpoint } from './endpoints/token.js';
 import { registerAdminClients } from './endpoints/admin/admin-clients.js';
 import { registerAdminKeys } from './endpoints/admin/admin-keys.js';
+import { registerAdminActivity } from './endpoints/admin/admin-activity.js';
+import { registerConsole } from './console/console-routes.js';
+import { registerMetrics } from './metrics/http-metrics.js';
 import { registerOpenApi } from './endpoints/openapi.js';
 import { introspectionPath, registerIntrospectionEndpoint } from './endpoints/introspect.js';
 import { registerRevocationFeed } from './endpoints/revocation-feed.js';
@@ -59,6 +62,8 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
       routes.push({ method, url: route.url, handlerName: route.handler.name });
     }
   });
+  // Before any route, so its onRoute hook can instrument the OAuth endpoints.
+  registerMetrics(app, context);
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -143,6 +148,8 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
   registerRevocationFeed(app, context);
   registerAdminClients(app, context);
   registerAdminKeys(app, context);
+  registerAdminActivity(app, context);
+  registerConsole(app);
   registerOpenApi(app, context);
   registerJwksEndpoint(app, context);
   registerDiscoveryEndpoints(app, context);

@@ -301,6 +301,100 @@ export function openApiDocument(issuer: string) {
           responses: { '200': { description: 'Entries' }, ...adminErrors },
         },
       },
+      '/admin/v1/activity': {
+        get: {
+          summary:
+            'Tokens issued and failed client authentications per second over the last 15 minutes (this process)',
+          security: admin,
+          parameters: [
+            {
+              name: 'client_id',
+              in: 'query',
+              required: false,
+              schema: { type: 'string' },
+              description: 'One client; all clients when absent',
+            },
+          ],
+          responses: {
+            '200': {
+              description: '900 per-second counts, oldest first, ending at end',
+              content: json({
+                type: 'object',
+                properties: {
+                  client_id: { type: ['string', 'null'] },
+                  interval_seconds: { const: 1 },
+                  start: { type: 'string', format: 'date-time' },
+                  end: { type: 'string', format: 'date-time' },
+                  issued: { type: 'array', items: { type: 'integer' } },
+                  auth_failures: { type: 'array', items: { type: 'integer' } },
+                  totals: {
+                    type: 'object',
+                    properties: {
+                      issued: { type: 'integer' },
+                      auth_failures: { type: 'integer' },
+                    },
+                  },
+                },
+              }),
+            },
+            '400': errorResponse('invalid_request'),
+            ...adminErrors,
+          },
+        },
+      },
+      '/admin/v1/activity/clients': {
+        get: {
+          summary:
+            'Per-client tokens issued, failed authentications and last use over 24 hours (this process, the 10000 most recently active clients)',
+          security: admin,
+          responses: {
+            '200': {
+              description: 'Clients with activity',
+              content: json({
+                type: 'object',
+                properties: {
+                  window_seconds: { const: 86400 },
+                  clients: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      properties: {
+                        client_id: { type: 'string' },
+                        tokens_issued_24h: { type: 'integer' },
+                        auth_failures_24h: { type: 'integer' },
+                        last_used_at: { type: ['string', 'null'], format: 'date-time' },
+                      },
+                    },
+                  },
+                },
+              }),
+            },
+            ...adminErrors,
+          },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics (text exposition format 0.0.4)',
+          responses: { '200': { description: 'Metrics', content: { 'text/plain': {} } } },
+        },
+      },
+      '/console': {
+        get: {
+          summary: 'The admin console (HTML); signs in with an admin client at /oauth/token',
+          responses: { '200': { description: 'The console page', content: { 'text/html': {} } } },
+        },
+      },
+      '/console/{asset}': {
+        get: {
+          summary: "The console's static files (index.html, console.css, console.js, favicon.svg)",
+          parameters: [{ name: 'asset', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '200': { description: 'The file' },
+            '404': errorResponse('not_found'),
+          },
+        },
+      },
     },
     components: {
       securitySchemes: {

@@ -12,6 +12,16 @@ export class LruMap<K, V> {
     return value;
   }
 
+  /** Reads without making the entry recent. */
+  peek(key: K): V | undefined {
+    return this.#entries.get(key);
+  }
+
+  /** Entries from least to most recently used. */
+  entries(): IterableIterator<[K, V]> {
+    return this.#entries.entries();
+  }
+
   set(key: K, value: V): void {
     this.#entries.delete(key);
     this.#entries.set(key, value);

@@ -26,6 +26,8 @@ export class ClientCache {
   #generation = 0;
   /** Store reads caused by cache misses; tests use it to prove the hot path does not read. */
   storeReads = 0;
+  /** Lookups answered from memory (a client, or a remembered unknown id); for /metrics. */
+  hits = 0;
 
   constructor(store: Store, options: ClientCacheOptions = {}) {
     this.#store = store;
@@ -38,8 +40,13 @@ export class ClientCache {
   peek(clientId: string): ClientRecord | null | undefined {
     const entry = this.#entries.get(clientId);
     if (!entry) return undefined;
-    if ('client' in entry) return entry.client;
-    return entry.missingUntil > this.#now() ? null : undefined;
+    if ('client' in entry) {
+      this.hits += 1;
+      return entry.client;
+    }
+    if (entry.missingUntil <= this.#now()) return undefined;
+    this.hits += 1;
+    return null;
   }
 
   async get(clientId: string): Promise<ClientRecord | undefined> {

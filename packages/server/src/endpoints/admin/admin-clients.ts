@@ -52,6 +52,7 @@ export function registerAdminClients(app: FastifyInstance, context: TesseraConte
       })
       .catch(registryError);
     const { secrets: _secrets, client_id, ...view } = clientView(refreshed(client));
+    request.log.info({ action: 'client.create', target: client_id }, 'admin change');
     return reply
       .code(201)
       .headers(noStoreHeaders)
@@ -75,6 +76,7 @@ export function registerAdminClients(app: FastifyInstance, context: TesseraConte
         authMethod: optionalString(body, 'auth_method'),
       })
       .catch(registryError);
+    request.log.info({ action: 'client.update', target: client.clientId }, 'admin change');
     return clientView(refreshed(client));
   });
 
@@ -82,9 +84,9 @@ export function registerAdminClients(app: FastifyInstance, context: TesseraConte
     app.post<IdParams>(`/admin/v1/clients/:id/${action}`, async (request) => {
       const registry = await registryFor(request);
       const status = action === 'enable' ? 'active' : 'disabled';
-      return clientView(
-        refreshed(await registry.setStatus(request.params.id, status).catch(registryError)),
-      );
+      const client = await registry.setStatus(request.params.id, status).catch(registryError);
+      request.log.info({ action: `client.${action}`, target: client.clientId }, 'admin change');
+      return clientView(refreshed(client));
     });
   }
 
@@ -92,6 +94,7 @@ export function registerAdminClients(app: FastifyInstance, context: TesseraConte
     const registry = await registryFor(request);
     await registry.delete(request.params.id).catch(registryError);
     context.clients.invalidate(request.params.id);
+    request.log.info({ action: 'client.delete', target: request.params.id }, 'admin change');
     return reply.code(204).send();
   });
 
@@ -103,6 +106,10 @@ export function registerAdminClients(app: FastifyInstance, context: TesseraConte
       .rotateSecret(request.params.id, grace)
       .catch(registryError);
     const view = clientView(refreshed(client));
+    request.log.info(
+      { action: 'client.rotate_secret', target: view.client_id, grace_seconds: grace },
+      'admin change',
+    );
     return reply
       .headers(noStoreHeaders)
       .send({ client_id: view.client_id, client_secret: clientSecret, secrets: view.secrets });

@@ -40,6 +40,7 @@ export function registerAdminKeys(app: FastifyInstance, context: TesseraContext)
       details: { alg, propagation_seconds: propagation },
     });
     await context.keys.reload();
+    request.log.info({ action: 'key.rotate', target: key.kid }, 'admin change');
     return reply.code(201).send(keyView(key));
   });
 

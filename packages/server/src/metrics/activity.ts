@@ -1,0 +1,160 @@
+import { LruMap } from '../lib/lru.js';
+
+/** The console's chart window: per-second counts over the last 15 minutes. */
+export const activityWindowSeconds = 900;
+const hourSlots = 24;
+
+/** Per-second counts in a ring of preallocated slots, each stamped with the second it holds. */
+class SecondSeries {
+  readonly #stamps = new Float64Array(activityWindowSeconds).fill(-1);
+  readonly #issued = new Uint32Array(activityWindowSeconds);
+  readonly #failed = new Uint32Array(activityWindowSeconds);
+
+  add(now: number, issued: number, failed: number): void {
+    const slot = now % activityWindowSeconds;
+    if (this.#stamps[slot] !== now) {
+      this.#stamps[slot] = now;
+      this.#issued[slot] = 0;
+      this.#failed[slot] = 0;
+    }
+    this.#issued[slot]! += issued;
+    this.#failed[slot]! += failed;
+  }
+
+  read(now: number): { issued: number[]; failed: number[] } {
+    const issued: number[] = [];
+    const failed: number[] = [];
+    for (let second = now - activityWindowSeconds + 1; second <= now; second += 1) {
+      const slot = second % activityWindowSeconds;
+      const current = this.#stamps[slot] === second;
+      issued.push(current ? this.#issued[slot]! : 0);
+      failed.push(current ? this.#failed[slot]! : 0);
+    }
+    return { issued, failed };
+  }
+}
+
+/** One client's last 24 hours in hour buckets, and its last successful token request. */
+class DayCounts {
+  readonly #hours = new Float64Array(hourSlots).fill(-1);
+  readonly #issued = new Uint32Array(hourSlots);
+  readonly #failed = new Uint32Array(hourSlots);
+  lastUsedAt: number | null = null;
+
+  add(now: number, issued: number, failed: number): void {
+    const hour = Math.floor(now / 3600);
+    const slot = hour % hourSlots;
+    if (this.#hours[slot] !== hour) {
+      this.#hours[slot] = hour;
+      this.#issued[slot] = 0;
+      this.#failed[slot] = 0;
+    }
+    this.#issued[slot]! += issued;
+    this.#failed[slot]! += failed;
+    if (issued > 0) this.lastUsedAt = now;
+  }
+
+  totals(now: number): { issued: number; failed: number } {
+    const oldest = Math.floor(now / 3600) - hourSlots + 1;
+    let issued = 0;
+    let failed = 0;
+    for (let slot = 0; slot < hourSlots; slot += 1) {
+      if (this.#hours[slot]! >= oldest) {
+        issued += this.#issued[slot]!;
+        failed += this.#failed[slot]!;
+      }
+    }
+    return { issued, failed };
+  }
+}
+
+export interface ClientActivity {
+  clientId: string;
+  /** Tokens issued over the last 24 hours (hour buckets: the current hour and 23 before it). */
+  issued: number;
+  /** Failed client authentications over the same window. */
+  failed: number;
+  /** Epoch seconds of the last token issued, if this process saw one. */
+  lastUsedAt: number | null;
+}
+
+export interface ActivityOptions {
+  /** Clients whose 24-hour counts are kept (least recently active evicted first). */
+  clientCapacity?: number;
+  /** Clients whose per-second 15-minute series is kept (each costs ~14 KB). */
+  seriesCapacity?: number;
+}
+
+/**
+ * Token and authentication-failure activity for the admin console, in memory and bounded:
+ * one overall per-second ring, per-client 24-hour hour buckets for at most `clientCapacity`
+ * clients and per-client per-second rings for at most `seriesCapacity`, both LRU, so a
+ * million clients (or made-up client_ids) cannot grow memory. Counts are this process's own.
+ */
+export class ActivityTracker {
+  readonly #overall = new SecondSeries();
+  readonly #days: LruMap<string, DayCounts>;
+  readonly #series: LruMap<string, SecondSeries>;
+
+  constructor(options: ActivityOptions = {}) {
+    this.#days = new LruMap(options.clientCapacity ?? 10_000);
+    this.#series = new LruMap(options.seriesCapacity ?? 128);
+  }
+
+  /** A token was issued to `clientId` at `now` (epoch seconds). */
+  issued(clientId: string, now: number): void {
+    this.#record(clientId, now, 1, 0);
+  }
+
+  /**
+   * A client authentication failed. `clientId` is given only for registered clients, so
+   * guessed ids count overall without evicting real clients' history.
+   */
+  failed(clientId: string | undefined, now: number): void {
+    if (clientId === undefined) this.#overall.add(now, 0, 1);
+    else this.#record(clientId, now, 0, 1);
+  }
+
+  #record(clientId: string, now: number, issued: number, failed: number): void {
+    this.#overall.add(now, issued, failed);
+    let day = this.#days.get(clientId);
+    if (!day) {
+      day = new DayCounts();
+      this.#days.set(clientId, day);
+    }
+    day.add(now, issued, failed);
+    let series = this.#series.get(clientId);
+    if (!series) {
+      series = new SecondSeries();
+      this.#series.set(clientId, series);
+    }
+    series.add(now, issued, failed);
+  }
+
+  /** Per-second counts for the window ending at `now`, overall or for one client. */
+  series(now: number, clientId?: string): { issued: number[]; failed: number[] } {
+    if (clientId === undefined) return this.#overall.read(now);
+    const series = this.#series.peek(clientId);
+    if (series) return series.read(now);
+    const zeros = () => new Array<number>(activityWindowSeconds).fill(0);
+    return { issued: zeros(), failed: zeros() };
+  }
+
+  /** 24-hour counts for every client still tracked. */
+  clients(now: number): ClientActivity[] {
+    const result: ClientActivity[] = [];
+    for (const [clientId, day] of this.#days.entries()) {
+      const { issued, failed } = day.totals(now);
+      result.push({ clientId, issued, failed, lastUsedAt: day.lastUsedAt });
+    }
+    return result;
+  }
+
+  /** The `limit` clients with the most tokens issued, then failures, over 24 hours. */
+  top(now: number, limit: number): ClientActivity[] {
+    return this.clients(now)
+      .filter((client) => client.issued + client.failed > 0)
+      .sort((a, b) => b.issued - a.issued || b.failed - a.failed)
+      .slice(0, limit);
+  }
+}

@@ -1,0 +1,138 @@
+import { formUrlDecode, type OAuthError } from '@tessera/protocol';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+  RouteOptions,
+} from 'fastify';
+import type { TesseraContext } from '../context.js';
+import { tokenPath } from '../endpoints/discovery.js';
+import { introspectionPath } from '../endpoints/introspect.js';
+import { revocationFeedPath } from '../endpoints/revocation-feed.js';
+import { revocationPath } from '../endpoints/revoke.js';
+import { toOAuthError } from '../http/error-reply.js';
+
+type Kind = 'token' | 'revoke' | 'introspect' | 'feed';
+
+/** Why a client authentication failed, from the refusal the authenticator threw. */
+export function failureReason(error: OAuthError): string | undefined {
+  if (error.error === 'temporarily_unavailable')
+    return error.status === 429 ? 'locked_out' : undefined;
+  if (error.error !== 'invalid_client') return undefined;
+  const detail = error.detail ?? '';
+  if (detail === 'unknown client') return 'unknown_client';
+  if (detail === 'secret mismatch') return 'wrong_secret';
+  if (detail === 'client disabled') return 'client_disabled';
+  if (detail.startsWith('client registered for') || detail.includes('does not accept'))
+    return 'auth_method_not_allowed';
+  if (detail === 'No client credentials in the request') return 'no_credentials';
+  return 'malformed_credentials';
+}
+
+const basicPrefix = /^basic +/i;
+
+function authMethodOf(request: FastifyRequest): string {
+  const authorization = request.headers.authorization;
+  if (authorization !== undefined)
+    return basicPrefix.test(authorization) ? 'client_secret_basic' : 'other';
+  const body = request.body;
+  if (!(body instanceof Map)) return 'none';
+  if (body.has('client_secret')) return 'client_secret_post';
+  if (body.has('client_assertion')) return 'private_key_jwt';
+  // RFC 8705: client_id alone, over a TLS connection that may carry a client certificate.
+  return body.has('client_id') && 'encrypted' in request.raw.socket ? 'tls_client_auth' : 'none';
+}
+
+/**
+ * The client_id the request presented (not necessarily a registered one): from the Basic
+ * header or the body's client_id (a private_key_jwt assertion without client_id: none).
+ */
+function clientIdOf(request: FastifyRequest): string | undefined {
+  const authorization = request.headers.authorization;
+  if (authorization === undefined) {
+    const body = request.body;
+    return body instanceof Map ? (body.get('client_id') as string | undefined) : undefined;
+  }
+  const prefix = basicPrefix.exec(authorization);
+  if (!prefix) return undefined;
+  const decoded = Buffer.from(authorization.slice(prefix[0].length), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return undefined;
+  const raw = decoded.slice(0, colon);
+  return formUrlDecode(raw) ?? raw;
+}
+
+const asArray = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+/**
+ * Counts requests at the endpoints that authenticate clients and serves `GET /metrics`.
+ * Hooks are attached per route (from `onRoute`), so other routes pay nothing, and they are
+ * callback-style and run after the response is written: the token path gains no `await`.
+ */
+export function registerMetrics(app: FastifyInstance, context: TesseraContext): void {
+  const { metrics } = context;
+  const kinds = new Map<string, Kind>([
+    [`POST ${tokenPath}`, 'token'],
+    [`POST ${revocationPath}`, 'revoke'],
+    [`POST ${introspectionPath}`, 'introspect'],
+    [`GET ${revocationFeedPath}`, 'feed'],
+  ]);
+  if (context.preset) {
+    kinds.set(`POST ${context.preset.tokenPath}`, 'token');
+    if (context.preset.revoke) kinds.set(`POST ${context.preset.revoke.path}`, 'revoke');
+  }
+
+  const hooksFor = (kind: Kind) => ({
+    onError(
+      request: FastifyRequest,
+      _reply: FastifyReply,
+      thrown: Error,
+      done: HookHandlerDoneFunction,
+    ) {
+      const error = toOAuthError(thrown);
+      const reason = failureReason(error);
+      if (reason !== undefined) {
+        metrics.authFailures.inc(reason);
+        const clientId = clientIdOf(request);
+        const known = clientId !== undefined && context.clients.peek(clientId);
+        metrics.activity.failed(known ? clientId : undefined, context.nowSeconds());
+      }
+      if (kind === 'token') metrics.tokenRequests.inc(error.error, authMethodOf(request));
+      else if (kind === 'revoke') metrics.revocations.inc(error.error);
+      else if (kind === 'introspect') metrics.introspections.inc(error.error);
+      done();
+    },
+    onResponse(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+      if (kind === 'token') {
+        metrics.tokenLatency.observe(reply.elapsedTime / 1000);
+        if (reply.statusCode === 200) {
+          metrics.tokenRequests.inc('issued', authMethodOf(request));
+          const clientId = clientIdOf(request);
+          if (clientId !== undefined) metrics.activity.issued(clientId, context.nowSeconds());
+        }
+      } else if (reply.statusCode === 200) {
+        if (kind === 'revoke') metrics.revocations.inc('revoked');
+        else if (kind === 'introspect') metrics.introspections.inc('answered');
+      }
+      done();
+    },
+  });
+
+  app.addHook('onRoute', (route: RouteOptions) => {
+    for (const method of asArray(route.method)) {
+      const kind = kinds.get(`${method} ${route.url}`);
+      if (kind === undefined) continue;
+      const hooks = hooksFor(kind);
+      route.onError = [...asArray(route.onError), hooks.onError] as RouteOptions['onError'];
+      route.onResponse = [...asArray(route.onResponse), hooks.onResponse];
+      return;
+    }
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const { contentType, body } = await metrics.scrape();
+    return reply.type(contentType).header('cache-control', 'no-store').send(body);
+  });
+}

@@ -1,0 +1,161 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { KeyRecord } from '../store/contract.js';
+import { ActivityTracker } from './activity.js';
+import { CountTable } from './count-table.js';
+import { LatencyHistogram } from './latency-histogram.js';
+
+/** Per-client series exported to Prometheus: the busiest clients only, to bound cardinality. */
+export const topClientSeries = 20;
+
+/** What the scrape-time gauges read: the process's key ring and client cache. */
+export interface MetricSources {
+  keys: () => readonly KeyRecord[];
+  clientCache: () => { hits: number; misses: number; size: number };
+}
+
+/**
+ * The process's metrics: one prom-client `Registry` (never the global one, so several
+ * servers in one process keep separate counts) plus the plain counters the request hooks
+ * bump. Counters on the token path are plain numbers copied into prom-client at scrape time.
+ */
+export class TesseraMetrics {
+  readonly registry = new Registry();
+  /**
+   * Brute-force lockouts started, by what was locked (`client_id` or `address`). Exported as
+   * `tessera_auth_lockouts_total`; the failure limiter's `onLockout` increments it.
+   */
+  readonly lockouts: Counter<'key'>;
+  /** Token requests by outcome (`issued` or the OAuth error code) and auth method. */
+  readonly tokenRequests = new CountTable();
+  /** Failed client authentications by reason, at every endpoint that authenticates clients. */
+  readonly authFailures = new CountTable();
+  /** Revocation requests by outcome (`revoked` or the OAuth error code). */
+  readonly revocations = new CountTable();
+  /** Introspection requests by outcome (`answered` or the OAuth error code). */
+  readonly introspections = new CountTable();
+  /** Failed store calls by operation. */
+  readonly storeErrors = new CountTable();
+  readonly tokenLatency = new LatencyHistogram(
+    'tessera_token_request_duration_seconds',
+    'Token endpoint response time, from request received to response sent',
+  );
+  readonly activity = new ActivityTracker();
+  #sources: MetricSources | undefined;
+
+  constructor(readonly nowSeconds: () => number) {
+    const registry = this.registry;
+    this.lockouts = new Counter({
+      name: 'tessera_auth_lockouts_total',
+      help: 'Brute-force lockouts started, by what was locked (client_id or address)',
+      labelNames: ['key'],
+      registers: [registry],
+    });
+    fromTable(registry, this.tokenRequests, 'tessera_token_requests_total', {
+      help: 'Token requests by outcome (issued, or the OAuth error code) and client auth method',
+      labels: ['outcome', 'auth_method'],
+    });
+    registry.registerMetric(this.tokenLatency as never);
+    fromTable(registry, this.authFailures, 'tessera_client_auth_failures_total', {
+      help: 'Failed client authentications by reason',
+      labels: ['reason'],
+    });
+    fromTable(registry, this.revocations, 'tessera_revocation_requests_total', {
+      help: 'Revocation requests (RFC 7009) by outcome',
+      labels: ['outcome'],
+    });
+    fromTable(registry, this.introspections, 'tessera_introspection_requests_total', {
+      help: 'Introspection requests (RFC 7662) by outcome',
+      labels: ['outcome'],
+    });
+    fromTable(registry, this.storeErrors, 'tessera_store_errors_total', {
+      help: 'Failed store calls by operation',
+      labels: ['operation'],
+    });
+
+    const sources = () => this.#sources;
+    new Gauge({
+      name: 'tessera_signing_key_age_seconds',
+      help: 'Age of each signing key still in the JWKS, by kid, alg and state',
+      labelNames: ['kid', 'alg', 'state'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const now = nowSeconds();
+        for (const key of sources()?.keys() ?? []) {
+          if (key.state === 'retired') continue;
+          this.set({ kid: key.kid, alg: key.alg, state: key.state }, now - key.createdAt);
+        }
+      },
+    });
+    new Counter({
+      name: 'tessera_client_cache_lookups_total',
+      help: 'Client cache lookups by result (hit, or miss: one store read)',
+      labelNames: ['result'],
+      registers: [registry],
+      collect() {
+        const cache = sources()?.clientCache();
+        this.reset();
+        this.inc({ result: 'hit' }, cache?.hits ?? 0);
+        this.inc({ result: 'miss' }, cache?.misses ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'tessera_client_cache_entries',
+      help: 'Clients held in the in-memory cache',
+      registers: [registry],
+      collect() {
+        this.set(sources()?.clientCache().size ?? 0);
+      },
+    });
+    const activity = this.activity;
+    for (const [name, help, field] of [
+      ['tessera_client_tokens_issued_24h', 'Tokens issued over the last 24 h', 'issued'],
+      ['tessera_client_auth_failures_24h', 'Failed authentications over the last 24 h', 'failed'],
+    ] as const) {
+      new Gauge({
+        name,
+        help: `${help}, for the ${topClientSeries} busiest clients only (bounded cardinality)`,
+        labelNames: ['client_id'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const client of activity.top(nowSeconds(), topClientSeries)) {
+            this.set({ client_id: client.clientId }, client[field]);
+          }
+        },
+      });
+    }
+  }
+
+  /** Connects the scrape-time gauges to the key ring and client cache once they exist. */
+  watch(sources: MetricSources): void {
+    this.#sources = sources;
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+/** A prom-client counter whose values are copied from a `CountTable` at scrape time. */
+function fromTable(
+  registry: Registry,
+  table: CountTable,
+  name: string,
+  options: { help: string; labels: [string] | [string, string] },
+): void {
+  const [first, second] = options.labels;
+  new Counter({
+    name,
+    help: options.help,
+    labelNames: options.labels,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [a, b, count] of table.cells()) {
+        this.inc(second === undefined ? { [first]: a } : { [first]: a, [second]: b }, count);
+      }
+    },
+  });
+}
