@@ -6,6 +6,7 @@ import Fastify, {
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { TesseraContext } from './context.js';
+import { httpsServerFactory } from './tls/https-options.js';
 import { registerDiscoveryEndpoints, tokenPath } from './endpoints/discovery.js';
 import { registerHealthEndpoints } from './endpoints/health.js';
 import { registerJwksEndpoint } from './endpoints/jwks.js';
@@ -41,6 +42,7 @@ declare module 'fastify' {
 /** Builds the HTTP app around a context; listening is the caller's business. */
 export function buildServer(context: TesseraContext, logger: Logger): FastifyInstance {
   const app = Fastify({
+    ...httpsServerFactory(context.config),
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: context.config.bodyLimit,
     requestIdHeader: false,
@@ -50,7 +52,7 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
     },
     // Requests on open keep-alive connections are still served while draining: a rolling
     // restart must not turn them into 503s.
-    return503OnClosing: true,
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
 

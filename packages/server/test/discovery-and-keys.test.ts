@@ -19,12 +19,26 @@ describe('discovery, JWKS and health', () => {
       jwks_uri: `${tessera.issuer}/.well-known/jwks.json`,
       grant_types_supported: ['client_credentials'],
       response_types_supported: [],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      token_endpoint_auth_methods_supported: [
+        'client_secret_basic',
+        'client_secret_post',
+        'private_key_jwt',
+      ],
+      token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA'],
       revocation_endpoint: `${tessera.issuer}/oauth/revoke`,
-      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      revocation_endpoint_auth_methods_supported: [
+        'client_secret_basic',
+        'client_secret_post',
+        'private_key_jwt',
+      ],
       introspection_endpoint: `${tessera.issuer}/oauth/introspect`,
-      introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      introspection_endpoint_auth_methods_supported: [
+        'client_secret_basic',
+        'client_secret_post',
+        'private_key_jwt',
+      ],
       access_token_signing_alg_values_supported: ['RS256'],
+      dpop_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA'],
     };
     for (const path of [
       '/.well-known/oauth-authorization-server',
@@ -54,7 +68,7 @@ describe('discovery, JWKS and health', () => {
     const ready = await fetch(`${tessera.url}/readyz`);
     assert.deepEqual(
       [ready.status, await ready.json()],
-      [200, { status: 'ready', checks: { store: 'ok', signing_key: 'ok' } }],
+      [200, { status: 'ready', checks: { store: 'ok', signing_key: 'ok', store_writes: 'ok' } }],
     );
   });
 

@@ -13,7 +13,12 @@ export function registerHealthEndpoints(app: FastifyInstance, context: TesseraCo
       checks.store = 'unavailable';
     }
     checks.signing_key = context.keys.signer(context.config.signingAlg) ? 'ok' : 'missing';
-    const ready = Object.values(checks).every((value) => value === 'ok');
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+    const refused = context.store.writeHealth?.refusedBecause;
+    checks.store_writes = refused === undefined ? 'ok' : `refused: ${refused}`;
+    const ready = checks.store === 'ok' && checks.signing_key === 'ok';
+    // Writes refused (full disk, read-only) still leave token issuance working: degraded,
+    // not unready, so a balancer keeps sending token requests here.
+    const status = !ready ? 'not_ready' : refused === undefined ? 'ready' : 'degraded';
+    return reply.code(ready ? 200 : 503).send({ status, checks });
   });
 }

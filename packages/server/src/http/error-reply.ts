@@ -1,7 +1,7 @@
 import { OAuthError } from '@tessera/protocol';
 import type { Params } from './parse-params.js';
 import type { ErrorReply, Preset } from '../presets/preset.js';
-import { StoreUnavailableError } from '../store/errors.js';
+import { StoreUnavailableError, StoreWritesRefusedError } from '../store/errors.js';
 
 /** RFC 6749 §5.1: token endpoint responses must not be cached; errors neither. */
 export const noStoreHeaders: Readonly<Record<string, string>> = {
@@ -21,6 +21,17 @@ interface HttpError {
  */
 export function toOAuthError(error: unknown): OAuthError {
   if (error instanceof OAuthError) return error;
+  // The storage refuses writes (full disk, read-only): say why; nothing was acknowledged.
+  if (error instanceof StoreWritesRefusedError) {
+    return new OAuthError(
+      'temporarily_unavailable',
+      `The database refuses writes (${error.reason}); try again later`,
+      {
+        headers: { 'retry-after': '30' },
+        detail: error.message,
+      },
+    );
+  }
   // The database is down or restarting: the write was not acknowledged and may be retried.
   if (error instanceof StoreUnavailableError) {
     return new OAuthError('temporarily_unavailable', 'The database is unavailable; try again', {

@@ -53,3 +53,38 @@ export function storeError(error: unknown): unknown {
     cause: error,
   });
 }
+
+/**
+ * The database answers but refuses writes (disk full, read-only file or server): reads, and
+ * so token issuance from cache, keep working; writes fail with a 503 that names the reason.
+ */
+export class StoreWritesRefusedError extends StoreUnavailableError {
+  constructor(
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`the database refuses writes: ${reason}`, options);
+    this.name = 'StoreWritesRefusedError';
+  }
+}
+
+const sqliteWriteReasons: Array<[RegExp, string]> = [
+  [/^SQLITE_FULL/, 'disk full'],
+  [/^SQLITE_READONLY/, 'read-only database'],
+  [/^SQLITE_IOERR/, 'I/O error'],
+  [/^SQLITE_CANTOPEN/, 'cannot open the database file'],
+];
+const postgresWriteReasons: Record<string, string> = {
+  '25006': 'read-only database',
+  '53100': 'disk full',
+  '53200': 'out of memory',
+};
+
+/** Maps a write failure to {@link StoreWritesRefusedError} when it is the storage refusing. */
+export function writeError(error: unknown): unknown {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code !== 'string') return error;
+  const sqlite = sqliteWriteReasons.find(([pattern]) => pattern.test(code));
+  const reason = sqlite?.[1] ?? postgresWriteReasons[code];
+  return reason ? new StoreWritesRefusedError(reason, { cause: error }) : error;
+}

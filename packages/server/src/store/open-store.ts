@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Store } from './contract.js';
+import { guardWrites } from './write-guard.js';
 import { PostgresStore } from './postgres/postgres-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 
@@ -27,5 +28,5 @@ export async function openStore(location: DatabaseLocation): Promise<Store> {
     await store.close();
     throw error;
   }
-  return store;
+  return guardWrites(store);
 }

@@ -1,0 +1,53 @@
+import type { Store } from './contract.js';
+import { StoreWritesRefusedError, writeError } from './errors.js';
+
+const writes = new Set<keyof Store>([
+  'createClient',
+  'updateClient',
+  'deleteClient',
+  'changeSecrets',
+  'recordSecretUse',
+  'insertKey',
+  'insertKeyIfNoneActive',
+  'transitionKeys',
+  'updateKey',
+  'rewrap',
+  'ensureSetting',
+  'setSetting',
+  'addRevocation',
+  'prune',
+  'appendAudit',
+]);
+
+export interface WriteHealth {
+  /** Why the last write failed, while writes keep failing; undefined once one succeeds. */
+  refusedBecause: string | undefined;
+}
+
+/**
+ * Wraps a store so that a write the storage refuses (full disk, read-only file or database)
+ * becomes a {@link StoreWritesRefusedError}, and remembers it for /readyz until a write
+ * succeeds again. Reads are untouched, so cached token issuance never notices.
+ */
+export function guardWrites<S extends Store>(store: S): S & { writeHealth: WriteHealth } {
+  const writeHealth: WriteHealth = { refusedBecause: undefined };
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      if (property === 'writeHealth') return writeHealth;
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      if (!writes.has(property as keyof Store)) return value.bind(target);
+      return async (...args: unknown[]) => {
+        try {
+          const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          writeHealth.refusedBecause = undefined;
+          return result;
+        } catch (error) {
+          const mapped = writeError(error);
+          if (mapped instanceof StoreWritesRefusedError) writeHealth.refusedBecause = mapped.reason;
+          throw mapped;
+        }
+      };
+    },
+  }) as S & { writeHealth: WriteHealth };
+}
