@@ -1,4 +1,5 @@
 import { signingAlgorithms, type SigningAlgorithm } from '@tessera/protocol';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { defaultFailureLimits, type FailureLimits } from './client-auth/failure-limiter.js';
 
@@ -36,6 +37,22 @@ export interface ServerConfig {
    * seconds (60) lock that client_id or address for `TESSERA_AUTH_LOCK_SECONDS` (60).
    */
   authFailureLimits: FailureLimits;
+  /** PEM certificate chain for HTTPS (`--tls-cert`, `TESSERA_TLS_CERT`); with `tlsKey`. Default: plain HTTP. */
+  tlsCert: string | undefined;
+  /** PEM private key for HTTPS (`--tls-key`, `TESSERA_TLS_KEY`). */
+  tlsKey: string | undefined;
+  /**
+   * PEM bundle of CAs that issue client certificates (`--tls-client-ca`, `TESSERA_TLS_CLIENT_CA`).
+   * Set, the server asks for client certificates (RFC 8705 mTLS) and checks forwarded ones against it.
+   */
+  tlsClientCa: string | undefined;
+  /**
+   * Proxies whose forwarded client certificate header is trusted: addresses or CIDR subnets
+   * (`--trusted-proxy`, repeatable; `TESSERA_TRUSTED_PROXIES`, comma-separated). Default: none.
+   */
+  trustedProxies: string[];
+  /** Header a trusted proxy puts the URL-encoded PEM client certificate in (`TESSERA_CLIENT_CERT_HEADER`). Default X-Client-Cert. */
+  clientCertHeader: string;
   /** Largest accepted request body in bytes at the OAuth endpoints. Default 16 KiB. */
   bodyLimit: number;
   /** pino level (`TESSERA_LOG_LEVEL`). Default info. */
@@ -92,7 +109,9 @@ export function loadConfig(
     );
   }
   const rotationDays = overrides.keyRotationDays ?? env.TESSERA_KEY_ROTATION_DAYS;
+  const tls = tlsConfig(env, overrides);
   return {
+    ...tls,
     port: integer('PORT', overrides.port ?? env.PORT, 8080, 0, 65535),
     host: overrides.host ?? env.HOST ?? '127.0.0.1',
     issuer,
@@ -152,4 +171,47 @@ export function loadConfig(
     bodyLimit: overrides.bodyLimit ?? 16 * 1024,
     logLevel: overrides.logLevel ?? env.TESSERA_LOG_LEVEL ?? 'info',
   };
+}
+
+function tlsConfig(
+  env: NodeJS.ProcessEnv,
+  overrides: ConfigOverrides,
+): Pick<
+  ServerConfig,
+  'tlsCert' | 'tlsKey' | 'tlsClientCa' | 'trustedProxies' | 'clientCertHeader'
+> {
+  const tlsCert = overrides.tlsCert ?? (env.TESSERA_TLS_CERT || undefined);
+  const tlsKey = overrides.tlsKey ?? (env.TESSERA_TLS_KEY || undefined);
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new ConfigError('TESSERA_TLS_CERT (--tls-cert) and TESSERA_TLS_KEY (--tls-key) go together');
+  }
+  const tlsClientCa = overrides.tlsClientCa ?? (env.TESSERA_TLS_CLIENT_CA || undefined);
+  const trustedProxies =
+    overrides.trustedProxies ??
+    (env.TESSERA_TRUSTED_PROXIES ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== '');
+  for (const entry of trustedProxies) {
+    const [address, prefix, extra] = entry.split('/');
+    const family = isIP(address ?? '');
+    if (
+      family === 0 ||
+      extra !== undefined ||
+      (prefix !== undefined &&
+        (!/^\d+$/.test(prefix) || Number(prefix) > (family === 6 ? 128 : 32)))
+    ) {
+      throw new ConfigError(
+        `TESSERA_TRUSTED_PROXIES (--trusted-proxy) entries must be IP addresses or CIDR subnets, got ${JSON.stringify(entry)}`,
+      );
+    }
+  }
+  const clientCertHeader =
+    overrides.clientCertHeader ?? (env.TESSERA_CLIENT_CERT_HEADER || 'x-client-cert');
+  if (!/^[A-Za-z0-9-]+$/.test(clientCertHeader)) {
+    throw new ConfigError(
+      `TESSERA_CLIENT_CERT_HEADER must be a header name, got ${JSON.stringify(clientCertHeader)}`,
+    );
+  }
+  return { tlsCert, tlsKey, tlsClientCa, trustedProxies, clientCertHeader };
 }

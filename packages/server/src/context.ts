@@ -172,6 +172,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     hasher,
     nowSeconds,
     new FailureLimiter(config.authFailureLimits, nowSeconds),
+    () => config.issuer,
   );
   authenticator.failures.onLockout = (lockout) => {
     metrics.lockouts.inc({ key: lockout.key });

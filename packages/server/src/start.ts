@@ -59,7 +59,7 @@ export async function startServer(
     return {
       app,
       context: running,
-      url: `http://${host}:${port}`,
+      url: `${config.tlsCert === undefined ? 'http' : 'https'}://${host}:${port}`,
       close: () =>
         (closing ??= (async () => {
           await app.close();

@@ -11,6 +11,7 @@ import {
 } from './common.js';
 import { clientView, table } from './output.js';
 import { UsageError } from './usage.js';
+import { authConfigInput, authConfigOptions } from './client-auth-options.js';
 
 /** How long the previous secret keeps working after a rotation unless `--grace` says otherwise. */
 export const defaultGraceSeconds = 86400;
@@ -62,10 +63,12 @@ async function create(args: string[]): Promise<void> {
     'auth-method': { type: 'string' },
     'client-id': { type: 'string' },
     'client-secret': { type: 'string' },
+    ...authConfigOptions,
     json: { type: 'boolean' },
   });
   if (positionals.length > 0)
     throw new UsageError(`clients create takes no arguments, got ${positionals.join(' ')}`);
+  const authConfig = await authConfigInput(values);
   if (values.name === undefined) throw new UsageError('clients create needs --name');
   const ttl = values['token-ttl'];
   if (ttl !== undefined && !/^\d+$/.test(ttl))
@@ -82,6 +85,7 @@ async function create(args: string[]): Promise<void> {
       authMethod: values['auth-method'],
       clientId: values['client-id'],
       clientSecret: values['client-secret'],
+      ...authConfig,
     }),
   );
   const view = clientView(client);
@@ -91,6 +95,10 @@ async function create(args: string[]): Promise<void> {
     return;
   }
   print(`client_id:     ${client.clientId}`);
+  if (clientSecret === undefined) {
+    print(`auth_method:   ${client.authMethod} (no client secret)`);
+    return;
+  }
   print(`client_secret: ${clientSecret}`);
   print('');
   print('Store the secret now: it is shown only this once and cannot be recovered.');

@@ -1,3 +1,4 @@
+import { authConfigView } from '../client-auth/auth-config.js';
 import type { AuditEntry, ClientRecord, KeyRecord } from '../store/contract.js';
 
 const iso = (seconds: number | null) =>
@@ -13,6 +14,7 @@ export function clientView(client: ClientRecord) {
     audience: client.audiences,
     token_ttl: client.tokenTtl,
     auth_method: client.authMethod,
+    ...authConfigView(client.authConfig),
     grant_types: client.grantTypes,
     created_at: iso(client.createdAt),
     updated_at: iso(client.updatedAt),

@@ -17,6 +17,10 @@ export async function serveCommand(args: string[]): Promise<void> {
     issuer: { type: 'string' },
     'signing-alg': { type: 'string' },
     'key-rotation-days': { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'tls-client-ca': { type: 'string' },
+    'trusted-proxy': { type: 'string', multiple: true },
     workers: { type: 'string' },
     'shutdown-timeout': { type: 'string' },
   });
@@ -35,6 +39,10 @@ export async function serveCommand(args: string[]): Promise<void> {
     ...(values['signing-alg'] !== undefined
       ? { signingAlg: values['signing-alg'] as SigningAlgorithm }
       : {}),
+    ...(values['tls-cert'] !== undefined ? { tlsCert: values['tls-cert'] } : {}),
+    ...(values['tls-key'] !== undefined ? { tlsKey: values['tls-key'] } : {}),
+    ...(values['tls-client-ca'] !== undefined ? { tlsClientCa: values['tls-client-ca'] } : {}),
+    ...(values['trusted-proxy'] !== undefined ? { trustedProxies: values['trusted-proxy'] } : {}),
   });
   const workers = wholeNumber(
     '--workers',

@@ -1,17 +1,26 @@
-import { OAuthError } from '@tessera/protocol';
+import { OAuthError, type ClientAuthMethod } from '@tessera/protocol';
 import type { Params } from '../http/parse-params.js';
 import type { ClientCache } from '../registry/client-cache.js';
 import type { SecretHasher } from '../secrets/client-secret.js';
 import type { ClientRecord } from '../store/contract.js';
+import type { PresentedCertificate } from '../tls/client-certificate.js';
 import { defaultFailureLimits, FailureLimiter } from './failure-limiter.js';
 import { parseBasicAuthorization } from './client-secret-basic.js';
 import { parsePostCredentials } from './client-secret-post.js';
-import { invalidClient, type PresentedCredentials } from './credentials.js';
+import {
+  invalidClient,
+  type AssertionCredentials,
+  type CertificateCredentials,
+  type PresentedCredentials,
+} from './credentials.js';
+import { ClientAssertionVerifier, parseAssertionCredentials } from './private-key-jwt.js';
+import { verifyTlsClient } from './tls-client-auth.js';
 
 export interface AuthenticatedClient {
   client: ClientRecord;
-  method: PresentedCredentials['method'];
-  secretId: string;
+  method: ClientAuthMethod;
+  /** The secret that matched; undefined for private_key_jwt and the TLS methods. */
+  secretId: string | undefined;
 }
 
 /**
@@ -21,8 +30,23 @@ export interface AuthenticatedClient {
 export function presentedCredentials(
   authorization: string | undefined,
   params: Params,
+  certificate?: PresentedCertificate,
 ): PresentedCredentials {
   const inBody = params.has('client_secret');
+  const assertion = parseAssertionCredentials(params);
+  if (assertion) {
+    if (authorization !== undefined || inBody) {
+      throw new OAuthError(
+        'invalid_request',
+        'Only one client authentication method may be used per request',
+      );
+    }
+    return assertion;
+  }
+  // RFC 8705 §2: a certificate and client_id, no other credentials.
+  const clientId = params.get('client_id');
+  if (certificate && authorization === undefined && !inBody && clientId !== undefined)
+    return { method: 'tls', clientId, certificate };
   if (authorization !== undefined) {
     if (inBody) {
       throw new OAuthError(
@@ -49,7 +73,13 @@ export class ClientAuthenticator {
     private readonly hasher: SecretHasher,
     private readonly nowSeconds: () => number,
     readonly failures: FailureLimiter = new FailureLimiter(defaultFailureLimits, nowSeconds),
-  ) {}
+    /** The issuer identifier, which `private_key_jwt` assertions must name as `aud`. */
+    private readonly issuer: () => string = () => '',
+  ) {
+    this.#assertions = new ClientAssertionVerifier(nowSeconds);
+  }
+
+  readonly #assertions: ClientAssertionVerifier;
 
   /**
    * Verifies presented credentials. Unknown client, wrong secret, disabled client and a
@@ -71,6 +101,8 @@ export class ClientAuthenticator {
   }
 
   async #verify(credentials: PresentedCredentials): Promise<AuthenticatedClient> {
+    if (credentials.method === 'private_key_jwt' || credentials.method === 'tls')
+      return this.#verifyWithoutSecret(credentials);
     const usedHeader = credentials.method === 'client_secret_basic';
     const client =
       this.clients.peek(credentials.clientId) ?? (await this.clients.get(credentials.clientId));
@@ -86,5 +118,28 @@ export class ClientAuthenticator {
       throw invalidClient(usedHeader, `client registered for ${client.authMethod}`);
     }
     return { client, method: credentials.method, secretId: matched.id };
+  }
+
+  async #verifyWithoutSecret(
+    credentials: AssertionCredentials | CertificateCredentials,
+  ): Promise<AuthenticatedClient> {
+    const client =
+      this.clients.peek(credentials.clientId) ?? (await this.clients.get(credentials.clientId));
+    if (!client) throw invalidClient(false, 'unknown client');
+    if (client.status !== 'active') throw invalidClient(false, 'client disabled');
+    if (credentials.method === 'private_key_jwt') {
+      if (client.authMethod !== 'private_key_jwt')
+        throw invalidClient(false, `client registered for ${client.authMethod}`);
+      await this.#assertions.verify(client, credentials.assertion, this.issuer());
+      return { client, method: 'private_key_jwt', secretId: undefined };
+    }
+    if (
+      client.authMethod !== 'tls_client_auth' &&
+      client.authMethod !== 'self_signed_tls_client_auth'
+    ) {
+      throw invalidClient(false, `client registered for ${client.authMethod}`);
+    }
+    await verifyTlsClient(client, credentials.certificate);
+    return { client, method: client.authMethod, secretId: undefined };
   }
 }

@@ -18,11 +18,13 @@ export async function authenticateRequest(
     presentedCredentials(authorization, params),
     sourceAddress,
   );
-  context.secretUsage.record(
-    authenticated.client.clientId,
-    authenticated.secretId,
-    context.nowSeconds(),
-  );
+  if (authenticated.secretId !== undefined) {
+    context.secretUsage.record(
+      authenticated.client.clientId,
+      authenticated.secretId,
+      context.nowSeconds(),
+    );
+  }
   return authenticated;
 }
 

@@ -1,10 +1,10 @@
 import { formUrlDecode } from '@tessera/protocol';
-import { invalidClient, type PresentedCredentials } from './credentials.js';
+import { invalidClient, type SecretCredentials } from './credentials.js';
 
 const base64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /** RFC 6749 §2.3.1 `client_secret_basic`: parses `Authorization: Basic base64(id:secret)`. */
-export function parseBasicAuthorization(header: string): PresentedCredentials {
+export function parseBasicAuthorization(header: string): SecretCredentials {
   const match = /^basic +(\S+) *$/i.exec(header);
   if (!match) throw invalidClient(true, 'Authorization header is not Basic');
   const encoded = match[1]!;

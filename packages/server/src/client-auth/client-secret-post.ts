@@ -1,8 +1,8 @@
 import type { Params } from '../http/parse-params.js';
-import { invalidClient, type PresentedCredentials } from './credentials.js';
+import { invalidClient, type SecretCredentials } from './credentials.js';
 
 /** RFC 6749 §2.3.1 `client_secret_post`: client_id and client_secret in the request body. */
-export function parsePostCredentials(params: Params): PresentedCredentials {
+export function parsePostCredentials(params: Params): SecretCredentials {
   const clientId = params.get('client_id');
   const secret = params.get('client_secret');
   if (clientId === undefined || secret === undefined) {

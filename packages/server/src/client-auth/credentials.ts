@@ -1,8 +1,32 @@
 import { OAuthError } from '@tessera/protocol';
 import type { ClientAuthMethod } from '@tessera/protocol';
+import type { PresentedCertificate } from '../tls/client-certificate.js';
 
 /** Credentials pulled from a request, before anything is looked up. */
-export interface PresentedCredentials {
+export type PresentedCredentials =
+  | SecretCredentials
+  | AssertionCredentials
+  | CertificateCredentials;
+
+/** RFC 7523 §2.2 `private_key_jwt`: a signed JWT in `client_assertion`. */
+export interface AssertionCredentials {
+  method: 'private_key_jwt';
+  /** The assertion's `sub` (= `iss`), read before its signature is checked. */
+  clientId: string;
+  assertion: string;
+}
+
+/**
+ * RFC 8705 §2: `client_id` in the body and a TLS client certificate; whether it is
+ * `tls_client_auth` or `self_signed_tls_client_auth` is the client's registration.
+ */
+export interface CertificateCredentials {
+  method: 'tls';
+  clientId: string;
+  certificate: PresentedCertificate;
+}
+
+export interface SecretCredentials {
   method: Extract<ClientAuthMethod, 'client_secret_basic' | 'client_secret_post'>;
   clientId: string;
   secret: string;

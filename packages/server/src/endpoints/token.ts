@@ -8,6 +8,7 @@ import type { Params } from '../http/parse-params.js';
 import { checkPresetParams } from '../presets/check-params.js';
 import { ParameterError } from '../presets/parameter-error.js';
 import type { Preset } from '../presets/preset.js';
+import { senderBinding, tokenTransport, type TokenTransport } from '../dpop/sender-binding.js';
 
 /** Parameters RFC 6749 §2.3.1 forbids in the request URI. */
 const credentialParams = [
@@ -27,6 +28,7 @@ export async function issueToken(
   authorization: string | undefined,
   params: Params,
   sourceAddress?: string,
+  transport?: TokenTransport,
 ): Promise<TokenResponse> {
   const grantType = params.get('grant_type');
   if (grantType === undefined)
@@ -42,8 +44,8 @@ export async function issueToken(
       'Only the client_credentials grant is supported',
     );
   }
-  const credentials = presentedCredentials(authorization, params);
-  if (preset && !preset.authMethods.includes(credentials.method)) {
+  const credentials = presentedCredentials(authorization, params, transport?.certificate);
+  if (preset && !(preset.authMethods as readonly string[]).includes(credentials.method)) {
     throw new OAuthError('invalid_client', 'Client authentication failed', {
       detail: `preset ${preset.name} does not accept ${credentials.method}`,
       headers:
@@ -54,7 +56,8 @@ export async function issueToken(
   }
   if (preset) checkPresetParams(preset, params);
   const { client, secretId } = await context.authenticator.authenticate(credentials, sourceAddress);
-  context.secretUsage.record(client.clientId, secretId, context.nowSeconds());
+  if (secretId !== undefined) context.secretUsage.record(client.clientId, secretId, context.nowSeconds());
+  const binding = await senderBinding(context, client, transport);
   const grant = clientCredentials(client, params, {
     issuer: context.config.issuer,
     defaultAudience: context.config.defaultAudience ?? context.config.issuer,
@@ -64,9 +67,10 @@ export async function issueToken(
   const signer = context.keys.signer(context.config.signingAlg);
   if (!signer)
     throw new OAuthError('temporarily_unavailable', 'No signing key is active', { status: 503 });
+  if (binding.cnf) grant.claims.cnf = binding.cnf;
   const response: TokenResponse = {
     access_token: await signer.sign(grant.claims),
-    token_type: 'Bearer',
+    token_type: binding.tokenType,
     expires_in: grant.expiresIn,
   };
   if (grant.claims.scope !== undefined) response.scope = grant.claims.scope;
@@ -113,6 +117,7 @@ export function registerTokenEndpoint(
         request.headers.authorization,
         params,
         request.ip,
+        tokenTransport(context, request.raw, path),
       );
       return reply.headers(noStoreHeaders).send(response);
     },

@@ -9,6 +9,7 @@ import {
   type Store,
 } from '../store/contract.js';
 import { clientCredentialsGrant } from '../grants/client-credentials.js';
+import { usesSecret, validAuthConfig, type AuthConfigInput } from '../client-auth/auth-config.js';
 
 /** A request the registry refuses; its message names the offending field. */
 export class RegistryError extends Error {
@@ -21,7 +22,7 @@ export class RegistryError extends Error {
   }
 }
 
-export interface ClientInput {
+export interface ClientInput extends AuthConfigInput {
   name: string;
   scope?: string | undefined;
   audiences?: string[] | undefined;
@@ -76,7 +77,14 @@ export class ClientRegistry {
   }
 
   /** Creates a client; the returned secret is the only copy that will ever exist. */
-  async create(input: ClientInput): Promise<{ client: ClientRecord; clientSecret: string }> {
+  async create(
+    input: ClientInput & { authMethod?: 'client_secret_basic' | 'client_secret_post' | 'any' },
+  ): Promise<{ client: ClientRecord; clientSecret: string }>;
+  /** private_key_jwt and the TLS methods have no secret: `clientSecret` is then undefined. */
+  async create(input: ClientInput): Promise<{ client: ClientRecord; clientSecret: string | undefined }>;
+  async create(
+    input: ClientInput,
+  ): Promise<{ client: ClientRecord; clientSecret: string | undefined }> {
     const clientId = input.clientId ?? randomUUID();
     if (!clientIdPattern.test(clientId)) {
       throw new RegistryError(
@@ -84,7 +92,17 @@ export class ClientRegistry {
         'invalid_client_metadata',
       );
     }
-    const clientSecret = input.clientSecret ?? generateClientSecret();
+    const authMethod = validAuthMethod(input.authMethod ?? 'any');
+    const authConfig = registryAuthConfig(authMethod, input);
+    if (!usesSecret(authMethod) && input.clientSecret !== undefined) {
+      throw new RegistryError(
+        `a ${authMethod} client has no client_secret`,
+        'invalid_client_metadata',
+      );
+    }
+    const clientSecret = usesSecret(authMethod)
+      ? (input.clientSecret ?? generateClientSecret())
+      : undefined;
     if (
       input.clientSecret !== undefined &&
       input.clientSecret.length < 32 &&
@@ -105,9 +123,11 @@ export class ClientRegistry {
       scopes: validScopes(input.scope ?? ''),
       audiences: validAudiences(input.audiences ?? []),
       tokenTtl: validTtl(input.tokenTtl ?? null),
-      authMethod: validAuthMethod(input.authMethod ?? 'any'),
+      authMethod,
+      authConfig,
       grantTypes: input.grantTypes ?? [clientCredentialsGrant],
-      secrets: [this.hasher.newRecord(clientSecret, this.nowSeconds())],
+      secrets:
+        clientSecret === undefined ? [] : [this.hasher.newRecord(clientSecret, this.nowSeconds())],
     });
     await this.#audit('client.create', clientId, {
       name: client.name,
@@ -115,6 +135,7 @@ export class ClientRegistry {
       audience: client.audiences,
       token_ttl: client.tokenTtl,
       auth_method: client.authMethod,
+      ...(Object.keys(authConfig).length > 0 ? { auth_config: authConfig } : {}),
       imported: input.clientSecret !== undefined,
     });
     return { client, clientSecret };
@@ -144,6 +165,23 @@ export class ClientRegistry {
     if (input.authMethod !== undefined) patch.authMethod = validAuthMethod(input.authMethod);
     if (input.grantTypes !== undefined) patch.grantTypes = input.grantTypes;
     if (input.status !== undefined) patch.status = input.status;
+    const authConfigKeys = ['jwks', 'jwksUri', 'tlsSubjectDn', 'tlsSanDns', 'certificates', 'dpopBound'] as const;
+    if (
+      patch.authMethod !== undefined ||
+      authConfigKeys.some((key) => input[key] !== undefined)
+    ) {
+      const current = await this.get(clientId);
+      const method = patch.authMethod ?? current.authMethod;
+      // A method change starts from a clean configuration; otherwise the given fields replace.
+      const base: AuthConfigInput =
+        patch.authMethod !== undefined && patch.authMethod !== current.authMethod
+          ? {}
+          : {
+              ...current.authConfig,
+              ...(input.certificates !== undefined ? { jwks: undefined } : {}),
+            };
+      patch.authConfig = registryAuthConfig(method, { ...base, ...definedOnly(input) });
+    }
     const client = await this.store.updateClient(clientId, patch);
     if (!client) throw new RegistryError(`no client with client_id ${clientId}`, 'not_found');
     const { status, ...changes } = patch;
@@ -258,4 +296,18 @@ function validAuthMethod(method: string): RegisteredAuthMethod {
     );
   }
   return method as RegisteredAuthMethod;
+}
+
+function registryAuthConfig(method: RegisteredAuthMethod, input: AuthConfigInput) {
+  try {
+    return validAuthConfig(method, input);
+  } catch (error) {
+    throw new RegistryError((error as Error).message, 'invalid_client_metadata');
+  }
+}
+
+function definedOnly(input: AuthConfigInput): AuthConfigInput {
+  return Object.fromEntries(
+    Object.entries(input).filter(([, value]) => value !== undefined),
+  ) as AuthConfigInput;
 }

@@ -1,12 +1,38 @@
 import type { SigningAlgorithm } from '@tessera/protocol';
 
 /** How a client must authenticate at the token endpoint; `any` accepts either secret method. */
-export type RegisteredAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'any';
+export type RegisteredAuthMethod =
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'any'
+  | 'private_key_jwt'
+  | 'tls_client_auth'
+  | 'self_signed_tls_client_auth';
 export const registeredAuthMethods: readonly RegisteredAuthMethod[] = [
   'client_secret_basic',
   'client_secret_post',
   'any',
+  'private_key_jwt',
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
 ];
+
+/**
+ * Per-client settings of the secret-less methods and sender constraints, stored as one JSON
+ * document (column `auth_config`). Every member is optional; `{}` for secret clients.
+ */
+export interface ClientAuthConfig {
+  /** RFC 7523 `private_key_jwt` / RFC 8705 §2.2 self-signed: the client's public keys (RFC 7591 `jwks`). */
+  jwks?: { keys: JsonWebKey[] };
+  /** RFC 7591 `jwks_uri`: where the client publishes its public keys (private_key_jwt). */
+  jwksUri?: string;
+  /** RFC 8705 §2.1.2 `tls_client_auth_subject_dn`, RFC 4514 string. */
+  tlsSubjectDn?: string;
+  /** RFC 8705 §2.1.2 `tls_client_auth_san_dns`. */
+  tlsSanDns?: string;
+  /** RFC 9449 §5.2 `dpop_bound_access_tokens`: token requests without a DPoP proof are refused. */
+  dpopBound?: boolean;
+}
 
 export type ClientStatus = 'active' | 'disabled';
 
@@ -31,6 +57,8 @@ export interface ClientRecord {
   /** Access token lifetime in seconds; null = the server default. */
   tokenTtl: number | null;
   authMethod: RegisteredAuthMethod;
+  /** Settings of `authMethod` (keys, certificate subject) and sender constraints; `{}` when none. */
+  authConfig: ClientAuthConfig;
   grantTypes: string[];
   secrets: SecretRecord[];
   createdAt: number;
@@ -49,7 +77,14 @@ export type NewClient = Omit<ClientRecord, 'createdAt' | 'updatedAt'> &
 export type ClientPatch = Partial<
   Pick<
     ClientRecord,
-    'name' | 'status' | 'scopes' | 'audiences' | 'tokenTtl' | 'authMethod' | 'grantTypes'
+    | 'name'
+    | 'status'
+    | 'scopes'
+    | 'audiences'
+    | 'tokenTtl'
+    | 'authMethod'
+    | 'authConfig'
+    | 'grantTypes'
   >
 >;
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type ConfigOverrides } from '../../src/config.js';
 import { createLogger } from '../../src/http/logger.js';
-import { ClientRegistry, type ClientInput } from '../../src/registry/client-registry.js';
+import { ClientRegistry } from '../../src/registry/client-registry.js';
 import { startServer, type RunningServer } from '../../src/start.js';
 
 export interface TestClientOptions {
@@ -64,7 +64,7 @@ export async function startTessera(options: StartOptions = {}): Promise<TestTess
     server,
     registry,
     async createClient(client: TestClientOptions = {}) {
-      const input: ClientInput = {
+      const input = {
         name: client.name ?? 'test client',
         scope: client.scope,
         audiences:

@@ -63,4 +63,9 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
       CREATE INDEX changes_kind_ref ON changes (kind, ref);
     `,
   },
+  {
+    version: 2,
+    name: 'client auth_config (private_key_jwt, mTLS, DPoP settings)',
+    sql: `ALTER TABLE clients ADD COLUMN auth_config TEXT NOT NULL DEFAULT '{}';`,
+  },
 ];

@@ -26,6 +26,7 @@ interface ClientRow {
   audiences: string;
   token_ttl: number | null;
   auth_method: ClientRecord['authMethod'];
+  auth_config: string;
   grant_types: string;
   created_at: number;
   updated_at: number;
@@ -140,8 +141,8 @@ export class SqliteStore implements Store {
     this.#write('client', client.clientId, () => {
       this.#db
         .prepare(
-          `INSERT INTO clients (client_id, name, status, scopes, audiences, token_ttl, auth_method, grant_types, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO clients (client_id, name, status, scopes, audiences, token_ttl, auth_method, auth_config, grant_types, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           client.clientId,
@@ -151,6 +152,7 @@ export class SqliteStore implements Store {
           JSON.stringify(client.audiences),
           client.tokenTtl,
           client.authMethod,
+          JSON.stringify(client.authConfig),
           JSON.stringify(client.grantTypes),
           client.createdAt ?? now,
           client.updatedAt ?? now,
@@ -168,6 +170,7 @@ export class SqliteStore implements Store {
     if (patch.audiences !== undefined) columns.audiences = JSON.stringify(patch.audiences);
     if (patch.tokenTtl !== undefined) columns.token_ttl = patch.tokenTtl;
     if (patch.authMethod !== undefined) columns.auth_method = patch.authMethod;
+    if (patch.authConfig !== undefined) columns.auth_config = JSON.stringify(patch.authConfig);
     if (patch.grantTypes !== undefined) columns.grant_types = JSON.stringify(patch.grantTypes);
     columns.updated_at = nowSeconds();
     const names = Object.keys(columns);
@@ -536,6 +539,7 @@ function toKey(row: KeyRow): KeyRecord {
     alg: row.alg,
     state: row.state,
     publicJwk: JSON.parse(row.public_jwk) as JsonWebKey,
+    authConfig: JSON.parse(row.auth_config) as ClientRecord['authConfig'],
     encryptedPrivateKey: row.encrypted_private_key,
     createdAt: row.created_at,
     activatesAt: row.activates_at,

@@ -1,0 +1,93 @@
+import { OAuthError, type AccessTokenClaims } from '@tessera/protocol';
+import type { IncomingMessage } from 'node:http';
+import type { TesseraContext } from '../context.js';
+import { ReplayCache } from '../lib/replay-cache.js';
+import type { ClientRecord } from '../store/contract.js';
+import { clientCaPem } from '../tls/https-options.js';
+import {
+  certificateSource,
+  presentedCertificate,
+  type CertificateSource,
+  type PresentedCertificate,
+} from '../tls/client-certificate.js';
+import { verifyDpopProof } from './dpop-proof.js';
+
+/** What the connection and headers say about the sender, beyond the request body. */
+export interface TokenTransport {
+  /** The TLS client certificate (direct or forwarded by a trusted proxy). */
+  certificate?: PresentedCertificate | undefined;
+  /** The `DPoP` header(s) as received. */
+  dpop?: string | string[] | undefined;
+  /** The token endpoint URL the client addressed: the `htu` a DPoP proof must carry. */
+  htu: string;
+}
+
+interface SenderState {
+  certificates: CertificateSource;
+  dpopReplay: ReplayCache;
+}
+
+// One per process (per context), built on first use so no shared module needs to know.
+const states = new WeakMap<TesseraContext, SenderState>();
+
+function stateOf(context: TesseraContext): SenderState {
+  let state = states.get(context);
+  if (!state) {
+    state = {
+      certificates: certificateSource({
+        trustedProxies: context.config.trustedProxies,
+        header: context.config.clientCertHeader,
+        clientCaPem: clientCaPem(context.config),
+      }),
+      dpopReplay: new ReplayCache(100_000, context.nowSeconds),
+    };
+    states.set(context, state);
+  }
+  return state;
+}
+
+/** The sender facts of a token request as Fastify received it. */
+export function tokenTransport(
+  context: TesseraContext,
+  request: IncomingMessage,
+  path: string,
+): TokenTransport {
+  return {
+    certificate: presentedCertificate(request, stateOf(context).certificates, context.nowSeconds()),
+    dpop: request.headers.dpop,
+    htu: `${context.config.issuer}${path}`,
+  };
+}
+
+/**
+ * Sender-constrains the token being issued: RFC 9449 §6 `cnf.jkt` when a DPoP proof came
+ * with the request (required for clients registered `dpopBound`), RFC 8705 §3 `cnf.x5t#S256`
+ * when it came over mutual TLS.
+ */
+export async function senderBinding(
+  context: TesseraContext,
+  client: ClientRecord,
+  transport: TokenTransport | undefined,
+): Promise<{ cnf: AccessTokenClaims['cnf']; tokenType: 'Bearer' | 'DPoP' }> {
+  const cnf: NonNullable<AccessTokenClaims['cnf']> = {};
+  let tokenType: 'Bearer' | 'DPoP' = 'Bearer';
+  if (transport?.dpop !== undefined) {
+    const { jkt } = await verifyDpopProof(transport.dpop, {
+      htm: 'POST',
+      htu: transport.htu,
+      nowSeconds: context.nowSeconds(),
+      replay: stateOf(context).dpopReplay,
+    });
+    cnf.jkt = jkt;
+    tokenType = 'DPoP';
+  } else if (client.authConfig.dpopBound) {
+    throw new OAuthError('invalid_request', 'This client must send a DPoP proof (RFC 9449)');
+  }
+  if (transport?.certificate) cnf['x5t#S256'] = transport.certificate.thumbprint;
+  return { cnf: Object.keys(cnf).length === 0 ? undefined : cnf, tokenType };
+}
+
+/** For the resource-side checks of tests and adapters: the DPoP replay cache of a context. */
+export function dpopReplayOf(context: TesseraContext): ReplayCache {
+  return stateOf(context).dpopReplay;
+}
