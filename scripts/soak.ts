@@ -1,0 +1,270 @@
+/**
+ * `npm run soak -- --minutes N [--rate R]`: a steady mixed load against one Tessera server
+ * process (tokens, introspection, revocation, admin changes, key rotation), reporting errors,
+ * latency and the server's RSS over time. Loopback only; stops by itself.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { basicAuthorization } from '@tessera/protocol';
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '10' },
+    rate: { type: 'string', default: '1500' },
+    concurrency: { type: 'string', default: '32' },
+  },
+});
+const minutes = Number(values.minutes);
+const rate = Number(values.rate);
+const concurrency = Number(values.concurrency);
+if (!(minutes > 0) || !(rate > 0) || !(concurrency > 0))
+  throw new Error('--minutes, --rate and --concurrency must be positive numbers');
+
+const root = new URL('..', import.meta.url).pathname;
+const bin = join(root, 'packages/server/bin/tessera.js');
+spawnSync('npx', ['tsc', '-b', 'packages/server'], { cwd: root, stdio: 'inherit' });
+const dir = mkdtempSync(join(tmpdir(), 'tessera-soak-'));
+const database = `sqlite:${join(dir, 'tessera.db')}`;
+const env = {
+  ...process.env,
+  TESSERA_LOG_LEVEL: 'warn',
+  TESSERA_JWKS_MAX_AGE: '5',
+  TESSERA_AUTH_MAX_FAILURES_PER_ADDRESS: '1000000',
+};
+const cli = (...args: string[]) =>
+  JSON.parse(
+    spawnSync(process.execPath, [bin, ...args, '--json', '--database', database], {
+      env,
+      encoding: 'utf8',
+    }).stdout,
+  );
+const worker = cli(
+  'clients',
+  'create',
+  '--name',
+  'soak worker',
+  '--scope',
+  'read write',
+  '--token-ttl',
+  '300',
+);
+const gateway = cli('clients', 'create', '--name', 'soak gateway', '--scope', 'tessera:introspect');
+const admin = cli('clients', 'create', '--name', 'soak admin', '--scope', 'tessera:admin');
+
+const server = spawn(
+  process.execPath,
+  [bin, 'serve', '--workers', '1', '--port', '0', '--database', database],
+  { env: { ...env, TESSERA_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] },
+);
+const port = await new Promise<number>((resolve, reject) => {
+  let buffer = '';
+  server.stdout!.on('data', (chunk: Buffer) => {
+    buffer += chunk;
+    const match = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(buffer);
+    if (match) resolve(Number(match[1]));
+  });
+  server.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+});
+server.stdout!.resume();
+const base = `http://127.0.0.1:${port}`;
+const stopAll = () => {
+  server.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+};
+process.once('SIGINT', () => {
+  stopAll();
+  process.exit(130);
+});
+
+type Kind = 'token' | 'introspect' | 'revoke' | 'admin' | 'rotate';
+const stats = new Map<
+  Kind,
+  { count: number; errors: number; latencies: number[]; samples: string[] }
+>();
+const record = (kind: Kind, ms: number, ok: boolean, detail: string) => {
+  let entry = stats.get(kind);
+  if (!entry) stats.set(kind, (entry = { count: 0, errors: 0, latencies: [], samples: [] }));
+  entry.count += 1;
+  entry.latencies.push(ms);
+  if (!ok) {
+    entry.errors += 1;
+    if (entry.samples.length < 5) entry.samples.push(detail);
+  }
+};
+const form = (body: Record<string, string>) => new URLSearchParams(body).toString();
+const post = async (kind: Kind, path: string, init: RequestInit, expect: number) => {
+  const started = performance.now();
+  try {
+    const response = await fetch(`${base}${path}`, { method: 'POST', ...init });
+    const text = await response.text();
+    record(
+      kind,
+      performance.now() - started,
+      response.status === expect,
+      `${response.status} ${text.slice(0, 120)}`,
+    );
+    return text;
+  } catch (error) {
+    record(kind, performance.now() - started, false, String(error));
+    return '';
+  }
+};
+const tokenFor = async (
+  client: { client_id: string; client_secret: string },
+  kind: Kind = 'token',
+) => {
+  const text = await post(
+    kind,
+    '/oauth/token',
+    {
+      headers: {
+        authorization: basicAuthorization(client.client_id, client.client_secret),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: form({ grant_type: 'client_credentials' }),
+    },
+    200,
+  );
+  try {
+    return (JSON.parse(text) as { access_token: string }).access_token;
+  } catch {
+    return '';
+  }
+};
+
+let adminToken = await tokenFor(admin);
+const rss: Array<{ second: number; mib: number }> = [];
+const started = Date.now();
+const deadline = started + minutes * 60_000;
+const sampleRss = () => {
+  const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  rss.push({
+    second: Math.round((Date.now() - started) / 1000),
+    mib: Math.round((kb / 1024) * 10) / 10,
+  });
+};
+const rssTimer = setInterval(sampleRss, 5000);
+const rotateTimer = setInterval(async () => {
+  adminToken = await tokenFor(admin, 'admin');
+  await post(
+    'rotate',
+    '/admin/v1/keys/rotate',
+    {
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: '{"propagation_seconds":5}',
+    },
+    201,
+  );
+}, 60_000);
+
+let issued = 0;
+const perWorkerInterval = (concurrency / rate) * 1000;
+const loops = Array.from({ length: concurrency }, async (_, index) => {
+  let next = Date.now() + (index * perWorkerInterval) / concurrency;
+  while (Date.now() < deadline) {
+    const wait = next - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    next += perWorkerInterval;
+    const roll = Math.random();
+    if (roll < 0.85) {
+      await tokenFor(worker);
+    } else if (roll < 0.95) {
+      const token = await tokenFor(worker);
+      await post(
+        'introspect',
+        '/oauth/introspect',
+        {
+          headers: {
+            authorization: basicAuthorization(gateway.client_id, gateway.client_secret),
+            'content-type': 'application/x-www-form-urlencoded',
+          },
+          body: form({ token }),
+        },
+        200,
+      );
+    } else if (roll < 0.99) {
+      const token = await tokenFor(worker);
+      await post(
+        'revoke',
+        '/oauth/revoke',
+        {
+          headers: {
+            authorization: basicAuthorization(worker.client_id, worker.client_secret),
+            'content-type': 'application/x-www-form-urlencoded',
+          },
+          body: form({ token }),
+        },
+        200,
+      );
+    } else {
+      await post(
+        'admin',
+        '/admin/v1/clients',
+        {
+          headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ name: `soak ${issued++}`, scope: 'read' }),
+        },
+        201,
+      );
+    }
+  }
+});
+await Promise.all(loops);
+clearInterval(rssTimer);
+clearInterval(rotateTimer);
+sampleRss();
+stopAll();
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0
+    ? 0
+    : Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 10) /
+        10;
+};
+const seconds = (Date.now() - started) / 1000;
+const rows = [...stats.entries()].map(([kind, entry]) => ({
+  kind,
+  count: entry.count,
+  per_second: Math.round(entry.count / seconds),
+  errors: entry.errors,
+  p50_ms: percentile(entry.latencies, 50),
+  p99_ms: percentile(entry.latencies, 99),
+  error_samples: entry.samples,
+}));
+const early = rss.find((sample) => sample.second >= 10) ?? rss[0]!;
+const last = rss.at(-1)!;
+const growth = Math.round(((last.mib - early.mib) / early.mib) * 1000) / 10;
+const report = {
+  date: new Date().toISOString(),
+  minutes,
+  target_rate: rate,
+  concurrency,
+  seconds: Math.round(seconds),
+  rows,
+  rss_mib: rss,
+  rss_growth_after_10s_percent: growth,
+};
+mkdirSync(join(root, 'bench/results'), { recursive: true });
+writeFileSync(join(root, 'bench/results/soak.json'), `${JSON.stringify(report, null, 2)}\n`);
+const table = [
+  `# Soak: ${minutes} min, target ${rate} req/s, ${concurrency} loops (${report.date})`,
+  '',
+  '| kind | requests | per second | errors | p50 ms | p99 ms |',
+  '|---|--:|--:|--:|--:|--:|',
+  ...rows.map(
+    (row) =>
+      `| ${row.kind} | ${row.count} | ${row.per_second} | ${row.errors} | ${row.p50_ms} | ${row.p99_ms} |`,
+  ),
+  '',
+  `Server RSS: ${early.mib} MiB at ${early.second} s, ${last.mib} MiB at ${last.second} s (${growth >= 0 ? '+' : ''}${growth} %); samples every 5 s in soak.json.`,
+].join('\n');
+writeFileSync(join(root, 'bench/results/soak.md'), `${table}\n`);
+console.log(table);
+for (const row of rows)
+  if (row.error_samples.length) console.log(`${row.kind} errors:`, row.error_samples);
+process.exit(rows.some((row) => row.errors > 0) ? 1 : 0);
