@@ -183,7 +183,9 @@ function tlsConfig(
   const tlsCert = overrides.tlsCert ?? (env.TESSERA_TLS_CERT || undefined);
   const tlsKey = overrides.tlsKey ?? (env.TESSERA_TLS_KEY || undefined);
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
-    throw new ConfigError('TESSERA_TLS_CERT (--tls-cert) and TESSERA_TLS_KEY (--tls-key) go together');
+    throw new ConfigError(
+      'TESSERA_TLS_CERT (--tls-cert) and TESSERA_TLS_KEY (--tls-key) go together',
+    );
   }
   const tlsClientCa = overrides.tlsClientCa ?? (env.TESSERA_TLS_CLIENT_CA || undefined);
   const trustedProxies =

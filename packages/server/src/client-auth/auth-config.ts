@@ -50,9 +50,13 @@ export function validAuthConfig(
   } else if (method === 'tls_client_auth') {
     allow(['tlsSubjectDn', 'tlsSanDns'], method);
     if (given(['tlsSubjectDn', 'tlsSanDns']).length !== 1)
-      throw new Error('tls_client_auth needs exactly one of tls_client_auth_subject_dn or tls_client_auth_san_dns');
-    if (input.tlsSubjectDn !== undefined) config.tlsSubjectDn = nonEmpty(input.tlsSubjectDn, 'tls_client_auth_subject_dn');
-    if (input.tlsSanDns !== undefined) config.tlsSanDns = nonEmpty(input.tlsSanDns, 'tls_client_auth_san_dns');
+      throw new Error(
+        'tls_client_auth needs exactly one of tls_client_auth_subject_dn or tls_client_auth_san_dns',
+      );
+    if (input.tlsSubjectDn !== undefined)
+      config.tlsSubjectDn = nonEmpty(input.tlsSubjectDn, 'tls_client_auth_subject_dn');
+    if (input.tlsSanDns !== undefined)
+      config.tlsSanDns = nonEmpty(input.tlsSanDns, 'tls_client_auth_san_dns');
   } else if (method === 'self_signed_tls_client_auth') {
     allow(['jwks', 'certificates'], method);
     const keys = [
@@ -77,7 +81,12 @@ function nonEmpty(value: string, name: string): string {
 }
 
 function publicJwks(jwks: { keys: JsonWebKey[] }): { keys: JsonWebKey[] } {
-  if (typeof jwks !== 'object' || jwks === null || !Array.isArray(jwks.keys) || jwks.keys.length === 0)
+  if (
+    typeof jwks !== 'object' ||
+    jwks === null ||
+    !Array.isArray(jwks.keys) ||
+    jwks.keys.length === 0
+  )
     throw new Error('jwks must be a JSON Web Key Set with at least one key');
   if (jwks.keys.length > 20) throw new Error('jwks may hold at most 20 keys');
   for (const key of jwks.keys) {

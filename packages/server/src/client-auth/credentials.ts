@@ -4,9 +4,7 @@ import type { PresentedCertificate } from '../tls/client-certificate.js';
 
 /** Credentials pulled from a request, before anything is looked up. */
 export type PresentedCredentials =
-  | SecretCredentials
-  | AssertionCredentials
-  | CertificateCredentials;
+  SecretCredentials | AssertionCredentials | CertificateCredentials;
 
 /** RFC 7523 §2.2 `private_key_jwt`: a signed JWT in `client_assertion`. */
 export interface AssertionCredentials {

@@ -32,7 +32,10 @@ export function parseAssertionCredentials(params: Params): AssertionCredentials 
   const assertion = params.get('client_assertion');
   if (type === undefined && assertion === undefined) return undefined;
   if (type !== jwtBearerAssertionType)
-    throw new OAuthError('invalid_request', `client_assertion_type must be ${jwtBearerAssertionType}`);
+    throw new OAuthError(
+      'invalid_request',
+      `client_assertion_type must be ${jwtBearerAssertionType}`,
+    );
   if (assertion === undefined || assertion === '')
     throw new OAuthError('invalid_request', 'The client_assertion parameter is missing');
   let sub: unknown;
@@ -46,7 +49,10 @@ export function parseAssertionCredentials(params: Params): AssertionCredentials 
     throw invalidClient(false, 'client_assertion iss and sub must both be the client_id');
   const clientId = params.get('client_id');
   if (clientId !== undefined && clientId !== sub) {
-    throw new OAuthError('invalid_request', 'client_id does not match the client_assertion subject');
+    throw new OAuthError(
+      'invalid_request',
+      'client_id does not match the client_assertion subject',
+    );
   }
   return { method: 'private_key_jwt', clientId: sub, assertion };
 }
@@ -83,12 +89,16 @@ export class ClientAssertionVerifier {
     } catch (error) {
       throw invalidClient(false, `client_assertion rejected: ${(error as Error).message}`);
     }
-    if (payload.aud !== issuer) throw invalidClient(false, 'client_assertion aud is not the issuer');
+    if (payload.aud !== issuer)
+      throw invalidClient(false, 'client_assertion aud is not the issuer');
     if (payload.exp! > now + maxAssertionLifetime + clockTolerance)
       throw invalidClient(false, 'client_assertion exp is too far in the future');
     if (typeof payload.jti !== 'string' || payload.jti === '' || payload.jti.length > 256)
       throw invalidClient(false, 'client_assertion jti is missing');
-    const used = this.#replay.use(`${client.clientId}\u0000${payload.jti}`, payload.exp! + clockTolerance);
+    const used = this.#replay.use(
+      `${client.clientId}\u0000${payload.jti}`,
+      payload.exp! + clockTolerance,
+    );
     if (used === 'replayed') throw invalidClient(false, 'client_assertion jti replayed');
     if (used === 'full') {
       throw new OAuthError('temporarily_unavailable', 'Too many client assertions; retry shortly', {
@@ -103,7 +113,10 @@ export class ClientAssertionVerifier {
     if (jwksUri !== undefined) {
       let set = this.#remoteSets.get(jwksUri);
       if (!set) {
-        set = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: 5_000, cooldownDuration: 30_000 });
+        set = createRemoteJWKSet(new URL(jwksUri), {
+          timeoutDuration: 5_000,
+          cooldownDuration: 30_000,
+        });
         this.#remoteSets.set(jwksUri, set);
       }
       return set;

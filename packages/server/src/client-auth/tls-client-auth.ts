@@ -18,7 +18,10 @@ export async function verifyTlsClient(
       throw invalidClient(false, 'client certificate does not chain to a trusted client CA');
     const { tlsSubjectDn, tlsSanDns } = client.authConfig;
     if (tlsSubjectDn !== undefined && sameDn(tlsSubjectDn, certificate.subject)) return;
-    if (tlsSanDns !== undefined && dnsNames(certificate.subjectAltName).has(tlsSanDns.toLowerCase()))
+    if (
+      tlsSanDns !== undefined &&
+      dnsNames(certificate.subjectAltName).has(tlsSanDns.toLowerCase())
+    )
       return;
     throw invalidClient(false, 'client certificate subject is not the registered one');
   }

@@ -7,7 +7,7 @@ import {
   jwtVerify,
   type JWTPayload,
 } from 'jose';
-import { ReplayCache } from '../lib/replay-cache.js';
+import type { ReplayCache } from '../lib/replay-cache.js';
 
 /** RFC 9449 §5.1 `dpop_signing_alg_values_supported`: asymmetric algorithms only. */
 export const dpopSigningAlgorithms = ['RS256', 'PS256', 'ES256', 'EdDSA'];

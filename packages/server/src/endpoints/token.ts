@@ -56,7 +56,8 @@ export async function issueToken(
   }
   if (preset) checkPresetParams(preset, params);
   const { client, secretId } = await context.authenticator.authenticate(credentials, sourceAddress);
-  if (secretId !== undefined) context.secretUsage.record(client.clientId, secretId, context.nowSeconds());
+  if (secretId !== undefined)
+    context.secretUsage.record(client.clientId, secretId, context.nowSeconds());
   const binding = await senderBinding(context, client, transport);
   const grant = clientCredentials(client, params, {
     issuer: context.config.issuer,

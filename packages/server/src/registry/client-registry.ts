@@ -81,7 +81,9 @@ export class ClientRegistry {
     input: ClientInput & { authMethod?: 'client_secret_basic' | 'client_secret_post' | 'any' },
   ): Promise<{ client: ClientRecord; clientSecret: string }>;
   /** private_key_jwt and the TLS methods have no secret: `clientSecret` is then undefined. */
-  async create(input: ClientInput): Promise<{ client: ClientRecord; clientSecret: string | undefined }>;
+  async create(
+    input: ClientInput,
+  ): Promise<{ client: ClientRecord; clientSecret: string | undefined }>;
   async create(
     input: ClientInput,
   ): Promise<{ client: ClientRecord; clientSecret: string | undefined }> {
@@ -165,11 +167,15 @@ export class ClientRegistry {
     if (input.authMethod !== undefined) patch.authMethod = validAuthMethod(input.authMethod);
     if (input.grantTypes !== undefined) patch.grantTypes = input.grantTypes;
     if (input.status !== undefined) patch.status = input.status;
-    const authConfigKeys = ['jwks', 'jwksUri', 'tlsSubjectDn', 'tlsSanDns', 'certificates', 'dpopBound'] as const;
-    if (
-      patch.authMethod !== undefined ||
-      authConfigKeys.some((key) => input[key] !== undefined)
-    ) {
+    const authConfigKeys = [
+      'jwks',
+      'jwksUri',
+      'tlsSubjectDn',
+      'tlsSanDns',
+      'certificates',
+      'dpopBound',
+    ] as const;
+    if (patch.authMethod !== undefined || authConfigKeys.some((key) => input[key] !== undefined)) {
       const current = await this.get(clientId);
       const method = patch.authMethod ?? current.authMethod;
       // A method change starts from a clean configuration; otherwise the given fields replace.
