@@ -1,0 +1,291 @@
+import type { LoadResult, RssSample } from './lib/load.js';
+import type { MicroResult } from './micro.js';
+import type { Alg } from './targets/common.js';
+
+export interface MachineInfo {
+  cpuModel: string;
+  cores: number;
+  node: string;
+  platform: string;
+  kernel: string;
+  totalMemoryMiB: number;
+  loadAverageAtStart: number[];
+  date: string;
+}
+
+export interface Settings {
+  connections: number;
+  warmupSeconds: number;
+  durationSeconds: number;
+  rounds: number;
+  pipelining: number;
+  only: string[] | null;
+  long: boolean;
+}
+
+export interface RoundResult {
+  status: 'ok' | 'failed';
+  error?: string;
+  load?: LoadResult;
+}
+
+export interface TargetResult {
+  name: string;
+  group: string;
+  alg: Alg;
+  description: string;
+  registeredClients: number;
+  spreadClients: number;
+  status: 'ok' | 'failed';
+  error?: string;
+  /** The round with the highest req/s. */
+  load?: LoadResult;
+  rounds: RoundResult[];
+}
+
+export interface RssLongResult {
+  target: string;
+  status: 'ok' | 'failed';
+  error?: string;
+  seconds?: number;
+  requestsPerSecond?: number;
+  non2xx?: number;
+  p99Ms?: number;
+  /** Highest RSS seen in the first 10 s of the full-load run. */
+  rssFirst10sBytes?: number;
+  rssEndBytes?: number;
+  rssPeakBytes?: number;
+  growthBytes?: number;
+  growthPercent?: number;
+  samples?: RssSample[];
+}
+
+export interface Ratio {
+  name: string;
+  value: number | null;
+  /** Human-readable target, e.g. "≥ 1.7"; "reported" when there is none. */
+  target: string;
+  pass: boolean | null;
+  note?: string;
+}
+
+export interface Results {
+  kind: 'full' | 'partial';
+  machine: MachineInfo;
+  settings: Settings;
+  targets: TargetResult[];
+  ratios: Ratio[];
+  micro: MicroResult[];
+  rssLong?: RssLongResult;
+  totalSeconds: number;
+}
+
+const p99LimitMs = 20;
+
+function ok(targets: TargetResult[], name: string): LoadResult | undefined {
+  const target = targets.find((t) => t.name === name);
+  return target?.status === 'ok' ? target.load : undefined;
+}
+
+function ratio(name: string, numerator: number | undefined, denominator: number | undefined, min: number | null, note?: string): Ratio {
+  const value = numerator !== undefined && denominator !== undefined && denominator > 0 ? numerator / denominator : null;
+  return {
+    name,
+    value,
+    target: min === null ? 'reported' : `≥ ${min}`,
+    pass: min === null || value === null ? null : value >= min,
+    ...(note ? { note } : {}),
+  };
+}
+
+/**
+ * Closed-loop load: each connection waits for its answer, so mean latency is exactly
+ * connections / throughput (Little's law). A p99 target is only reachable above that rate.
+ */
+function littleNote(load: LoadResult, connections: number): string {
+  const floor = (connections / load.requestsPerSecond) * 1000;
+  const needed = (connections / p99LimitMs) * 1000;
+  return `mean latency = ${connections} connections / ${Math.round(load.requestsPerSecond)} req/s = ${floor.toFixed(1)} ms; p99 < ${p99LimitMs} ms needs > ${Math.round(needed)} req/s`;
+}
+
+export function computeRatios(targets: TargetResult[], micro: MicroResult[], connections: number): Ratio[] {
+  const ratios: Ratio[] = [];
+  const has = (name: string) => targets.some((t) => t.name === name);
+  const rs = ok(targets, 'tessera-rs256');
+  const oidc = ok(targets, 'oidc-provider');
+  if (has('tessera-rs256') || has('oidc-provider')) {
+    ratios.push(ratio('req/s: Tessera RS256 / oidc-provider', rs?.requestsPerSecond, oidc?.requestsPerSecond, 1.7));
+  }
+  for (const alg of ['rs256', 'es256', 'eddsa']) {
+    if (!has(`tessera-${alg}`) && !has(`ceiling-${alg}`)) continue;
+    const t = ok(targets, `tessera-${alg}`);
+    const c = ok(targets, `ceiling-${alg}`);
+    ratios.push(ratio(`req/s: Tessera ${alg.toUpperCase()} / ceiling ${alg.toUpperCase()}`, t?.requestsPerSecond, c?.requestsPerSecond, 0.9));
+  }
+  if (has('tessera-rs256-100k')) {
+    ratios.push(
+      ratio(
+        'req/s: Tessera RS256 100k clients (10k in use) / one client',
+        ok(targets, 'tessera-rs256-100k')?.requestsPerSecond,
+        rs?.requestsPerSecond,
+        0.9,
+        'within 10 %',
+      ),
+    );
+  }
+  for (const target of targets.filter((t) => t.group === 'tessera')) {
+    const load = target.status === 'ok' ? target.load : undefined;
+    ratios.push({
+      name: `p99 latency ${target.name} (ms)`,
+      value: load ? load.latencyMs.p99 : null,
+      target: `< ${p99LimitMs} ms`,
+      pass: load ? load.latencyMs.p99 < p99LimitMs : null,
+      ...(load ? { note: littleNote(load, connections) } : {}),
+    });
+    // Every round counts here, not only the reported one.
+    const loads = target.rounds.flatMap((r) => (r.load ? [r.load] : []));
+    const failures = loads.length ? loads.reduce((sum, l) => sum + l.non2xx + l.errors + l.timeouts, 0) : null;
+    ratios.push({
+      name: `non-2xx + errors ${target.name}, all rounds`,
+      value: failures,
+      target: '= 0',
+      pass: failures === null ? null : failures === 0,
+    });
+  }
+  // CPU efficiency is steadier than req/s on a shared, noisy machine: informative only.
+  if (has('tessera-rs256') || has('oidc-provider')) {
+    ratios.push(ratio('tokens per CPU-s: Tessera RS256 / oidc-provider', rs?.tokensPerCpuSecond, oidc?.tokensPerCpuSecond, null));
+  }
+  for (const alg of ['rs256', 'es256', 'eddsa']) {
+    if (!has(`tessera-${alg}`) && !has(`ceiling-${alg}`)) continue;
+    ratios.push(
+      ratio(
+        `tokens per CPU-s: Tessera ${alg.toUpperCase()} / ceiling ${alg.toUpperCase()}`,
+        ok(targets, `tessera-${alg}`)?.tokensPerCpuSecond,
+        ok(targets, `ceiling-${alg}`)?.tokensPerCpuSecond,
+        null,
+      ),
+    );
+  }
+  if (has('tessera-rs256-100k')) {
+    const many = ok(targets, 'tessera-rs256-100k');
+    ratios.push(ratio('tokens per CPU-s: Tessera RS256 100k clients / one client', many?.tokensPerCpuSecond, rs?.tokensPerCpuSecond, null));
+    ratios.push(
+      ratio('event-loop µs per token: Tessera RS256 100k clients / one client', many?.eventLoopMicrosPerToken, rs?.eventLoopMicrosPerToken, null, 'lower is better'),
+    );
+  }
+  for (const m of micro) {
+    if (m.status !== 'ok' || !m.ratios) {
+      ratios.push({
+        name: `${m.name} micro-benchmark`,
+        value: null,
+        target: 'reported',
+        pass: null,
+        note: m.status === 'ok' ? 'ran; printed no ratio fields (see Micro-benchmarks)' : 'not available',
+      });
+      continue;
+    }
+    for (const r of m.ratios) {
+      const max = r.max ?? null;
+      ratios.push({
+        name: `${m.name}: ${r.name}`,
+        value: r.value,
+        target: r.min !== null ? `≥ ${r.min} (its own)` : max !== null ? `≤ ${max} (its own)` : 'reported',
+        pass: r.min !== null ? r.value >= r.min : max !== null ? r.value <= max : null,
+      });
+    }
+  }
+  return ratios;
+}
+
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const fixed = (n: number, digits = 2) => n.toFixed(digits);
+const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+const verdict = (pass: boolean | null) => (pass === null ? '' : pass ? 'pass' : '**MISS**');
+
+const ms = (n: number) => (Number.isInteger(n) ? String(n) : fixed(n));
+
+export function resultsTable(targets: TargetResult[]): string {
+  const lines = [
+    '| Target | Clients (registered / in use) | req/s | req/s each round | p50 ms | p99 ms | non-2xx | errors | server CPU-s | server cores | tokens / CPU-s | event-loop µs / token | peak RSS MiB | load-gen cores | other procs cores |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const t of targets) {
+    const clients = `${int(t.registeredClients)} / ${int(t.spreadClients)}`;
+    if (t.status !== 'ok' || !t.load) {
+      lines.push(`| ${t.name} | ${clients} | failed: ${(t.error ?? '').split('\n')[0]!.replace(/\|/g, '\\|').slice(0, 120)} |${' |'.repeat(12)}`);
+      continue;
+    }
+    const l = t.load;
+    const each = t.rounds.map((r) => (r.load ? int(r.load.requestsPerSecond) : 'failed')).join(' / ');
+    lines.push(
+      `| ${t.name} | ${clients} | ${int(l.requestsPerSecond)} | ${each} | ${ms(l.latencyMs.p50)} | ${ms(l.latencyMs.p99)} | ${int(l.non2xx)} | ${int(l.errors + l.timeouts)} | ${fixed(l.cpuSeconds)} | ${fixed(l.cpuCores)} | ${int(l.tokensPerCpuSecond)} | ${int(l.eventLoopMicrosPerToken)} | ${mib(l.rss.peakBytes)} | ${fixed(l.loadGeneratorCores)} | ${fixed(l.otherCores)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function ratiosTable(ratios: Ratio[]): string {
+  const lines = ['| Check | Value | Target | Result |', '|---|--:|---|---|'];
+  for (const r of ratios) {
+    const value = r.value === null ? 'n/a' : Number.isInteger(r.value) ? String(r.value) : fixed(r.value);
+    lines.push(`| ${r.name}${r.note ? ` (${r.note})` : ''} | ${value} | ${r.target} | ${r.value === null && r.target !== 'reported' ? 'not measured' : verdict(r.pass)} |`);
+  }
+  return lines.join('\n');
+}
+
+function microSection(micro: MicroResult[]): string {
+  if (micro.length === 0) return '';
+  const parts = ['## Micro-benchmarks (verifier, client)', ''];
+  for (const m of micro) {
+    parts.push(`### ${m.name}: \`${m.file}\``, '', m.description, '');
+    if (m.status !== 'ok') {
+      parts.push(`Not available: ${m.reason ?? 'unknown reason'}.`, '');
+      if (m.stdout) parts.push('```', m.stdout.slice(-3000), '```', '');
+      continue;
+    }
+    parts.push(`Ran in ${fixed(m.seconds ?? 0, 1)} s. Output as printed:`, '', '```', (m.stdout ?? '').slice(-6000), '```', '');
+  }
+  return parts.join('\n');
+}
+
+function rssSection(rss: RssLongResult | undefined): string {
+  if (!rss) return '';
+  const parts = ['## RSS under sustained load (`--long`)', ''];
+  if (rss.status !== 'ok') return [...parts, `${rss.target}: failed: ${rss.error ?? ''}`, ''].join('\n');
+  parts.push(
+    `${rss.target}, ${fixed(rss.seconds ?? 0, 0)} s at full load (${int(rss.requestsPerSecond ?? 0)} req/s, p99 ${fixed(rss.p99Ms ?? 0)} ms, non-2xx ${rss.non2xx ?? 0}):`,
+    '',
+    '| RSS, peak of first 10 s MiB | RSS at end MiB | peak MiB | growth MiB | growth % |',
+    '|--:|--:|--:|--:|--:|',
+    `| ${mib(rss.rssFirst10sBytes ?? 0)} | ${mib(rss.rssEndBytes ?? 0)} | ${mib(rss.rssPeakBytes ?? 0)} | ${mib(rss.growthBytes ?? 0)} | ${fixed(rss.growthPercent ?? 0, 1)} |`,
+    '',
+  );
+  return parts.join('\n');
+}
+
+export function renderMarkdown(results: Results): string {
+  const { machine, settings } = results;
+  return [
+    `# Tessera token endpoint benchmark${results.kind === 'partial' ? ' (partial run)' : ''}`,
+    '',
+    `${machine.date} · ${machine.cpuModel} · ${machine.cores} cores · Node ${machine.node} · ${machine.platform} ${machine.kernel} · load average at start ${machine.loadAverageAtStart.map((n) => n.toFixed(2)).join(' ')}`,
+    '',
+    `Each target runs alone as its own process on 127.0.0.1; autocannon (in the harness process, same machine) sends POST /oauth/token with client_secret_basic and \`grant_type=client_credentials\` over ${settings.connections} connections: ${settings.warmupSeconds} s discarded warm-up, then ${settings.durationSeconds} s measured (the many-client scenario first sends one request per client in use, so it is measured with a warm client cache); ${settings.rounds} round(s) per target in alternating order, each on a fresh server process, and the round with the highest req/s is reported (all rounds are in latest.json). Server CPU-seconds are utime+stime of the server process (all threads) from /proc/PID/stat over the measured run; "event-loop µs / token" is the main thread's share alone (/proc/PID/task/PID/stat): the event loop is the serial part, signing runs on the libuv pool; "load-gen cores" is autocannon's process and "other procs cores" is everything else busy on the machine meanwhile (from /proc/stat), a measure of noise.${settings.only ? ` Only: ${settings.only.join(', ')}.` : ''}`,
+    '',
+    '![Throughput and latency](chart.svg)',
+    '',
+    '## Results',
+    '',
+    resultsTable(results.targets),
+    '',
+    '## Ratios and targets',
+    '',
+    ratiosTable(results.ratios),
+    '',
+    rssSection(results.rssLong),
+    microSection(results.micro),
+    `Total harness time: ${fixed(results.totalSeconds, 0)} s.`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { freePort, spawnTracked, stopProcess, waitForHttp } from '../lib/proc.js';
+import { basicAuthorization, checkTokenResponse, type Alg, type TargetSpec } from './common.js';
+
+/** The minimal node:http token endpoint in bench/ceiling-server.ts. */
+export function ceilingTarget(alg: Alg): TargetSpec {
+  return {
+    name: `ceiling-${alg.toLowerCase()}`,
+    group: 'ceiling',
+    alg,
+    registeredClients: 1,
+    spreadClients: 1,
+    description: `minimal node:http token endpoint, ${alg}`,
+    async start({ root, nodeFlags }) {
+      const port = await freePort();
+      const credentials = { clientId: 'bench-client', clientSecret: randomBytes(32).toString('base64url') };
+      const spawned = spawnTracked(
+        process.execPath,
+        [...nodeFlags, '--import', 'tsx', join(root, 'bench', 'ceiling-server.ts')],
+        {
+          ...process.env,
+          NODE_ENV: 'production',
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          BENCH_ALG: alg,
+          BENCH_CLIENT_ID: credentials.clientId,
+          BENCH_CLIENT_SECRET: credentials.clientSecret,
+        },
+        root,
+      );
+      const tokenUrl = `http://127.0.0.1:${port}/oauth/token`;
+      try {
+        await waitForHttp(`http://127.0.0.1:${port}/`, spawned);
+        const authorization = basicAuthorization(credentials);
+        await checkTokenResponse(tokenUrl, authorization, alg);
+        return { name: this.name, tokenUrl, pid: spawned.pid, authorizations: [authorization], spawned, stop: () => stopProcess(spawned) };
+      } catch (error) {
+        await stopProcess(spawned);
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import { freePort, httpRequest, stopProcess, type Spawned } from '../lib/proc.js';
+
+export type Alg = 'RS256' | 'ES256' | 'EdDSA';
+
+export interface Credentials {
+  clientId: string;
+  clientSecret: string;
+}
+
+/** A server process started for one benchmark, ready to take token requests. */
+export interface RunningTarget {
+  name: string;
+  tokenUrl: string;
+  pid: number;
+  /** One Authorization header value per client that requests are spread across. */
+  authorizations: string[];
+  spawned: Spawned;
+  stop(): Promise<void>;
+}
+
+export interface TargetSpec {
+  name: string;
+  group: 'tessera' | 'oidc-provider' | 'ceiling';
+  alg: Alg;
+  /** Clients registered, and how many of them the load is spread across. */
+  registeredClients: number;
+  spreadClients: number;
+  description: string;
+  start(context: StartContext): Promise<RunningTarget>;
+}
+
+export interface StartContext {
+  root: string;
+  logLevel: string;
+  /** Extra node flags for the server process (e.g. --cpu-prof). */
+  nodeFlags: string[];
+  log(message: string): void;
+}
+
+/** RFC 6749 §2.3.1: form-urlencode each part, then Basic. */
+export function basicAuthorization({ clientId, clientSecret }: Credentials): string {
+  const form = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
+  return `Basic ${Buffer.from(`${form(clientId)}:${form(clientSecret)}`).toString('base64')}`;
+}
+
+export const tokenBody = 'grant_type=client_credentials';
+
+/**
+ * One real token request before the load starts: the target must answer 200 with a JWT
+ * access token signed with the expected algorithm, or the figures would mean nothing.
+ */
+export async function checkTokenResponse(tokenUrl: string, authorization: string, alg: Alg): Promise<void> {
+  const reply = await httpRequest(tokenUrl, {
+    method: 'POST',
+    headers: { Authorization: authorization, 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: tokenBody,
+    timeoutMs: 5000,
+  });
+  if (reply.status !== 200) throw new Error(`token request answered ${reply.status}: ${reply.body.slice(0, 500)}`);
+  if (!String(reply.headers['cache-control']).includes('no-store')) throw new Error('token response lacks Cache-Control: no-store');
+  const body = JSON.parse(reply.body) as { access_token?: unknown; token_type?: unknown };
+  if (typeof body.access_token !== 'string' || body.access_token.split('.').length !== 3) {
+    throw new Error(`token response has no JWT access_token: ${reply.body.slice(0, 300)}`);
+  }
+  const header = JSON.parse(Buffer.from(body.access_token.split('.')[0]!, 'base64url').toString('utf8')) as { alg?: string };
+  if (header.alg !== alg) throw new Error(`access token is signed with ${String(header.alg)}, expected ${alg}`);
+}
+
+export { freePort, stopProcess };

@@ -1,0 +1,96 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  freePort,
+  removeTempDir,
+  runToCompletion,
+  spawnTracked,
+  stopProcess,
+  trackTempDir,
+  waitForHttp,
+} from '../lib/proc.js';
+import { basicAuthorization, checkTokenResponse, type Alg, type Credentials, type StartContext, type TargetSpec } from './common.js';
+
+const cliPath = (root: string) => join(root, 'packages', 'server', 'dist', 'cli', 'main.js');
+
+/** One client registered through the CLI, the way an operator would. */
+async function createClientWithCli(root: string, env: NodeJS.ProcessEnv): Promise<Credentials> {
+  const result = await runToCompletion(process.execPath, [cliPath(root), 'clients', 'create', '--name', 'bench', '--json'], {
+    env,
+    cwd: root,
+    timeoutMs: 30_000,
+  });
+  if (result.code !== 0) throw new Error(`clients create failed (${result.code}): ${result.stderr}`);
+  const created = JSON.parse(result.stdout) as { client_id: string; client_secret: string };
+  return { clientId: created.client_id, clientSecret: created.client_secret };
+}
+
+/** Many clients in one transaction through bench/seed-clients.ts (the server's own modules). */
+async function seedClients(context: StartContext, dataDir: string, count: number, spread: number): Promise<Credentials[]> {
+  const out = join(dataDir, 'bench-credentials.json');
+  const result = await runToCompletion(
+    process.execPath,
+    ['--import', 'tsx', join(context.root, 'bench', 'seed-clients.ts'), '--data-dir', dataDir, '--count', String(count), '--spread', String(spread), '--out', out],
+    { env: process.env, cwd: context.root, timeoutMs: 180_000 },
+  );
+  if (result.code !== 0) throw new Error(`seeding failed (${result.code}${result.timedOut ? ', timed out' : ''}): ${result.stderr}`);
+  context.log(`seeded: ${result.stdout.trim()}`);
+  return JSON.parse(readFileSync(out, 'utf8')) as Credentials[];
+}
+
+export function tesseraTarget(alg: Alg, options: { registeredClients?: number; spreadClients?: number; suffix?: string } = {}): TargetSpec {
+  const registeredClients = options.registeredClients ?? 1;
+  const spreadClients = options.spreadClients ?? 1;
+  return {
+    name: `tessera-${alg.toLowerCase()}${options.suffix ?? ''}`,
+    group: 'tessera',
+    alg,
+    registeredClients,
+    spreadClients,
+    description:
+      registeredClients > 1
+        ? `Tessera ${alg}, ${registeredClients.toLocaleString('en-US')} clients registered, load spread across ${spreadClients.toLocaleString('en-US')}`
+        : `Tessera ${alg}, one client`,
+    async start(context) {
+      const dataDir = trackTempDir(mkdtempSync(join(tmpdir(), 'tessera-bench-')));
+      const port = await freePort();
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        NODE_ENV: 'production',
+        TESSERA_DATA_DIR: dataDir,
+        TESSERA_SIGNING_ALG: alg,
+        TESSERA_LOG_LEVEL: context.logLevel,
+        TESSERA_ISSUER: `http://127.0.0.1:${port}`,
+        // One process, like the ceiling and oidc-provider (serve defaults to one worker per core).
+        TESSERA_WORKERS: '1',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+      };
+      for (const name of ['TESSERA_KEK', 'DATABASE_URL', 'TESSERA_PRESET', 'TESSERA_DEFAULT_AUDIENCE', 'TESSERA_TOKEN_TTL']) delete env[name];
+      try {
+        const clients =
+          registeredClients > 1 ? await seedClients(context, dataDir, registeredClients, spreadClients) : [await createClientWithCli(context.root, env)];
+        // Started only now: the server caches clients, and seeding wrote no change records.
+        const spawned = spawnTracked(process.execPath, [...context.nodeFlags, cliPath(context.root), 'serve'], env, context.root);
+        const tokenUrl = `http://127.0.0.1:${port}/oauth/token`;
+        const stop = async () => {
+          await stopProcess(spawned);
+          removeTempDir(dataDir);
+        };
+        try {
+          await waitForHttp(`http://127.0.0.1:${port}/healthz`, spawned);
+          const authorizations = clients.map(basicAuthorization);
+          await checkTokenResponse(tokenUrl, authorizations[0]!, alg);
+          return { name: this.name, tokenUrl, pid: spawned.pid, authorizations, spawned, stop };
+        } catch (error) {
+          await stop();
+          throw error;
+        }
+      } catch (error) {
+        removeTempDir(dataDir);
+        throw error;
+      }
+    },
+  };
+}
