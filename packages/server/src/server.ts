@@ -67,8 +67,9 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
   // Before any route, so its onRoute hook can instrument the OAuth endpoints.
   registerMetrics(app, context);
 
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
+    done(null, payload);
   });
 
   app.setErrorHandler(async (error, request, reply) => {

@@ -14,10 +14,19 @@ export class SecretUsage {
     this.#pending.set(`${clientId}\u0000${secretId}`, { clientId, secretId, at });
   }
 
+  /**
+   * Writes pending uses in batches, yielding to the event loop between them: with thousands
+   * of active clients one big synchronous SQLite transaction would stall token requests.
+   */
   async flush(): Promise<void> {
     if (this.#pending.size === 0) return;
     const uses = [...this.#pending.values()];
     this.#pending.clear();
-    await this.store.recordSecretUse(uses);
+    for (let start = 0; start < uses.length; start += flushBatch) {
+      if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+      await this.store.recordSecretUse(uses.slice(start, start + flushBatch));
+    }
   }
 }
+
+const flushBatch = 500;
