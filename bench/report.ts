@@ -133,6 +133,16 @@ export function computeRatios(targets: TargetResult[], micro: MicroResult[], con
       ),
     );
   }
+  if (has('tessera-rs256-2workers')) {
+    ratios.push(
+      ratio(
+        'req/s: Tessera RS256 --workers 2 / --workers 1 (speed-up on this 2-core machine, load generator included)',
+        ok(targets, 'tessera-rs256-2workers')?.requestsPerSecond,
+        rs?.requestsPerSecond,
+        null,
+      ),
+    );
+  }
   for (const target of targets.filter((t) => t.group === 'tessera')) {
     const load = target.status === 'ok' ? target.load : undefined;
     ratios.push({

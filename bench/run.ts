@@ -99,6 +99,7 @@ const targets: TargetSpec[] = [
   tesseraTarget('EdDSA'),
   ceilingTarget('EdDSA'),
   tesseraTarget('RS256', { registeredClients: registered, spreadClients: spread, suffix: '-100k' }),
+  tesseraTarget('RS256', { workers: 2, suffix: '-2workers' }),
 ];
 const longTargetName = 'rss-60s';
 

@@ -39,7 +39,10 @@ async function seedClients(context: StartContext, dataDir: string, count: number
   return JSON.parse(readFileSync(out, 'utf8')) as Credentials[];
 }
 
-export function tesseraTarget(alg: Alg, options: { registeredClients?: number; spreadClients?: number; suffix?: string } = {}): TargetSpec {
+export function tesseraTarget(
+  alg: Alg,
+  options: { registeredClients?: number; spreadClients?: number; suffix?: string; workers?: number } = {},
+): TargetSpec {
   const registeredClients = options.registeredClients ?? 1;
   const spreadClients = options.spreadClients ?? 1;
   return {
@@ -51,7 +54,7 @@ export function tesseraTarget(alg: Alg, options: { registeredClients?: number; s
     description:
       registeredClients > 1
         ? `Tessera ${alg}, ${registeredClients.toLocaleString('en-US')} clients registered, load spread across ${spreadClients.toLocaleString('en-US')}`
-        : `Tessera ${alg}, one client`,
+        : `Tessera ${alg}, one client${options.workers && options.workers > 1 ? `, ${options.workers} workers` : ''}`,
     async start(context) {
       const dataDir = trackTempDir(mkdtempSync(join(tmpdir(), 'tessera-bench-')));
       const port = await freePort();
@@ -62,8 +65,9 @@ export function tesseraTarget(alg: Alg, options: { registeredClients?: number; s
         TESSERA_SIGNING_ALG: alg,
         TESSERA_LOG_LEVEL: context.logLevel,
         TESSERA_ISSUER: `http://127.0.0.1:${port}`,
-        // One process, like the ceiling and oidc-provider (serve defaults to one worker per core).
-        TESSERA_WORKERS: '1',
+        // One process, like the ceiling and oidc-provider (serve defaults to one worker per core);
+        // the -2workers target measures the speed-up of `serve --workers 2`.
+        TESSERA_WORKERS: String(options.workers ?? 1),
         PORT: String(port),
         HOST: '127.0.0.1',
       };
