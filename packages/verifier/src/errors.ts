@@ -9,6 +9,7 @@ export type VerifierErrorCode =
   | 'invalid_request'
   | 'invalid_token'
   | 'insufficient_scope'
+  | 'invalid_dpop_proof'
   | 'temporarily_unavailable'
   | 'server_error';
 
@@ -32,6 +33,9 @@ export type VerifierErrorReason =
   | 'revoked'
   | 'inactive'
   | 'insufficient_scope'
+  | 'dpop_proof'
+  | 'dpop_required'
+  | 'certificate_mismatch'
   | 'unavailable'
   | 'internal';
 
@@ -102,6 +106,23 @@ export const reasons: Readonly<Record<VerifierErrorReason, ReasonSpec>> = {
     error: 'insufficient_scope',
     status: 403,
     description: 'The request requires higher privileges than provided by the access token',
+  },
+  // RFC 9449 §7.1: a missing or bad proof for a DPoP-bound token.
+  dpop_proof: {
+    error: 'invalid_dpop_proof',
+    status: 401,
+    description: 'The DPoP proof is invalid',
+  },
+  dpop_required: {
+    error: 'invalid_token',
+    status: 401,
+    description: 'The access token must be presented with the DPoP scheme and a DPoP proof',
+  },
+  // RFC 8705 §3: the token is bound to a certificate the connection did not present.
+  certificate_mismatch: {
+    error: 'invalid_token',
+    status: 401,
+    description: 'The access token is bound to another client certificate',
   },
   unavailable: {
     error: 'temporarily_unavailable',
@@ -176,6 +197,10 @@ export class VerifierError extends OAuthError {
       params.push(`error="${this.error}"`, `error_description="${this.description}"`);
       if (this.scope !== undefined && this.scope.length > 0)
         params.push(`scope="${quote(this.scope.join(' '))}"`);
+    }
+    // RFC 9449 §7.1: DPoP failures challenge with the DPoP scheme and the accepted algorithms.
+    if (this.reason === 'dpop_proof' || this.reason === 'dpop_required') {
+      return `DPoP ${[...params, 'algs="RS256 PS256 ES256 EdDSA"'].join(', ')}`;
     }
     return params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`;
   }

@@ -1,6 +1,8 @@
 export { createVerifier } from './verifier.js';
 export type { Verifier, VerifiedToken, VerifyCallOptions, RequestLike } from './verifier.js';
 export { defaults } from './options.js';
+export { dpopAlgorithms, dpopProofWindowSeconds } from './sender-constraint.js';
+export type { SenderEvidence } from './sender-constraint.js';
 export type { VerifierOptions, IntrospectionOptions, RevocationFeedOptions } from './options.js';
 export { VerifierError, VerifierConfigError, rfc6750ErrorShape, reasons } from './errors.js';
 export type {

@@ -8,7 +8,8 @@ import type { ResolvedOptions, VerifierOptions } from './options.js';
 import { RevocationFeed } from './revocation/feed.js';
 import { Introspector } from './revocation/introspection.js';
 import { LruCache } from './token-cache.js';
-import { extractBearerToken } from './lib/authorization.js';
+import { extractAccessToken } from './lib/authorization.js';
+import { SenderConstraints, type SenderEvidence } from './sender-constraint.js';
 import { checkClaims, checkTime } from './lib/claims.js';
 import type { AccessTokenPayload } from './access-token.js';
 import { parseJws, parsePayload } from './lib/jws.js';
@@ -25,8 +26,12 @@ export interface VerifiedToken {
   readonly header: { readonly alg: string; readonly kid: string | undefined; readonly typ: string };
 }
 
-/** Per-call options of the `verify*` methods. */
-export interface VerifyCallOptions {
+/**
+ * Per-call options of the `verify*` methods. Tokens bound to a sender (`cnf`) need the
+ * evidence: `clientCertificate` for mTLS-bound tokens, `dpop` for DPoP-bound ones (filled in
+ * from a fetch `Request` by {@link Verifier.verify}).
+ */
+export interface VerifyCallOptions extends SenderEvidence {
   /** Scopes required in addition to the verifier's `requiredScopes`. */
   requiredScopes?: readonly string[];
 }
@@ -34,6 +39,10 @@ export interface VerifyCallOptions {
 /** Anything with fetch-style headers: a `Request`, or a host's request object wrapping one. */
 export interface RequestLike {
   readonly headers: { get(name: string): string | null };
+  /** With `url`, lets `verify` check DPoP proofs (RFC 9449 §4.3 `htm`, `htu`). */
+  readonly method?: string;
+  /** The absolute request URL, as a fetch `Request` has it. */
+  readonly url?: string;
 }
 
 /** A configured verifier. Create with {@link createVerifier}; stop background work with `close()`. */
@@ -69,8 +78,13 @@ interface Entry {
  * Verified tokens are cached (bounded LRU); every cache hit re-runs the time, revocation and
  * scope checks.
  *
- * Does not check: `cnf` sender constraints (DPoP, mTLS), `auth_time`/`acr`, tokens in the
- * query string or body, or that a cached token's key is still published.
+ * Sender-constrained tokens (`cnf`): a DPoP-bound token (RFC 9449 §7) must come with the
+ * `DPoP` scheme and a valid proof (method, URL, `iat`, `ath`, unused `jti`, key = `cnf.jkt`);
+ * a certificate-bound token (RFC 8705 §3) with the certificate whose SHA-256 is
+ * `cnf.x5t#S256` (`clientCertificate`).
+ *
+ * Does not check: `auth_time`/`acr`, DPoP server nonces, tokens in the query string or
+ * body, or that a cached token's key is still published.
  *
  * @example
  * ```ts
@@ -87,6 +101,7 @@ class TesseraVerifier implements Verifier {
   readonly #emit: VerifierEventListener | undefined;
   readonly #shape: ErrorShape;
   readonly #tokens: LruCache<string, Entry>;
+  readonly #senders: SenderConstraints;
   readonly #backendPromise: Promise<SignatureBackend>;
   #backend: SignatureBackend | undefined;
   #jwks: JwksCache | undefined;
@@ -99,6 +114,7 @@ class TesseraVerifier implements Verifier {
     this.#emit = safeEmitter(options.onEvent);
     this.#shape = options.errorShape ?? rfc6750ErrorShape;
     this.#tokens = new LruCache(resolved.tokenCacheSize);
+    this.#senders = new SenderConstraints(resolved.now, 100_000);
     this.#backendPromise = loadSignatureBackend(resolved.signatureBackend).then((backend) => {
       this.#backend = backend;
       return backend;
@@ -126,23 +142,38 @@ class TesseraVerifier implements Verifier {
   }
 
   async verify(request: RequestLike, options?: VerifyCallOptions): Promise<VerifiedToken> {
-    return this.verifyAuthorization(request.headers.get('authorization'), options);
+    const withDpop: VerifyCallOptions | undefined =
+      options?.dpop === undefined && request.method !== undefined && request.url !== undefined
+        ? {
+            ...options,
+            dpop: { method: request.method, url: request.url, proof: request.headers.get('dpop') },
+          }
+        : options;
+    return this.verifyAuthorization(request.headers.get('authorization'), withDpop);
   }
 
   async verifyAuthorization(
     header: string | readonly string[] | null | undefined,
     options?: VerifyCallOptions,
   ): Promise<VerifiedToken> {
-    let token: string;
+    let presented: { scheme: 'Bearer' | 'DPoP'; token: string };
     try {
-      token = extractBearerToken(header);
+      presented = extractAccessToken(header);
     } catch (error) {
       throw this.#reject(error, false);
     }
-    return this.verifyToken(token, options);
+    return this.#verify(presented.token, presented.scheme, options);
   }
 
   async verifyToken(token: string, options?: VerifyCallOptions): Promise<VerifiedToken> {
+    return this.#verify(token, undefined, options);
+  }
+
+  async #verify(
+    token: string,
+    scheme: 'Bearer' | 'DPoP' | undefined,
+    options: VerifyCallOptions | undefined,
+  ): Promise<VerifiedToken> {
     let entry: Entry | undefined;
     let cached = false;
     try {
@@ -162,6 +193,7 @@ class TesseraVerifier implements Verifier {
         }
       }
       await this.#checkLiveness(token, entry.verified.claims);
+      await this.#senders.check(token, entry.verified.claims, scheme, options);
       this.#checkScopes(entry, options?.requiredScopes);
     } catch (error) {
       throw this.#reject(error, cached);
@@ -181,6 +213,7 @@ class TesseraVerifier implements Verifier {
   close(): void {
     this.#feed?.close();
     this.#tokens.clear();
+    this.#senders.clear();
   }
 
   async #verifyNew(token: string): Promise<Entry> {

@@ -87,3 +87,28 @@ export function jwtPayload(token: string): Record<string, unknown> {
     unknown
   >;
 }
+
+/** A `fetch` (GET/POST, small bodies) that trusts `ca` and can present a client certificate. */
+export function fetchTrusting(ca: string, identity?: TlsIdentity): typeof fetch {
+  return async (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const headers: Record<string, string> = {};
+    new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
+    const result = await httpsRequest(url, {
+      ca,
+      method: init?.method ?? 'GET',
+      headers,
+      ...(typeof init?.body === 'string' ? { body: init.body } : {}),
+      ...(init?.body instanceof URLSearchParams ? { body: init.body.toString() } : {}),
+      ...(identity ? { identity } : {}),
+    });
+    const responseHeaders = new Headers();
+    for (const [name, value] of Object.entries(result.headers)) {
+      if (value !== undefined) responseHeaders.set(name, ([] as string[]).concat(value).join(', '));
+    }
+    return new Response(result.status === 204 ? null : result.text, {
+      status: result.status,
+      headers: responseHeaders,
+    });
+  };
+}

@@ -33,3 +33,19 @@ export function extractBearerToken(value: string | readonly string[] | null | un
     throw new VerifierError('malformed_header', { detail: 'token is not a b64token' });
   return credentials;
 }
+
+/**
+ * Like {@link extractBearerToken}, also accepting the RFC 9449 §7.1 `DPoP` scheme; returns
+ * which scheme carried the token.
+ */
+export function extractAccessToken(value: string | readonly string[] | null | undefined): {
+  scheme: 'Bearer' | 'DPoP';
+  token: string;
+} {
+  const header = Array.isArray(value) ? value : typeof value === 'string' ? value.trim() : value;
+  if (typeof header === 'string' && /^dpop[ \t]/i.test(header)) {
+    const token = extractBearerToken(`Bearer ${header.slice(5)}`);
+    return { scheme: 'DPoP', token };
+  }
+  return { scheme: 'Bearer', token: extractBearerToken(header) };
+}
