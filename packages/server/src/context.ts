@@ -21,6 +21,18 @@ const clockToleranceSeconds = 60;
 /** Change rows are kept this long so a lagging process can still catch up. */
 const changeRetentionSeconds = 2 * 86400;
 
+/** Longest a request waits for the change feed before answering from cache (ms). */
+const maxSyncWaitMs = 250;
+
+function boundedWait(pending: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  return Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** Everything a request handler needs; one per process. */
 export interface TesseraContext {
   config: ServerConfig;
@@ -207,7 +219,14 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     metrics,
     logger,
     nowSeconds,
-    syncChanges: () => (store.hasForeignChanges() ? syncChanges() : (syncing ?? Promise.resolve())),
+    // A request waits for a sync already under way (so it sees a change just announced), but
+    // not for long: a hung database must not hold up token issuance from cache.
+    syncChanges: () =>
+      store.hasForeignChanges()
+        ? boundedWait(syncChanges(), maxSyncWaitMs)
+        : syncing
+          ? boundedWait(syncing, maxSyncWaitMs)
+          : Promise.resolve(),
     maintainKeys,
     close: async () => {
       for (const timer of timers) clearInterval(timer);
