@@ -112,6 +112,8 @@ async function api(method, path, body) {
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
     cache: 'no-store',
+    // No cookies, and no browser sign-in prompt on the Basic challenge a wrong secret gets.
+    credentials: 'omit',
   });
   const text = await response.text();
   const data = text ? JSON.parse(text) : undefined;
@@ -156,6 +158,8 @@ async function signIn(/** @type {SubmitEvent} */ event) {
       },
       body: 'grant_type=client_credentials&scope=tessera%3Aadmin',
       cache: 'no-store',
+      // No cookies, and no browser sign-in prompt on the Basic challenge a wrong secret gets.
+      credentials: 'omit',
     });
     const data = await response.json().catch(() => ({}));
     if (!response.ok) {
@@ -558,14 +562,14 @@ function renderTimeline(keys) {
   const width = 1000;
   const labelWidth = 190;
   const rowHeight = 30;
-  const height = shown.length * rowHeight + 34;
+  const height = shown.length * rowHeight + 50;
   const x = (/** @type {number} */ time) =>
     labelWidth + ((time - start) / (end - start)) * (width - labelWidth - 10);
   const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, class: 'timeline', role: 'img' });
   /** @type {string[]} */
   const described = [];
   shown.forEach((key, row) => {
-    const y = row * rowHeight + 6;
+    const y = row * rowHeight + 20;
     const created = t(key.created_at);
     const activates = Number.isFinite(t(key.activates_at)) ? t(key.activates_at) : created;
     const successor = shown
@@ -611,7 +615,7 @@ function renderTimeline(keys) {
     }
     described.push(`${key.kid} ${key.state}`);
   });
-  const axisY = shown.length * rowHeight + 8;
+  const axisY = shown.length * rowHeight + 22;
   chart.append(
     svg('line', { x1: labelWidth, x2: width - 10, y1: axisY, y2: axisY, class: 'grid' }),
   );

@@ -1,0 +1,225 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { BrowserContext } from 'playwright-core';
+import { basicAuthorization, postForm, startTessera, type TestTessera } from './support/tessera.js';
+
+const chromium = '/usr/bin/chromium';
+const required = process.env.TESSERA_TEST_BROWSER === 'require';
+const screenshots = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url));
+const skip = existsSync(chromium)
+  ? false
+  : `${chromium} is missing (apt-get install chromium); set TESSERA_TEST_BROWSER=require to fail instead`;
+if (skip && !required) console.log(`# console browser test skipped: ${skip}`);
+
+describe('admin console assets', () => {
+  let tessera: TestTessera;
+  before(async () => {
+    tessera = await startTessera();
+  });
+  after(() => tessera.close());
+
+  it('serves the console with its content types and a strict Content-Security-Policy', async () => {
+    for (const [path, type] of [
+      ['/console', 'text/html; charset=utf-8'],
+      ['/console/index.html', 'text/html; charset=utf-8'],
+      ['/console/console.js', 'text/javascript; charset=utf-8'],
+      ['/console/console.css', 'text/css; charset=utf-8'],
+      ['/console/favicon.svg', 'image/svg+xml'],
+    ] as const) {
+      const response = await fetch(`${tessera.url}${path}`);
+      assert.equal(response.status, 200, path);
+      assert.equal(response.headers.get('content-type'), type, path);
+      assert.match(response.headers.get('content-security-policy') ?? '', /^default-src 'self';/);
+      assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
+      await response.arrayBuffer();
+    }
+    const html = await (await fetch(`${tessera.url}/console`)).text();
+    assert.doesNotMatch(html, /<script>|<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+=|style=/i);
+    assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//, 'no CDN or other host');
+    const missing = await fetch(`${tessera.url}/console/../package.json`);
+    assert.equal(missing.status, 404);
+    assert.equal((await fetch(`${tessera.url}/console/nope.js`)).status, 404);
+  });
+});
+
+describe('admin console in a real browser', { skip: required ? false : skip }, () => {
+  let tessera: TestTessera;
+  let profile: string;
+  let browser: BrowserContext;
+  before(async () => {
+    if (!existsSync(chromium))
+      throw new Error(`${chromium} is missing and TESSERA_TEST_BROWSER=require`);
+    const { chromium: launcher } = await import('playwright-core');
+    tessera = await startTessera();
+    profile = await mkdtemp(join(tmpdir(), 'tessera-chromium-'));
+    browser = await launcher.launchPersistentContext(profile, {
+      executablePath: chromium,
+      viewport: { width: 1440, height: 900 },
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    await mkdir(screenshots, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+    await tessera?.close();
+    if (profile) await rm(profile, { recursive: true, force: true });
+  });
+
+  it('signs in, creates a client, shows its secret once, and disables it', async () => {
+    const admin = await tessera.createClient({
+      name: 'Operations console',
+      scope: 'tessera:admin',
+    });
+    const context = browser;
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      // The deliberate wrong sign-in's 401 is logged by Chromium too; anything else counts.
+      const expected = message.text().includes('status of 401 (Unauthorized)');
+      if (message.type() === 'error' && !expected) problems.push(message.text());
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
+    const tokenUrl = `${tessera.url}/oauth/token`;
+    const tokenFor = (clientId: string, secret: string) =>
+      postForm(
+        tokenUrl,
+        { grant_type: 'client_credentials' },
+        { authorization: basicAuthorization(clientId, secret) },
+      );
+
+    // Some traffic for the tables and charts.
+    const partner = await tessera.createClient({
+      name: 'Payments API',
+      scope: 'payments:read payments:write',
+      audience: 'https://payments.example.com',
+    });
+    await tessera.createClient({ name: 'Reporting job', scope: 'reports:read' });
+    for (let i = 0; i < 12; i += 1)
+      assert.equal((await tokenFor(partner.clientId, partner.clientSecret)).status, 200);
+    for (let i = 0; i < 3; i += 1)
+      assert.equal((await tokenFor(partner.clientId, 'tsr_wrong')).status, 401);
+
+    await page.goto(`${tessera.url}/console`);
+    const signIn = page.locator('#sign-in-form');
+    await signIn.getByLabel('Client ID').fill(admin.clientId);
+    await signIn.getByLabel('Client secret').fill('tsr_not-the-secret');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Sign-in failed: unknown client or wrong secret.').waitFor();
+    await signIn.getByLabel('Client secret').fill(admin.clientSecret);
+    await page.screenshot({ path: join(screenshots, 'console-sign-in.png') });
+    await signIn.getByLabel('Client secret').press('Enter');
+    await page.getByRole('heading', { name: 'Clients' }).waitFor();
+    await page.locator(`tr[data-client-id="${partner.clientId}"]`).waitFor();
+
+    // Create a client; its secret is shown once.
+    await page.getByRole('button', { name: 'New client' }).click();
+    const form = page.getByRole('dialog', { name: 'New client' });
+    await form.getByLabel('Name').fill('Billing service');
+    await form.getByLabel(/^Scopes/).fill('billing:read billing:write');
+    await form.getByLabel(/^Audience/).fill('https://billing.example.com');
+    await form.getByLabel(/^Token lifetime/).fill('900');
+    await form.getByRole('button', { name: 'Create' }).click();
+    const secretDialog = page.getByRole('dialog', { name: 'Client created' });
+    await secretDialog.waitFor();
+    await secretDialog.getByText('cannot be shown again').waitFor();
+    const clientId = await secretDialog.getByLabel('Client ID').inputValue();
+    const clientSecret = await secretDialog.getByLabel('Client secret').inputValue();
+    assert.match(clientSecret, /^tsr_/);
+    // The screenshot is committed: show a placeholder instead of even a throwaway secret.
+    await page.evaluate(() => {
+      const input = document.getElementById('secret-value') as HTMLInputElement;
+      input.value = 'tsr_•••••••••••••••• (hidden in screenshots)';
+    });
+    await page.screenshot({ path: join(screenshots, 'console-new-secret.png') });
+    await secretDialog.getByRole('button', { name: 'I have stored the secret' }).click();
+    // The secret leaves the page with its dialog.
+    await page.waitForFunction(
+      () => (document.getElementById('secret-value') as HTMLInputElement).value === '',
+    );
+
+    // The secret works at the token endpoint.
+    const issued = await tokenFor(clientId, clientSecret);
+    assert.equal(issued.status, 200);
+    assert.equal((issued.body as { expires_in: number }).expires_in, 900);
+
+    // Search, then disable with confirmation: its token requests fail.
+    await page.getByLabel('Search clients').fill('billing');
+    const row = page.locator(`tr[data-client-id="${clientId}"]`);
+    await row.getByText('active', { exact: true }).waitFor();
+    assert.equal(await page.locator('#clients-table tbody tr').count(), 1);
+    await row.getByRole('button', { name: 'Disable Billing service' }).click();
+    await page
+      .getByRole('dialog', { name: 'Are you sure?' })
+      .getByRole('button', { name: 'Disable' })
+      .click();
+    await row.getByText('disabled', { exact: true }).waitFor();
+    const refused = await tokenFor(clientId, clientSecret);
+    assert.equal(refused.status, 401);
+    assert.deepEqual(refused.body, {
+      error: 'invalid_client',
+      error_description: 'Client authentication failed',
+    });
+    await page.getByLabel('Search clients').fill('');
+    await page.locator(`tr[data-client-id="${clientId}"] td.num`).first().getByText('1').waitFor();
+    await page.screenshot({ path: join(screenshots, 'console-clients.png') });
+
+    // Keys: the timeline shows the active key.
+    await page.getByRole('button', { name: 'Keys', exact: true }).click();
+    await page.getByRole('img', { name: /Key timeline: .* active/ }).waitFor();
+    await page.getByRole('button', { name: 'Rotate key' }).click();
+    await page.getByLabel(/^Propagation delay/).fill('3600');
+    await page.getByRole('button', { name: 'Publish new key' }).click();
+    await page.getByRole('img', { name: /published/ }).waitFor();
+    await page.screenshot({ path: join(screenshots, 'console-keys.png') });
+
+    // Activity: overall and per client, plus the audit trail.
+    await page.getByRole('button', { name: 'Activity', exact: true }).click();
+    await page.getByRole('img', { name: /^14 tokens issued for all clients/ }).waitFor();
+    await page.getByRole('img', { name: /^5 authentication failures for all clients/ }).waitFor();
+    await page.locator('#audit-table').getByText('client.disable').waitFor();
+    await page.screenshot({ path: join(screenshots, 'console-activity.png'), fullPage: true });
+    await page
+      .locator('#activity-view')
+      .getByLabel('Client', { exact: true })
+      .selectOption(partner.clientId);
+    await page
+      .getByRole('img', { name: new RegExp(`^12 tokens issued for ${partner.clientId}`) })
+      .waitFor();
+
+    // The token lived in memory only.
+    const stored = await page.evaluate(() => ({
+      local: localStorage.length,
+      session: sessionStorage.length,
+      cookie: document.cookie,
+    }));
+    assert.deepEqual(stored, { local: 0, session: 0, cookie: '' });
+    assert.deepEqual(await context.cookies(), []);
+    // Keyboard only: signing out puts focus in the sign-in form; type, Tab, type, Enter.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type(admin.clientId);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(admin.clientSecret);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Clients' }).waitFor();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+
+    assert.deepEqual(problems, [], 'no script errors or CSP violations');
+  });
+});
