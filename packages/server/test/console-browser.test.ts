@@ -10,7 +10,15 @@ import { basicAuthorization, postForm, startTessera, type TestTessera } from './
 
 const chromium = '/usr/bin/chromium';
 const required = process.env.TESSERA_TEST_BROWSER === 'require';
-const screenshots = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url));
+// The README's pictures are refreshed only on request, so a test run leaves the tree clean.
+const screenshots = fileURLToPath(
+  new URL(
+    process.env.TESSERA_UPDATE_SCREENSHOTS
+      ? '../../../docs/screenshots/'
+      : '../../../test-artifacts/screenshots/',
+    import.meta.url,
+  ),
+);
 const skip = existsSync(chromium)
   ? false
   : `${chromium} is missing (apt-get install chromium); set TESSERA_TEST_BROWSER=require to fail instead`;

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { openStore, parseDatabaseUrl } from '../store/open-store.js';
 import { cliConfig, databaseOption, onePositional, parse, print, printJson } from './common.js';
 import { UsageError } from './usage.js';
@@ -94,6 +94,3 @@ function describe(file: string): { clients: number; keys: number; revocations: n
     db?.close();
   }
 }
-
-/** Unused by the CLI; kept so the backup path stays typed against the store class. */
-export type { SqliteStore };
