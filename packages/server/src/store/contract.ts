@@ -146,6 +146,8 @@ export interface Change {
  */
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /** Set by the write guard (store/write-guard.ts): why writes are currently refused, if they are. */
+  readonly writeHealth?: { refusedBecause: string | undefined };
   migrate(): Promise<void>;
   close(): Promise<void>;
   /** A cheap liveness probe for /readyz. */
@@ -180,6 +182,15 @@ export interface Store {
   transitionKeys(
     plan: (keys: readonly KeyRecord[]) => { patches: KeyPatch[]; insert?: KeyRecord[] },
   ): Promise<boolean>;
+
+  /**
+   * Replaces sealed private keys and sealed settings in one transaction (key-encryption key
+   * rotation). Optional while an adapter lacks it; the CLI says so.
+   */
+  rewrap?(update: {
+    keys: Array<{ kid: string; encryptedPrivateKey: string }>;
+    settings: Array<{ name: string; value: string }>;
+  }): Promise<void>;
 
   /** Inserts the setting unless it exists; returns the stored value either way. */
   ensureSetting(name: string, value: string): Promise<string>;

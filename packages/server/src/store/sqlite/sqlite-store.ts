@@ -294,6 +294,25 @@ export class SqliteStore implements Store {
     });
   }
 
+  async rewrap(update: {
+    keys: Array<{ kid: string; encryptedPrivateKey: string }>;
+    settings: Array<{ name: string; value: string }>;
+  }): Promise<void> {
+    this.#write('key', '*', () => {
+      const key = this.#db.prepare(
+        'UPDATE signing_keys SET encrypted_private_key = ? WHERE kid = ?',
+      );
+      for (const { kid, encryptedPrivateKey } of update.keys) key.run(encryptedPrivateKey, kid);
+      const setting = this.#db.prepare('UPDATE settings SET value = ? WHERE name = ?');
+      for (const { name, value } of update.settings) setting.run(value, name);
+    });
+  }
+
+  /** A consistent copy of the live database, taken with SQLite's online backup API. */
+  async backup(destination: string): Promise<void> {
+    await this.#db.backup(destination);
+  }
+
   async ensureSetting(name: string, value: string): Promise<string> {
     return this.#write('setting', name, () => {
       this.#db
@@ -460,8 +479,11 @@ export class SqliteStore implements Store {
     return true;
   }
 
+  // Prepared once: this runs on every token request, and db.pragma() prepares it each time.
+  #dataVersionStatement: Database.Statement | undefined;
   #readDataVersion(): number {
-    return this.#db.pragma('data_version', { simple: true }) as number;
+    this.#dataVersionStatement ??= this.#db.prepare('PRAGMA data_version').pluck();
+    return this.#dataVersionStatement.get() as number;
   }
 
   #lastSeq(): number {
@@ -520,6 +542,7 @@ function toClient(row: ClientRow, secrets: SecretRow[]): ClientRecord {
     audiences: JSON.parse(row.audiences) as string[],
     tokenTtl: row.token_ttl,
     authMethod: row.auth_method,
+    authConfig: JSON.parse(row.auth_config) as ClientRecord['authConfig'],
     grantTypes: JSON.parse(row.grant_types) as string[],
     secrets: secrets.map((s) => ({
       id: s.id,
@@ -539,7 +562,6 @@ function toKey(row: KeyRow): KeyRecord {
     alg: row.alg,
     state: row.state,
     publicJwk: JSON.parse(row.public_jwk) as JsonWebKey,
-    authConfig: JSON.parse(row.auth_config) as ClientRecord['authConfig'],
     encryptedPrivateKey: row.encrypted_private_key,
     createdAt: row.created_at,
     activatesAt: row.activates_at,
