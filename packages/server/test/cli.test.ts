@@ -141,14 +141,29 @@ describe('tessera CLI', () => {
       '--name',
       'x',
       '--auth-method',
-      'private_key_jwt',
+      'client_secret_jwt',
       '--database',
       database,
     ]);
     assert.equal(badMethod.status, 1);
     assert.equal(
       badMethod.stderr,
-      'tessera: auth method must be one of client_secret_basic, client_secret_post, any\n',
+      'tessera: auth method must be one of client_secret_basic, client_secret_post, any, private_key_jwt, tls_client_auth, self_signed_tls_client_auth\n',
+    );
+    const keyless = await runCli([
+      'clients',
+      'create',
+      '--name',
+      'x',
+      '--auth-method',
+      'private_key_jwt',
+      '--database',
+      database,
+    ]);
+    assert.equal(keyless.status, 1);
+    assert.equal(
+      keyless.stderr,
+      'tessera: private_key_jwt needs exactly one of jwks or jwks_uri\n',
     );
     const badScope = await runCli([
       'clients',
