@@ -51,6 +51,8 @@ export interface TesseraContext {
   logger: Logger;
   /** Wall clock in epoch seconds; injectable so expiry tests are exact. */
   nowSeconds: () => number;
+  /** Set when a graceful stop begins: /readyz answers 503 so balancers move away. */
+  draining: boolean;
   /** Applies changes other processes committed, if there are any (cheap when there are none). */
   syncChanges: () => Promise<void>;
   /** Applies due key transitions (and an automatic rotation when due); runs on a timer too. */
@@ -219,6 +221,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     metrics,
     logger,
     nowSeconds,
+    draining: false,
     // A request waits for a sync already under way (so it sees a change just announced), but
     // not for long: a hung database must not hold up token issuance from cache.
     syncChanges: () =>

@@ -289,13 +289,36 @@ function rawToken(port: number, authorization: string): Promise<number | string>
 /** A minimal load balancer: round robin, and the next backend when one refuses the connection. */
 async function startBalancer(ports: number[]): Promise<{ server: Server; port: number }> {
   let next = 0;
+  // Like a real balancer's health check: every 100 ms, only backends whose /readyz answers 200
+  // take new requests (a draining Tessera answers 503 for a second before it stops accepting).
+  const healthy = new Set(ports);
+  const probe = setInterval(() => {
+    for (const port of ports) {
+      const check = httpRequest(
+        { host: '127.0.0.1', port, path: '/readyz', agent: false, timeout: 500 },
+        (response) => {
+          response.resume();
+          if (response.statusCode === 200) healthy.add(port);
+          else healthy.delete(port);
+        },
+      );
+      check.on('error', () => healthy.delete(port));
+      check.on('timeout', () => check.destroy());
+      check.end();
+    }
+  }, 100);
+  const pick = () => {
+    const candidates = ports.filter((port) => healthy.has(port));
+    const pool = candidates.length > 0 ? candidates : ports;
+    return pool[next++ % pool.length]!;
+  };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const attempt = (tries: number) => {
-        const port = ports[next++ % ports.length]!;
+        const port = pick();
         const upstream = httpRequest(
           {
             host: '127.0.0.1',
@@ -321,6 +344,7 @@ async function startBalancer(ports: number[]): Promise<{ server: Server; port: n
       attempt(ports.length * 2);
     });
   });
+  server.on('close', () => clearInterval(probe));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, port: (server.address() as { port: number }).port };
 }

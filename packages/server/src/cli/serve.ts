@@ -77,8 +77,16 @@ export async function serveCommand(args: string[]): Promise<void> {
     },
     'tessera listening',
   );
-  stopGracefully(server.close, shutdownTimeout, log as Logger);
+  stopGracefully(server.close, shutdownTimeout, log as Logger, {
+    startDraining: () => {
+      server.context.draining = true;
+    },
+    delayMs: drainDelayMs,
+  });
 }
+
+/** How long a stopping server keeps accepting while /readyz reports "draining" (ms). */
+const drainDelayMs = 1000;
 
 function wholeNumber(
   name: string,

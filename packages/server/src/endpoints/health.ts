@@ -18,6 +18,7 @@ export function registerHealthEndpoints(app: FastifyInstance, context: TesseraCo
     const ready = checks.store === 'ok' && checks.signing_key === 'ok';
     // Writes refused (full disk, read-only) still leave token issuance working: degraded,
     // not unready, so a balancer keeps sending token requests here.
+    if (context.draining) return reply.code(503).send({ status: 'draining', checks });
     const status = !ready ? 'not_ready' : refused === undefined ? 'ready' : 'degraded';
     return reply.code(ready ? 200 : 503).send({ status, checks });
   });

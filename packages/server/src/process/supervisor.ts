@@ -46,7 +46,7 @@ export function superviseWorkers({ workers, shutdownTimeout, logger }: Superviso
 }
 
 /**
- * Graceful stop for one serving process: stop accepting, finish requests in flight, flush,
+ * Graceful stop for one serving process: report "draining", stop accepting, finish requests in flight, flush,
  * exit; force the exit when that takes longer than the deadline. A worker also stops when its
  * primary disappears (killed with -9), so no orphan keeps the port.
  */
@@ -54,6 +54,7 @@ export function stopGracefully(
   close: () => Promise<void>,
   shutdownTimeout: number,
   logger: Logger,
+  drain: { startDraining: () => void; delayMs: number } = { startDraining: () => {}, delayMs: 0 },
 ): void {
   let stopping = false;
   const stop = (reason: string) => {
@@ -64,13 +65,18 @@ export function stopGracefully(
       logger.error({ seconds: shutdownTimeout }, 'shutdown deadline passed; exiting');
       process.exit(1);
     }, shutdownTimeout * 1000).unref();
-    close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    // Keep accepting for a moment while /readyz says "draining": connections already queued
+    // in the kernel's backlog are served instead of reset, and balancers stop sending new ones.
+    drain.startDraining();
+    new Promise((resolve) => setTimeout(resolve, Math.min(drain.delayMs, shutdownTimeout * 500)))
+      .then(close)
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
