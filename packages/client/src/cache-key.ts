@@ -32,6 +32,8 @@ export interface CacheKeyParts {
   scope: string;
   audience: string | undefined;
   resource: string | undefined;
+  /** RFC 7638 thumbprint of the DPoP key: a DPoP-bound token is useless with any other key. */
+  dpopJkt?: string | undefined;
 }
 
 /**
@@ -48,5 +50,7 @@ export function cacheKey(parts: CacheKeyParts): string {
     parts.scope,
     parts.audience ?? null,
     parts.resource ?? null,
+    // Appended only with DPoP, so keys of bearer clients (and shared stores) stay as they were.
+    ...(parts.dpopJkt === undefined ? [] : [`dpop:${parts.dpopJkt}`]),
   ]);
 }

@@ -30,4 +30,8 @@ export const defaults = {
   lockPollIntervalMs: 50,
   /** After a store failure, skip the store for this long. */
   storeRetryAfterMs: 5_000,
+  /** `exp − iat` of a `private_key_jwt` assertion (RFC 7523 §3; Tessera accepts up to 300 s). */
+  clientAssertionLifetimeSeconds: 60,
+  /** DPoP-Nonce values remembered (one per origin, RFC 9449 §8); the oldest is dropped beyond this. */
+  dpopNonceOrigins: 100,
 } as const;

@@ -2,6 +2,8 @@ import { DiscoveryError } from './errors.js';
 
 /** The metadata fields the token client uses (RFC 8414 §2). */
 export interface DiscoveredEndpoints {
+  /** The metadata's `issuer`, exactly as the server spells it (the `aud` of client assertions). */
+  issuer: string | undefined;
   tokenEndpoint: string;
   revocationEndpoint: string | undefined;
 }
@@ -74,6 +76,7 @@ export async function discover(
     }
     const revocation = metadata['revocation_endpoint'];
     return {
+      issuer: metadata['issuer'],
       tokenEndpoint,
       revocationEndpoint:
         typeof revocation === 'string' && URL.canParse(revocation) ? revocation : undefined,

@@ -1,5 +1,11 @@
 export { createTokenClient, type TokenClient } from './token-client.js';
-export type { AuthMethod, TokenClientOptions, TokenRequestOptions } from './options.js';
+export type {
+  AuthMethod,
+  DpopOptions,
+  SigningAlg,
+  TokenClientOptions,
+  TokenRequestOptions,
+} from './options.js';
 export {
   TokenClientError,
   TokenEndpointError,

@@ -1,8 +1,36 @@
 import type { ProviderDialect } from './dialect.js';
+import type { SigningAlg } from './lib/signing-key.js';
 import type { TokenStore } from './stores/store.js';
 
-/** Client authentication at the token endpoint (RFC 6749 §2.3.1). */
-export type AuthMethod = 'client_secret_basic' | 'client_secret_post';
+/**
+ * Client authentication at the token endpoint: a secret (RFC 6749 §2.3.1), a signed assertion
+ * (`private_key_jwt`, RFC 7523 §2.2) or the TLS client certificate (RFC 8705 §2: the
+ * certificate comes from your `fetch`, the body carries only `client_id`).
+ */
+export type AuthMethod =
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'private_key_jwt'
+  | 'tls_client_auth'
+  | 'self_signed_tls_client_auth';
+
+export type { SigningAlg };
+
+/**
+ * DPoP (RFC 9449): the key pair that proves possession. `{ privateKey, publicKey }` is the
+ * shape `crypto.subtle.generateKey` returns, so a generated pair can be passed as is.
+ */
+export interface DpopOptions {
+  /** Signs the proofs: a private `CryptoKey` (may be non-extractable) or a private JWK. */
+  privateKey: CryptoKey | JsonWebKey;
+  /**
+   * Sent in each proof's `jwk` header (RFC 9449 §4.2): a public `CryptoKey` or JWK. May be
+   * omitted when `privateKey` is a JWK or an extractable `CryptoKey` (it is derived).
+   */
+  publicKey?: CryptoKey | JsonWebKey;
+  /** Default from the key: RS256 for RSA, ES256 for P-256, EdDSA for Ed25519. */
+  signingAlg?: SigningAlg;
+}
 
 /**
  * Options of {@link createTokenClient}. Give either `tokenEndpoint` or `issuer`.
@@ -20,9 +48,30 @@ export interface TokenClientOptions {
   /** RFC 7009 revocation endpoint; otherwise discovery's `revocation_endpoint`. */
   revocationEndpoint?: string;
   clientId: string;
-  clientSecret: string;
+  /** Required by the secret methods; refused with the others. */
+  clientSecret?: string;
   /** Default `client_secret_basic` (RFC 6749 §2.3.1 says servers MUST support it). */
   authMethod?: AuthMethod;
+  /**
+   * `private_key_jwt` (RFC 7523 §2.2): the key that signs a fresh client assertion for every
+   * token and revocation request — a private `CryptoKey` (may be non-extractable) or a private
+   * JWK (imported non-extractable). Never appears in errors, events or `inspect`.
+   */
+  privateKey?: CryptoKey | JsonWebKey;
+  /** `kid` header of the assertions; default the JWK's own `kid`, else none. */
+  kid?: string;
+  /** Assertion algorithm; default from the key: RS256 for RSA, ES256 for P-256, EdDSA for Ed25519. */
+  signingAlg?: SigningAlg;
+  /**
+   * The assertion's `aud` (RFC 7523 §3 item 3). Default: the `issuer` from discovery (or the
+   * `issuer` option). Needed with `private_key_jwt` when only `tokenEndpoint` is given.
+   */
+  assertionAudience?: string;
+  /**
+   * DPoP (RFC 9449): a proof on every token request, DPoP-bound tokens sent by `fetch` as
+   * `Authorization: DPoP` with a fresh proof per request. Default: off (bearer tokens).
+   */
+  dpop?: DpopOptions;
   /** Default scope(s) for {@link TokenClient.getToken} (RFC 6749 §3.3). */
   scope?: string | readonly string[];
   /** Default `audience` parameter (a de facto extension; see `resource` for RFC 8707). */
@@ -50,7 +99,10 @@ export interface TokenClientOptions {
   lock?: { ttlMs?: number; pollIntervalMs?: number };
   /** Provider deviations (set by presets). */
   dialect?: Partial<ProviderDialect>;
-  /** `fetch` implementation; default `globalThis.fetch`. */
+  /**
+   * `fetch` implementation; default `globalThis.fetch`. For mutual TLS (RFC 8705), pass one
+   * that presents your client certificate (README: "private_key_jwt, DPoP and mutual TLS").
+   */
   fetch?: typeof fetch;
   /** Clock in ms since the epoch; default `Date.now`. */
   now?: () => number;

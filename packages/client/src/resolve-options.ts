@@ -1,7 +1,10 @@
+import { clientAssertion } from './client-assertion.js';
 import { defaults } from './defaults.js';
 import { rfcDialect } from './dialect.js';
+import { createDpopProver, type DpopProver } from './dpop.js';
 import type { Emitter, TokenClientEventMap } from './events.js';
 import { secretRedactor } from './lib/redact.js';
+import { importSigningKey, isCryptoKey, type SigningKey } from './lib/signing-key.js';
 import { sleep as realSleep } from './lib/sleep.js';
 import type { NegativeCachePolicy } from './negative-cache.js';
 import type { TokenClientOptions } from './options.js';
@@ -19,13 +22,30 @@ export interface ResolvedOptions {
   lockPollIntervalMs: number;
 }
 
+/**
+ * @param assertionAudience the issuer, once known (it may need discovery): the `aud` of
+ *   `private_key_jwt` assertions.
+ */
 export function resolveOptions(
   options: TokenClientOptions,
   signal: AbortSignal,
   events: Emitter<TokenClientEventMap>,
+  assertionAudience: () => Promise<string>,
 ): ResolvedOptions {
-  const { clientId, clientSecret } = options;
+  const { clientId } = options;
+  const clientSecret = options.clientSecret ?? '';
+  const authMethod = options.authMethod ?? 'client_secret_basic';
   const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const now = options.now ?? Date.now;
+  // Keys are imported once, on first use; they live only in these closures.
+  const { privateKey, dpop } = options;
+  let signingKey: Promise<SigningKey> | undefined;
+  const kid =
+    options.kid ??
+    (privateKey !== undefined && !isCryptoKey(privateKey)
+      ? stringOr((privateKey as { kid?: unknown }).kid)
+      : undefined);
+  let prover: Promise<DpopProver> | undefined;
   const neg = options.negativeCache;
   const negative =
     neg === false
@@ -39,7 +59,21 @@ export function resolveOptions(
     ctx: {
       clientId,
       clientSecret,
-      authMethod: options.authMethod ?? 'client_secret_basic',
+      authMethod,
+      clientAssertion:
+        authMethod === 'private_key_jwt' && privateKey !== undefined
+          ? async () => {
+              signingKey ??= importSigningKey(privateKey, 'privateKey', options.signingAlg);
+              return clientAssertion(
+                await signingKey,
+                kid,
+                clientId,
+                await assertionAudience(),
+                now(),
+              );
+            }
+          : undefined,
+      dpop: dpop === undefined ? undefined : () => (prover ??= createDpopProver(dpop, now)),
       dialect: { ...rfcDialect, ...options.dialect },
       retry: {
         maxRetries: options.retry?.maxRetries ?? defaults.maxRetries,
@@ -49,7 +83,7 @@ export function resolveOptions(
       timeoutMs: options.timeoutMs ?? defaults.timeoutMs,
       defaultExpiresInSeconds: options.defaultExpiresInSeconds ?? defaults.defaultExpiresInSeconds,
       fetch: fetchImpl,
-      now: options.now ?? Date.now,
+      now,
       random: options.random ?? Math.random,
       sleep: options.sleep ?? realSleep,
       signal,
@@ -66,4 +100,8 @@ export function resolveOptions(
     lockTtlMs: options.lock?.ttlMs ?? defaults.lockTtlMs,
     lockPollIntervalMs: options.lock?.pollIntervalMs ?? defaults.lockPollIntervalMs,
   };
+}
+
+function stringOr(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }

@@ -1,6 +1,6 @@
+import { authenticateClient } from './client-authentication.js';
 import { RevocationError } from './errors.js';
 import type { TokenRequestContext } from './token-request.js';
-import { basicCredential } from './lib/basic.js';
 
 /**
  * Revokes one access token: RFC 7009 §2.1 (`token` + `token_type_hint=access_token`, client
@@ -17,23 +17,20 @@ export async function revokeToken(
     ...ctx.dialect.revocationHeaders,
   };
   let body: string;
+  let assertion: string | undefined;
   if (ctx.dialect.revocationFormat === 'json-credentials') {
     headers['content-type'] = 'application/json';
     body = JSON.stringify({ client_id: ctx.clientId, client_secret: ctx.clientSecret, token });
   } else {
     headers['content-type'] = 'application/x-www-form-urlencoded';
-    const params = new URLSearchParams({ token, token_type_hint: 'access_token' });
-    if (ctx.authMethod === 'client_secret_basic') {
-      headers['authorization'] = basicCredential(
-        ctx.clientId,
-        ctx.clientSecret,
-        ctx.dialect.basicCredentialEncoding,
-      );
-    } else {
-      params.set('client_id', ctx.clientId);
-      params.set('client_secret', ctx.clientSecret);
-    }
-    body = params.toString();
+    const auth = await authenticateClient(ctx);
+    Object.assign(headers, auth.headers);
+    assertion = auth.assertion;
+    body = new URLSearchParams([
+      ['token', token],
+      ['token_type_hint', 'access_token'],
+      ...auth.params,
+    ]).toString();
   }
   let response: Response;
   try {
@@ -49,7 +46,8 @@ export async function revokeToken(
       cause: error,
     });
   }
-  const text = ctx.redact(await response.text());
+  let text = ctx.redact(await response.text());
+  if (assertion !== undefined) text = text.split(assertion).join('[REDACTED]');
   if (response.ok) return;
   let parsed: unknown = text;
   try {

@@ -57,7 +57,8 @@ export async function acquireShared(
     if (ctx.now() >= schedule.usableUntil) return undefined;
     return {
       accessToken: stored.access_token,
-      tokenType: stored.token_type,
+      // The DPoP key is part of the cache key, so a stored DPoP token is bound to ours.
+      tokenType: stored.token_type.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer',
       scope: stored.scope,
       expiresIn: Math.round((stored.expires_at - stored.issued_at) / 1000),
       schedule,

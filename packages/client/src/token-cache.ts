@@ -5,7 +5,7 @@ import type { TokenSchedule } from './refresh-schedule.js';
 /** A token held in memory with its renewal plan. */
 export interface CachedToken {
   accessToken: string;
-  tokenType: string;
+  tokenType: 'Bearer' | 'DPoP';
   scope: string | undefined;
   expiresIn: number;
   schedule: TokenSchedule;

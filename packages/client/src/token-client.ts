@@ -82,10 +82,11 @@ interface Slot {
  */
 export function createTokenClient(options: TokenClientOptions): TokenClient {
   validateOptions(options);
-  const { clientId, clientSecret } = options;
+  const { clientId } = options;
+  const clientSecret = options.clientSecret ?? '';
   const controller = new AbortController();
   const events = new Emitter<TokenClientEventMap>();
-  const resolved = resolveOptions(options, controller.signal, events);
+  const resolved = resolveOptions(options, controller.signal, events, assertionAudience);
   const { ctx, schedule: schedulePolicy } = resolved;
   const { authMethod, dialect, now, random, fetch: fetchImpl } = ctx;
   const store = options.store;
@@ -94,7 +95,11 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
   let endpoints: DiscoveredEndpoints | undefined =
     options.tokenEndpoint === undefined
       ? undefined
-      : { tokenEndpoint: options.tokenEndpoint, revocationEndpoint: options.revocationEndpoint };
+      : {
+          issuer: options.issuer,
+          tokenEndpoint: options.tokenEndpoint,
+          revocationEndpoint: options.revocationEndpoint,
+        };
   let discovering: Promise<DiscoveredEndpoints> | undefined;
   const resolveEndpoints = (): Promise<DiscoveredEndpoints> => {
     if (endpoints !== undefined) return Promise.resolve(endpoints);
@@ -106,6 +111,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     ).then(
       (found) => {
         endpoints = {
+          issuer: found.issuer,
           tokenEndpoint: found.tokenEndpoint,
           revocationEndpoint: options.revocationEndpoint ?? found.revocationEndpoint,
         };
@@ -118,6 +124,11 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     );
     return discovering;
   };
+  // RFC 7523 §3: the issuer identifies the authorization server; validateOptions ensures one.
+  async function assertionAudience(): Promise<string> {
+    if (options.assertionAudience !== undefined) return options.assertionAudience;
+    return (await resolveEndpoints()).issuer ?? options.issuer ?? '';
+  }
   let fingerprint: Promise<string> | undefined;
 
   const cache = new TokenCache();
@@ -166,7 +177,13 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     };
     if (dialect.scopeRequired && target.scope === '')
       throw new InvalidOptionError('scope', `${dialect.name} requires a scope`);
-    const key = cacheKey({ ...target, authMethod, secretFingerprint: await fingerprint });
+    const dpopJkt = ctx.dpop === undefined ? undefined : (await ctx.dpop()).jkt;
+    const key = cacheKey({
+      ...target,
+      authMethod,
+      secretFingerprint: await fingerprint,
+      dpopJkt,
+    });
     return (slot.entry = cache.entry(key, target));
   }
 
@@ -285,9 +302,15 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
   }
 
   async function slowGetToken(slot: Slot): Promise<string> {
+    return (await cachedToken(slot)).accessToken;
+  }
+
+  /** The token with its type, for `fetch` (a DPoP token needs a proof, RFC 9449 §7.1). */
+  async function cachedToken(slot: Slot): Promise<CachedToken> {
+    if (closed) throw new ClientClosedError();
     const entry = slot.entry ?? (await resolveEntry(slot));
     if (closed) throw new ClientClosedError();
-    return (await current(entry)).accessToken;
+    return current(entry);
   }
 
   function invalidate(accessToken: string): void {
@@ -373,7 +396,8 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
   const fetchWith = (o: TokenRequestOptions): typeof fetch =>
     createAuthorizedFetch({
       fetch: fetchImpl,
-      getToken: () => getToken(o),
+      getToken: () => cachedToken(slotFor(o)),
+      dpop: ctx.dpop,
       invalidate,
       isTokenRejected: dialect.isTokenRejected,
       onReject: (status, replayable) =>
@@ -389,6 +413,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     tokenEndpoint: endpoints?.tokenEndpoint ?? options.tokenEndpoint,
     issuer: options.issuer,
     authMethod,
+    dpop: ctx.dpop !== undefined,
     dialect: dialect.name,
   });
   return {

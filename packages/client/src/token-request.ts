@@ -1,7 +1,8 @@
 import type { ProviderDialect } from './dialect.js';
-import { ClientClosedError, TokenEndpointError } from './errors.js';
+import { ClientClosedError, TokenClientError, TokenEndpointError } from './errors.js';
 import type { Emitter, TokenClientEventMap, TokenTarget } from './events.js';
-import { basicCredential } from './lib/basic.js';
+import { authenticateClient } from './client-authentication.js';
+import type { DpopProver } from './dpop.js';
 import type { AuthMethod } from './options.js';
 import {
   backoffDelay,
@@ -14,8 +15,13 @@ import {
 /** Everything a token request needs that does not change between calls. */
 export interface TokenRequestContext {
   clientId: string;
+  /** `''` for the methods that use no secret. */
   clientSecret: string;
   authMethod: AuthMethod;
+  /** `private_key_jwt`: signs a fresh RFC 7523 assertion (the key stays in this closure). */
+  clientAssertion: (() => Promise<string>) | undefined;
+  /** DPoP (RFC 9449): the prover, imported on first use. */
+  dpop: (() => Promise<DpopProver>) | undefined;
   dialect: ProviderDialect;
   retry: RetryPolicy;
   timeoutMs: number;
@@ -32,7 +38,8 @@ export interface TokenRequestContext {
 /** A successful RFC 6749 §5.1 response, normalised. */
 export interface IssuedToken {
   accessToken: string;
-  tokenType: string;
+  /** `Bearer`, or `DPoP` for a DPoP-bound token (RFC 9449 §5). */
+  tokenType: 'Bearer' | 'DPoP';
   scope: string | undefined;
   /** Seconds, as the server sent it (or the configured default). */
   expiresIn: number;
@@ -40,22 +47,24 @@ export interface IssuedToken {
   obtainedAt: number;
 }
 
-/** Builds the token request headers and body (RFC 6749 §4.4.2 and §2.3.1, per dialect). */
-export function buildTokenRequest(
-  ctx: Pick<TokenRequestContext, 'clientId' | 'clientSecret' | 'authMethod' | 'dialect'>,
+/**
+ * Builds the token request headers and body (RFC 6749 §4.4.2, client authentication per
+ * method, body per dialect). Called per attempt: an assertion is never sent twice.
+ */
+export async function buildTokenRequest(
+  ctx: Pick<
+    TokenRequestContext,
+    'clientId' | 'clientSecret' | 'authMethod' | 'dialect' | 'clientAssertion'
+  >,
   target: TokenTarget,
-): { headers: Record<string, string>; body: URLSearchParams | FormData } {
-  const params: [string, string][] = [['grant_type', 'client_credentials']];
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (ctx.authMethod === 'client_secret_basic') {
-    headers['authorization'] = basicCredential(
-      ctx.clientId,
-      ctx.clientSecret,
-      ctx.dialect.basicCredentialEncoding,
-    );
-  } else {
-    params.push(['client_id', ctx.clientId], ['client_secret', ctx.clientSecret]);
-  }
+): Promise<{
+  headers: Record<string, string>;
+  body: URLSearchParams | FormData;
+  assertion: string | undefined;
+}> {
+  const auth = await authenticateClient(ctx);
+  const params: [string, string][] = [['grant_type', 'client_credentials'], ...auth.params];
+  const headers: Record<string, string> = { accept: 'application/json', ...auth.headers };
   if (target.scope !== '') params.push(['scope', target.scope]);
   if (target.audience !== undefined) params.push(['audience', target.audience]);
   if (target.resource !== undefined) params.push(['resource', target.resource]);
@@ -63,10 +72,52 @@ export function buildTokenRequest(
     // fetch sets the multipart boundary itself.
     const form = new FormData();
     for (const [k, v] of params) form.append(k, v);
-    return { headers, body: form };
+    return { headers, body: form, assertion: auth.assertion };
   }
   headers['content-type'] = 'application/x-www-form-urlencoded';
-  return { headers, body: new URLSearchParams(params) };
+  return { headers, body: new URLSearchParams(params), assertion: auth.assertion };
+}
+
+/**
+ * One token request, answered. With DPoP, a proof goes in the `DPoP` header, and a
+ * `use_dpop_nonce` error carrying a new `DPoP-Nonce` (RFC 9449 §8) is answered by sending the
+ * request once more with the nonce; it does not count as a retry.
+ */
+async function send(
+  ctx: TokenRequestContext,
+  target: TokenTarget,
+  dpop: DpopProver | undefined,
+): Promise<{ response: Response; text: string; redact: (text: string) => string }> {
+  for (let nonceRetry = false; ; nonceRetry = true) {
+    const { headers, body, assertion } = await buildTokenRequest(ctx, target);
+    if (dpop !== undefined) headers['dpop'] = await dpop.proof('POST', target.tokenEndpoint);
+    const response = await ctx.fetch(target.tokenEndpoint, {
+      method: 'POST',
+      headers,
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.timeoutMs)]),
+    });
+    const text = await response.text();
+    const freshNonce = dpop?.rememberNonce(target.tokenEndpoint, response) ?? false;
+    if (
+      !nonceRetry &&
+      freshNonce &&
+      response.status === 400 &&
+      errorCodeOf(parseJson(text)) === 'use_dpop_nonce'
+    )
+      continue;
+    const redact =
+      assertion === undefined
+        ? ctx.redact
+        : (t: string) => ctx.redact(t).split(assertion).join('[REDACTED]');
+    return { response, text, redact };
+  }
+}
+
+function errorCodeOf(body: unknown): string | undefined {
+  const error = (body as Record<string, unknown> | null | undefined)?.['error'];
+  return typeof error === 'string' ? error : undefined;
 }
 
 /**
@@ -78,29 +129,25 @@ export async function requestToken(
   ctx: TokenRequestContext,
   target: TokenTarget,
 ): Promise<IssuedToken> {
+  // Key import failures are option errors: thrown as is, never retried.
+  const dpop = ctx.dpop === undefined ? undefined : await ctx.dpop();
   for (let retry = 0; ; retry++) {
     if (ctx.signal.aborted) throw new ClientClosedError();
     ctx.events.emit('request', { ...target, attempt: retry + 1 });
-    const { headers, body } = buildTokenRequest(ctx, target);
     const obtainedAt = ctx.now();
     let failure: TokenEndpointError;
     let retryable: boolean;
     try {
-      const response = await ctx.fetch(target.tokenEndpoint, {
-        method: 'POST',
-        headers,
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.timeoutMs)]),
-      });
-      const text = await response.text();
-      if (response.ok) return parseTokenResponse(ctx, text, response.status, obtainedAt);
-      failure = endpointError(ctx, response, ctx.redact(text));
+      const { response, text, redact } = await send(ctx, target, dpop);
+      if (response.ok)
+        return parseTokenResponse(ctx, redact, text, response.status, obtainedAt, dpop);
+      failure = endpointError(ctx, response, redact(text));
       retryable =
         isRetryableStatus(response.status) && !nonRetryableErrors.has(failure.error ?? '');
     } catch (error) {
       if (ctx.signal.aborted) throw new ClientClosedError();
-      if (error instanceof TokenEndpointError) throw error;
+      // Option errors (an unusable key) and endpoint errors are final.
+      if (error instanceof TokenClientError) throw error;
       failure = new TokenEndpointError('token_endpoint_unreachable', 'token endpoint unreachable', {
         cause: error,
       });
@@ -152,15 +199,17 @@ function endpointError(
 
 function parseTokenResponse(
   ctx: TokenRequestContext,
+  redact: (text: string) => string,
   text: string,
   status: number,
   obtainedAt: number,
+  dpop: DpopProver | undefined,
 ): IssuedToken {
   const body = parseJson(text) as Record<string, unknown> | undefined;
   const invalid = (why: string): TokenEndpointError => {
     // Redact only what goes into an error (redacting the success path would corrupt it),
     // and an access token in an unusable answer is not kept either.
-    const redacted = ctx.redact(text);
+    const redacted = redact(text);
     const parsed = parseJson(redacted);
     if (typeof parsed === 'object' && parsed !== null && 'access_token' in parsed) {
       (parsed as Record<string, unknown>)['access_token'] = '[REDACTED]';
@@ -173,9 +222,15 @@ function parseTokenResponse(
   if (typeof body !== 'object' || body === null) throw invalid('is not a JSON object');
   const accessToken = body['access_token'];
   if (typeof accessToken !== 'string' || accessToken === '') throw invalid('has no access_token');
-  const tokenType = body['token_type'] ?? 'Bearer';
-  if (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer')
-    throw invalid('token_type is not Bearer');
+  // RFC 9449 §5: a server without DPoP support may answer a proof with a Bearer token.
+  const rawType = body['token_type'] ?? 'Bearer';
+  const lowered = typeof rawType === 'string' ? rawType.toLowerCase() : undefined;
+  const tokenType =
+    lowered === 'bearer' ? 'Bearer' : lowered === 'dpop' && dpop !== undefined ? 'DPoP' : undefined;
+  if (tokenType === undefined)
+    throw invalid(
+      dpop === undefined ? 'token_type is not Bearer' : 'token_type is not DPoP or Bearer',
+    );
   let expiresIn: number = ctx.defaultExpiresInSeconds;
   const raw = body['expires_in'];
   if (raw !== undefined && raw !== null) {
@@ -185,7 +240,7 @@ function parseTokenResponse(
       throw invalid('has an invalid expires_in');
   }
   const scope = typeof body['scope'] === 'string' ? body['scope'] : undefined;
-  return { accessToken, tokenType: 'Bearer', scope, expiresIn, obtainedAt };
+  return { accessToken, tokenType, scope, expiresIn, obtainedAt };
 }
 
 function parseJson(text: string): unknown {

@@ -15,3 +15,15 @@ export function hex(bytes: ArrayBuffer): string {
 export function utf8(text: string): Uint8Array<ArrayBuffer> {
   return encoder.encode(text);
 }
+
+/** Unpadded base64url (RFC 4648 §5), as JOSE uses it (RFC 7515 §2). */
+export function base64url(bytes: ArrayBuffer | Uint8Array): string {
+  let binary = '';
+  for (const byte of new Uint8Array(bytes)) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** 128 random bits, base64url: a `jti` that is unique without coordination. */
+export function randomId(): string {
+  return base64url(crypto.getRandomValues(new Uint8Array(16)));
+}

@@ -66,10 +66,17 @@ export function parseChallenges(header: string): Challenge[] {
   return challenges;
 }
 
+/** Whether a challenge of `scheme` (lowercase) carries `error="<error>"`. */
+export function hasChallengeError(
+  header: string | null,
+  scheme: 'bearer' | 'dpop',
+  error: string,
+): boolean {
+  if (header === null) return false;
+  return parseChallenges(header).some((c) => c.scheme === scheme && c.params['error'] === error);
+}
+
 /** RFC 6750 §3.1: a `Bearer` challenge with `error="invalid_token"`. */
 export function isBearerInvalidToken(header: string | null): boolean {
-  if (header === null) return false;
-  return parseChallenges(header).some(
-    (c) => c.scheme === 'bearer' && c.params['error'] === 'invalid_token',
-  );
+  return hasChallengeError(header, 'bearer', 'invalid_token');
 }

@@ -8,8 +8,17 @@ import type { TokenClientOptions } from '../options.js';
  */
 export type PresetOptions = Omit<
   TokenClientOptions,
-  'tokenEndpoint' | 'issuer' | 'revocationEndpoint' | 'authMethod' | 'dialect'
-> & { baseUrl?: string };
+  | 'tokenEndpoint'
+  | 'issuer'
+  | 'revocationEndpoint'
+  | 'authMethod'
+  | 'dialect'
+  | 'clientSecret'
+  | 'privateKey'
+  | 'kid'
+  | 'signingAlg'
+  | 'assertionAudience'
+> & { baseUrl?: string; clientSecret: string };
 
 export function joinUrl(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}${path}`;
