@@ -37,12 +37,16 @@ export async function createDpopProver(
   now: () => number,
 ): Promise<DpopProver> {
   const key = await importSigningKey(options.privateKey, 'dpop.privateKey', options.signingAlg);
-  const jwk = await publicJwkOf(
-    options.publicKey ?? options.privateKey,
-    options.publicKey === undefined && isCryptoKey(options.privateKey)
-      ? 'dpop.publicKey (needed with a non-extractable private key)'
-      : 'dpop.publicKey',
-  );
+  if (
+    options.publicKey === undefined &&
+    isCryptoKey(options.privateKey) &&
+    !options.privateKey.extractable
+  )
+    throw new InvalidOptionError(
+      'dpop.publicKey',
+      'is required with a non-extractable private key',
+    );
+  const jwk = await publicJwkOf(options.publicKey ?? options.privateKey, 'dpop.publicKey');
   const probe = 'tessera/client/dpop-key-check';
   const matches = await verify(key.alg, jwk, probe, await signBytes(key, probe)).catch(() => false);
   if (!matches) throw new InvalidOptionError('dpop.publicKey', 'does not match dpop.privateKey');
