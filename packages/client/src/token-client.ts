@@ -23,7 +23,10 @@ import { requestToken } from './token-request.js';
 export interface TokenClient {
   /** A valid access token for the default (or given) scope/audience; see {@link createTokenClient}. */
   getToken(options?: TokenRequestOptions): Promise<string>;
-  /** Drop-in `fetch` that adds `Authorization: Bearer` and renews + replays once on rejection. */
+  /**
+   * Drop-in `fetch` that adds `Authorization: Bearer` (or, for a DPoP-bound token,
+   * `Authorization: DPoP` and a fresh `DPoP` proof) and renews + replays once on rejection.
+   */
   fetch: typeof fetch;
   /** The same as {@link TokenClient.fetch} for another scope/audience. */
   fetchWith(options: TokenRequestOptions): typeof fetch;
@@ -67,8 +70,13 @@ interface Slot {
  *   scopes, audience and resource — a rotated secret or another scope never gets a stale token.
  * - 5xx / 429 / network errors are retried with backoff; consecutive failures are cached
  *   briefly (negative cache) so bad credentials cannot burn a provider's quota.
+ * - Client authentication by secret (RFC 6749 §2.3.1), `private_key_jwt` (RFC 7523, a fresh
+ *   assertion per request) or mutual TLS (RFC 8705, through the `fetch` you pass); optional
+ *   DPoP (RFC 9449): DPoP-bound tokens, cached per DPoP key, presented with a proof per request.
  *
  * Does not validate the access token (it is opaque to clients, RFC 6749 §1.4) and never logs.
+ * Does not present DPoP proofs for tokens taken with `getToken()`, sign `client_secret_jwt`
+ * (HS256) assertions, or know which certificate a custom `fetch` presents.
  *
  * @example
  * ```ts
