@@ -56,23 +56,19 @@ describe('mutual TLS through a custom fetch, against a real Tessera HTTPS server
     await client.close({ revoke: false });
   });
 
-  test(
-    'tls_client_auth: revocation over mTLS',
-    { todo: 'Tessera’s /oauth/revoke does not pass the TLS certificate to client authentication' },
-    async () => {
-      const client = createTokenClient({
-        issuer: tessera.issuer,
-        clientId: byDn,
-        authMethod: 'tls_client_auth',
-        fetch: httpsFetch({ ca: pki.ca, cert: pki.client.cert, key: pki.client.key }),
-      });
-      await client.getToken();
-      const revoked: boolean[] = [];
-      client.on('revoke', (e) => revoked.push(e.ok));
-      await client.close();
-      assert.deepEqual(revoked, [true]);
-    },
-  );
+  test('tls_client_auth: revocation over mTLS', async () => {
+    const client = createTokenClient({
+      issuer: tessera.issuer,
+      clientId: byDn,
+      authMethod: 'tls_client_auth',
+      fetch: httpsFetch({ ca: pki.ca, cert: pki.client.cert, key: pki.client.key }),
+    });
+    await client.getToken();
+    const revoked: boolean[] = [];
+    client.on('revoke', (e) => revoked.push(e.ok));
+    await client.close();
+    assert.deepEqual(revoked, [true]);
+  });
 
   test('self_signed_tls_client_auth', async () => {
     const client = createTokenClient({

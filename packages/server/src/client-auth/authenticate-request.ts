@@ -1,5 +1,7 @@
 import { OAuthError } from '@tessera/protocol';
 import type { TesseraContext } from '../context.js';
+import type { IncomingMessage } from 'node:http';
+import { requestCertificate } from '../dpop/sender-binding.js';
 import type { Params } from '../http/parse-params.js';
 import { presentedCredentials, type AuthenticatedClient } from './authenticate-client.js';
 
@@ -12,10 +14,14 @@ export async function authenticateRequest(
   authorization: string | undefined,
   params: Params,
   sourceAddress?: string,
+  request?: IncomingMessage,
 ): Promise<AuthenticatedClient> {
   await context.syncChanges();
+  // mTLS clients authenticate with their certificate here too (RFC 8705 §2 covers every
+  // endpoint that takes client authentication).
+  const certificate = request ? requestCertificate(context, request) : undefined;
   const authenticated = await context.authenticator.authenticate(
-    presentedCredentials(authorization, params),
+    presentedCredentials(authorization, params, certificate),
     sourceAddress,
   );
   if (authenticated.secretId !== undefined) {

@@ -46,6 +46,11 @@ function stateOf(context: TesseraContext): SenderState {
   return state;
 }
 
+/** The client certificate a request came with (mutual TLS, or a trusted proxy's header). */
+export function requestCertificate(context: TesseraContext, request: IncomingMessage) {
+  return presentedCertificate(request, stateOf(context).certificates, context.nowSeconds());
+}
+
 /** The sender facts of a token request as Fastify received it. */
 export function tokenTransport(
   context: TesseraContext,

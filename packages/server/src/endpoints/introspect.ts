@@ -41,6 +41,7 @@ export function registerIntrospectionEndpoint(app: FastifyInstance, context: Tes
       request.headers.authorization,
       params,
       request.ip,
+      request.raw,
     );
     requireIntrospectScope(caller);
     const token = params.get('token');

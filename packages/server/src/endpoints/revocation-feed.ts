@@ -22,6 +22,7 @@ export function registerRevocationFeed(app: FastifyInstance, context: TesseraCon
       request.headers.authorization,
       new Map(),
       request.ip,
+      request.raw,
     );
     requireIntrospectScope(caller);
     const since = query.since === undefined ? 0 : Number(query.since);

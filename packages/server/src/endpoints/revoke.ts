@@ -47,6 +47,7 @@ export function registerRevocationEndpoint(app: FastifyInstance, context: Tesser
       request.headers.authorization,
       params,
       request.ip,
+      request.raw,
     );
     await revokeToken(context, caller, params);
     return reply.code(200).headers(noStoreHeaders).send();
