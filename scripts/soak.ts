@@ -62,11 +62,16 @@ const server = spawn(
 );
 const port = await new Promise<number>((resolve, reject) => {
   let buffer = '';
-  server.stdout!.on('data', (chunk: Buffer) => {
+  const onData = (chunk: Buffer) => {
     buffer += chunk;
     const match = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(buffer);
-    if (match) resolve(Number(match[1]));
-  });
+    if (match) {
+      // Stop collecting: the log keeps flowing for the whole run (resume() discards it).
+      server.stdout!.off('data', onData);
+      resolve(Number(match[1]));
+    }
+  };
+  server.stdout!.on('data', onData);
   server.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
 });
 server.stdout!.resume();
@@ -85,10 +90,12 @@ const stats = new Map<
   Kind,
   { count: number; errors: number; latencies: number[]; samples: string[] }
 >();
+let completed = 0;
 const record = (kind: Kind, ms: number, ok: boolean, detail: string) => {
   let entry = stats.get(kind);
   if (!entry) stats.set(kind, (entry = { count: 0, errors: 0, latencies: [], samples: [] }));
   entry.count += 1;
+  completed += 1;
   entry.latencies.push(ms);
   if (!ok) {
     entry.errors += 1;
@@ -150,16 +157,23 @@ const tokenFor = async (
 };
 
 let adminToken = await tokenFor(admin);
-const rss: Array<{ second: number; mib: number }> = [];
+const rss: Array<{ second: number; mib: number; requestsPerSecond: number }> = [];
 const started = Date.now();
 const deadline = started + minutes * 60_000;
+let completedAtLastSample = 0;
 const sampleRss = () => {
   const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const lastSecond = rss.at(-1)?.second ?? 0;
+  const second = Math.round((Date.now() - started) / 1000);
   rss.push({
-    second: Math.round((Date.now() - started) / 1000),
+    second,
     mib: Math.round((kb / 1024) * 10) / 10,
+    requestsPerSecond: Math.round(
+      (completed - completedAtLastSample) / Math.max(1, second - lastSecond),
+    ),
   });
+  completedAtLastSample = completed;
 };
 const rssTimer = setInterval(sampleRss, 5000);
 const rotateTimer = setInterval(async () => {

@@ -251,11 +251,16 @@ async function spawnServer(
   );
   const port = await new Promise<number>((resolve, reject) => {
     let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       buffer += chunk;
       const match = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(buffer);
-      if (match) resolve(Number(match[1]));
-    });
+      if (match) {
+        // Stop collecting: the log keeps flowing for the whole run (resume() discards it).
+        child.stdout!.off('data', onData);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
   child.stdout!.resume();

@@ -17,40 +17,15 @@ import type {
   Store,
 } from '../contract.js';
 import { sqliteMigrations } from './migrations.js';
+import { toClient, toKey, type ClientRow, type KeyRow, type SecretRow } from '../rows.js';
 
-interface ClientRow {
-  client_id: string;
-  name: string;
-  status: ClientRecord['status'];
+/** A clients row as SQLite stores it: JSON text where PostgreSQL has jsonb. */
+type SqliteClientRow = Omit<ClientRow, 'scopes' | 'audiences' | 'auth_config' | 'grant_types'> & {
   scopes: string;
   audiences: string;
-  token_ttl: number | null;
-  auth_method: ClientRecord['authMethod'];
   auth_config: string;
   grant_types: string;
-  created_at: number;
-  updated_at: number;
-}
-
-interface SecretRow {
-  id: string;
-  client_id: string;
-  hash: string;
-  created_at: number;
-  expires_at: number | null;
-  last_used_at: number | null;
-}
-
-interface KeyRow {
-  kid: string;
-  alg: KeyRecord['alg'];
-  state: KeyRecord['state'];
-  public_jwk: string;
-  encrypted_private_key: string;
-  created_at: number;
-  activates_at: number | null;
-  retires_at: number | null;
-}
+};
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 /** How often the store looks for commits by other processes when nobody asks (ms). */
@@ -112,18 +87,18 @@ export class SqliteStore implements Store {
 
   async getClient(clientId: string): Promise<ClientRecord | undefined> {
     const row = this.#db.prepare('SELECT * FROM clients WHERE client_id = ?').get(clientId) as
-      ClientRow | undefined;
+      SqliteClientRow | undefined;
     if (!row) return undefined;
     const secrets = this.#db
       .prepare('SELECT * FROM client_secrets WHERE client_id = ? ORDER BY created_at, rowid')
       .all(clientId) as SecretRow[];
-    return toClient(row, secrets);
+    return decodeClient(row, secrets);
   }
 
   async listClients(): Promise<ClientRecord[]> {
     const rows = this.#db
       .prepare('SELECT * FROM clients ORDER BY created_at, client_id')
-      .all() as ClientRow[];
+      .all() as SqliteClientRow[];
     const secrets = this.#db
       .prepare('SELECT * FROM client_secrets ORDER BY created_at, rowid')
       .all() as SecretRow[];
@@ -133,7 +108,7 @@ export class SqliteStore implements Store {
       if (list) list.push(secret);
       else byClient.set(secret.client_id, [secret]);
     }
-    return rows.map((row) => toClient(row, byClient.get(row.client_id) ?? []));
+    return rows.map((row) => decodeClient(row, byClient.get(row.client_id) ?? []));
   }
 
   async createClient(client: NewClient): Promise<ClientRecord> {
@@ -533,38 +508,15 @@ export class SqliteStore implements Store {
   }
 }
 
-function toClient(row: ClientRow, secrets: SecretRow[]): ClientRecord {
-  return {
-    clientId: row.client_id,
-    name: row.name,
-    status: row.status,
-    scopes: JSON.parse(row.scopes) as string[],
-    audiences: JSON.parse(row.audiences) as string[],
-    tokenTtl: row.token_ttl,
-    authMethod: row.auth_method,
-    authConfig: JSON.parse(row.auth_config) as ClientRecord['authConfig'],
-    grantTypes: JSON.parse(row.grant_types) as string[],
-    secrets: secrets.map((s) => ({
-      id: s.id,
-      hash: s.hash,
-      createdAt: s.created_at,
-      expiresAt: s.expires_at,
-      lastUsedAt: s.last_used_at,
-    })),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function toKey(row: KeyRow): KeyRecord {
-  return {
-    kid: row.kid,
-    alg: row.alg,
-    state: row.state,
-    publicJwk: JSON.parse(row.public_jwk) as JsonWebKey,
-    encryptedPrivateKey: row.encrypted_private_key,
-    createdAt: row.created_at,
-    activatesAt: row.activates_at,
-    retiresAt: row.retires_at,
-  };
+function decodeClient(row: SqliteClientRow, secrets: SecretRow[]): ClientRecord {
+  return toClient(
+    {
+      ...row,
+      scopes: JSON.parse(row.scopes) as string[],
+      audiences: JSON.parse(row.audiences) as string[],
+      auth_config: JSON.parse(row.auth_config) as ClientRecord['authConfig'],
+      grant_types: JSON.parse(row.grant_types) as string[],
+    },
+    secrets,
+  );
 }
