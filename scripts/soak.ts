@@ -106,9 +106,9 @@ const form = (body: Record<string, string>) => new URLSearchParams(body).toStrin
 // node:http with keep-alive: fetch costs the load generator several times more CPU per
 // request, and on a 2-core machine the generator competes with the server it measures.
 const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-const send = (path: string, headers: Record<string, string>, body: string) =>
+const send = (method: string, path: string, headers: Record<string, string>, body: string) =>
   new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = request(`${base}${path}`, { method: 'POST', agent, headers }, (res) => {
+    const req = request(`${base}${path}`, { method, agent, headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
@@ -120,12 +120,12 @@ const send = (path: string, headers: Record<string, string>, body: string) =>
 const post = async (
   kind: Kind,
   path: string,
-  init: { headers: Record<string, string>; body: string },
+  init: { method?: string; headers: Record<string, string>; body: string },
   expect: number,
 ) => {
   const started = performance.now();
   try {
-    const { status, text } = await send(path, init.headers, init.body);
+    const { status, text } = await send(init.method ?? 'POST', path, init.headers, init.body);
     record(kind, performance.now() - started, status === expect, `${status} ${text.slice(0, 120)}`);
     return text;
   } catch (error) {
@@ -229,7 +229,9 @@ const loops = Array.from({ length: concurrency }, async (_, index) => {
         200,
       );
     } else {
-      await post(
+      // Create, then delete: admin writes at a steady rate without growing the registry, so
+      // memory should stay flat.
+      const created = await post(
         'admin',
         '/admin/v1/clients',
         {
@@ -238,6 +240,15 @@ const loops = Array.from({ length: concurrency }, async (_, index) => {
         },
         201,
       );
+      const clientId = (JSON.parse(created || '{}') as { client_id?: string }).client_id;
+      if (clientId) {
+        await post(
+          'admin',
+          `/admin/v1/clients/${encodeURIComponent(clientId)}`,
+          { method: 'DELETE', headers: { authorization: `Bearer ${adminToken}` }, body: '' },
+          204,
+        );
+      }
     }
   }
 });
