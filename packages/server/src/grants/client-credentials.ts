@@ -1,5 +1,5 @@
 import { OAuthError, formatScope, parseScope, type AccessTokenClaims } from '@tessera/protocol';
-import { randomBytes } from 'node:crypto';
+import { randomId128 } from '../lib/random-id.js';
 import type { Params } from '../http/parse-params.js';
 import type { ClientRecord } from '../store/contract.js';
 
@@ -44,7 +44,7 @@ export function clientCredentials(
     aud: audience,
     exp: iat + expiresIn,
     iat,
-    jti: randomBytes(16).toString('base64url'),
+    jti: randomId128(),
     client_id: client.clientId,
   };
   if (scope.length > 0) claims.scope = formatScope(scope);
