@@ -3,13 +3,14 @@
  * process (tokens, introspection, revocation, admin changes, key rotation), reporting errors,
  * latency and the server's RSS over time. Loopback only; stops by itself.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { basicAuthorization } from '@tessera/protocol';
+import { spawnServe } from '../packages/server/test/support/serve-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -55,26 +56,7 @@ const worker = cli(
 const gateway = cli('clients', 'create', '--name', 'soak gateway', '--scope', 'tessera:introspect');
 const admin = cli('clients', 'create', '--name', 'soak admin', '--scope', 'tessera:admin');
 
-const server = spawn(
-  process.execPath,
-  [bin, 'serve', '--workers', '1', '--port', '0', '--database', database],
-  { env: { ...env, TESSERA_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] },
-);
-const port = await new Promise<number>((resolve, reject) => {
-  let buffer = '';
-  const onData = (chunk: Buffer) => {
-    buffer += chunk;
-    const match = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(buffer);
-    if (match) {
-      // Stop collecting: the log keeps flowing for the whole run (resume() discards it).
-      server.stdout!.off('data', onData);
-      resolve(Number(match[1]));
-    }
-  };
-  server.stdout!.on('data', onData);
-  server.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-});
-server.stdout!.resume();
+const { child: server, port } = await spawnServe(['--database', database], env);
 const base = `http://127.0.0.1:${port}`;
 const stopAll = () => {
   server.kill('SIGTERM');

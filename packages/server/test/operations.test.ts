@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request as httpRequest, createServer, type Server } from 'node:http';
@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { runCli, tesseraBin } from './support/cli.js';
+import { runCli } from './support/cli.js';
+import { spawnServe } from './support/serve-process.js';
 import { basicAuthorization, postForm, startTessera } from './support/tessera.js';
 import { getToken } from './support/tokens.js';
 
@@ -237,34 +238,11 @@ describe('graceful shutdown', () => {
   });
 });
 
-async function spawnServer(
+function spawnServer(
   database: string,
   extra: string[],
 ): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(
-    process.execPath,
-    [tesseraBin, 'serve', '--workers', '1', '--port', '0', ...extra, '--database', database],
-    {
-      env: { PATH: process.env.PATH, TESSERA_LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    let buffer = '';
-    const onData = (chunk: Buffer) => {
-      buffer += chunk;
-      const match = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(buffer);
-      if (match) {
-        // Stop collecting: the log keeps flowing for the whole run (resume() discards it).
-        child.stdout!.off('data', onData);
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  child.stdout!.resume();
-  return { child, port };
+  return spawnServe([...extra, '--database', database], { PATH: process.env.PATH });
 }
 
 /** POST /oauth/token on a fresh connection: the status, or 'refused' when nothing accepted it. */
