@@ -240,6 +240,8 @@ clearInterval(rotateTimer);
 sampleRss();
 stopAll();
 
+// Short runs do not replace the published 10-minute figures.
+const resultName = minutes >= 10 ? 'soak' : 'soak-partial';
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted.length === 0
@@ -271,7 +273,10 @@ const report = {
   rss_growth_after_10s_percent: growth,
 };
 mkdirSync(join(root, 'bench/results'), { recursive: true });
-writeFileSync(join(root, 'bench/results/soak.json'), `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(
+  join(root, `bench/results/${resultName}.json`),
+  `${JSON.stringify(report, null, 2)}\n`,
+);
 const table = [
   `# Soak: ${minutes} min, target ${rate} req/s, ${concurrency} loops (${report.date})`,
   '',
@@ -282,9 +287,9 @@ const table = [
       `| ${row.kind} | ${row.count} | ${row.per_second} | ${row.errors} | ${row.p50_ms} | ${row.p99_ms} |`,
   ),
   '',
-  `Server RSS: ${early.mib} MiB at ${early.second} s, ${last.mib} MiB at ${last.second} s (${growth >= 0 ? '+' : ''}${growth} %); samples every 5 s in soak.json.`,
+  `Server RSS: ${early.mib} MiB at ${early.second} s, ${last.mib} MiB at ${last.second} s (${growth >= 0 ? '+' : ''}${growth} %); samples every 5 s in ${resultName}.json.`,
 ].join('\n');
-writeFileSync(join(root, 'bench/results/soak.md'), `${table}\n`);
+writeFileSync(join(root, `bench/results/${resultName}.md`), `${table}\n`);
 console.log(table);
 for (const row of rows)
   if (row.error_samples.length) console.log(`${row.kind} errors:`, row.error_samples);
