@@ -1,6 +1,6 @@
 import { OAuthError } from '@tessera/protocol';
 import type { TesseraContext } from '../context.js';
-import type { IncomingMessage } from 'node:http';
+import type { FastifyRequest } from 'fastify';
 import { requestCertificate } from '../dpop/sender-binding.js';
 import type { Params } from '../http/parse-params.js';
 import { presentedCredentials, type AuthenticatedClient } from './authenticate-client.js';
@@ -11,18 +11,21 @@ export const introspectScope = 'tessera:introspect';
 /** Client authentication as at the token endpoint, for the revocation and introspection endpoints. */
 export async function authenticateRequest(
   context: TesseraContext,
-  authorization: string | undefined,
+  request: FastifyRequest,
   params: Params,
-  sourceAddress?: string,
-  request?: IncomingMessage,
+  options: {
+    /** Only credentials in the body count (a preset's revoke call, e.g. Tesouro's JSON body). */
+    bodyOnly?: boolean;
+  } = {},
 ): Promise<AuthenticatedClient> {
   await context.syncChanges();
   // mTLS clients authenticate with their certificate here too (RFC 8705 §2 covers every
   // endpoint that takes client authentication).
-  const certificate = request ? requestCertificate(context, request) : undefined;
+  const certificate = options.bodyOnly ? undefined : requestCertificate(context, request.raw);
+  const authorization = options.bodyOnly ? undefined : request.headers.authorization;
   const authenticated = await context.authenticator.authenticate(
     presentedCredentials(authorization, params, certificate),
-    sourceAddress,
+    request.ip,
   );
   if (authenticated.secretId !== undefined) {
     context.secretUsage.record(

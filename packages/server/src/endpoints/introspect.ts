@@ -36,13 +36,7 @@ export async function introspect(
 export function registerIntrospectionEndpoint(app: FastifyInstance, context: TesseraContext): void {
   app.post(introspectionPath, async (request, reply) => {
     const params = (request.body as Params | undefined) ?? new Map<string, string>();
-    const caller = await authenticateRequest(
-      context,
-      request.headers.authorization,
-      params,
-      request.ip,
-      request.raw,
-    );
+    const caller = await authenticateRequest(context, request, params);
     requireIntrospectScope(caller);
     const token = params.get('token');
     if (token === undefined)

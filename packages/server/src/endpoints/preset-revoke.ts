@@ -35,7 +35,7 @@ export function registerPresetRevokeEndpoint(
     async function presetRevoke(request, reply) {
       checkHeaders(revoke, request.headers);
       const params = (request.body as Params | undefined) ?? new Map<string, string>();
-      const caller = await authenticateRequest(context, undefined, params, request.ip);
+      const caller = await authenticateRequest(context, request, params, { bodyOnly: true });
       await revokeToken(context, caller, params);
       return reply.code(200).headers(noStoreHeaders).send(revoke.okBody);
     },

@@ -17,13 +17,7 @@ export const revocationFeedPath = '/oauth/revocations';
 export function registerRevocationFeed(app: FastifyInstance, context: TesseraContext): void {
   app.get(revocationFeedPath, async (request, reply) => {
     const query = request.query as Record<string, unknown>;
-    const caller = await authenticateRequest(
-      context,
-      request.headers.authorization,
-      new Map(),
-      request.ip,
-      request.raw,
-    );
+    const caller = await authenticateRequest(context, request, new Map());
     requireIntrospectScope(caller);
     const since = query.since === undefined ? 0 : Number(query.since);
     if (

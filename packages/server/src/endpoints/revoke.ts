@@ -42,13 +42,7 @@ export async function revokeToken(
 export function registerRevocationEndpoint(app: FastifyInstance, context: TesseraContext): void {
   app.post(revocationPath, async (request, reply) => {
     const params = (request.body as Params | undefined) ?? new Map<string, string>();
-    const caller = await authenticateRequest(
-      context,
-      request.headers.authorization,
-      params,
-      request.ip,
-      request.raw,
-    );
+    const caller = await authenticateRequest(context, request, params);
     await revokeToken(context, caller, params);
     return reply.code(200).headers(noStoreHeaders).send();
   });

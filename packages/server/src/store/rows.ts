@@ -1,4 +1,10 @@
-import type { AuditEntry, ClientRecord, KeyRecord, SecretRecord } from './contract.js';
+import type {
+  AuditEntry,
+  ClientRecord,
+  KeyRecord,
+  SecretRecord,
+  SequencedRevocation,
+} from './contract.js';
 
 /**
  * Table rows as both adapters read them, after decoding (node-postgres parses jsonb itself;
@@ -95,5 +101,24 @@ export function toAudit(row: AuditRow): AuditEntry {
     action: row.action,
     target: row.target,
     details: row.details,
+  };
+}
+
+/** A revocation joined with its newest change sequence number (the feed's cursor). */
+export interface RevocationRow {
+  jti: string;
+  client_id: string;
+  expires_at: number;
+  revoked_at: number;
+  seq: number;
+}
+
+export function toRevocation(row: RevocationRow): SequencedRevocation {
+  return {
+    jti: row.jti,
+    clientId: row.client_id,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    seq: row.seq,
   };
 }

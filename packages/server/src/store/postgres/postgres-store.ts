@@ -26,9 +26,11 @@ import {
   toAudit,
   toClient,
   toKey,
+  toRevocation,
   type AuditRow,
   type ClientRow,
   type KeyRow,
+  type RevocationRow,
   type SecretRow,
 } from './rows.js';
 
@@ -407,26 +409,14 @@ export class PostgresStore implements Store {
 
   async listRevocations(afterSeq = 0): Promise<SequencedRevocation[]> {
     return this.#read(async (db) => {
-      const { rows } = await db.query<{
-        jti: string;
-        client_id: string;
-        expires_at: number;
-        revoked_at: number;
-        seq: number;
-      }>(
+      const { rows } = await db.query<RevocationRow>(
         `SELECT r.jti, r.client_id, r.expires_at, r.revoked_at, MAX(c.seq) AS seq
            FROM changes c JOIN revocations r ON r.jti = c.ref
           WHERE c.kind = 'revocation' AND c.seq > $1
           GROUP BY r.jti ORDER BY seq`,
         [afterSeq],
       );
-      return rows.map((r) => ({
-        jti: r.jti,
-        clientId: r.client_id,
-        expiresAt: r.expires_at,
-        revokedAt: r.revoked_at,
-        seq: r.seq,
-      }));
+      return rows.map(toRevocation);
     });
   }
 

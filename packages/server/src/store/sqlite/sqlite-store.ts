@@ -17,7 +17,15 @@ import type {
   Store,
 } from '../contract.js';
 import { sqliteMigrations } from './migrations.js';
-import { toClient, toKey, type ClientRow, type KeyRow, type SecretRow } from '../rows.js';
+import {
+  toClient,
+  toKey,
+  toRevocation,
+  type ClientRow,
+  type KeyRow,
+  type RevocationRow,
+  type SecretRow,
+} from '../rows.js';
 
 /** A clients row as SQLite stores it: JSON text where PostgreSQL has jsonb. */
 type SqliteClientRow = Omit<ClientRow, 'scopes' | 'audiences' | 'auth_config' | 'grant_types'> & {
@@ -366,20 +374,8 @@ export class SqliteStore implements Store {
           WHERE c.kind = 'revocation' AND c.seq > ?
           GROUP BY r.jti ORDER BY seq`,
       )
-      .all(afterSeq) as {
-      jti: string;
-      client_id: string;
-      expires_at: number;
-      revoked_at: number;
-      seq: number;
-    }[];
-    return rows.map((r) => ({
-      jti: r.jti,
-      clientId: r.client_id,
-      expiresAt: r.expires_at,
-      revokedAt: r.revoked_at,
-      seq: r.seq,
-    }));
+      .all(afterSeq) as RevocationRow[];
+    return rows.map(toRevocation);
   }
 
   async prune(now: number, changesBefore: number): Promise<number> {
