@@ -3,15 +3,15 @@ import Fastify, {
   type FastifyInstance,
   type FastifyRequest,
 } from 'fastify';
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { TesseraContext } from './context.js';
-import { httpsServerFactory } from './tls/https-options.js';
-import { registerDiscoveryEndpoints, tokenPath } from './endpoints/discovery.js';
+import { serverFactory } from './http/server-factory.js';
+import { registerDiscoveryEndpoints } from './endpoints/discovery.js';
 import { registerHealthEndpoints } from './endpoints/health.js';
 import { registerJwksEndpoint } from './endpoints/jwks.js';
 import { registerMethodNotAllowed } from './endpoints/method-not-allowed.js';
-import { registerTokenEndpoint } from './endpoints/token.js';
+import { registerTokenEndpoint, tokenRoutes } from './endpoints/token.js';
+import { tokenListener } from './endpoints/token-listener.js';
 import { registerAdminClients } from './endpoints/admin/admin-clients.js';
 import { registerAdminKeys } from './endpoints/admin/admin-keys.js';
 import { registerAdminActivity } from './endpoints/admin/admin-activity.js';
@@ -21,14 +21,13 @@ import { registerOpenApi } from './endpoints/openapi.js';
 import { introspectionPath, registerIntrospectionEndpoint } from './endpoints/introspect.js';
 import { registerRevocationFeed } from './endpoints/revocation-feed.js';
 import { registerRevocationEndpoint, revocationPath } from './endpoints/revoke.js';
-import { errorReply, toOAuthError } from './http/error-reply.js';
+import { errorReply, logRefusal, toOAuthError } from './http/error-reply.js';
+import { requestIdOf } from './http/request-id.js';
 import { bodyTypeOf, mediaTypes, parseParams, type BodyType } from './http/parse-params.js';
 import { OAuthError } from '@tessera/protocol';
 import { registerPresetRevokeEndpoint } from './endpoints/preset-revoke.js';
 import { ParameterError } from './presets/parameter-error.js';
-import { isRfcCompatible, type Preset } from './presets/preset.js';
-
-const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
+import type { Preset } from './presets/preset.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -41,15 +40,13 @@ declare module 'fastify' {
 
 /** Builds the HTTP app around a context; listening is the caller's business. */
 export function buildServer(context: TesseraContext, logger: Logger): FastifyInstance {
+  const tokenEndpointRoutes = tokenRoutes(context.preset);
   const app = Fastify({
-    ...httpsServerFactory(context.config),
+    serverFactory: serverFactory(context.config, tokenListener(context, logger, tokenEndpointRoutes)),
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: context.config.bodyLimit,
     requestIdHeader: false,
-    genReqId: (request) => {
-      const given = request.headers['x-request-id'];
-      return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
-    },
+    genReqId: requestIdOf,
     // Requests on open keep-alive connections are still served while draining: a rolling
     // restart must not turn them into 503s.
     return503OnClosing: false,
@@ -74,11 +71,7 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
 
   app.setErrorHandler(async (error, request, reply) => {
     const oauthError = toOAuthError(error);
-    if (oauthError.error === 'server_error') {
-      request.log.error({ detail: oauthError.detail }, 'unexpected error');
-    } else if (oauthError.detail) {
-      request.log.info({ error: oauthError.error, detail: oauthError.detail }, 'request refused');
-    }
+    logRefusal(oauthError, () => request.log);
     const shaped = errorReply(
       oauthError,
       request.routeOptions.config.preset,
@@ -126,25 +119,15 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
         return parseParams(type, body, contentType as string);
       },
     );
-    // A preset whose token path is the RFC one (Treezor) shares the RFC route: allowed only
-    // when it behaves as RFC 6749 there, so RFC paths keep RFC behaviour and errors.
-    const preset = context.preset;
-    const sharesTokenPath = preset?.tokenPath === tokenPath;
-    if (preset && sharesTokenPath && !isRfcCompatible(preset)) {
-      throw new Error(
-        `preset ${preset.name} serves ${tokenPath}, the RFC token path, but differs from RFC 6749 there`,
-      );
+    for (const route of tokenEndpointRoutes) {
+      registerTokenEndpoint(oauth, context, route);
+      registerMethodNotAllowed(oauth, route.path, 'POST', route.preset);
     }
-    registerTokenEndpoint(oauth, context, tokenPath, sharesTokenPath ? preset : undefined);
-    registerMethodNotAllowed(oauth, tokenPath, 'POST');
     registerRevocationEndpoint(oauth, context);
     registerMethodNotAllowed(oauth, revocationPath, 'POST');
     registerIntrospectionEndpoint(oauth, context);
     registerMethodNotAllowed(oauth, introspectionPath, 'POST');
-    if (preset && !sharesTokenPath) {
-      registerTokenEndpoint(oauth, context, preset.tokenPath, preset);
-      registerMethodNotAllowed(oauth, preset.tokenPath, 'POST', preset);
-    }
+    const preset = context.preset;
     if (preset?.revoke) registerPresetRevokeEndpoint(oauth, context, preset, preset.revoke);
   });
 

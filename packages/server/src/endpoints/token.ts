@@ -1,13 +1,15 @@
 import { OAuthError, type TokenResponse } from '@tessera/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
 import { presentedCredentials } from '../client-auth/authenticate-client.js';
 import type { TesseraContext } from '../context.js';
 import { clientCredentials, clientCredentialsGrant } from '../grants/client-credentials.js';
 import { noStoreHeaders } from '../http/error-reply.js';
-import type { Params } from '../http/parse-params.js';
+import type { BodyType, Params } from '../http/parse-params.js';
 import { checkPresetParams } from '../presets/check-params.js';
 import { ParameterError } from '../presets/parameter-error.js';
-import type { Preset } from '../presets/preset.js';
+import { isRfcCompatible, type Preset } from '../presets/preset.js';
+import { tokenPath } from './discovery.js';
 import { senderBinding, tokenTransport, type TokenTransport } from '../dpop/sender-binding.js';
 
 /** Parameters RFC 6749 §2.3.1 forbids in the request URI. */
@@ -98,28 +100,73 @@ const tokenResponseSchema = {
   },
 };
 
-/** Mounts the token endpoint at `path`; errors on it are shaped by `preset` when given. */
+/** A path the token endpoint answers at, and the dialect it answers in there. */
+export interface TokenRoute {
+  path: string;
+  /** Shapes errors and restricts methods and body types; RFC 6749 as written when absent. */
+  preset: Preset | undefined;
+  /** Body types the path accepts; every type `parseParams` knows when absent. */
+  bodyTypes: readonly BodyType[] | undefined;
+}
+
+/**
+ * The token endpoint's paths: the RFC one, and a preset's own when it has one. A preset whose
+ * token path is the RFC one (Treezor) shares that route, allowed only when it behaves as
+ * RFC 6749 there, so RFC paths keep RFC behaviour and errors.
+ */
+export function tokenRoutes(preset: Preset | undefined): TokenRoute[] {
+  const route = (path: string, dialect: Preset | undefined): TokenRoute => ({
+    path,
+    preset: dialect,
+    bodyTypes: dialect?.bodyTypes,
+  });
+  if (!preset) return [route(tokenPath, undefined)];
+  if (preset.tokenPath !== tokenPath) return [route(tokenPath, undefined), route(preset.tokenPath, preset)];
+  if (!isRfcCompatible(preset)) {
+    throw new Error(
+      `preset ${preset.name} serves ${tokenPath}, the RFC token path, but differs from RFC 6749 there`,
+    );
+  }
+  return [route(tokenPath, preset)];
+}
+
+/**
+ * Everything the token endpoint does once the body is parsed; the Fastify route and the
+ * node:http fast path (token-listener.ts) both answer through it.
+ */
+export async function answerTokenRequest(
+  context: TesseraContext,
+  route: TokenRoute,
+  request: IncomingMessage,
+  params: Params,
+): Promise<TokenResponse> {
+  await context.syncChanges();
+  return issueToken(
+    context,
+    route.preset,
+    request.headers.authorization,
+    params,
+    request.socket.remoteAddress,
+    tokenTransport(context, request, route.path),
+  );
+}
+
+/** Mounts the token endpoint at `route.path`. */
 export function registerTokenEndpoint(
   app: FastifyInstance,
   context: TesseraContext,
-  path: string,
-  preset?: Preset,
+  route: TokenRoute,
 ): void {
   app.post(
-    path,
-    { config: { preset, bodyTypes: preset?.bodyTypes }, schema: { response: tokenResponseSchema } },
+    route.path,
+    {
+      config: { preset: route.preset, bodyTypes: route.bodyTypes },
+      schema: { response: tokenResponseSchema },
+    },
     async (request, reply) => {
       rejectCredentialsInQuery(request);
       const params = (request.body as Params | undefined) ?? new Map<string, string>();
-      await context.syncChanges();
-      const response = await issueToken(
-        context,
-        preset,
-        request.headers.authorization,
-        params,
-        request.ip,
-        tokenTransport(context, request.raw, path),
-      );
+      const response = await answerTokenRequest(context, route, request.raw, params);
       return reply.headers(noStoreHeaders).send(response);
     },
   );

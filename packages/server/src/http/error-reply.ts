@@ -1,4 +1,5 @@
 import { OAuthError } from '@tessera/protocol';
+import type { Logger } from 'pino';
 import type { Params } from './parse-params.js';
 import type { ErrorReply, Preset } from '../presets/preset.js';
 import { StoreUnavailableError, StoreWritesRefusedError } from '../store/errors.js';
@@ -75,4 +76,17 @@ export function errorReply(
     headers: { ...noStoreHeaders, ...error.headers },
     body: error.toJSON(),
   };
+}
+
+/**
+ * Logs a refusal: unexpected errors at error level with their stack, protocol refusals with
+ * their private detail at info. `log` is called only when there is something to write, so a
+ * caller can create its request-scoped logger lazily.
+ */
+export function logRefusal(error: OAuthError, log: () => Pick<Logger, 'error' | 'info'>): void {
+  if (error.error === 'server_error') {
+    log().error({ detail: error.detail }, 'unexpected error');
+  } else if (error.detail) {
+    log().info({ error: error.error, detail: error.detail }, 'request refused');
+  }
 }

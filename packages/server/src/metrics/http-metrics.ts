@@ -13,8 +13,6 @@ import { revocationFeedPath } from '../endpoints/revocation-feed.js';
 import { revocationPath } from '../endpoints/revoke.js';
 import { toOAuthError } from '../http/error-reply.js';
 
-type Kind = 'token' | 'revoke' | 'introspect' | 'feed';
-
 /** Why a client authentication failed, from the refusal the authenticator threw. */
 export function failureReason(error: OAuthError): string | undefined {
   if (error.error === 'temporarily_unavailable')
@@ -32,28 +30,36 @@ export function failureReason(error: OAuthError): string | undefined {
 
 const basicPrefix = /^basic +/i;
 
-function authMethodOf(request: FastifyRequest): string {
-  const authorization = request.headers.authorization;
+/** What the metrics read off a request at an endpoint that authenticates clients. */
+export interface RequestFacts {
+  authorization: string | undefined;
+  /** The parsed body, when it got that far. */
+  params: unknown;
+  /** Whether the request came over TLS (where a client certificate may authenticate). */
+  tls: boolean;
+}
+
+export type EndpointKind = 'token' | 'revoke' | 'introspect' | 'feed';
+
+function authMethodOf(facts: RequestFacts): string {
+  const { authorization, params } = facts;
   if (authorization !== undefined)
     return basicPrefix.test(authorization) ? 'client_secret_basic' : 'other';
-  const body = request.body;
-  if (!(body instanceof Map)) return 'none';
-  if (body.has('client_secret')) return 'client_secret_post';
-  if (body.has('client_assertion')) return 'private_key_jwt';
+  if (!(params instanceof Map)) return 'none';
+  if (params.has('client_secret')) return 'client_secret_post';
+  if (params.has('client_assertion')) return 'private_key_jwt';
   // RFC 8705: client_id alone, over a TLS connection that may carry a client certificate.
-  return body.has('client_id') && 'encrypted' in request.raw.socket ? 'tls_client_auth' : 'none';
+  return params.has('client_id') && facts.tls ? 'tls_client_auth' : 'none';
 }
 
 /**
  * The client_id the request presented (not necessarily a registered one): from the Basic
  * header or the body's client_id (a private_key_jwt assertion without client_id: none).
  */
-function clientIdOf(request: FastifyRequest): string | undefined {
-  const authorization = request.headers.authorization;
-  if (authorization === undefined) {
-    const body = request.body;
-    return body instanceof Map ? (body.get('client_id') as string | undefined) : undefined;
-  }
+function clientIdOf(facts: RequestFacts): string | undefined {
+  const { authorization, params } = facts;
+  if (authorization === undefined)
+    return params instanceof Map ? (params.get('client_id') as string | undefined) : undefined;
   const prefix = basicPrefix.exec(authorization);
   if (!prefix) return undefined;
   const decoded = Buffer.from(authorization.slice(prefix[0].length), 'base64').toString('utf8');
@@ -62,6 +68,58 @@ function clientIdOf(request: FastifyRequest): string | undefined {
   const raw = decoded.slice(0, colon);
   return formUrlDecode(raw) ?? raw;
 }
+
+/** Counts a refusal at an endpoint that authenticates clients (before its response is sent). */
+export function recordRefusal(
+  context: TesseraContext,
+  kind: EndpointKind,
+  error: OAuthError,
+  facts: RequestFacts,
+): void {
+  const { metrics } = context;
+  const reason = failureReason(error);
+  if (reason !== undefined) {
+    metrics.authFailures.inc(reason);
+    const clientId = clientIdOf(facts);
+    const known = clientId !== undefined && context.clients.peek(clientId);
+    metrics.activity.failed(known ? clientId : undefined, context.nowSeconds());
+  }
+  if (kind === 'token') metrics.tokenRequests.inc(error.error, authMethodOf(facts));
+  else if (kind === 'revoke') metrics.revocations.inc(error.error);
+  else if (kind === 'introspect') metrics.introspections.inc(error.error);
+}
+
+/**
+ * Counts an answered request (after its response is written). `clientId` saves decoding the
+ * credentials again when the caller already knows whose token it issued.
+ */
+export function recordAnswer(
+  context: TesseraContext,
+  kind: EndpointKind,
+  statusCode: number,
+  elapsedMs: number,
+  facts: RequestFacts,
+  clientId: string | undefined = undefined,
+): void {
+  const { metrics } = context;
+  if (kind === 'token') {
+    metrics.tokenLatency.observe(elapsedMs / 1000);
+    if (statusCode === 200) {
+      metrics.tokenRequests.inc('issued', authMethodOf(facts));
+      const issuedTo = clientId ?? clientIdOf(facts);
+      if (issuedTo !== undefined) metrics.activity.issued(issuedTo, context.nowSeconds());
+    }
+  } else if (statusCode === 200) {
+    if (kind === 'revoke') metrics.revocations.inc('revoked');
+    else if (kind === 'introspect') metrics.introspections.inc('answered');
+  }
+}
+
+const factsOf = (request: FastifyRequest): RequestFacts => ({
+  authorization: request.headers.authorization,
+  params: request.body,
+  tls: 'encrypted' in request.raw.socket,
+});
 
 const asArray = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
@@ -73,7 +131,7 @@ const asArray = <T>(value: T | T[] | undefined): T[] =>
  */
 export function registerMetrics(app: FastifyInstance, context: TesseraContext): void {
   const { metrics } = context;
-  const kinds = new Map<string, Kind>([
+  const kinds = new Map<string, EndpointKind>([
     [`POST ${tokenPath}`, 'token'],
     [`POST ${revocationPath}`, 'revoke'],
     [`POST ${introspectionPath}`, 'introspect'],
@@ -84,38 +142,18 @@ export function registerMetrics(app: FastifyInstance, context: TesseraContext): 
     if (context.preset.revoke) kinds.set(`POST ${context.preset.revoke.path}`, 'revoke');
   }
 
-  const hooksFor = (kind: Kind) => ({
+  const hooksFor = (kind: EndpointKind) => ({
     onError(
       request: FastifyRequest,
       _reply: FastifyReply,
       thrown: Error,
       done: HookHandlerDoneFunction,
     ) {
-      const error = toOAuthError(thrown);
-      const reason = failureReason(error);
-      if (reason !== undefined) {
-        metrics.authFailures.inc(reason);
-        const clientId = clientIdOf(request);
-        const known = clientId !== undefined && context.clients.peek(clientId);
-        metrics.activity.failed(known ? clientId : undefined, context.nowSeconds());
-      }
-      if (kind === 'token') metrics.tokenRequests.inc(error.error, authMethodOf(request));
-      else if (kind === 'revoke') metrics.revocations.inc(error.error);
-      else if (kind === 'introspect') metrics.introspections.inc(error.error);
+      recordRefusal(context, kind, toOAuthError(thrown), factsOf(request));
       done();
     },
     onResponse(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
-      if (kind === 'token') {
-        metrics.tokenLatency.observe(reply.elapsedTime / 1000);
-        if (reply.statusCode === 200) {
-          metrics.tokenRequests.inc('issued', authMethodOf(request));
-          const clientId = clientIdOf(request);
-          if (clientId !== undefined) metrics.activity.issued(clientId, context.nowSeconds());
-        }
-      } else if (reply.statusCode === 200) {
-        if (kind === 'revoke') metrics.revocations.inc('revoked');
-        else if (kind === 'introspect') metrics.introspections.inc('answered');
-      }
+      recordAnswer(context, kind, reply.statusCode, reply.elapsedTime, factsOf(request));
       done();
     },
   });

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { RequestListener, Server as HttpServer } from 'node:http';
-import { createServer as createHttpsServer, type ServerOptions } from 'node:https';
+import type { ServerOptions } from 'node:https';
 import { ConfigError, type ServerConfig } from '../config.js';
 
 /**
@@ -53,18 +52,4 @@ export function httpsOptions(config: ServerConfig): ServerOptions | undefined {
 /** The client CA bundle's PEM, for checking certificates forwarded by a trusted proxy. */
 export function clientCaPem(config: ServerConfig): string | undefined {
   return config.tlsClientCa === undefined ? undefined : read('--tls-client-ca', config.tlsClientCa);
-}
-
-/**
- * Fastify options that make `buildServer` serve HTTPS when TLS is configured (`{}` for plain
- * HTTP). A server factory keeps Fastify's instance type the plain one the rest of the code uses.
- */
-export function httpsServerFactory(config: ServerConfig): {
-  serverFactory?: (handler: RequestListener) => HttpServer;
-} {
-  const options = httpsOptions(config);
-  if (!options) return {};
-  return {
-    serverFactory: (handler) => createHttpsServer(options, handler) as unknown as HttpServer,
-  };
 }
