@@ -11,7 +11,7 @@ import { registerHealthEndpoints } from './endpoints/health.js';
 import { registerJwksEndpoint } from './endpoints/jwks.js';
 import { registerMethodNotAllowed } from './endpoints/method-not-allowed.js';
 import { registerTokenEndpoint, tokenRoutes } from './endpoints/token.js';
-import { tokenListener } from './endpoints/token-listener.js';
+import { TokenListener } from './endpoints/token-listener.js';
 import { registerAdminClients } from './endpoints/admin/admin-clients.js';
 import { registerAdminKeys } from './endpoints/admin/admin-keys.js';
 import { registerAdminActivity } from './endpoints/admin/admin-activity.js';
@@ -30,6 +30,10 @@ import { ParameterError } from './presets/parameter-error.js';
 import type { Preset } from './presets/preset.js';
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** The token endpoint's node:http front door (see endpoints/token-listener.ts). */
+    tokenListener: TokenListener;
+  }
   interface FastifyContextConfig {
     /** The provider dialect whose error shape this route answers in. */
     preset?: Preset | undefined;
@@ -41,8 +45,11 @@ declare module 'fastify' {
 /** Builds the HTTP app around a context; listening is the caller's business. */
 export function buildServer(context: TesseraContext, logger: Logger): FastifyInstance {
   const tokenEndpointRoutes = tokenRoutes(context.preset);
+  const tokenListener = new TokenListener(context, logger, tokenEndpointRoutes);
   const app = Fastify({
-    serverFactory: serverFactory(context.config, tokenListener(context, logger, tokenEndpointRoutes)),
+    serverFactory: serverFactory(context.config, (request, response) =>
+      tokenListener.take(request, response),
+    ),
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: context.config.bodyLimit,
     requestIdHeader: false,
@@ -56,6 +63,7 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
   // Every route as registered, for the test that keeps /openapi.json in sync with them.
   const routes: Array<{ method: string; url: string; handlerName: string }> = [];
   app.decorate('tesseraRoutes', routes);
+  app.decorate('tokenListener', tokenListener);
   app.addHook('onRoute', (route) => {
     for (const method of ([] as string[]).concat(route.method)) {
       routes.push({ method, url: route.url, handlerName: route.handler.name });

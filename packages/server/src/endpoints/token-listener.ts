@@ -8,9 +8,6 @@ import { requestIdOf } from '../http/request-id.js';
 import { recordAnswer, recordRefusal, type RequestFacts } from '../metrics/http-metrics.js';
 import { answerTokenRequest, type TokenRoute } from './token.js';
 
-/** Takes a request and answers it (true), or leaves it untouched for Fastify (false). */
-export type RequestInterceptor = (request: IncomingMessage, response: ServerResponse) => boolean;
-
 const jsonType = 'application/json; charset=utf-8';
 
 /**
@@ -24,16 +21,25 @@ const jsonType = 'application/json; charset=utf-8';
  * the same parsing, `answerTokenRequest`, error shaping, logging and metrics functions, and
  * `token-listener.test.ts` holds both paths to the same answers.
  */
-export function tokenListener(
-  context: TesseraContext,
-  logger: Logger,
-  routes: readonly TokenRoute[],
-): RequestInterceptor {
-  const byPath = new Map(routes.map((route) => [route.path, route]));
-  const bodyLimit = context.config.bodyLimit;
-  return (request, response) => {
+export class TokenListener {
+  readonly #byPath: Map<string, TokenRoute>;
+  readonly #bodyLimit: number;
+  /** Requests taken so far; tests use it to tell which path answered. */
+  taken = 0;
+
+  constructor(
+    private readonly context: TesseraContext,
+    private readonly logger: Logger,
+    routes: readonly TokenRoute[],
+  ) {
+    this.#byPath = new Map(routes.map((route) => [route.path, route]));
+    this.#bodyLimit = context.config.bodyLimit;
+  }
+
+  /** Takes the request and answers it (true), or leaves it untouched for Fastify (false). */
+  take(request: IncomingMessage, response: ServerResponse): boolean {
     if (request.method !== 'POST') return false;
-    const route = byPath.get(request.url ?? '');
+    const route = this.#byPath.get(request.url ?? '');
     if (route === undefined) return false;
     const contentType = request.headers['content-type'];
     const type = bodyTypeOf(contentType);
@@ -41,22 +47,27 @@ export function tokenListener(
     const length = request.headers['content-length'];
     if (length === undefined || request.headers['transfer-encoding'] !== undefined) return false;
     const size = Number(length);
-    if (!(size > 0 && size <= bodyLimit)) return false;
+    if (!(size > 0 && size <= this.#bodyLimit)) return false;
 
+    this.taken += 1;
     const started = performance.now();
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.once('end', () => {
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      void answer(context, logger, route, request, response, {
+      answer(this.context, this.logger, route, request, response, {
         type,
         contentType: contentType!,
         body,
         started,
+      }).catch((error: unknown) => {
+        // answer() turns every refusal into a response; this is a bug, not a request error.
+        this.logger.error({ err: error }, 'token listener failed');
+        response.destroy();
       });
     });
     return true;
-  };
+  }
 }
 
 interface ReadBody {

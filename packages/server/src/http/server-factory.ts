@@ -1,9 +1,18 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { FastifyServerOptions } from 'fastify';
 import type { ServerConfig } from '../config.js';
-import type { RequestInterceptor } from '../endpoints/token-listener.js';
 import { httpsOptions } from '../tls/https-options.js';
+
+/**
+/** Takes a request and answers it (true), or leaves it untouched for Fastify (false). */
+export type RequestInterceptor = (request: IncomingMessage, response: ServerResponse) => boolean;
 
 /**
  * Fastify's `serverFactory`: an HTTP or, with `--tls-cert`/`--tls-key`, HTTPS server that
