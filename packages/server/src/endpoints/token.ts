@@ -121,7 +121,8 @@ export function tokenRoutes(preset: Preset | undefined): TokenRoute[] {
     bodyTypes: dialect?.bodyTypes,
   });
   if (!preset) return [route(tokenPath, undefined)];
-  if (preset.tokenPath !== tokenPath) return [route(tokenPath, undefined), route(preset.tokenPath, preset)];
+  if (preset.tokenPath !== tokenPath)
+    return [route(tokenPath, undefined), route(preset.tokenPath, preset)];
   if (!isRfcCompatible(preset)) {
     throw new Error(
       `preset ${preset.name} serves ${tokenPath}, the RFC token path, but differs from RFC 6749 there`,

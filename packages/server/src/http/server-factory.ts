@@ -28,7 +28,9 @@ export function serverFactory(
       if (!intercept(request, response)) handler(request, response);
     };
     const tls = httpsOptions(config);
-    const server = tls ? (createHttpsServer(tls, listener) as unknown as Server) : createServer(listener);
+    const server = tls
+      ? (createHttpsServer(tls, listener) as unknown as Server)
+      : createServer(listener);
     if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
     if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
     if (options.connectionTimeout !== undefined) server.setTimeout(options.connectionTimeout);
