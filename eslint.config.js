@@ -89,4 +89,13 @@ export default tseslint.config(
       },
     },
   },
+  {
+    // CommonJS on purpose (bin/thread-pool.cjs says why).
+    files: ['**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', process: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

@@ -34,6 +34,8 @@ export interface TargetResult {
   group: string;
   alg: Alg;
   description: string;
+  /** libuv pool threads of the server process (absent in results from before it was recorded). */
+  threadPool?: number;
   registeredClients: number;
   spreadClients: number;
   status: 'ok' | 'failed';
@@ -217,19 +219,19 @@ const ms = (n: number) => (Number.isInteger(n) ? String(n) : fixed(n));
 
 export function resultsTable(targets: TargetResult[]): string {
   const lines = [
-    '| Target | Clients (registered / in use) | req/s | req/s each round | p50 ms | p99 ms | non-2xx | errors | server CPU-s | server cores | tokens / CPU-s | event-loop µs / token | peak RSS MiB | load-gen cores | other procs cores |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| Target | Clients (registered / in use) | pool threads | req/s | req/s each round | p50 ms | p99 ms | non-2xx | errors | server CPU-s | server cores | tokens / CPU-s | event-loop µs / token | peak RSS MiB | load-gen cores | other procs cores |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const t of targets) {
     const clients = `${int(t.registeredClients)} / ${int(t.spreadClients)}`;
     if (t.status !== 'ok' || !t.load) {
-      lines.push(`| ${t.name} | ${clients} | failed: ${(t.error ?? '').split('\n')[0]!.replace(/\|/g, '\\|').slice(0, 120)} |${' |'.repeat(12)}`);
+      lines.push(`| ${t.name} | ${clients} | ${t.threadPool ?? ''} | failed: ${(t.error ?? '').split('\n')[0]!.replace(/\|/g, '\\|').slice(0, 120)} |${' |'.repeat(12)}`);
       continue;
     }
     const l = t.load;
     const each = t.rounds.map((r) => (r.load ? int(r.load.requestsPerSecond) : 'failed')).join(' / ');
     lines.push(
-      `| ${t.name} | ${clients} | ${int(l.requestsPerSecond)} | ${each} | ${ms(l.latencyMs.p50)} | ${ms(l.latencyMs.p99)} | ${int(l.non2xx)} | ${int(l.errors + l.timeouts)} | ${fixed(l.cpuSeconds)} | ${fixed(l.cpuCores)} | ${int(l.tokensPerCpuSecond)} | ${int(l.eventLoopMicrosPerToken)} | ${mib(l.rss.peakBytes)} | ${fixed(l.loadGeneratorCores)} | ${fixed(l.otherCores)} |`,
+      `| ${t.name} | ${clients} | ${t.threadPool ?? ''} | ${int(l.requestsPerSecond)} | ${each} | ${ms(l.latencyMs.p50)} | ${ms(l.latencyMs.p99)} | ${int(l.non2xx)} | ${int(l.errors + l.timeouts)} | ${fixed(l.cpuSeconds)} | ${fixed(l.cpuCores)} | ${int(l.tokensPerCpuSecond)} | ${int(l.eventLoopMicrosPerToken)} | ${mib(l.rss.peakBytes)} | ${fixed(l.loadGeneratorCores)} | ${fixed(l.otherCores)} |`,
     );
   }
   return lines.join('\n');

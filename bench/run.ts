@@ -190,6 +190,7 @@ function summarize(spec: TargetSpec, roundResults: RoundResult[]): TargetResult 
     group: spec.group,
     alg: spec.alg,
     description: spec.description,
+    threadPool: spec.threadPool,
     registeredClients: spec.registeredClients,
     spreadClients: spec.spreadClients,
     rounds: roundResults,

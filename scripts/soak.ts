@@ -26,7 +26,7 @@ if (!(minutes > 0) || !(rate > 0) || !(concurrency > 0))
   throw new Error('--minutes, --rate and --concurrency must be positive numbers');
 
 const root = new URL('..', import.meta.url).pathname;
-const bin = join(root, 'packages/server/bin/tessera.js');
+const bin = join(root, 'packages/server/bin/tessera.cjs');
 spawnSync('npx', ['tsc', '-b', 'packages/server'], { cwd: root, stdio: 'inherit' });
 const dir = mkdtempSync(join(tmpdir(), 'tessera-soak-'));
 const database = `sqlite:${join(dir, 'tessera.db')}`;

@@ -1,4 +1,23 @@
+import { createRequire } from 'node:module';
 import { freePort, httpRequest, stopProcess, type Spawned } from '../lib/proc.js';
+
+const { threadPoolSize } = createRequire(import.meta.url)('../../packages/server/bin/thread-pool.cjs') as {
+  threadPoolSize(argv: string[], env: NodeJS.ProcessEnv): number | undefined;
+};
+
+/**
+ * The libuv pool `tessera serve` starts for `alg` (packages/server/bin/thread-pool.cjs). Every
+ * target of that algorithm gets the same, so a ratio compares the code, not the tuning.
+ */
+export function threadPoolEnv(alg: Alg): NodeJS.ProcessEnv {
+  const size = threadPoolSize([], { ...process.env, TESSERA_SIGNING_ALG: alg });
+  return size === undefined ? {} : { UV_THREADPOOL_SIZE: String(size) };
+}
+
+/** libuv's pool size in a process started with `env` (4 unless UV_THREADPOOL_SIZE says). */
+export function threadPoolOf(env: NodeJS.ProcessEnv): number {
+  return Number(env.UV_THREADPOOL_SIZE) || 4;
+}
 
 export type Alg = 'RS256' | 'ES256' | 'EdDSA';
 
@@ -22,6 +41,8 @@ export interface TargetSpec {
   name: string;
   group: 'tessera' | 'oidc-provider' | 'ceiling';
   alg: Alg;
+  /** libuv pool threads the server process runs with. */
+  threadPool: number;
   /** Clients registered, and how many of them the load is spread across. */
   registeredClients: number;
   spreadClients: number;

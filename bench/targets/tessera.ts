@@ -10,9 +10,10 @@ import {
   trackTempDir,
   waitForHttp,
 } from '../lib/proc.js';
-import { basicAuthorization, checkTokenResponse, type Alg, type Credentials, type StartContext, type TargetSpec } from './common.js';
+import { basicAuthorization, checkTokenResponse, threadPoolEnv, threadPoolOf, type Alg, type Credentials, type StartContext, type TargetSpec } from './common.js';
 
-const cliPath = (root: string) => join(root, 'packages', 'server', 'dist', 'cli', 'main.js');
+// The bin users run: it sizes libuv's pool for the signing algorithm before the CLI loads.
+const cliPath = (root: string) => join(root, 'packages', 'server', 'bin', 'tessera.cjs');
 
 /** One client registered through the CLI, the way an operator would. */
 async function createClientWithCli(root: string, env: NodeJS.ProcessEnv): Promise<Credentials> {
@@ -49,6 +50,7 @@ export function tesseraTarget(
     name: `tessera-${alg.toLowerCase()}${options.suffix ?? ''}`,
     group: 'tessera',
     alg,
+    threadPool: threadPoolOf({ ...process.env, ...threadPoolEnv(alg) }),
     registeredClients,
     spreadClients,
     description:

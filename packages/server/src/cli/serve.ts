@@ -74,6 +74,9 @@ export async function serveCommand(args: string[]): Promise<void> {
       issuer: config.issuer,
       database: redactUrl(config.database),
       preset: config.preset ?? null,
+      signingAlg: config.signingAlg,
+      // What libuv read when its pool started (bin/thread-pool.cjs chooses it); 4 by default.
+      threadPool: Number(process.env.UV_THREADPOOL_SIZE) || 4,
     },
     'tessera listening',
   );

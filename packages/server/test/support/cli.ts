@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** The real `tessera` bin (built output; `npm test` builds first). */
-export const tesseraBin = fileURLToPath(new URL('../../bin/tessera.js', import.meta.url));
+export const tesseraBin = fileURLToPath(new URL('../../bin/tessera.cjs', import.meta.url));
 
 export interface CliResult {
   status: number | null;
