@@ -10,6 +10,8 @@ export function formUrlEncode(value: string): string {
 
 /** Inverse of {@link formUrlEncode}; `undefined` for malformed percent-encoding. */
 export function formUrlDecode(value: string): string | undefined {
+  // Most ids and secrets contain neither: skip the copy and the decoder.
+  if (!value.includes('%') && !value.includes('+')) return value;
   try {
     return decodeURIComponent(value.replace(/\+/g, ' '));
   } catch {

@@ -55,8 +55,11 @@ export interface TesseraContext {
   nowSeconds: () => number;
   /** Set when a graceful stop begins: /readyz answers 503 so balancers move away. */
   draining: boolean;
-  /** Applies changes other processes committed, if there are any (cheap when there are none). */
-  syncChanges: () => Promise<void>;
+  /**
+   * Applies changes other processes committed, if there are any (cheap when there are none);
+   * undefined when there is nothing to wait for, which spares the token path an await.
+   */
+  syncChanges: () => Promise<void> | undefined;
   /** Applies due key transitions (and an automatic rotation when due); runs on a timer too. */
   maintainKeys: () => Promise<void>;
   close: () => Promise<void>;
@@ -241,7 +244,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
         ? boundedWait(syncChanges(), maxSyncWaitMs)
         : syncing
           ? boundedWait(syncing, maxSyncWaitMs)
-          : Promise.resolve(),
+          : undefined,
     maintainKeys,
     close: async () => {
       for (const timer of timers) clearInterval(timer);

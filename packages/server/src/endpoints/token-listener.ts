@@ -3,7 +3,14 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { TesseraContext } from '../context.js';
 import { errorReply, logRefusal, noStoreHeaders, toOAuthError } from '../http/error-reply.js';
-import { bodyTypeOf, parseParams, type BodyType, type Params } from '../http/parse-params.js';
+import {
+  bodyTypeOf,
+  decodeUtf8,
+  parseParams,
+  parseUrlEncoded,
+  type BodyType,
+  type Params,
+} from '../http/parse-params.js';
 import { requestIdOf } from '../http/request-id.js';
 import { recordAnswer, recordRefusal, type RequestFacts } from '../metrics/http-metrics.js';
 import { answerTokenRequest, type TokenRoute } from './token.js';
@@ -100,11 +107,16 @@ async function answer(
 
   let params: Params | undefined;
   let statusCode: number;
+  let issuedTo: string | undefined;
   try {
-    params = await parseParams(read.type, read.body, read.contentType);
-    const token = await answerTokenRequest(context, route, request, params);
+    params =
+      read.type === 'urlencoded'
+        ? parseUrlEncoded(decodeUtf8(read.body))
+        : await parseParams(read.type, read.body, read.contentType);
+    const issued = await answerTokenRequest(context, route, request, params);
     statusCode = 200;
-    send(response, 200, noStoreHeaders, JSON.stringify(token), requestId);
+    issuedTo = issued.clientId;
+    send(response, 200, noStoreHeaders, JSON.stringify(issued.response), requestId);
   } catch (thrown) {
     const error = toOAuthError(thrown);
     logRefusal(error, log);
@@ -114,7 +126,7 @@ async function answer(
     send(response, shaped.status, shaped.headers, JSON.stringify(shaped.body), requestId);
   }
   const elapsedMs = performance.now() - read.started;
-  recordAnswer(context, 'token', statusCode, elapsedMs, factsOf(request, params));
+  recordAnswer(context, 'token', statusCode, elapsedMs, factsOf(request, params), issuedTo);
   if (logRequests) {
     log().info({ res: { statusCode }, responseTime: elapsedMs }, 'request completed');
   }

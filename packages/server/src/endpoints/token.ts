@@ -20,6 +20,12 @@ const credentialParams = [
   'client_assertion_type',
 ];
 
+/** A token response and the client it was issued to (for metrics). */
+export interface IssuedToken {
+  response: TokenResponse;
+  clientId: string;
+}
+
 /**
  * RFC 6749 §4.4.2–§5: checks the request, authenticates the client, issues a signed
  * RFC 9068 access token. Plain function over parsed input, so tests and presets share it.
@@ -31,7 +37,7 @@ export async function issueToken(
   params: Params,
   sourceAddress?: string,
   transport?: TokenTransport,
-): Promise<TokenResponse> {
+): Promise<IssuedToken> {
   const grantType = params.get('grant_type');
   if (grantType === undefined)
     throw new ParameterError(
@@ -77,7 +83,7 @@ export async function issueToken(
     expires_in: grant.expiresIn,
   };
   if (grant.claims.scope !== undefined) response.scope = grant.claims.scope;
-  return response;
+  return { response, clientId: client.clientId };
 }
 
 function rejectCredentialsInQuery(request: FastifyRequest): void {
@@ -140,8 +146,9 @@ export async function answerTokenRequest(
   route: TokenRoute,
   request: IncomingMessage,
   params: Params,
-): Promise<TokenResponse> {
-  await context.syncChanges();
+): Promise<IssuedToken> {
+  const syncing = context.syncChanges();
+  if (syncing) await syncing;
   return issueToken(
     context,
     route.preset,
@@ -167,7 +174,7 @@ export function registerTokenEndpoint(
     async (request, reply) => {
       rejectCredentialsInQuery(request);
       const params = (request.body as Params | undefined) ?? new Map<string, string>();
-      const response = await answerTokenRequest(context, route, request.raw, params);
+      const { response } = await answerTokenRequest(context, route, request.raw, params);
       return reply.headers(noStoreHeaders).send(response);
     },
   );

@@ -109,7 +109,7 @@ export async function parseParams(
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-function decodeUtf8(body: Buffer): string {
+export function decodeUtf8(body: Buffer): string {
   try {
     return utf8.decode(body);
   } catch {

@@ -7,9 +7,9 @@ import type { SigningAlgorithm } from '@tessera/protocol';
  * which also leaves the loop but costs more per call; this path is the token hot path.
  */
 export class JwsSigner {
-  readonly #key: KeyObject;
+  /** The key as `sign` takes it: ES256 asks for raw r||s (JWS), not DER. */
+  readonly #signingKey: KeyObject | { key: KeyObject; dsaEncoding: 'ieee-p1363' };
   readonly #digest: string | null;
-  readonly #dsaEncoding: 'ieee-p1363' | undefined;
   readonly #encodedHeader: string;
 
   constructor(
@@ -18,17 +18,15 @@ export class JwsSigner {
     key: KeyObject,
     typ: string,
   ) {
-    this.#key = key;
+    this.#signingKey = alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key;
     this.#digest = alg === 'EdDSA' ? null : 'sha256';
-    this.#dsaEncoding = alg === 'ES256' ? 'ieee-p1363' : undefined;
     this.#encodedHeader = Buffer.from(JSON.stringify({ alg, typ, kid })).toString('base64url');
   }
 
   sign(payload: object): Promise<string> {
     const signingInput = `${this.#encodedHeader}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
-    const key = this.#dsaEncoding ? { key: this.#key, dsaEncoding: this.#dsaEncoding } : this.#key;
     return new Promise((resolve, reject) => {
-      sign(this.#digest, Buffer.from(signingInput), key, (error, signature) => {
+      sign(this.#digest, Buffer.from(signingInput), this.#signingKey, (error, signature) => {
         if (error) reject(error);
         else resolve(`${signingInput}.${signature.toString('base64url')}`);
       });

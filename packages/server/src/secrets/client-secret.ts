@@ -55,7 +55,7 @@ export class SecretHasher {
     let matched: SecretRecord | undefined;
     if (secrets.length === 0) timingSafeEqual(digest, this.#dummy);
     for (const secret of secrets) {
-      const stored = decodeHash(secret.hash);
+      const stored = decodeHash(secret);
       const equal =
         stored !== undefined && stored.length === digest.length && timingSafeEqual(stored, digest);
       if (equal && (secret.expiresAt === null || secret.expiresAt > now)) matched ??= secret;
@@ -68,8 +68,17 @@ export class SecretHasher {
   }
 }
 
-function decodeHash(hash: string): Buffer | undefined {
-  return hash.startsWith(hashTag)
-    ? Buffer.from(hash.slice(hashTag.length), 'base64url')
-    : undefined;
+/** Decoded stored hashes, per secret record: the token path compares against them per request. */
+const decodedHashes = new WeakMap<SecretRecord, Buffer | null>();
+
+function decodeHash(secret: SecretRecord): Buffer | undefined {
+  let decoded = decodedHashes.get(secret);
+  if (decoded === undefined) {
+    const { hash } = secret;
+    decoded = hash.startsWith(hashTag)
+      ? Buffer.from(hash.slice(hashTag.length), 'base64url')
+      : null;
+    decodedHashes.set(secret, decoded);
+  }
+  return decoded ?? undefined;
 }
