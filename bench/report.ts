@@ -147,11 +147,14 @@ export function computeRatios(targets: TargetResult[], micro: MicroResult[], con
   }
   for (const target of targets.filter((t) => t.group === 'tessera')) {
     const load = target.status === 'ok' ? target.load : undefined;
+    // The p99 target is the token endpoint's, in one process; two worker processes on two
+    // cores that also run the load generator measure the speed-up (issue 9), not latency.
+    const latencyTarget = !target.name.endsWith('-2workers');
     ratios.push({
       name: `p99 latency ${target.name} (ms)`,
       value: load ? load.latencyMs.p99 : null,
-      target: `< ${p99LimitMs} ms`,
-      pass: load ? load.latencyMs.p99 < p99LimitMs : null,
+      target: latencyTarget ? `< ${p99LimitMs} ms` : 'reported',
+      pass: latencyTarget && load ? load.latencyMs.p99 < p99LimitMs : null,
       ...(load ? { note: littleNote(load, connections) } : {}),
     });
     // Every round counts here, not only the reported one.
