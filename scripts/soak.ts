@@ -53,8 +53,29 @@ const worker = cli(
   '--token-ttl',
   '300',
 );
-const gateway = cli('clients', 'create', '--name', 'soak gateway', '--scope', 'tessera:introspect');
-const admin = cli('clients', 'create', '--name', 'soak admin', '--scope', 'tessera:admin');
+// Every client's tokens live 300 s, so revocations (kept until the token's exp) and retiring
+// keys (kept for the longest lifetime + 60 s) turn over within ~6 minutes: a run longer than
+// that shows whether memory levels off once every bounded structure is full.
+const gateway = cli(
+  'clients',
+  'create',
+  '--name',
+  'soak gateway',
+  '--scope',
+  'tessera:introspect',
+  '--token-ttl',
+  '300',
+);
+const admin = cli(
+  'clients',
+  'create',
+  '--name',
+  'soak admin',
+  '--scope',
+  'tessera:admin',
+  '--token-ttl',
+  '300',
+);
 
 const { child: server, port } = await spawnServe(['--database', database], env);
 const base = `http://127.0.0.1:${port}`;
