@@ -19,6 +19,7 @@ export type { SupportedAlgorithm } from './algorithms.js';
 export { tesseraFastify, tesseraHook } from './adapters/fastify.js';
 export type {
   FastifyHook,
+  FastifyHookOptions,
   FastifyInstanceLike,
   FastifyPluginLike,
   FastifyReplyLike,
@@ -31,4 +32,6 @@ export type {
   ConnectResponseLike,
   MiddlewareOptions,
 } from './adapters/express.js';
+export { senderEvidenceOf } from './adapters/sender-evidence.js';
+export type { IncomingLike, SenderEvidenceOptions } from './adapters/sender-evidence.js';
 export { tesouroErrorShape } from './presets/tesouro.js';

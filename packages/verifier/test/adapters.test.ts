@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import Fastify from 'fastify';
 import {
   createVerifier,
+  senderEvidenceOf,
   tesouroErrorShape,
   tesseraFastify,
   tesseraHook,
@@ -250,5 +251,37 @@ describe('connect/express middleware over node:http', () => {
     } finally {
       await close();
     }
+  });
+});
+
+describe('sender evidence the adapters pass on', () => {
+  test('DPoP htu from the Host header, or from publicOrigin when the API sits behind a proxy', () => {
+    const request = {
+      method: 'GET',
+      url: '/orders?page=2',
+      headers: { host: 'internal:8080', dpop: 'proof' },
+      socket: {},
+    };
+    assert.deepStrictEqual(senderEvidenceOf(request, {}), {
+      dpop: { method: 'GET', url: 'http://internal:8080/orders?page=2', proof: 'proof' },
+    });
+    assert.deepStrictEqual(senderEvidenceOf(request, { publicOrigin: 'https://api.example/' }), {
+      dpop: { method: 'GET', url: 'https://api.example/orders?page=2', proof: 'proof' },
+    });
+  });
+
+  test('the TLS client certificate of the connection, as DER bytes', () => {
+    const raw = Buffer.from([0x30, 0x82, 0x01]);
+    const evidence = senderEvidenceOf(
+      {
+        method: 'GET',
+        url: '/',
+        headers: { host: 'api' },
+        socket: { encrypted: true, getPeerX509Certificate: () => ({ raw }) },
+      },
+      {},
+    );
+    assert.deepStrictEqual(evidence.clientCertificate, new Uint8Array(raw));
+    assert.equal(evidence.dpop?.url, 'https://api/');
   });
 });

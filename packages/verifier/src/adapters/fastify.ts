@@ -1,9 +1,16 @@
 import type { ErrorResponse } from '../errors.js';
 import type { VerifiedToken, Verifier, VerifyCallOptions } from '../verifier.js';
+import {
+  senderEvidenceOf,
+  type IncomingLike,
+  type SenderEvidenceOptions,
+} from './sender-evidence.js';
 
 /** The part of a Fastify request the hook uses; typed structurally so fastify is not a dependency. */
 export interface FastifyRequestLike {
   readonly headers: Record<string, string | string[] | undefined>;
+  /** The Node request: its URL, method and socket carry the sender evidence. */
+  readonly raw?: IncomingLike;
   /** Set by the hook once the token verified. */
   tessera?: VerifiedToken | null;
 }
@@ -31,15 +38,27 @@ export type FastifyHook = (
   reply: FastifyReplyLike,
 ) => Promise<FastifyReplyLike | undefined>;
 
+/** Options of {@link tesseraHook} and {@link tesseraFastify}. */
+export interface FastifyHookOptions extends VerifyCallOptions, SenderEvidenceOptions {}
+
 /**
  * A Fastify `onRequest` hook that verifies the bearer token and puts the result on
  * `request.tessera`, or answers with the verifier's error response (RFC 6750 by default).
+ * Certificate-bound and DPoP-bound tokens work as they are: the connection's client
+ * certificate and the request's DPoP proof are passed on (`clientCertificate` or `dpop` in
+ * the options take precedence).
  * Use it per route: `app.get('/orders', { onRequest: tesseraHook(verifier, { requiredScopes: ['orders:read'] }) }, …)`.
  */
-export function tesseraHook(verifier: Verifier, options?: VerifyCallOptions): FastifyHook {
+export function tesseraHook(verifier: Verifier, options: FastifyHookOptions = {}): FastifyHook {
+  const { publicOrigin, ...callOptions } = options;
+  const evidenceOptions = publicOrigin === undefined ? {} : { publicOrigin };
   return async function tesseraOnRequest(request, reply) {
     try {
-      request.tessera = await verifier.verifyAuthorization(request.headers.authorization, options);
+      const evidence = request.raw ? senderEvidenceOf(request.raw, evidenceOptions) : {};
+      request.tessera = await verifier.verifyAuthorization(request.headers.authorization, {
+        ...evidence,
+        ...callOptions,
+      });
       return undefined;
     } catch (error) {
       return sendError(reply, verifier.errorResponse(error));
@@ -68,7 +87,10 @@ export type FastifyPluginLike = ((
  * })
  * ```
  */
-export function tesseraFastify(verifier: Verifier, options?: VerifyCallOptions): FastifyPluginLike {
+export function tesseraFastify(
+  verifier: Verifier,
+  options?: FastifyHookOptions,
+): FastifyPluginLike {
   const plugin = async (instance: FastifyInstanceLike): Promise<void> => {
     if (!instance.hasRequestDecorator('tessera')) instance.decorateRequest('tessera', null);
     instance.addHook('onRequest', tesseraHook(verifier, options));
