@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from './support/cli.js';
 import { basicAuthorization, postForm, startTessera, type TestTessera } from './support/tessera.js';
@@ -231,6 +233,65 @@ describe('admin API', () => {
       ],
     );
     assert.match(entries[0].actor, /^cli/);
+  });
+
+  it('registers private_key_jwt and DPoP-bound clients (RFC 7591 / 8705 / 9449 metadata)', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const publicJwk = { ...(await exportJWK(publicKey)), kid: 'admin-api-key', alg: 'ES256' };
+    const created = await call('POST', '/admin/v1/clients', {
+      name: 'assertion client',
+      auth_method: 'private_key_jwt',
+      jwks: { keys: [publicJwk] },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.client_secret, undefined, 'no secret for private_key_jwt');
+    assert.deepEqual(created.body.jwks, { keys: [publicJwk] });
+    const clientId = created.body.client_id as string;
+
+    const assertion = () =>
+      new SignJWT({ jti: randomUUID() })
+        .setProtectedHeader({ alg: 'ES256', kid: 'admin-api-key' })
+        .setIssuer(clientId)
+        .setSubject(clientId)
+        .setAudience(tessera.issuer)
+        .setIssuedAt()
+        .setExpirationTime('60s')
+        .sign(privateKey);
+    const requestToken = async () =>
+      postForm(`${tessera.url}/oauth/token`, {
+        grant_type: 'client_credentials',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: await assertion(),
+      });
+    assert.equal((await requestToken()).status, 200);
+
+    const bound = await call('PATCH', `/admin/v1/clients/${clientId}`, {
+      dpop_bound_access_tokens: true,
+    });
+    assert.equal(bound.status, 200, JSON.stringify(bound.body));
+    assert.equal(bound.body.dpop_bound_access_tokens, true);
+    assert.deepEqual(bound.body.jwks, { keys: [publicJwk] }, 'other fields are kept');
+    const refused = await requestToken();
+    assert.equal(refused.status, 400);
+    assert.equal((refused.body as { error: string }).error, 'invalid_request');
+
+    for (const [field, value] of [
+      ['jwks', { keys: 'nope' }],
+      ['jwks', [publicJwk]],
+      ['dpop_bound_access_tokens', 'yes'],
+      ['tls_client_auth_subject_dn', 42],
+    ] as const) {
+      const bad = await call('PATCH', `/admin/v1/clients/${clientId}`, { [field]: value });
+      assert.equal(bad.status, 400, field);
+      assert.equal(bad.body.error, 'invalid_client_metadata', field);
+    }
+    const mtls = await call('POST', '/admin/v1/clients', {
+      name: 'mtls client',
+      auth_method: 'tls_client_auth',
+      tls_client_auth_subject_dn: 'CN=partner.example,O=Partner',
+    });
+    assert.equal(mtls.status, 201, JSON.stringify(mtls.body));
+    assert.equal(mtls.body.tls_client_auth_subject_dn, 'CN=partner.example,O=Partner');
   });
 });
 

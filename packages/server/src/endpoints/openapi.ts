@@ -451,6 +451,11 @@ export function openApiDocument(issuer: string) {
           },
           required: ['active'],
         },
+        JwkSet: {
+          type: 'object',
+          properties: { keys: { type: 'array', items: { type: 'object' } } },
+          required: ['keys'],
+        },
         ClientInput: {
           type: 'object',
           properties: {
@@ -458,9 +463,31 @@ export function openApiDocument(issuer: string) {
             scope: { type: 'string' },
             audience: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
             token_ttl: { type: ['integer', 'null'] },
-            auth_method: { enum: ['client_secret_basic', 'client_secret_post', 'any'] },
+            auth_method: {
+              enum: [
+                'client_secret_basic',
+                'client_secret_post',
+                'any',
+                'private_key_jwt',
+                'tls_client_auth',
+                'self_signed_tls_client_auth',
+              ],
+            },
             client_id: { type: 'string', description: 'Import only' },
             client_secret: { type: 'string', description: 'Import only' },
+            jwks: { $ref: '#/components/schemas/JwkSet' },
+            jwks_uri: { type: 'string', format: 'uri', description: 'private_key_jwt (RFC 7591)' },
+            tls_client_auth_subject_dn: {
+              type: 'string',
+              description: 'tls_client_auth (RFC 8705)',
+            },
+            tls_client_auth_san_dns: { type: 'string', description: 'tls_client_auth (RFC 8705)' },
+            certificates: {
+              type: 'array',
+              items: { type: 'string' },
+              description: 'self_signed_tls_client_auth: PEM certificates',
+            },
+            dpop_bound_access_tokens: { type: 'boolean', description: 'RFC 9449 §5.2' },
           },
         },
         Client: {
@@ -474,6 +501,11 @@ export function openApiDocument(issuer: string) {
             audience: { type: 'array', items: { type: 'string' } },
             token_ttl: { type: ['integer', 'null'] },
             auth_method: { type: 'string' },
+            jwks: { $ref: '#/components/schemas/JwkSet' },
+            jwks_uri: { type: 'string' },
+            tls_client_auth_subject_dn: { type: 'string' },
+            tls_client_auth_san_dns: { type: 'string' },
+            dpop_bound_access_tokens: { type: 'boolean' },
             grant_types: { type: 'array', items: { type: 'string' } },
             created_at: { type: 'string', format: 'date-time' },
             updated_at: { type: 'string', format: 'date-time' },

@@ -5,6 +5,7 @@ import { ClientRegistry } from '../../registry/client-registry.js';
 import { noStoreHeaders } from '../../http/error-reply.js';
 import { authenticateAdmin } from './admin-auth.js';
 import {
+  authConfigFields,
   objectBody,
   optionalInteger,
   optionalString,
@@ -49,6 +50,7 @@ export function registerAdminClients(app: FastifyInstance, context: TesseraConte
         authMethod: optionalString(body, 'auth_method'),
         clientId: optionalString(body, 'client_id'),
         clientSecret: optionalString(body, 'client_secret'),
+        ...authConfigFields(body),
       })
       .catch(registryError);
     const { secrets: _secrets, client_id, ...view } = clientView(refreshed(client));
@@ -74,6 +76,7 @@ export function registerAdminClients(app: FastifyInstance, context: TesseraConte
         audiences: optionalStringList(body, 'audience'),
         tokenTtl: optionalInteger(body, 'token_ttl'),
         authMethod: optionalString(body, 'auth_method'),
+        ...authConfigFields(body),
       })
       .catch(registryError);
     request.log.info({ action: 'client.update', target: client.clientId }, 'admin change');

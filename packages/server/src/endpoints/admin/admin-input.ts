@@ -1,4 +1,5 @@
 import { OAuthError } from '@tessera/protocol';
+import type { AuthConfigInput } from '../../client-auth/auth-config.js';
 import { RegistryError } from '../../registry/client-registry.js';
 
 /** Reads a JSON object body, refusing anything else. */
@@ -40,6 +41,47 @@ export function optionalInteger(
   if (value === undefined || value === null) return value;
   if (typeof value !== 'number' || !Number.isInteger(value)) throw invalid(field, 'an integer');
   return value;
+}
+
+export function optionalBoolean(body: Record<string, unknown>, field: string): boolean | undefined {
+  const value = body[field];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') throw invalid(field, 'true or false');
+  return value;
+}
+
+/**
+ * The client metadata of the non-secret methods and DPoP, named as RFC 7591 (`jwks`,
+ * `jwks_uri`), RFC 8705 (`tls_client_auth_subject_dn`, `tls_client_auth_san_dns`) and RFC 9449
+ * (`dpop_bound_access_tokens`) name them, plus `certificates` (PEM) for
+ * self_signed_tls_client_auth, as `clients create --certificate-file` takes them. The registry
+ * checks them against the auth method.
+ */
+export function authConfigFields(body: Record<string, unknown>): AuthConfigInput {
+  const input: AuthConfigInput = {};
+  const jwks = body.jwks;
+  if (jwks !== undefined) {
+    const keys = (jwks as { keys?: unknown } | null)?.keys;
+    if (
+      typeof jwks !== 'object' ||
+      jwks === null ||
+      !Array.isArray(keys) ||
+      !keys.every((key) => typeof key === 'object' && key !== null && !Array.isArray(key))
+    )
+      throw invalid('jwks', 'a JWK Set: {"keys": [ … ]}');
+    input.jwks = { keys: keys as JsonWebKey[] };
+  }
+  const jwksUri = optionalString(body, 'jwks_uri');
+  if (jwksUri !== undefined) input.jwksUri = jwksUri;
+  const subjectDn = optionalString(body, 'tls_client_auth_subject_dn');
+  if (subjectDn !== undefined) input.tlsSubjectDn = subjectDn;
+  const sanDns = optionalString(body, 'tls_client_auth_san_dns');
+  if (sanDns !== undefined) input.tlsSanDns = sanDns;
+  const certificates = optionalStringList(body, 'certificates');
+  if (certificates !== undefined) input.certificates = certificates;
+  const dpopBound = optionalBoolean(body, 'dpop_bound_access_tokens');
+  if (dpopBound !== undefined) input.dpopBound = dpopBound;
+  return input;
 }
 
 /** Registry refusals become admin API errors with their own status. */
