@@ -51,6 +51,9 @@ describe('several instances on one PostgreSQL', { skip }, () => {
       TESSERA_KEK: kek,
       TESSERA_ISSUER: issuer,
       TESSERA_DATA_DIR: join(dataDir, name),
+      // Two worker processes per instance (whatever the machine's core count): four processes
+      // share the database, each with its own caches to keep fresh.
+      TESSERA_WORKERS: '2',
     });
     // Started together: migrations, the pepper and the first key must converge on one.
     [a, b] = await Promise.all([
