@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { SecretUsage } from '../src/registry/secret-usage.js';
 import type { NewClient } from '../src/store/contract.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
-import { WalCheckpointer } from '../src/store/sqlite/wal-checkpointer.js';
+import { SecretUseWriter } from '../src/store/sqlite/secret-use-writer.js';
 
 function client(clientId: string, secretIds: string[]): NewClient {
   return {
@@ -84,35 +83,64 @@ describe('secret last-use tracking', () => {
   });
 });
 
-describe('WalCheckpointer', () => {
-  it('copies the WAL into the database file from its own thread', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tessera-checkpoint-'));
-    const path = join(dir, 'test.db');
+describe('SecretUseWriter', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tessera-secret-use-writer-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  function database(name: string, schema: string): string {
+    const path = join(dir, name);
     const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.exec(schema);
+    db.close();
+    return path;
+  }
+  const table =
+    'CREATE TABLE client_secrets (id TEXT PRIMARY KEY, client_id TEXT NOT NULL, last_used_at INTEGER);';
+
+  it('commits from its own thread; the write is visible to other connections when it resolves', async () => {
+    const path = database('ok.db', `${table} INSERT INTO client_secrets VALUES ('s1', 'c1', 50);`);
+    const writer = new SecretUseWriter(path);
+    const reader = new Database(path);
     try {
-      db.pragma('journal_mode = WAL');
-      db.pragma('wal_autocheckpoint = 0');
-      db.exec('CREATE TABLE t (x TEXT)');
-      const insert = db.prepare('INSERT INTO t VALUES (?)');
-      db.transaction(() => {
-        for (let i = 0; i < 2_000; i += 1) insert.run('x'.repeat(200));
-      })();
-      const before = (await stat(path)).size;
-      const checkpointer = new WalCheckpointer(path);
-      checkpointer.request();
-      let after = before;
-      for (let waited = 0; after === before && waited < 5_000; waited += 20) {
-        await sleep(20);
-        after = (await stat(path)).size;
-      }
-      assert.ok(after > before + 200_000, `database file grew from ${before} to ${after} bytes`);
-      assert.equal(checkpointer.available, true);
-      await checkpointer.close();
-      assert.equal(checkpointer.available, false);
-      assert.equal((db.prepare('SELECT COUNT(*) AS n FROM t').get() as { n: number }).n, 2_000);
+      await writer.write([
+        { clientId: 'c1', secretId: 's1', at: 40 },
+        { clientId: 'c1', secretId: 'missing', at: 90 },
+      ]);
+      await writer.write([{ clientId: 'c1', secretId: 's1', at: 70 }]);
+      assert.deepEqual(reader.prepare('SELECT id, last_used_at FROM client_secrets').all(), [
+        { id: 's1', last_used_at: 70 },
+      ]);
+      await writer.close();
+      assert.equal(writer.available, false);
     } finally {
-      db.close();
-      await rm(dir, { recursive: true, force: true });
+      reader.close();
     }
+  });
+
+  it('rejects with the SQLite error code, which the write guard maps', async () => {
+    const path = database(
+      'refuses.db',
+      `${table} CREATE TRIGGER refuse BEFORE UPDATE ON client_secrets BEGIN SELECT RAISE(ABORT, 'refused'); END;
+       INSERT INTO client_secrets VALUES ('s1', 'c1', NULL);`,
+    );
+    const writer = new SecretUseWriter(path);
+    await assert.rejects(writer.write([{ clientId: 'c1', secretId: 's1', at: 1 }]), {
+      message: 'refused',
+      code: 'SQLITE_CONSTRAINT_TRIGGER',
+    });
+    assert.equal(writer.available, true);
+    await writer.close();
+  });
+
+  it('reports itself unavailable when its thread fails, so the store writes itself', async () => {
+    const path = database('no-table.db', 'CREATE TABLE other (x INTEGER);');
+    const writer = new SecretUseWriter(path);
+    await assert.rejects(writer.write([{ clientId: 'c1', secretId: 's1', at: 1 }]));
+    assert.equal(writer.available, false);
+    await writer.close();
   });
 });

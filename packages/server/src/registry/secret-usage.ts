@@ -56,9 +56,10 @@ export class SecretUsage {
 }
 
 /**
- * Rows per transaction. Each batch holds the event loop: under the 10,000-client bench,
- * batches of 500 took 3-27 ms each (the first flush, which grows the WAL, the slowest);
- * batches of 100 stay at about 1-3 ms, near an ordinary event-loop turn under that load.
+ * Rows per transaction. Where a batch runs on the event loop (SQLite without its writer
+ * thread), under the 10,000-client bench batches of 500 took 3-27 ms each (the first flush,
+ * which grows the WAL, the slowest) and batches of 100 about 1-3 ms; on the writer thread a
+ * smaller batch also holds the write lock for less time.
  */
 const flushBatch = 100;
 

@@ -17,7 +17,7 @@ import type {
   Store,
 } from '../contract.js';
 import { sqliteMigrations } from './migrations.js';
-import { WalCheckpointer } from './wal-checkpointer.js';
+import { SecretUseWriter } from './secret-use-writer.js';
 import {
   toClient,
   toKey,
@@ -87,7 +87,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#watchers.clear();
-    await this.#checkpointer?.close();
+    await this.#writer?.close();
     if (this.#db.open) this.#db.close();
   }
 
@@ -196,6 +196,8 @@ export class SqliteStore implements Store {
     uses: ReadonlyArray<{ clientId: string; secretId: string; at: number }>,
   ): Promise<void> {
     // Usage bookkeeping only: no change record, so it does not invalidate other caches.
+    const writer = this.#secretUseWriter();
+    if (writer) return writer.write(uses);
     const update = this.#db.prepare(
       'UPDATE client_secrets SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE client_id = ? AND id = ?',
     );
@@ -203,32 +205,21 @@ export class SqliteStore implements Store {
     // still crash-safe, it may only lose the newest hints), which kept the 100k-client bench's
     // event loop waiting on the disk every flush.
     this.#db.pragma('synchronous = NORMAL');
-    // The checkpoints these pages make are the worker's (see WalCheckpointer), not this commit's.
-    const checkpointer = this.#walCheckpointer();
-    if (checkpointer) this.#db.pragma('wal_autocheckpoint = 0');
     try {
       this.#db.transaction(() => {
         for (const use of uses) update.run(use.at, use.clientId, use.secretId);
       })();
     } finally {
       this.#db.pragma('synchronous = FULL');
-      if (checkpointer) {
-        this.#db.pragma(`wal_autocheckpoint = ${this.#autocheckpointPages}`);
-        checkpointer.request();
-      }
     }
   }
 
-  #checkpointer: WalCheckpointer | undefined;
-  #autocheckpointPages = 1000;
+  #writer: SecretUseWriter | undefined;
   /** Started on the first secret-use flush, so only a serving process runs the thread. */
-  #walCheckpointer(): WalCheckpointer | undefined {
-    if (this.path === ':memory:') return undefined;
-    if (!this.#checkpointer) {
-      this.#autocheckpointPages = this.#db.pragma('wal_autocheckpoint', { simple: true }) as number;
-      this.#checkpointer = new WalCheckpointer(this.path);
-    }
-    return this.#checkpointer.available ? this.#checkpointer : undefined;
+  #secretUseWriter(): SecretUseWriter | undefined {
+    if (this.path === ':memory:' || !this.#db.open) return undefined;
+    this.#writer ??= new SecretUseWriter(this.path);
+    return this.#writer.available ? this.#writer : undefined;
   }
 
   async listKeys(): Promise<KeyRecord[]> {
