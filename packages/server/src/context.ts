@@ -84,7 +84,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
   const clients = new ClientCache(store);
   const revocations = new RevocationList();
   revocations.apply(await store.listRevocations(0));
-  const secretUsage = new SecretUsage(store);
+  const secretUsage = new SecretUsage(store, { nowSeconds });
   let cursor = await store.latestChange();
 
   let syncing: Promise<void> | undefined;

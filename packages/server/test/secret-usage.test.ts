@@ -65,10 +65,64 @@ describe('secret last-use tracking', () => {
       ['one-b', 2_003],
     ]);
     assert.deepEqual(await lastUsed('two'), [['two-a', 2_001]]);
-    // A use recorded after a flush is written by the next one.
+    // Later uses are written once they are a resolution (60 s) past the last write.
     usage.record('two', 'two-a', 2_010);
+    assert.equal(usage.size, 0);
     await usage.flush();
-    assert.deepEqual(await lastUsed('two'), [['two-a', 2_010]]);
+    assert.deepEqual(await lastUsed('two'), [['two-a', 2_001]]);
+    usage.record('two', 'two-a', 2_061);
+    assert.equal(usage.size, 1);
+    await usage.flush();
+    assert.deepEqual(await lastUsed('two'), [['two-a', 2_061]]);
+  });
+
+  it('writes each secret at most once per resolution, and forgets idle ones', async () => {
+    await store.createClient(client('busy', ['busy-a']));
+    let writes = 0;
+    const counting = Object.create(store) as SqliteStore;
+    counting.recordSecretUse = async (uses) => {
+      writes += uses.length;
+      return store.recordSecretUse(uses);
+    };
+    let now = 5_000;
+    const usage = new SecretUsage(counting, { resolutionSeconds: 60, nowSeconds: () => now });
+    // One use per second for five minutes, flushed every 10 s: 5 writes, not 30. Each write
+    // stores the latest use at its flush (5009, 5069, …, 5249).
+    for (; now < 5_300; now += 1) {
+      usage.record('busy', 'busy-a', now);
+      if (now % 10 === 9) await usage.flush();
+    }
+    await usage.flush();
+    assert.equal(writes, 5);
+    assert.equal((await store.getClient('busy'))!.secrets[0]!.lastUsedAt, 5_249);
+    // Unused for longer than the resolution: dropped at a flush; the next use is written.
+    assert.equal(usage.tracked, 1);
+    now = 5_400;
+    await usage.flush();
+    assert.equal(writes, 5);
+    assert.equal(usage.tracked, 0);
+    usage.record('busy', 'busy-a', 5_401);
+    assert.equal(usage.size, 1);
+    await usage.flush();
+    assert.equal(writes, 6);
+    assert.equal((await store.getClient('busy'))!.secrets[0]!.lastUsedAt, 5_401);
+  });
+
+  it('keeps uses a failed write did not store for the next flush', async () => {
+    await store.createClient(client('flaky', ['flaky-a']));
+    let fail = true;
+    const flaky = Object.create(store) as SqliteStore;
+    flaky.recordSecretUse = async (uses) => {
+      if (fail) throw new Error('database unavailable');
+      return store.recordSecretUse(uses);
+    };
+    const usage = new SecretUsage(flaky);
+    usage.record('flaky', 'flaky-a', 6_000);
+    await assert.rejects(usage.flush(), /database unavailable/);
+    assert.equal(usage.size, 1);
+    fail = false;
+    await usage.flush();
+    assert.equal((await store.getClient('flaky'))!.secrets[0]!.lastUsedAt, 6_000);
   });
 
   it('flushes thousands of clients in batches', async () => {
