@@ -1,3 +1,4 @@
+import { registeredAuthMethods } from '../store/contract.js';
 import type { FastifyInstance } from 'fastify';
 import type { TesseraContext } from '../context.js';
 
@@ -463,16 +464,7 @@ export function openApiDocument(issuer: string) {
             scope: { type: 'string' },
             audience: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
             token_ttl: { type: ['integer', 'null'] },
-            auth_method: {
-              enum: [
-                'client_secret_basic',
-                'client_secret_post',
-                'any',
-                'private_key_jwt',
-                'tls_client_auth',
-                'self_signed_tls_client_auth',
-              ],
-            },
+            auth_method: { enum: [...registeredAuthMethods] },
             client_id: { type: 'string', description: 'Import only' },
             client_secret: { type: 'string', description: 'Import only' },
             jwks: { $ref: '#/components/schemas/JwkSet' },
