@@ -3,6 +3,7 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { createLogger } from '../http/logger.js';
+import { countFailuresForWorkers, shareFailuresWithPrimary } from '../process/shared-failures.js';
 import { stopGracefully, superviseWorkers } from '../process/supervisor.js';
 import { prepareStorage, startServer } from '../start.js';
 import { cliConfig, databaseOption, parse } from './common.js';
@@ -63,10 +64,12 @@ export async function serveCommand(args: string[]): Promise<void> {
     // Migrations, the key-encryption key file, the pepper and the first signing key are made
     // once here, so workers starting together have nothing to race for.
     await prepareStorage(config);
+    countFailuresForWorkers(config.authFailureLimits, logger);
     superviseWorkers({ workers, shutdownTimeout, logger });
     return;
   }
   const server = await startServer(config);
+  shareFailuresWithPrimary(server.context.authenticator.failures);
   const log = server.app.log;
   log.info(
     {

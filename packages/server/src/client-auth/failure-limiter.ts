@@ -41,6 +41,12 @@ export class FailureLimiter {
   /** Called once per new lock, for logs and metrics. */
   onLockout:
     ((lockout: Lockout & { clientId: string; address: string | undefined }) => void) | undefined;
+  /**
+   * Called with every failure and with a success that cleared failures, so the primary of
+   * `serve --workers N` can count across workers (process/shared-failures.ts).
+   */
+  onFailure: ((clientId: string, address: string | undefined) => void) | undefined;
+  onFailuresCleared: ((clientId: string) => void) | undefined;
 
   constructor(
     private readonly limits: FailureLimits = defaultFailureLimits,
@@ -67,6 +73,7 @@ export class FailureLimiter {
   }
 
   recordFailure(clientId: string, address: string | undefined): void {
+    this.onFailure?.(clientId, address);
     const now = this.nowSeconds();
     if (this.#count(this.#clients, clientId, this.limits.perClient, now)) {
       this.onLockout?.({
@@ -86,7 +93,18 @@ export class FailureLimiter {
 
   /** A success clears the client's failure count (not the address's). */
   recordSuccess(clientId: string): void {
+    // Almost every success finds nothing to clear: only then is anyone told.
+    if (this.#clients.peek(clientId) === undefined) return;
     this.#clients.delete(clientId);
+    this.onFailuresCleared?.(clientId);
+  }
+
+  /** A lock decided elsewhere (another worker's failures), in force here until `until`. */
+  applyLock(key: Lockout['key'], value: string, until: number): void {
+    const map = key === 'client_id' ? this.#clients : this.#addresses;
+    const counter = map.get(value);
+    if (counter) counter.lockedUntil = Math.max(counter.lockedUntil, until);
+    else map.set(value, { windowStart: this.nowSeconds(), failures: 0, lockedUntil: until });
   }
 
   #lockedFor(counter: Counter | undefined, now: number): number | undefined {
