@@ -15,6 +15,7 @@ import { RevocationList } from './revocation/revocation-list.js';
 import type { SecretHasher } from './secrets/client-secret.js';
 import type { Store } from './store/contract.js';
 import { TokenInspector } from './tokens/token-inspector.js';
+import { ReplayCache, type ReplayGuard } from './lib/replay-cache.js';
 
 /** Clock skew allowed on top of the longest token lifetime before a retiring key leaves the JWKS. */
 const clockToleranceSeconds = 60;
@@ -37,6 +38,8 @@ function boundedWait(pending: Promise<void>, ms: number): Promise<void> {
 
 /** Everything a request handler needs; one per process. */
 export interface TesseraContext {
+  /** Where DPoP proof and client assertion `jti`s are remembered (see ContextOptions). */
+  replayGuards: ReplayGuards;
   config: ServerConfig;
   preset: Preset | undefined;
   store: Store;
@@ -73,6 +76,16 @@ export interface ContextOptions {
   preset?: Preset | undefined;
   logger: Logger;
   nowSeconds?: (() => number) | undefined;
+  /**
+   * Where one-time `jti`s are remembered: DPoP proofs and client assertions. Default: this
+   * process's own caches; the workers of `serve --workers N` share the primary's.
+   */
+  replayGuards?: ReplayGuards | undefined;
+}
+
+export interface ReplayGuards {
+  dpop: ReplayGuard;
+  assertions: ReplayGuard;
 }
 
 export async function createContext(options: ContextOptions): Promise<TesseraContext> {
@@ -186,12 +199,18 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
   await maintainKeys();
 
   const unwatch = store.watch(() => void syncChanges());
+  // Bounded: each refuses new identifiers (fails closed) rather than forget a live one.
+  const replayGuards = options.replayGuards ?? {
+    dpop: new ReplayCache(100_000, nowSeconds),
+    assertions: new ReplayCache(100_000, nowSeconds),
+  };
   const authenticator = new ClientAuthenticator(
     clients,
     hasher,
     nowSeconds,
     new FailureLimiter(config.authFailureLimits, nowSeconds),
     () => config.issuer,
+    replayGuards.assertions,
   );
   authenticator.failures.onLockout = (lockout) => {
     metrics.lockouts.inc({ key: lockout.key });
@@ -232,6 +251,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     revocations,
     inspector,
     authenticator,
+    replayGuards,
     secretUsage,
     metrics,
     logger,

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ServerConfig } from './config.js';
-import { createContext, type TesseraContext } from './context.js';
+import { createContext, type ReplayGuards, type TesseraContext } from './context.js';
 import { createLogger } from './http/logger.js';
 import { findPreset } from './presets/index.js';
 import { openStorage } from './runtime.js';
@@ -33,7 +33,12 @@ export async function prepareStorage(config: ServerConfig, env?: NodeJS.ProcessE
 /** Opens storage, builds the app and listens: what `tessera serve` runs. */
 export async function startServer(
   config: ServerConfig,
-  options: { env?: NodeJS.ProcessEnv; logger?: Logger; nowSeconds?: () => number } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    logger?: Logger;
+    nowSeconds?: () => number;
+    replayGuards?: ReplayGuards;
+  } = {},
 ): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const preset = config.preset ? findPreset(config.preset) : undefined;
@@ -48,6 +53,7 @@ export async function startServer(
       preset,
       logger,
       nowSeconds: options.nowSeconds,
+      replayGuards: options.replayGuards,
     });
     const app = buildServer(context, logger);
     await app.listen({ port: config.port, host: config.host });

@@ -4,6 +4,10 @@ import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { createLogger } from '../http/logger.js';
 import { countFailuresForWorkers, shareFailuresWithPrimary } from '../process/shared-failures.js';
+import {
+  answerReplayChecksForWorkers,
+  replayGuardsSharedWithPrimary,
+} from '../process/shared-replay.js';
 import { stopGracefully, superviseWorkers } from '../process/supervisor.js';
 import { prepareStorage, startServer } from '../start.js';
 import { cliConfig, databaseOption, parse } from './common.js';
@@ -65,10 +69,15 @@ export async function serveCommand(args: string[]): Promise<void> {
     // once here, so workers starting together have nothing to race for.
     await prepareStorage(config);
     countFailuresForWorkers(config.authFailureLimits, logger);
+    answerReplayChecksForWorkers();
     superviseWorkers({ workers, shutdownTimeout, logger });
     return;
   }
-  const server = await startServer(config);
+  const replayGuards = replayGuardsSharedWithPrimary(
+    () => Math.floor(Date.now() / 1000),
+    createLogger(config.logLevel),
+  );
+  const server = await startServer(config, replayGuards ? { replayGuards } : {});
   shareFailuresWithPrimary(server.context.authenticator.failures);
   const log = server.app.log;
   log.info(

@@ -1,5 +1,6 @@
 import { OAuthError, type ClientAuthMethod } from '@tessera/protocol';
 import type { Params } from '../http/parse-params.js';
+import type { ReplayGuard } from '../lib/replay-cache.js';
 import type { ClientCache } from '../registry/client-cache.js';
 import type { SecretHasher } from '../secrets/client-secret.js';
 import type { ClientRecord } from '../store/contract.js';
@@ -75,8 +76,10 @@ export class ClientAuthenticator {
     readonly failures: FailureLimiter = new FailureLimiter(defaultFailureLimits, nowSeconds),
     /** The issuer identifier, which `private_key_jwt` assertions must name as `aud`. */
     private readonly issuer: () => string = () => '',
+    /** Where assertion `jti`s are remembered (this process's own cache by default). */
+    assertionReplay?: ReplayGuard,
   ) {
-    this.#assertions = new ClientAssertionVerifier(nowSeconds);
+    this.#assertions = new ClientAssertionVerifier(nowSeconds, assertionReplay);
   }
 
   readonly #assertions: ClientAssertionVerifier;

@@ -8,7 +8,7 @@ import {
 } from 'jose';
 import type { Params } from '../http/parse-params.js';
 import { LruMap } from '../lib/lru.js';
-import { ReplayCache } from '../lib/replay-cache.js';
+import { ReplayCache, type ReplayGuard } from '../lib/replay-cache.js';
 import type { ClientRecord } from '../store/contract.js';
 import { invalidClient, type AssertionCredentials } from './credentials.js';
 import { OAuthError } from '@tessera/protocol';
@@ -64,12 +64,15 @@ export function parseAssertionCredentials(params: Params): AssertionCredentials 
  * attacks), `exp` present and at most {@link maxAssertionLifetime} away, `jti` used once.
  */
 export class ClientAssertionVerifier {
-  readonly #replay: ReplayCache;
+  readonly #replay: ReplayGuard;
   readonly #remoteSets = new LruMap<string, JWTVerifyGetKey>(1_000);
   readonly #localSets = new WeakMap<ClientRecord, JWTVerifyGetKey>();
 
-  constructor(private readonly nowSeconds: () => number) {
-    this.#replay = new ReplayCache(100_000, nowSeconds);
+  constructor(
+    private readonly nowSeconds: () => number,
+    replay: ReplayGuard = new ReplayCache(100_000, nowSeconds),
+  ) {
+    this.#replay = replay;
   }
 
   async verify(client: ClientRecord, assertion: string, issuer: string): Promise<void> {
@@ -95,7 +98,7 @@ export class ClientAssertionVerifier {
       throw invalidClient(false, 'client_assertion exp is too far in the future');
     if (typeof payload.jti !== 'string' || payload.jti === '' || payload.jti.length > 256)
       throw invalidClient(false, 'client_assertion jti is missing');
-    const used = this.#replay.use(
+    const used = await this.#replay.use(
       `${client.clientId}\u0000${payload.jti}`,
       payload.exp! + clockTolerance,
     );

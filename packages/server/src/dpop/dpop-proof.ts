@@ -7,7 +7,7 @@ import {
   jwtVerify,
   type JWTPayload,
 } from 'jose';
-import type { ReplayCache } from '../lib/replay-cache.js';
+import type { ReplayGuard } from '../lib/replay-cache.js';
 
 /** RFC 9449 §5.1 `dpop_signing_alg_values_supported`: asymmetric algorithms only. */
 export const dpopSigningAlgorithms = ['RS256', 'PS256', 'ES256', 'EdDSA'];
@@ -23,7 +23,7 @@ export interface DpopExpectations {
   /** The request URI without query and fragment (§4.3 check 9). */
   htu: string;
   nowSeconds: number;
-  replay: ReplayCache;
+  replay: ReplayGuard;
   /** At a resource server: the access token, whose hash `ath` must carry (§4.3 check 11). */
   accessToken?: string;
 }
@@ -88,7 +88,10 @@ export async function verifyDpopProof(
     if (payload.ath !== ath) throw invalidProof('ath does not match the access token');
   }
   const jkt = await calculateJwkThumbprint(jwk, 'sha256');
-  const used = expected.replay.use(`${jkt}:${payload.jti}`, iat + dpopProofMaxAge + dpopClockSkew);
+  const used = await expected.replay.use(
+    `${jkt}:${payload.jti}`,
+    iat + dpopProofMaxAge + dpopClockSkew,
+  );
   if (used === 'replayed') throw invalidProof('jti already used');
   if (used === 'full') {
     throw new OAuthError('temporarily_unavailable', 'Too many DPoP proofs; retry shortly', {

@@ -1,7 +1,6 @@
 import { OAuthError, type AccessTokenClaims } from '@tessera/protocol';
 import type { IncomingMessage } from 'node:http';
 import type { TesseraContext } from '../context.js';
-import { ReplayCache } from '../lib/replay-cache.js';
 import type { ClientRecord } from '../store/contract.js';
 import { clientCaPem } from '../tls/https-options.js';
 import {
@@ -24,7 +23,6 @@ export interface TokenTransport {
 
 interface SenderState {
   certificates: CertificateSource;
-  dpopReplay: ReplayCache;
 }
 
 // One per process (per context), built on first use so no shared module needs to know.
@@ -39,7 +37,6 @@ function stateOf(context: TesseraContext): SenderState {
         header: context.config.clientCertHeader,
         clientCaPem: clientCaPem(context.config),
       }),
-      dpopReplay: new ReplayCache(100_000, context.nowSeconds),
     };
     states.set(context, state);
   }
@@ -81,7 +78,7 @@ export async function senderBinding(
       htm: 'POST',
       htu: transport.htu,
       nowSeconds: context.nowSeconds(),
-      replay: stateOf(context).dpopReplay,
+      replay: context.replayGuards.dpop,
     });
     cnf.jkt = jkt;
     tokenType = 'DPoP';
@@ -90,9 +87,4 @@ export async function senderBinding(
   }
   if (transport?.certificate) cnf['x5t#S256'] = transport.certificate.thumbprint;
   return { cnf: Object.keys(cnf).length === 0 ? undefined : cnf, tokenType };
-}
-
-/** For the resource-side checks of tests and adapters: the DPoP replay cache of a context. */
-export function dpopReplayOf(context: TesseraContext): ReplayCache {
-  return stateOf(context).dpopReplay;
 }

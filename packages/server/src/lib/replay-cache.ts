@@ -1,10 +1,18 @@
+export type ReplayOutcome = 'fresh' | 'replayed' | 'full';
+
+/** Something that can tell a one-time identifier's first use from a replay. */
+export interface ReplayGuard {
+  /** Records `key` as used until `expiresAt` (epoch seconds); see {@link ReplayCache.use}. */
+  use(key: string, expiresAt: number): ReplayOutcome | Promise<ReplayOutcome>;
+}
+
 /**
  * Remembers one-time identifiers (`jti` of client assertions and DPoP proofs) until they
  * expire, so a second use is refused. Bounded: expired entries are dropped first; when the
  * cache is full of live entries it refuses new ones (fail closed) rather than forgetting a
  * live identifier, which would let it be replayed.
  */
-export class ReplayCache {
+export class ReplayCache implements ReplayGuard {
   readonly #entries = new Map<string, number>();
 
   constructor(
@@ -16,7 +24,7 @@ export class ReplayCache {
    * Records `key` as used until `expiresAt` (epoch seconds). Returns `'fresh'` the first time,
    * `'replayed'` when the key is still remembered, `'full'` when there is no room.
    */
-  use(key: string, expiresAt: number): 'fresh' | 'replayed' | 'full' {
+  use(key: string, expiresAt: number): ReplayOutcome {
     const now = this.nowSeconds();
     const known = this.#entries.get(key);
     if (known !== undefined && known >= now) return 'replayed';
