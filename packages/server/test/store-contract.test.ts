@@ -446,6 +446,34 @@ for (const adapter of adapters) {
       assert.equal((await store.listAudit(1)).length, 1);
     });
 
+    it('client writes commit their audit entries with them, and only when they change something', async () => {
+      const actor = unique('actor');
+      const id = unique('audited');
+      const entry = (action: string) => ({ at: 20, actor, action, target: id, details: {} });
+      const mine = async () =>
+        (await store.listAudit(1000)).filter((e) => e.actor === actor).map((e) => e.action);
+      await store.createClient(newClient(id), [entry('client.create')]);
+      await store.updateClient(id, { name: 'renamed' }, [entry('client.update')]);
+      await store.changeSecrets(id, { add: [secret(unique('s'))] }, [
+        entry('client.rotate_secret'),
+      ]);
+      // Nothing to change: no audit entry.
+      assert.equal(
+        await store.updateClient(unique('missing'), { name: 'x' }, [entry('nope')]),
+        undefined,
+      );
+      assert.equal(await store.deleteClient(unique('missing'), [entry('nope')]), false);
+      // A write that fails (client_id taken) leaves no audit entry behind either.
+      await assert.rejects(store.createClient(newClient(id), [entry('duplicate')]));
+      await store.deleteClient(id, [entry('client.delete')]);
+      assert.deepEqual(await mine(), [
+        'client.delete',
+        'client.rotate_secret',
+        'client.update',
+        'client.create',
+      ]);
+    });
+
     it('change feed: latestChange and changesSince report every write in order', async () => {
       const start = await other.latestChange();
       assert.deepEqual(await other.changesSince(start), { changes: [], cursor: start });

@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { generateClientSecret, type SecretHasher } from '../secrets/client-secret.js';
 import {
   registeredAuthMethods,
+  type AuditEntry,
+  type NewClient,
   type ClientPatch,
   type ClientRecord,
   type RegisteredAuthMethod,
@@ -61,19 +63,13 @@ export class ClientRegistry {
     return this.#nowSeconds();
   }
 
-  async #audit(
-    action: string,
-    target: string,
-    details: Record<string, unknown> = {},
-  ): Promise<void> {
-    if (this.#actor === undefined) return;
-    await this.store.appendAudit({
-      at: this.nowSeconds(),
-      actor: this.#actor,
-      action,
-      target,
-      details,
-    });
+  /**
+   * The audit entry for a change, committed by the store together with the change itself
+   * (none when the registry has no actor, as in tests and internal tooling).
+   */
+  #audit(action: string, target: string, details: Record<string, unknown> = {}): AuditEntry[] {
+    if (this.#actor === undefined) return [];
+    return [{ at: this.nowSeconds(), actor: this.#actor, action, target, details }];
   }
 
   /** Creates a client; the returned secret is the only copy that will ever exist. */
@@ -118,7 +114,7 @@ export class ClientRegistry {
     if (await this.store.getClient(clientId)) {
       throw new RegistryError(`a client with client_id ${clientId} already exists`, 'conflict');
     }
-    const client = await this.store.createClient({
+    const record: NewClient = {
       clientId,
       name: validName(input.name),
       status: 'active',
@@ -130,16 +126,19 @@ export class ClientRegistry {
       grantTypes: input.grantTypes ?? [clientCredentialsGrant],
       secrets:
         clientSecret === undefined ? [] : [this.hasher.newRecord(clientSecret, this.nowSeconds())],
-    });
-    await this.#audit('client.create', clientId, {
-      name: client.name,
-      scope: client.scopes.join(' '),
-      audience: client.audiences,
-      token_ttl: client.tokenTtl,
-      auth_method: client.authMethod,
-      ...(Object.keys(authConfig).length > 0 ? { auth_config: authConfig } : {}),
-      imported: input.clientSecret !== undefined,
-    });
+    };
+    const client = await this.store.createClient(
+      record,
+      this.#audit('client.create', clientId, {
+        name: record.name,
+        scope: record.scopes.join(' '),
+        audience: record.audiences,
+        token_ttl: record.tokenTtl,
+        auth_method: record.authMethod,
+        ...(Object.keys(authConfig).length > 0 ? { auth_config: authConfig } : {}),
+        imported: input.clientSecret !== undefined,
+      }),
+    );
     return { client, clientSecret };
   }
 
@@ -188,12 +187,14 @@ export class ClientRegistry {
             };
       patch.authConfig = registryAuthConfig(method, { ...base, ...definedOnly(input) });
     }
-    const client = await this.store.updateClient(clientId, patch);
-    if (!client) throw new RegistryError(`no client with client_id ${clientId}`, 'not_found');
     const { status, ...changes } = patch;
-    if (Object.keys(changes).length > 0) await this.#audit('client.update', clientId, changes);
-    if (status !== undefined)
-      await this.#audit(status === 'active' ? 'client.enable' : 'client.disable', clientId);
+    const client = await this.store.updateClient(clientId, patch, [
+      ...(Object.keys(changes).length > 0 ? this.#audit('client.update', clientId, changes) : []),
+      ...(status !== undefined
+        ? this.#audit(status === 'active' ? 'client.enable' : 'client.disable', clientId)
+        : []),
+    ]);
+    if (!client) throw new RegistryError(`no client with client_id ${clientId}`, 'not_found');
     return client;
   }
 
@@ -223,24 +224,26 @@ export class ClientRegistry {
     const dead = client.secrets.filter((secret) => !live.includes(secret));
     const newest = live.at(-1);
     const clientSecret = generateClientSecret();
-    await this.store.changeSecrets(clientId, {
-      add: [this.hasher.newRecord(clientSecret, now)],
-      remove: dead.map((secret) => secret.id),
-      expire: live.map((secret) => ({
-        id: secret.id,
-        expiresAt:
-          secret === newest ? Math.min(secret.expiresAt ?? Infinity, now + graceSeconds) : now,
-      })),
-    });
-    await this.#audit('client.rotate_secret', clientId, { grace_seconds: graceSeconds });
+    await this.store.changeSecrets(
+      clientId,
+      {
+        add: [this.hasher.newRecord(clientSecret, now)],
+        remove: dead.map((secret) => secret.id),
+        expire: live.map((secret) => ({
+          id: secret.id,
+          expiresAt:
+            secret === newest ? Math.min(secret.expiresAt ?? Infinity, now + graceSeconds) : now,
+        })),
+      },
+      this.#audit('client.rotate_secret', clientId, { grace_seconds: graceSeconds }),
+    );
     return { client: await this.get(clientId), clientSecret };
   }
 
   async delete(clientId: string): Promise<void> {
-    if (!(await this.store.deleteClient(clientId))) {
+    if (!(await this.store.deleteClient(clientId, this.#audit('client.delete', clientId)))) {
       throw new RegistryError(`no client with client_id ${clientId}`, 'not_found');
     }
-    await this.#audit('client.delete', clientId);
   }
 }
 

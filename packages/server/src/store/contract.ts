@@ -155,11 +155,22 @@ export interface Store {
 
   getClient(clientId: string): Promise<ClientRecord | undefined>;
   listClients(): Promise<ClientRecord[]>;
-  createClient(client: NewClient): Promise<ClientRecord>;
-  updateClient(clientId: string, patch: ClientPatch): Promise<ClientRecord | undefined>;
-  deleteClient(clientId: string): Promise<boolean>;
+  // Client writes take the audit entries that describe them and commit both together (an
+  // update or delete that finds no client writes none): a crash cannot keep one without the
+  // other.
+  createClient(client: NewClient, audit?: readonly AuditEntry[]): Promise<ClientRecord>;
+  updateClient(
+    clientId: string,
+    patch: ClientPatch,
+    audit?: readonly AuditEntry[],
+  ): Promise<ClientRecord | undefined>;
+  deleteClient(clientId: string, audit?: readonly AuditEntry[]): Promise<boolean>;
   /** Adds, expires and removes a client's secrets in one transaction (secret rotation). */
-  changeSecrets(clientId: string, change: SecretChange): Promise<void>;
+  changeSecrets(
+    clientId: string,
+    change: SecretChange,
+    audit?: readonly AuditEntry[],
+  ): Promise<void>;
   recordSecretUse(
     uses: ReadonlyArray<{ clientId: string; secretId: string; at: number }>,
   ): Promise<void>;

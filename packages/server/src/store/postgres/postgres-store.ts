@@ -166,33 +166,42 @@ export class PostgresStore implements Store {
     });
   }
 
-  async createClient(client: NewClient): Promise<ClientRecord> {
+  async createClient(client: NewClient, audit?: readonly AuditEntry[]): Promise<ClientRecord> {
     const now = nowSeconds();
-    await this.#write('client', client.clientId, async (db) => {
-      await db.query(
-        `INSERT INTO clients (client_id, name, status, scopes, audiences, token_ttl, auth_method, auth_config, grant_types, created_at, updated_at)
+    await this.#write(
+      'client',
+      client.clientId,
+      async (db) => {
+        await db.query(
+          `INSERT INTO clients (client_id, name, status, scopes, audiences, token_ttl, auth_method, auth_config, grant_types, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [
-          client.clientId,
-          client.name,
-          client.status,
-          JSON.stringify(client.scopes),
-          JSON.stringify(client.audiences),
-          client.tokenTtl,
-          client.authMethod,
-          JSON.stringify(client.authConfig ?? {}),
-          JSON.stringify(client.grantTypes),
-          client.createdAt ?? now,
-          client.updatedAt ?? now,
-        ],
-      );
-      for (const secret of client.secrets)
-        await db.query(insertSecretSql, secretParams(client.clientId, secret));
-    });
+          [
+            client.clientId,
+            client.name,
+            client.status,
+            JSON.stringify(client.scopes),
+            JSON.stringify(client.audiences),
+            client.tokenTtl,
+            client.authMethod,
+            JSON.stringify(client.authConfig ?? {}),
+            JSON.stringify(client.grantTypes),
+            client.createdAt ?? now,
+            client.updatedAt ?? now,
+          ],
+        );
+        for (const secret of client.secrets)
+          await db.query(insertSecretSql, secretParams(client.clientId, secret));
+      },
+      audit,
+    );
     return (await this.getClient(client.clientId))!;
   }
 
-  async updateClient(clientId: string, patch: ClientPatch): Promise<ClientRecord | undefined> {
+  async updateClient(
+    clientId: string,
+    patch: ClientPatch,
+    audit?: readonly AuditEntry[],
+  ): Promise<ClientRecord | undefined> {
     const columns: Array<[string, unknown]> = [];
     if (patch.name !== undefined) columns.push(['name', patch.name]);
     if (patch.status !== undefined) columns.push(['status', patch.status]);
@@ -206,38 +215,57 @@ export class PostgresStore implements Store {
       columns.push(['grant_types', JSON.stringify(patch.grantTypes)]);
     columns.push(['updated_at', nowSeconds()]);
     const assignments = columns.map(([name], i) => `${name} = $${i + 2}`).join(', ');
-    const changed = await this.#write('client', clientId, async (db) => {
-      const result = await db.query(`UPDATE clients SET ${assignments} WHERE client_id = $1`, [
-        clientId,
-        ...columns.map(([, value]) => value),
-      ]);
-      return (result.rowCount ?? 0) > 0;
-    });
+    const changed = await this.#write(
+      'client',
+      clientId,
+      async (db) => {
+        const result = await db.query(`UPDATE clients SET ${assignments} WHERE client_id = $1`, [
+          clientId,
+          ...columns.map(([, value]) => value),
+        ]);
+        return (result.rowCount ?? 0) > 0;
+      },
+      audit,
+    );
     return changed ? this.getClient(clientId) : undefined;
   }
 
-  async deleteClient(clientId: string): Promise<boolean> {
-    return this.#write('client', clientId, async (db) => {
-      const result = await db.query('DELETE FROM clients WHERE client_id = $1', [clientId]);
-      return (result.rowCount ?? 0) > 0;
-    });
+  async deleteClient(clientId: string, audit?: readonly AuditEntry[]): Promise<boolean> {
+    return this.#write(
+      'client',
+      clientId,
+      async (db) => {
+        const result = await db.query('DELETE FROM clients WHERE client_id = $1', [clientId]);
+        return (result.rowCount ?? 0) > 0;
+      },
+      audit,
+    );
   }
 
-  async changeSecrets(clientId: string, change: SecretChange): Promise<void> {
-    await this.#write('client', clientId, async (db) => {
-      for (const secret of change.add ?? [])
-        await db.query(insertSecretSql, secretParams(clientId, secret));
-      for (const { id, expiresAt } of change.expire ?? [])
-        await db.query(
-          'UPDATE client_secrets SET expires_at = $1 WHERE client_id = $2 AND id = $3',
-          [expiresAt, clientId, id],
-        );
-      for (const id of change.remove ?? [])
-        await db.query('DELETE FROM client_secrets WHERE client_id = $1 AND id = $2', [
-          clientId,
-          id,
-        ]);
-    });
+  async changeSecrets(
+    clientId: string,
+    change: SecretChange,
+    audit?: readonly AuditEntry[],
+  ): Promise<void> {
+    await this.#write(
+      'client',
+      clientId,
+      async (db) => {
+        for (const secret of change.add ?? [])
+          await db.query(insertSecretSql, secretParams(clientId, secret));
+        for (const { id, expiresAt } of change.expire ?? [])
+          await db.query(
+            'UPDATE client_secrets SET expires_at = $1 WHERE client_id = $2 AND id = $3',
+            [expiresAt, clientId, id],
+          );
+        for (const id of change.remove ?? [])
+          await db.query('DELETE FROM client_secrets WHERE client_id = $1 AND id = $2', [
+            clientId,
+            id,
+          ]);
+      },
+      audit,
+    );
   }
 
   async recordSecretUse(
@@ -434,12 +462,7 @@ export class PostgresStore implements Store {
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {
-    await this.#transaction((db) =>
-      db.query(
-        'INSERT INTO audit_log (at, actor, action, target, details) VALUES ($1, $2, $3, $4, $5)',
-        [entry.at, entry.actor, entry.action, entry.target, JSON.stringify(entry.details)],
-      ),
-    );
+    await this.#transaction((db) => insertAudit(db, entry));
   }
 
   async listAudit(limit: number): Promise<AuditEntry[]> {
@@ -520,11 +543,20 @@ export class PostgresStore implements Store {
     return rows[0]!.seq;
   }
 
-  /** Runs `fn` and records a change in one transaction. */
-  #write<T>(kind: ChangeKind, ref: string, fn: (db: Queryable) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` and records a change in one transaction, with the audit entries unless `fn`
+   * reports that it found nothing to change (returns false).
+   */
+  #write<T>(
+    kind: ChangeKind,
+    ref: string,
+    fn: (db: Queryable) => Promise<T>,
+    audit?: readonly AuditEntry[],
+  ): Promise<T> {
     return this.#transaction(async (db) => {
       const result = await fn(db);
       await this.#recordChange(db, kind, ref);
+      if (result !== false) for (const entry of audit ?? []) await insertAudit(db, entry);
       return result;
     });
   }
@@ -586,4 +618,11 @@ export class PostgresStore implements Store {
       }
     }
   }
+}
+
+function insertAudit(db: Queryable, entry: AuditEntry): Promise<unknown> {
+  return db.query(
+    'INSERT INTO audit_log (at, actor, action, target, details) VALUES ($1, $2, $3, $4, $5)',
+    [entry.at, entry.actor, entry.action, entry.target, JSON.stringify(entry.details)],
+  );
 }

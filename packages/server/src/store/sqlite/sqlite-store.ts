@@ -121,33 +121,42 @@ export class SqliteStore implements Store {
     return rows.map((row) => decodeClient(row, byClient.get(row.client_id) ?? []));
   }
 
-  async createClient(client: NewClient): Promise<ClientRecord> {
+  async createClient(client: NewClient, audit?: readonly AuditEntry[]): Promise<ClientRecord> {
     const now = nowSeconds();
-    this.#write('client', client.clientId, () => {
-      this.#db
-        .prepare(
-          `INSERT INTO clients (client_id, name, status, scopes, audiences, token_ttl, auth_method, auth_config, grant_types, created_at, updated_at)
+    this.#write(
+      'client',
+      client.clientId,
+      () => {
+        this.#db
+          .prepare(
+            `INSERT INTO clients (client_id, name, status, scopes, audiences, token_ttl, auth_method, auth_config, grant_types, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          client.clientId,
-          client.name,
-          client.status,
-          JSON.stringify(client.scopes),
-          JSON.stringify(client.audiences),
-          client.tokenTtl,
-          client.authMethod,
-          JSON.stringify(client.authConfig),
-          JSON.stringify(client.grantTypes),
-          client.createdAt ?? now,
-          client.updatedAt ?? now,
-        );
-      for (const secret of client.secrets) this.#insertSecret(client.clientId, secret);
-    });
+          )
+          .run(
+            client.clientId,
+            client.name,
+            client.status,
+            JSON.stringify(client.scopes),
+            JSON.stringify(client.audiences),
+            client.tokenTtl,
+            client.authMethod,
+            JSON.stringify(client.authConfig),
+            JSON.stringify(client.grantTypes),
+            client.createdAt ?? now,
+            client.updatedAt ?? now,
+          );
+        for (const secret of client.secrets) this.#insertSecret(client.clientId, secret);
+      },
+      audit,
+    );
     return (await this.getClient(client.clientId))!;
   }
 
-  async updateClient(clientId: string, patch: ClientPatch): Promise<ClientRecord | undefined> {
+  async updateClient(
+    clientId: string,
+    patch: ClientPatch,
+    audit?: readonly AuditEntry[],
+  ): Promise<ClientRecord | undefined> {
     const columns: Record<string, unknown> = {};
     if (patch.name !== undefined) columns.name = patch.name;
     if (patch.status !== undefined) columns.status = patch.status;
@@ -167,29 +176,42 @@ export class SqliteStore implements Store {
           .prepare(
             `UPDATE clients SET ${names.map((n) => `${n} = @${n}`).join(', ')} WHERE client_id = @client_id`,
           )
-          .run({ ...columns, client_id: clientId }).changes,
+          .run({ ...columns, client_id: clientId }).changes > 0,
+      audit,
     );
     return changed ? this.getClient(clientId) : undefined;
   }
 
-  async deleteClient(clientId: string): Promise<boolean> {
+  async deleteClient(clientId: string, audit?: readonly AuditEntry[]): Promise<boolean> {
     return this.#write(
       'client',
       clientId,
       () => this.#db.prepare('DELETE FROM clients WHERE client_id = ?').run(clientId).changes > 0,
+      audit,
     );
   }
 
-  async changeSecrets(clientId: string, change: SecretChange): Promise<void> {
-    this.#write('client', clientId, () => {
-      for (const secret of change.add ?? []) this.#insertSecret(clientId, secret);
-      const expire = this.#db.prepare(
-        'UPDATE client_secrets SET expires_at = ? WHERE client_id = ? AND id = ?',
-      );
-      for (const { id, expiresAt } of change.expire ?? []) expire.run(expiresAt, clientId, id);
-      const remove = this.#db.prepare('DELETE FROM client_secrets WHERE client_id = ? AND id = ?');
-      for (const id of change.remove ?? []) remove.run(clientId, id);
-    });
+  async changeSecrets(
+    clientId: string,
+    change: SecretChange,
+    audit?: readonly AuditEntry[],
+  ): Promise<void> {
+    this.#write(
+      'client',
+      clientId,
+      () => {
+        for (const secret of change.add ?? []) this.#insertSecret(clientId, secret);
+        const expire = this.#db.prepare(
+          'UPDATE client_secrets SET expires_at = ? WHERE client_id = ? AND id = ?',
+        );
+        for (const { id, expiresAt } of change.expire ?? []) expire.run(expiresAt, clientId, id);
+        const remove = this.#db.prepare(
+          'DELETE FROM client_secrets WHERE client_id = ? AND id = ?',
+        );
+        for (const id of change.remove ?? []) remove.run(clientId, id);
+      },
+      audit,
+    );
   }
 
   async recordSecretUse(
@@ -408,6 +430,10 @@ export class SqliteStore implements Store {
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {
+    this.#insertAudit(entry);
+  }
+
+  #insertAudit(entry: AuditEntry): void {
     this.#db
       .prepare('INSERT INTO audit_log (at, actor, action, target, details) VALUES (?, ?, ?, ?, ?)')
       .run(entry.at, entry.actor, entry.action, entry.target, JSON.stringify(entry.details));
@@ -484,14 +510,18 @@ export class SqliteStore implements Store {
     return row.seq ?? 0;
   }
 
-  /** Runs `fn` and records a change in one IMMEDIATE transaction. */
-  #write<T>(kind: ChangeKind, ref: string, fn: () => T): T {
+  /**
+   * Runs `fn` and records a change in one IMMEDIATE transaction, with the audit entries
+   * unless `fn` reports that it found nothing to change (returns false).
+   */
+  #write<T>(kind: ChangeKind, ref: string, fn: () => T, audit?: readonly AuditEntry[]): T {
     return this.#db
       .transaction(() => {
         const result = fn();
         this.#db
           .prepare('INSERT INTO changes (kind, ref, at) VALUES (?, ?, ?)')
           .run(kind, ref, nowSeconds());
+        if (result !== false) for (const entry of audit ?? []) this.#insertAudit(entry);
         return result;
       })
       .immediate();
