@@ -20,7 +20,7 @@ const jsonType = 'application/json; charset=utf-8';
 /**
  * The token endpoint served straight from node:http, ahead of Fastify. Issuing tokens is the
  * hot path, and Fastify's per-request machinery (routing, hooks, a child logger, content-type
- * dispatch, reply serialisation) was about a fifth of a token's event-loop time. Only requests
+ * dispatch, reply serialisation) cost up to ~10 µs of the ~70 µs a token took on the event loop. Only requests
  * whose headers already place them here are taken: POST to a token path exactly (no query
  * string), a body type the path accepts, and a Content-Length within the body limit. Anything
  * else, including every malformed request Fastify answers itself, passes through untouched
@@ -109,6 +109,7 @@ async function answer(
   let statusCode: number;
   let issuedTo: string | undefined;
   try {
+    // The common body type is parsed synchronously: one await fewer per token.
     params =
       read.type === 'urlencoded'
         ? parseUrlEncoded(decodeUtf8(read.body))
