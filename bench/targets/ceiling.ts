@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { freePort, spawnTracked, stopProcess, waitForHttp } from '../lib/proc.js';
-import { basicAuthorization, checkTokenResponse, threadPoolEnv, threadPoolOf, type Alg, type TargetSpec } from './common.js';
+import { basicAuthorization, checkTokenResponse, threadPoolEnv, threadPoolFor, type Alg, type TargetSpec } from './common.js';
 
 /** The minimal node:http token endpoint in bench/ceiling-server.ts. */
 export function ceilingTarget(alg: Alg): TargetSpec {
@@ -9,7 +9,7 @@ export function ceilingTarget(alg: Alg): TargetSpec {
     name: `ceiling-${alg.toLowerCase()}`,
     group: 'ceiling',
     alg,
-    threadPool: threadPoolOf({ ...process.env, ...threadPoolEnv(alg) }),
+    threadPool: threadPoolFor(alg),
     registeredClients: 1,
     spreadClients: 1,
     description: `minimal node:http token endpoint, ${alg}`,

@@ -14,9 +14,9 @@ export function threadPoolEnv(alg: Alg): NodeJS.ProcessEnv {
   return size === undefined ? {} : { UV_THREADPOOL_SIZE: String(size) };
 }
 
-/** libuv's pool size in a process started with `env` (4 unless UV_THREADPOOL_SIZE says). */
-export function threadPoolOf(env: NodeJS.ProcessEnv): number {
-  return Number(env.UV_THREADPOOL_SIZE) || 4;
+/** libuv's pool size in a target of `alg` (4, Node's default, unless UV_THREADPOOL_SIZE says). */
+export function threadPoolFor(alg: Alg): number {
+  return Number({ ...process.env, ...threadPoolEnv(alg) }.UV_THREADPOOL_SIZE) || 4;
 }
 
 export type Alg = 'RS256' | 'ES256' | 'EdDSA';

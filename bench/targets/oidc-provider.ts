@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { freePort, spawnTracked, stopProcess, waitForHttp } from '../lib/proc.js';
-import { basicAuthorization, checkTokenResponse, threadPoolEnv, threadPoolOf, type TargetSpec } from './common.js';
+import { basicAuthorization, checkTokenResponse, threadPoolEnv, threadPoolFor, type TargetSpec } from './common.js';
 
 /** oidc-provider v9, configured in bench/oidc-provider-server.ts. */
 export function oidcProviderTarget(): TargetSpec {
@@ -9,7 +9,7 @@ export function oidcProviderTarget(): TargetSpec {
     name: 'oidc-provider',
     group: 'oidc-provider',
     alg: 'RS256',
-    threadPool: threadPoolOf({ ...process.env, ...threadPoolEnv('RS256') }),
+    threadPool: threadPoolFor('RS256'),
     registeredClients: 1,
     spreadClients: 1,
     description: 'oidc-provider v9, client_credentials, RS256 JWT access tokens',

@@ -10,7 +10,7 @@ import {
   trackTempDir,
   waitForHttp,
 } from '../lib/proc.js';
-import { basicAuthorization, checkTokenResponse, threadPoolEnv, threadPoolOf, type Alg, type Credentials, type StartContext, type TargetSpec } from './common.js';
+import { basicAuthorization, checkTokenResponse, threadPoolFor, type Alg, type Credentials, type StartContext, type TargetSpec } from './common.js';
 
 // The bin users run: it sizes libuv's pool for the signing algorithm before the CLI loads.
 const cliPath = (root: string) => join(root, 'packages', 'server', 'bin', 'tessera.cjs');
@@ -50,7 +50,7 @@ export function tesseraTarget(
     name: `tessera-${alg.toLowerCase()}${options.suffix ?? ''}`,
     group: 'tessera',
     alg,
-    threadPool: threadPoolOf({ ...process.env, ...threadPoolEnv(alg) }),
+    threadPool: threadPoolFor(alg),
     registeredClients,
     spreadClients,
     description:

@@ -73,11 +73,9 @@ export async function serveCommand(args: string[]): Promise<void> {
     superviseWorkers({ workers, shutdownTimeout, logger });
     return;
   }
-  const replayGuards = replayGuardsSharedWithPrimary(
-    () => Math.floor(Date.now() / 1000),
-    createLogger(config.logLevel),
-  );
-  const server = await startServer(config, replayGuards ? { replayGuards } : {});
+  const logger = createLogger(config.logLevel);
+  const replayGuards = replayGuardsSharedWithPrimary(() => Math.floor(Date.now() / 1000), logger);
+  const server = await startServer(config, { logger, ...(replayGuards ? { replayGuards } : {}) });
   shareFailuresWithPrimary(server.context.authenticator.failures);
   const log = server.app.log;
   log.info(

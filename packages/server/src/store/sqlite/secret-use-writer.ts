@@ -8,6 +8,10 @@ export interface SecretUse {
   at: number;
 }
 
+/** Records a use unless a later one is already stored (hints may arrive out of order). */
+export const recordSecretUseSql =
+  'UPDATE client_secrets SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE client_id = ? AND id = ?';
+
 /**
  * The worker's code, plain CommonJS evaluated in place so it runs the same from `src/` (tsx)
  * and `dist/`. Messages are handled in order: a write, then its reply, then the next.
@@ -19,9 +23,7 @@ const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 5000');
 // Hints only: WAL + NORMAL is crash-safe and may lose only the newest hints.
 db.pragma('synchronous = NORMAL');
-const update = db.prepare(
-  'UPDATE client_secrets SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE client_id = ? AND id = ?',
-);
+const update = db.prepare(${JSON.stringify(recordSecretUseSql)});
 const write = db.transaction((uses) => {
   for (const use of uses) update.run(use.at, use.clientId, use.secretId);
 });

@@ -17,7 +17,7 @@ import type {
   Store,
 } from '../contract.js';
 import { sqliteMigrations } from './migrations.js';
-import { SecretUseWriter } from './secret-use-writer.js';
+import { recordSecretUseSql, SecretUseWriter } from './secret-use-writer.js';
 import {
   toClient,
   toKey,
@@ -220,9 +220,7 @@ export class SqliteStore implements Store {
     // Usage bookkeeping only: no change record, so it does not invalidate other caches.
     const writer = this.#secretUseWriter();
     if (writer) return writer.write(uses);
-    const update = this.#db.prepare(
-      'UPDATE client_secrets SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE client_id = ? AND id = ?',
-    );
+    const update = this.#db.prepare(recordSecretUseSql);
     // Last-use times are hints, not acknowledged writes: skip the fsync (WAL + NORMAL is
     // still crash-safe, it may only lose the newest hints), which kept the 100k-client bench's
     // event loop waiting on the disk every flush.
