@@ -1,0 +1,296 @@
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import type * as Pkcs11 from 'pkcs11js';
+import {
+  KeyStoreConfigError,
+  KeyStoreUnavailableError,
+  type KeyStoreHealth,
+} from '../key-store.js';
+import { SessionPool } from './session-pool.js';
+
+type Binding = typeof Pkcs11;
+
+export interface Pkcs11TokenOptions {
+  /** Path of the PKCS#11 library (`TESSERA_PKCS11_MODULE`). */
+  modulePath: string;
+  /** The token's label, matched exactly (`TESSERA_PKCS11_TOKEN_LABEL`). */
+  tokenLabel: string;
+  pin: string;
+  /** The setting the PIN came from, named when the token rejects it. */
+  pinSource: 'TESSERA_PKCS11_PIN' | 'TESSERA_PKCS11_PIN_FILE';
+  /** Sessions signing at once; default: the number of cores. */
+  sessions?: number;
+  /** How often the token is looked at, and how often a lost one is re-initialised. */
+  probeIntervalMs?: number;
+  onHealthChange?: (health: KeyStoreHealth) => void;
+  now?: () => number;
+}
+
+/** PIN rejections: start-up stops with a message naming the PIN setting. */
+const pinErrors = new Set([
+  'CKR_PIN_INCORRECT',
+  'CKR_PIN_INVALID',
+  'CKR_PIN_LEN_RANGE',
+  'CKR_PIN_LOCKED',
+  'CKR_PIN_EXPIRED',
+]);
+
+let binding: Binding | undefined;
+/** Loaded on first use, so servers with sealed keys never load the native addon. */
+export function pkcs11Binding(): Binding {
+  binding ??= createRequire(import.meta.url)('pkcs11js') as Binding;
+  return binding;
+}
+
+export function pkcs11ErrorName(error: unknown): string | undefined {
+  const message = error instanceof Error ? error.message : '';
+  return /^CKR_[A-Z0-9_]+/.exec(message)?.[0];
+}
+
+/**
+ * One PKCS#11 token, logged in, with a pool of sessions. Signing runs through the binding's
+ * async calls on the libuv pool. A failing token is noticed by a periodic probe
+ * (`C_GetTokenInfo`) or by a failed call; the token is then re-initialised
+ * (`C_Finalize`/`C_Initialize`, which is what makes SoftHSM2 and HSM libraries see a token
+ * again) on every probe tick until it answers, while callers get `KeyStoreUnavailableError`.
+ */
+export class Pkcs11Token {
+  readonly p: Binding;
+  readonly #options: Required<Omit<Pkcs11TokenOptions, 'onHealthChange'>> &
+    Pick<Pkcs11TokenOptions, 'onHealthChange'>;
+  readonly #lib: Pkcs11.PKCS11;
+  #slot: Pkcs11.Handle | null = null;
+  #pool: SessionPool | null = null;
+  #mechanisms = new Set<number>();
+  #keys = new Map<string, Pkcs11.Handle>();
+  #health: KeyStoreHealth = { state: 'ok' };
+  #timer: NodeJS.Timeout | undefined;
+  #waitedTicks = 0;
+  #closed = false;
+
+  private constructor(options: Pkcs11TokenOptions) {
+    this.p = pkcs11Binding();
+    this.#options = {
+      sessions: availableParallelism(),
+      probeIntervalMs: 2000,
+      now: () => Math.floor(Date.now() / 1000),
+      ...options,
+    };
+    this.#lib = new this.p.PKCS11();
+  }
+
+  /** Loads the module, finds the token and logs in; any failure here stops start-up. */
+  static open(options: Pkcs11TokenOptions): Pkcs11Token {
+    const token = new Pkcs11Token(options);
+    try {
+      token.#lib.load(options.modulePath);
+    } catch (cause) {
+      throw new KeyStoreConfigError(
+        'ERR_PKCS11_MODULE',
+        `cannot load the PKCS#11 module ${options.modulePath} (TESSERA_PKCS11_MODULE): ${(cause as Error).message}`,
+        { cause },
+      );
+    }
+    token.#connect();
+    token.#timer = setInterval(() => token.#tick(), token.#options.probeIntervalMs);
+    token.#timer.unref();
+    return token;
+  }
+
+  get tokenLabel(): string {
+    return this.#options.tokenLabel;
+  }
+
+  health(): KeyStoreHealth {
+    return this.#health;
+  }
+
+  supports(mechanism: number): boolean {
+    return this.#mechanisms.has(mechanism);
+  }
+
+  /**
+   * Runs `fn` with a logged-in session of its own. A PKCS#11 failure makes the token be
+   * probed at once; if the token is gone the caller gets `KeyStoreUnavailableError`.
+   */
+  async withSession<T>(fn: (lib: Pkcs11.PKCS11, session: Pkcs11.Handle) => Promise<T>): Promise<T> {
+    const pool = this.#pool;
+    if (this.#health.state !== 'ok' || !pool) throw this.#unavailable();
+    const session = await pool.acquire();
+    try {
+      return await fn(this.#lib, session);
+    } catch (error) {
+      if (pkcs11ErrorName(error) && !this.#probe()) throw this.#unavailable(error);
+      throw error;
+    } finally {
+      pool.release(session);
+    }
+  }
+
+  /** The private key object labelled `label` (found once, then cached until re-initialisation). */
+  privateKey(session: Pkcs11.Handle, label: string): Pkcs11.Handle {
+    let handle = this.#keys.get(label);
+    if (!handle) {
+      const [found, ...more] = this.findObjects(session, label, this.p.CKO_PRIVATE_KEY);
+      if (!found || more.length > 0)
+        throw new KeyStoreConfigError(
+          'ERR_KEY_LOCATION',
+          `token "${this.tokenLabel}" holds ${found ? 1 + more.length : 0} private keys labelled "${label}", expected 1`,
+        );
+      handle = found;
+      this.#keys.set(label, handle);
+    }
+    return handle;
+  }
+
+  forgetKey(label: string): void {
+    this.#keys.delete(label);
+  }
+
+  findObjects(session: Pkcs11.Handle, label: string, objectClass?: number): Pkcs11.Handle[] {
+    const template: Pkcs11.Template = [{ type: this.p.CKA_LABEL, value: label }];
+    if (objectClass !== undefined) template.push({ type: this.p.CKA_CLASS, value: objectClass });
+    this.#lib.C_FindObjectsInit(session, template);
+    try {
+      return this.#lib.C_FindObjects(session, 16);
+    } finally {
+      this.#lib.C_FindObjectsFinal(session);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    await this.#pool?.drain(5000);
+    this.#disconnect();
+  }
+
+  #connect(): void {
+    const { p } = this;
+    const lib = this.#lib;
+    const { tokenLabel } = this.#options;
+    try {
+      lib.C_Initialize({ flags: p.CKF_OS_LOCKING_OK });
+    } catch (cause) {
+      // The library is process-wide: another user in this process initialised it already.
+      if (pkcs11ErrorName(cause) !== 'CKR_CRYPTOKI_ALREADY_INITIALIZED')
+        throw new KeyStoreConfigError(
+          'ERR_PKCS11_MODULE',
+          `the PKCS#11 module ${this.#options.modulePath} failed to initialise: ${(cause as Error).message}`,
+          { cause },
+        );
+    }
+    try {
+      const labels: string[] = [];
+      const slots = lib.C_GetSlotList(true).filter((slot) => {
+        const label = lib.C_GetTokenInfo(slot).label.replace(/ +$/, '');
+        labels.push(label);
+        return label === tokenLabel;
+      });
+      if (slots.length !== 1)
+        throw new KeyStoreConfigError(
+          'ERR_PKCS11_TOKEN_NOT_FOUND',
+          slots.length === 0
+            ? `no PKCS#11 token labelled "${tokenLabel}" (TESSERA_PKCS11_TOKEN_LABEL); tokens present: ${labels.map((l) => JSON.stringify(l)).join(', ') || 'none'}`
+            : `${slots.length} PKCS#11 tokens are labelled "${tokenLabel}" (TESSERA_PKCS11_TOKEN_LABEL); the label must name one`,
+        );
+      const slot = slots[0]!;
+      const flags = p.CKF_SERIAL_SESSION | p.CKF_RW_SESSION;
+      const sessions = Array.from({ length: Math.max(1, this.#options.sessions) }, () =>
+        lib.C_OpenSession(slot, flags),
+      );
+      try {
+        // Login state belongs to the application, so one login covers every session.
+        lib.C_Login(sessions[0]!, p.CKU_USER, this.#options.pin);
+      } catch (cause) {
+        const name = pkcs11ErrorName(cause);
+        if (name === 'CKR_USER_ALREADY_LOGGED_IN') {
+          // Fine: a session of this process logged in before.
+        } else if (name && pinErrors.has(name)) {
+          throw new KeyStoreConfigError(
+            'ERR_PKCS11_PIN',
+            `PKCS#11 token "${tokenLabel}" rejected the PIN (${name}): check ${this.#options.pinSource === 'TESSERA_PKCS11_PIN' ? 'TESSERA_PKCS11_PIN' : 'the file named by TESSERA_PKCS11_PIN_FILE'}`,
+            { cause },
+          );
+        } else throw cause;
+      }
+      this.#mechanisms = new Set(lib.C_GetMechanismList(slot));
+      this.#slot = slot;
+      this.#keys.clear();
+      this.#pool = new SessionPool(sessions);
+    } catch (error) {
+      this.#disconnect();
+      throw error;
+    }
+  }
+
+  #disconnect(): void {
+    const pool = this.#pool;
+    this.#pool = null;
+    pool?.fail(() => this.#unavailable());
+    if (this.#slot) {
+      try {
+        this.#lib.C_CloseAllSessions(this.#slot);
+      } catch {
+        // The token is gone; its sessions went with it.
+      }
+    }
+    this.#slot = null;
+    try {
+      this.#lib.C_Finalize();
+    } catch {
+      // Not initialised, or the module is failing: C_Initialize is what counts.
+    }
+  }
+
+  /** Whether the token still answers; marks it unavailable if not. */
+  #probe(): boolean {
+    if (this.#health.state !== 'ok') return false;
+    try {
+      if (!this.#slot) throw new Error('no slot');
+      const label = this.#lib.C_GetTokenInfo(this.#slot).label.replace(/ +$/, '');
+      if (label !== this.#options.tokenLabel)
+        throw new Error(`the slot now holds token "${label}"`);
+      return true;
+    } catch (error) {
+      this.#setHealth({
+        state: 'unavailable',
+        reason: `PKCS#11 token "${this.tokenLabel}" stopped answering: ${(error as Error).message}`,
+        since: this.#options.now(),
+      });
+      return false;
+    }
+  }
+
+  #tick(): void {
+    if (this.#closed) return;
+    if (this.#health.state === 'ok') {
+      this.#probe();
+      return;
+    }
+    // C_Finalize under a running call is undefined behaviour; calls on a lost token fail
+    // fast, so wait a few ticks for them before re-initialising anyway.
+    if (this.#pool && this.#pool.busy > 0 && this.#waitedTicks++ < 5) return;
+    this.#waitedTicks = 0;
+    this.#disconnect();
+    try {
+      this.#connect();
+      this.#setHealth({ state: 'ok' });
+    } catch (error) {
+      const since = this.#health.state === 'unavailable' ? this.#health.since : this.#options.now();
+      this.#setHealth({ state: 'unavailable', reason: (error as Error).message, since });
+    }
+  }
+
+  #setHealth(health: KeyStoreHealth): void {
+    const changed = health.state !== this.#health.state;
+    this.#health = health;
+    if (changed) this.#options.onHealthChange?.(health);
+  }
+
+  #unavailable(cause?: unknown): KeyStoreUnavailableError {
+    const reason =
+      this.#health.state === 'unavailable' ? this.#health.reason : 'PKCS#11 token not connected';
+    return new KeyStoreUnavailableError(reason, { cause });
+  }
+}
