@@ -154,7 +154,7 @@ describe(
       });
     });
 
-    it('signs on sessions of its own: many tokens at once all verify', async () => {
+    it('signs on worker threads with a session each: many tokens at once all verify', async () => {
       const key = await store.generate('RS256');
       const signer = await store.signer(key);
       const publicKey = await importJWK(key.publicJwk as Parameters<typeof importJWK>[0], 'RS256');

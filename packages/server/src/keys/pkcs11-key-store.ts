@@ -11,7 +11,7 @@ import {
   type TokenSigner,
 } from './key-store.js';
 import { CKM_EDDSA, tokenAlgorithm, type TokenAlgorithm } from './pkcs11/algorithms.js';
-import { pkcs11ErrorName, Pkcs11Token, type Pkcs11TokenOptions } from './pkcs11/pkcs11-token.js';
+import { Pkcs11Token, type Pkcs11TokenOptions } from './pkcs11/pkcs11-token.js';
 
 /**
  * Keys generated inside a PKCS#11 token (an HSM, or SoftHSM2 in tests) as non-extractable,
@@ -86,11 +86,9 @@ export class Pkcs11KeyStore implements KeyStore {
     alg: SigningAlgorithm;
     location: KeyLocation;
   }): Promise<TokenSigner> {
-    const keyLabel = this.#keyLabel(key.kid, key.location);
-    const signer = new Pkcs11JwsSigner(this.token, key.kid, key.alg, keyLabel);
-    // Finding the key now makes a missing key fail at load, not at the first token.
-    await this.token.withSession(async (_lib, session) => this.token.privateKey(session, keyLabel));
-    return signer;
+    // The key object is looked up at the first signature, not here: the key ring reloads
+    // while a token is away too, and must not fail for it.
+    return new Pkcs11JwsSigner(this.token, key.kid, key.alg, this.#keyLabel(key.kid, key.location));
   }
 
   async destroy(location: KeyLocation): Promise<void> {
@@ -141,31 +139,12 @@ class Pkcs11JwsSigner implements TokenSigner {
 
   async sign(payload: object): Promise<string> {
     const signingInput = `${this.#encodedHeader}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
-    const data = this.#algorithm.toBeSigned(Buffer.from(signingInput));
-    let signature: Buffer;
-    try {
-      signature = await this.#signRaw(data);
-    } catch (error) {
-      // A cached handle goes stale when the key object was re-created: find it once more.
-      if (
-        pkcs11ErrorName(error) !== 'CKR_KEY_HANDLE_INVALID' &&
-        pkcs11ErrorName(error) !== 'CKR_OBJECT_HANDLE_INVALID'
-      )
-        throw error;
-      this.token.forgetKey(this.keyLabel);
-      signature = await this.#signRaw(data);
-    }
-    return `${signingInput}.${this.#algorithm.toJose(signature).toString('base64url')}`;
-  }
-
-  #signRaw(data: Buffer): Promise<Buffer> {
-    return this.token.withSession((lib, session) => {
-      lib.C_SignInit(
-        session,
-        this.#algorithm.signMechanism,
-        this.token.privateKey(session, this.keyLabel),
-      );
-      return lib.C_SignAsync(session, data, Buffer.alloc(this.#algorithm.signatureBytes));
-    });
+    const { signMechanism, toBeSigned, toJose } = this.#algorithm;
+    const signature = await this.token.sign(
+      this.keyLabel,
+      signMechanism,
+      toBeSigned(Buffer.from(signingInput)),
+    );
+    return `${signingInput}.${toJose(signature).toString('base64url')}`;
   }
 }

@@ -20,8 +20,6 @@ export interface TokenAlgorithm {
   /** Public-key template members beyond class, token, label and verify. */
   publicTemplate: Pkcs11.Template;
   signMechanism: Pkcs11.Mechanism;
-  /** Signature output buffer size in bytes. */
-  signatureBytes: number;
   /** What the token signs: the JWS signing input, or its SHA-256 for raw ECDSA. */
   toBeSigned(signingInput: Buffer): Buffer;
   /** The token's signature as JWS wants it. */
@@ -42,7 +40,6 @@ export function tokenAlgorithm(p: Binding, alg: SigningAlgorithm): TokenAlgorith
       { type: p.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
     ],
     signMechanism,
-    signatureBytes: 512,
     toBeSigned: identity,
     toJose: identity,
     publicAttributes: [p.CKA_MODULUS, p.CKA_PUBLIC_EXPONENT],
@@ -72,7 +69,6 @@ export function tokenAlgorithm(p: Binding, alg: SigningAlgorithm): TokenAlgorith
         // Raw CKM_ECDSA over a digest made here: tokens (SoftHSM2 among them) that lack
         // CKM_ECDSA_SHA256 all have it, and hashing a token's claims costs a microsecond.
         signMechanism: { mechanism: p.CKM_ECDSA },
-        signatureBytes: 132,
         toBeSigned: (input) => createHash('sha256').update(input).digest(),
         toJose: (signature) => ecdsaSignatureToJose(signature, 32),
         publicAttributes: [p.CKA_EC_POINT],
@@ -92,7 +88,6 @@ export function tokenAlgorithm(p: Binding, alg: SigningAlgorithm): TokenAlgorith
         generation: CKM_EC_EDWARDS_KEY_PAIR_GEN,
         publicTemplate: [{ type: p.CKA_EC_PARAMS, value: ed25519Oid }],
         signMechanism: { mechanism: CKM_EDDSA },
-        signatureBytes: 64,
         toBeSigned: identity,
         toJose: identity,
         publicAttributes: [p.CKA_EC_POINT],

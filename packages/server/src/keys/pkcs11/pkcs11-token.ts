@@ -7,6 +7,7 @@ import {
   type KeyStoreHealth,
 } from '../key-store.js';
 import { SessionPool } from './session-pool.js';
+import { SignWorkers } from './sign-workers.js';
 
 type Binding = typeof Pkcs11;
 
@@ -18,8 +19,8 @@ export interface Pkcs11TokenOptions {
   pin: string;
   /** The setting the PIN came from, named when the token rejects it. */
   pinSource: 'TESSERA_PKCS11_PIN' | 'TESSERA_PKCS11_PIN_FILE';
-  /** Sessions signing at once; default: the number of cores. */
-  sessions?: number;
+  /** Signing worker threads, each with a session; default: the number of cores. */
+  workers?: number;
   /** How often the token is looked at, and how often a lost one is re-initialised. */
   probeIntervalMs?: number;
   onHealthChange?: (health: KeyStoreHealth) => void;
@@ -48,8 +49,9 @@ export function pkcs11ErrorName(error: unknown): string | undefined {
 }
 
 /**
- * One PKCS#11 token, logged in, with a pool of sessions. Signing runs through the binding's
- * async calls on the libuv pool. A failing token is noticed by a periodic probe
+ * One PKCS#11 token, logged in: a session for key management on the main thread (key
+ * generation runs through the binding's async call) and signing worker threads with a session
+ * each (sign-workers.ts), so the event loop only posts a message per signature. A failing token is noticed by a periodic probe
  * (`C_GetTokenInfo`) or by a failed call; the token is then re-initialised
  * (`C_Finalize`/`C_Initialize`, which is what makes SoftHSM2 and HSM libraries see a token
  * again) on every probe tick until it answers, while callers get `KeyStoreUnavailableError`.
@@ -61,6 +63,8 @@ export class Pkcs11Token {
   readonly #lib: Pkcs11.PKCS11;
   #slot: Pkcs11.Handle | null = null;
   #pool: SessionPool | null = null;
+  #signSessions: Pkcs11.Handle[] = [];
+  readonly #workers: SignWorkers;
   #mechanisms = new Set<number>();
   #keys = new Map<string, Pkcs11.Handle>();
   #health: KeyStoreHealth = { state: 'ok' };
@@ -71,12 +75,13 @@ export class Pkcs11Token {
   private constructor(options: Pkcs11TokenOptions) {
     this.p = pkcs11Binding();
     this.#options = {
-      sessions: availableParallelism(),
+      workers: availableParallelism(),
       probeIntervalMs: 2000,
       now: () => Math.floor(Date.now() / 1000),
       ...options,
     };
     this.#lib = new this.p.PKCS11();
+    this.#workers = new SignWorkers(options.modulePath, Math.max(1, this.#options.workers));
   }
 
   /** Loads the module, finds the token and logs in; any failure here stops start-up. */
@@ -91,7 +96,12 @@ export class Pkcs11Token {
         { cause },
       );
     }
-    token.#connect();
+    try {
+      token.#connect();
+    } catch (error) {
+      void token.#workers.close();
+      throw error;
+    }
     token.#timer = setInterval(() => token.#tick(), token.#options.probeIntervalMs);
     token.#timer.unref();
     return token;
@@ -110,7 +120,7 @@ export class Pkcs11Token {
   }
 
   /**
-   * Runs `fn` with a logged-in session of its own. A PKCS#11 failure makes the token be
+   * Runs `fn` with the key-management session (one caller at a time). A PKCS#11 failure makes the token be
    * probed at once; if the token is gone the caller gets `KeyStoreUnavailableError`.
    */
   async withSession<T>(fn: (lib: Pkcs11.PKCS11, session: Pkcs11.Handle) => Promise<T>): Promise<T> {
@@ -124,6 +134,34 @@ export class Pkcs11Token {
       throw error;
     } finally {
       pool.release(session);
+    }
+  }
+
+  /**
+   * Signs `data` with the private key labelled `keyLabel` on a signing worker. A key handle
+   * that went stale (the object was re-created) is looked up once more.
+   */
+  async sign(keyLabel: string, mechanism: Pkcs11.Mechanism, data: Buffer): Promise<Buffer> {
+    try {
+      return await this.#signOnce(keyLabel, mechanism, data);
+    } catch (error) {
+      const name = pkcs11ErrorName(error);
+      if (name !== 'CKR_KEY_HANDLE_INVALID' && name !== 'CKR_OBJECT_HANDLE_INVALID') throw error;
+      this.#keys.delete(keyLabel);
+      return await this.#signOnce(keyLabel, mechanism, data);
+    }
+  }
+
+  async #signOnce(keyLabel: string, mechanism: Pkcs11.Mechanism, data: Buffer): Promise<Buffer> {
+    if (this.#health.state !== 'ok') throw this.#unavailable();
+    const key =
+      this.#keys.get(keyLabel) ??
+      (await this.withSession(async (_lib, session) => this.privateKey(session, keyLabel)));
+    try {
+      return await this.#workers.sign(this.#signSessions, key, mechanism, data);
+    } catch (error) {
+      if (pkcs11ErrorName(error) && !this.#probe()) throw this.#unavailable(error);
+      throw error;
     }
   }
 
@@ -162,6 +200,7 @@ export class Pkcs11Token {
     this.#closed = true;
     clearInterval(this.#timer);
     await this.#pool?.drain(5000);
+    await this.#workers.close();
     this.#disconnect();
   }
 
@@ -196,7 +235,7 @@ export class Pkcs11Token {
         );
       const slot = slots[0]!;
       const flags = p.CKF_SERIAL_SESSION | p.CKF_RW_SESSION;
-      const sessions = Array.from({ length: Math.max(1, this.#options.sessions) }, () =>
+      const sessions = Array.from({ length: this.#workers.size + 1 }, () =>
         lib.C_OpenSession(slot, flags),
       );
       try {
@@ -217,7 +256,8 @@ export class Pkcs11Token {
       this.#mechanisms = new Set(lib.C_GetMechanismList(slot));
       this.#slot = slot;
       this.#keys.clear();
-      this.#pool = new SessionPool(sessions);
+      this.#pool = new SessionPool(sessions.slice(0, 1));
+      this.#signSessions = sessions.slice(1);
     } catch (error) {
       this.#disconnect();
       throw error;
@@ -236,6 +276,7 @@ export class Pkcs11Token {
       }
     }
     this.#slot = null;
+    this.#signSessions = [];
     try {
       this.#lib.C_Finalize();
     } catch {
@@ -270,7 +311,8 @@ export class Pkcs11Token {
     }
     // C_Finalize under a running call is undefined behaviour; calls on a lost token fail
     // fast, so wait a few ticks for them before re-initialising anyway.
-    if (this.#pool && this.#pool.busy > 0 && this.#waitedTicks++ < 5) return;
+    const busy = (this.#pool?.busy ?? 0) + this.#workers.busy;
+    if (busy > 0 && this.#waitedTicks++ < 5) return;
     this.#waitedTicks = 0;
     this.#disconnect();
     try {
