@@ -27,9 +27,10 @@ export function settingsHelp(): string {
       const names = [row.flag && `${row.flag} ${row.metavar ?? 'VALUE'}`, row.env]
         .filter((name) => name)
         .join(', ');
-      const commands = row.commands.length === 1 && row.commands[0] === 'serve'
-        ? ''
-        : ` [${row.commands.length === allCommands.length ? 'every command' : row.commands.join(', ')}]`;
+      const commands =
+        row.commands.length === 1 && row.commands[0] === 'serve'
+          ? ''
+          : ` [${row.commands.length === allCommands.length ? 'every command' : row.commands.join(', ')}]`;
       return `  ${names}: ${plain(row.doc)} (default ${plain(describeDefault(row))})${commands}`;
     })
     .join('\n');

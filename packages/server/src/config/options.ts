@@ -333,7 +333,9 @@ export function flagsFor(
   const flags: Record<string, { type: 'string'; multiple?: true }> = {};
   for (const row of optionRows) {
     if (row.flag === undefined || !row.commands.includes(command)) continue;
-    flags[row.flag.slice(2)] = row.multiple ? { type: 'string', multiple: true } : { type: 'string' };
+    flags[row.flag.slice(2)] = row.multiple
+      ? { type: 'string', multiple: true }
+      : { type: 'string' };
   }
   return flags;
 }

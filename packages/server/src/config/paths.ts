@@ -19,7 +19,9 @@ export const paths = {
  * the key file always sits beside the data it unlocks; else `./data`.
  */
 export function resolveDataDir(explicit: string | undefined, database: string | undefined): string {
-  return resolve(explicit ?? (database ? dataDirFor(database, undefined) : undefined) ?? paths.defaultDataDir);
+  return resolve(
+    explicit ?? (database ? dataDirFor(database, undefined) : undefined) ?? paths.defaultDataDir,
+  );
 }
 
 /**
