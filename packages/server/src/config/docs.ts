@@ -1,10 +1,16 @@
-import { allCommands, describeDefault, type CommandName, type Option } from './option.js';
+import {
+  allCommands,
+  commandsOf,
+  describeDefault,
+  type CommandName,
+  type Option,
+} from './option.js';
 import { optionRows } from './options.js';
 
 /** `[--port N] [--host H] …` for the options a command takes as flags, wrapped. */
 export function flagSynopsis(command: CommandName, indent: string, width = 100): string[] {
   const words = optionRows
-    .filter((row) => row.flag !== undefined && row.commands.includes(command))
+    .filter((row) => row.flag !== undefined && commandsOf(row).includes(command))
     .map((row) => `[${row.flag} ${row.metavar ?? 'VALUE'}]${row.multiple ? '...' : ''}`);
   const lines: string[] = [];
   let line = '';
@@ -27,10 +33,11 @@ export function settingsHelp(): string {
       const names = [row.flag && `${row.flag} ${row.metavar ?? 'VALUE'}`, row.env]
         .filter((name) => name)
         .join(', ');
+      const used = commandsOf(row);
       const commands =
-        row.commands.length === 1 && row.commands[0] === 'serve'
+        used.length === 1 && used[0] === 'serve'
           ? ''
-          : ` [${row.commands.length === allCommands.length ? 'every command' : row.commands.join(', ')}]`;
+          : ` [${used.length === allCommands.length ? 'every command' : used.join(', ')}]`;
       return `  ${names}: ${plain(row.doc)} (default ${plain(describeDefault(row))})${commands}`;
     })
     .join('\n');

@@ -21,18 +21,7 @@ export class ConfigError extends Error {
 export type Source = 'override' | 'flag' | 'env' | 'file';
 
 /** The commands that read options; `commands` on a row says which use it. */
-export type CommandName =
-  | 'serve'
-  | 'clients'
-  | 'keys'
-  | 'audit'
-  | 'migrate'
-  | 'migrate-store'
-  | 'backup'
-  | 'restore'
-  | 'kek';
-
-export const allCommands: readonly CommandName[] = [
+export const allCommands = [
   'serve',
   'clients',
   'keys',
@@ -42,7 +31,8 @@ export const allCommands: readonly CommandName[] = [
   'backup',
   'restore',
   'kek',
-];
+] as const;
+export type CommandName = (typeof allCommands)[number];
 
 /** Raw text from a flag, the environment or a file; typed values come from embedders. */
 export type Raw = string | readonly string[] | number | boolean;
@@ -68,14 +58,20 @@ export interface Option<T> {
   defaultDoc?: string;
   /** One line for `--help` and the README. */
   doc: string;
-  commands: readonly CommandName[];
-  /** Validates and converts; throws `InvalidValue` with what is wrong. */
-  parse(raw: Raw, source: Source): T;
+  /** The commands that read it. Default: serve. */
+  commands?: readonly CommandName[];
+  /** Validates and converts; throws `InvalidValue` with what is wrong. Default: any text. */
+  parse?: (raw: Raw, source: Source) => T;
 }
 
 /** Thrown by parsers; `readOption` turns it into a ConfigError naming the option. */
 export class InvalidValue extends Error {
   override name = 'InvalidValue';
+}
+
+/** The commands that read the option. */
+export function commandsOf(option: Option<unknown>): readonly CommandName[] {
+  return option.commands ?? ['serve'];
 }
 
 /** snake_case of the option name: its key in a configuration file. */
@@ -116,7 +112,7 @@ export function readOption<T>(option: Option<T>, sources: Sources): T | undefine
   if (found === undefined) return undefined;
   const [raw, source] = found;
   try {
-    return option.parse(raw, source);
+    return option.parse ? option.parse(raw, source) : (text(raw) as T);
   } catch (error) {
     if (!(error instanceof InvalidValue)) throw error;
     const named =

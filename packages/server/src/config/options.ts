@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { defaultFailureLimits } from '../client-auth/failure-limiter.js';
 import {
   allCommands,
+  commandsOf,
   integer,
   InvalidValue,
   list,
@@ -76,7 +77,6 @@ const failures = (name: string, env: string, fallback: number, max: number, doc:
     env,
     default: fallback,
     doc,
-    commands: ['serve'],
     parse: integer(1, max),
   });
 
@@ -88,7 +88,6 @@ export const options = {
     env: 'PORT',
     default: 8080,
     doc: 'listen port',
-    commands: ['serve'],
     parse: port,
   }),
   host: option<string>({
@@ -99,8 +98,6 @@ export const options = {
     emptyIsValue: true,
     default: '127.0.0.1',
     doc: 'listen address',
-    commands: ['serve'],
-    parse: string,
   }),
   issuer: option<string>({
     name: 'issuer',
@@ -110,7 +107,6 @@ export const options = {
     emptyIsValue: true,
     default: 'http://localhost:8080',
     doc: 'issuer (`iss`, discovery)',
-    commands: ['serve'],
     parse: issuer,
   }),
   dataDir: option<string>({
@@ -119,7 +115,6 @@ export const options = {
     defaultDoc: `\`./${paths.defaultDataDir}\`, or the SQLite file’s directory`,
     doc: 'data directory (SQLite file, key-encryption key file)',
     commands: allCommands,
-    parse: string,
   }),
   database: option<string>({
     name: 'database',
@@ -129,7 +124,6 @@ export const options = {
     defaultDoc: `\`sqlite:./${paths.defaultDataDir}/${paths.databaseFile}\``,
     doc: 'database: `sqlite:PATH` or `postgres://…`',
     commands: allCommands.filter((command) => command !== 'migrate-store'),
-    parse: string,
   }),
   preset: option<string>({
     name: 'preset',
@@ -138,8 +132,6 @@ export const options = {
     env: 'TESSERA_PRESET',
     defaultDoc: 'none (RFC 6749)',
     doc: 'provider dialect; the RFC endpoints stay mounted beside it',
-    commands: ['serve'],
-    parse: string,
   }),
   signingAlg: option<SigningAlgorithm>({
     name: 'signingAlg',
@@ -161,7 +153,6 @@ export const options = {
     env: 'TESSERA_TOKEN_TTL',
     default: 3600,
     doc: 'default token lifetime (s)',
-    commands: ['serve'],
     parse: integer(1, 86400 * 366),
   }),
   defaultAudience: option<string>({
@@ -169,8 +160,6 @@ export const options = {
     env: 'TESSERA_DEFAULT_AUDIENCE',
     defaultDoc: 'the issuer',
     doc: '`aud` of clients registered without an audience',
-    commands: ['serve'],
-    parse: string,
   }),
   jwksMaxAge: option<number>({
     name: 'jwksMaxAge',
@@ -187,7 +176,6 @@ export const options = {
     env: 'TESSERA_KEY_ROTATION_DAYS',
     defaultDoc: 'never',
     doc: 'rotate the signing key when the active one is this many days old',
-    commands: ['serve'],
     parse: integer(1, 3650),
   }),
   kek: option<string>({
@@ -198,7 +186,6 @@ export const options = {
     defaultDoc: `generated \`0600\` file \`${paths.kekFile}\` in the data directory`,
     doc: 'key-encryption key (32 bytes, base64 or hex; `NEW,OLD` while rotating)',
     commands: ['serve', 'clients', 'keys', 'kek', 'migrate-store'],
-    parse: string,
   }),
   authMaxFailuresPerClient: failures(
     'authMaxFailuresPerClient',
@@ -235,8 +222,6 @@ export const options = {
     env: 'TESSERA_TLS_CERT',
     defaultDoc: 'plain HTTP',
     doc: 'PEM certificate chain file for HTTPS (with the key)',
-    commands: ['serve'],
-    parse: string,
   }),
   tlsKey: option<string>({
     name: 'tlsKey',
@@ -245,8 +230,6 @@ export const options = {
     env: 'TESSERA_TLS_KEY',
     defaultDoc: 'plain HTTP',
     doc: 'PEM private key file for HTTPS (with the certificate)',
-    commands: ['serve'],
-    parse: string,
   }),
   tlsClientCa: option<string>({
     name: 'tlsClientCa',
@@ -255,8 +238,6 @@ export const options = {
     env: 'TESSERA_TLS_CLIENT_CA',
     defaultDoc: 'no client certificates',
     doc: 'PEM bundle of CAs issuing client certificates (RFC 8705 mTLS)',
-    commands: ['serve'],
-    parse: string,
   }),
   trustedProxies: option<string[]>({
     name: 'trustedProxies',
@@ -266,7 +247,6 @@ export const options = {
     env: 'TESSERA_TRUSTED_PROXIES',
     defaultDoc: 'none',
     doc: 'proxies trusted to forward client certificates (addresses or CIDR; flag repeatable, variable comma-separated)',
-    commands: ['serve'],
     parse: proxies,
   }),
   clientCertHeader: option<string>({
@@ -275,7 +255,6 @@ export const options = {
     default: 'x-client-cert',
     defaultDoc: '`X-Client-Cert`',
     doc: 'header a trusted proxy puts the URL-encoded PEM client certificate in',
-    commands: ['serve'],
     parse: headerName,
   }),
   logLevel: option<string>({
@@ -284,8 +263,6 @@ export const options = {
     emptyIsValue: true,
     default: 'info',
     doc: 'log level (pino)',
-    commands: ['serve'],
-    parse: string,
   }),
   workers: option<number>({
     name: 'workers',
@@ -294,7 +271,6 @@ export const options = {
     env: 'TESSERA_WORKERS',
     defaultDoc: 'one per core',
     doc: 'serving processes sharing the port',
-    commands: ['serve'],
     parse: wholeNumber(1, 256),
   }),
   shutdownTimeout: option<number>({
@@ -304,7 +280,6 @@ export const options = {
     env: 'TESSERA_SHUTDOWN_TIMEOUT',
     default: 10,
     doc: 'longest a graceful stop waits for requests in flight (s)',
-    commands: ['serve'],
     parse: wholeNumber(1, 3600),
   }),
   threadPool: option<number>({
@@ -315,7 +290,6 @@ export const options = {
     default: 4,
     defaultDoc: '`4`; `1` with `ES256` or `EdDSA`',
     doc: 'libuv threads that sign tokens',
-    commands: ['serve'],
     // Only reported in the start-up log; libuv itself decides what it accepts.
     parse: (raw) => Number(raw) || 4,
   }),
@@ -332,7 +306,7 @@ export function flagsFor(
 ): Record<string, { type: 'string'; multiple?: true }> {
   const flags: Record<string, { type: 'string'; multiple?: true }> = {};
   for (const row of optionRows) {
-    if (row.flag === undefined || !row.commands.includes(command)) continue;
+    if (row.flag === undefined || !commandsOf(row).includes(command)) continue;
     flags[row.flag.slice(2)] = row.multiple
       ? { type: 'string', multiple: true }
       : { type: 'string' };
