@@ -8,7 +8,7 @@ import {
   type Option,
   type Sources,
 } from './config/option.js';
-import { options, processEnvironment } from './config/options.js';
+import { optionRows, options, processEnvironment } from './config/options.js';
 import { defaultDatabase, resolveDataDir } from './config/paths.js';
 
 export { ConfigError } from './config/option.js';
@@ -112,6 +112,30 @@ export function configFrom(sources: Sources): ServerConfig {
     bodyLimit: overrides?.bodyLimit ?? 16 * 1024,
     logLevel: value(options.logLevel),
   };
+}
+
+/**
+ * Every problem with the settings, not only the first: what `tessera config check` needs.
+ * Empty when `configFrom` and `serveSettings` would both succeed.
+ */
+export function configProblems(sources: Sources): ConfigError[] {
+  const problems: ConfigError[] = [];
+  for (const row of optionRows) {
+    try {
+      readOption(row, sources);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(error);
+    }
+  }
+  if (problems.length > 0) return problems;
+  try {
+    configFrom(sources);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(error);
+  }
+  return problems;
 }
 
 /** What only the `serve` process itself reads: how many workers, how long a stop may take. */

@@ -11,7 +11,13 @@ import { join, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { usage } from '../src/cli/usage.js';
-import { ConfigError, configFrom, loadConfig, serveSettings } from '../src/config.js';
+import {
+  ConfigError,
+  configFrom,
+  configProblems,
+  loadConfig,
+  serveSettings,
+} from '../src/config.js';
 import { readmeSettingsTable } from '../src/config/docs.js';
 import { commandsOf, fileKey } from '../src/config/option.js';
 import { flagsFor, optionRows, options } from '../src/config/options.js';
@@ -255,6 +261,14 @@ describe('loadConfig from the option table', () => {
       file.message,
       'signing_alg must be one of RS256, ES256, EdDSA, got "HS256" (--signing-alg or TESSERA_SIGNING_ALG)',
     );
+    assert.deepEqual(
+      configProblems({
+        env: { PORT: 'x', TESSERA_WORKERS: '0' },
+        file: { default_token_ttl: 0 },
+      }).map((problem) => problem.option),
+      ['port', 'defaultTokenTtl', 'workers'],
+    );
+    assert.deepEqual(configProblems({ env: {} }), []);
     assert.match(
       refusal(() => loadConfig({ TESSERA_TLS_CERT: 'c.pem' })).message,
       /TESSERA_TLS_CERT \(--tls-cert\) and TESSERA_TLS_KEY \(--tls-key\) go together/,

@@ -1,4 +1,5 @@
 import { flagSynopsis, settingsHelp } from '../config/docs.js';
+import { paths } from '../config/paths.js';
 
 /** Thrown for a malformed command line: printed with the usage text, exit status 2. */
 export class UsageError extends Error {
@@ -11,7 +12,7 @@ export const usage = `Usage: tessera <command> [options]
 
 Commands:
   serve ${serveFlags.join('\n        ')}
-      Serve the authorization server (default http://127.0.0.1:8080, data in ./data).
+      Serve the authorization server (default http://127.0.0.1:8080, data in ./${paths.defaultDataDir}).
   clients create --name NAME [--scope "a b"] [--audience URI]... [--token-ttl SECONDS]
                  [--auth-method client_secret_basic|client_secret_post|any]
                  [--auth-method private_key_jwt --jwks-file F | --jwks-uri URL]
@@ -43,7 +44,7 @@ Commands:
   kek rotate | kek prune
       Seal every private key under a new key-encryption key; then destroy the old one.
 
-Every command takes --database URL (default sqlite:./data/tessera.db, or DATABASE_URL) and
+Every command takes --database URL (default sqlite:./${paths.defaultDataDir}/${paths.databaseFile}, or DATABASE_URL) and
 works on the database directly, whether or not a server is running.
 
 Settings (flag, environment variable; a flag wins over the variable):
