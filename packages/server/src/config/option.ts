@@ -121,11 +121,9 @@ export function readOption<T>(option: Option<T>, sources: Sources): T | undefine
         : source === 'file'
           ? fileKey(option)
           : (option.env ?? option.flag ?? option.name);
-    throw new ConfigError(
-      `${named} ${error.message} (${optionNames(option)})`,
-      option.name,
-      source,
-    );
+    const all = optionNames(option);
+    const also = all === named ? '' : ` (${all})`;
+    throw new ConfigError(`${named} ${error.message}${also}`, option.name, source);
   }
 }
 
