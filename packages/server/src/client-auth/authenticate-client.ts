@@ -1,6 +1,5 @@
-import { OAuthError, type ClientAuthMethod } from '@tessera/protocol';
+import { OAuthError, type ClientAuthMethod, type ReplayGuard } from '@tessera/protocol';
 import type { Params } from '../http/parse-params.js';
-import type { ReplayGuard } from '../lib/replay-cache.js';
 import type { ClientCache } from '../registry/client-cache.js';
 import type { SecretHasher } from '../secrets/client-secret.js';
 import type { ClientRecord } from '../store/contract.js';

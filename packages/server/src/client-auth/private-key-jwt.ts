@@ -8,11 +8,10 @@ import {
 } from 'jose';
 import type { Params } from '../http/parse-params.js';
 import { LruMap } from '../lib/lru.js';
-import { ReplayCache, type ReplayGuard } from '../lib/replay-cache.js';
 import type { ClientRecord } from '../store/contract.js';
 import type { AssertionCredentials } from './credentials.js';
 import { invalidClient } from './failure-reasons.js';
-import { OAuthError } from '@tessera/protocol';
+import { OAuthError, ReplayCache, type ReplayGuard } from '@tessera/protocol';
 
 /** RFC 7523 §2.2 `client_assertion_type`. */
 export const jwtBearerAssertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
