@@ -5,3 +5,4 @@ export * from './basic-auth.js';
 export * from './base64url.js';
 export * from './dpop.js';
 export * from './replay-cache.js';
+export * from './providers.js';
