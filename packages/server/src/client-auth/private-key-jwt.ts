@@ -11,10 +11,13 @@ import { LruMap } from '../lib/lru.js';
 import type { ClientRecord } from '../store/contract.js';
 import type { AssertionCredentials } from './credentials.js';
 import { invalidClient } from './failure-reasons.js';
-import { OAuthError, ReplayCache, type ReplayGuard } from '@tessera/protocol';
+import {
+  jwtBearerAssertionType,
+  OAuthError,
+  ReplayCache,
+  type ReplayGuard,
+} from '@tessera/protocol';
 
-/** RFC 7523 §2.2 `client_assertion_type`. */
-export const jwtBearerAssertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** `token_endpoint_auth_signing_alg_values_supported`: asymmetric algorithms only. */
 export const assertionSigningAlgorithms = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 /** An assertion may not be valid for longer than this (seconds from now to `exp`). */
