@@ -15,7 +15,7 @@ import { RevocationList } from './revocation/revocation-list.js';
 import type { SecretHasher } from './secrets/client-secret.js';
 import type { Store } from './store/contract.js';
 import { TokenInspector } from './tokens/token-inspector.js';
-import { ReplayCache, type ReplayGuard } from './lib/replay-cache.js';
+import { ReplayCache, type ReplayGuard } from '@tessera/protocol';
 
 /** Change rows are kept this long so a lagging process can still catch up. */
 const changeRetentionSeconds = 2 * 86400;
