@@ -18,7 +18,7 @@ import {
   loadConfig,
   serveSettings,
 } from '../src/config.js';
-import { readmeSettingsTable } from '../src/config/docs.js';
+import { flagSynopsis, readmeSettingsTable } from '../src/config/docs.js';
 import { commandsOf, fileKey } from '../src/config/option.js';
 import { flagsFor, optionRows, options } from '../src/config/options.js';
 import { runCli } from './support/cli.js';
@@ -53,6 +53,12 @@ describe('option table', () => {
       expected,
       'README.md settings table differs from the option table: rerun with TESSERA_UPDATE_README=1',
     );
+  });
+
+  it('is the serve synopsis of the README’s CLI section', () => {
+    const indent = ' '.repeat('tessera serve '.length);
+    const synopsis = `tessera serve ${flagSynopsis('serve', indent).join(`\n${indent}`)}\n`;
+    assert.ok(readFileSync(readmePath, 'utf8').includes(synopsis), `README.md lacks\n${synopsis}`);
   });
 
   it('is what `tessera --help` lists: every flag and variable, each serve flag accepted', async () => {
