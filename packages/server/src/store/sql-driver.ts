@@ -49,7 +49,12 @@ export interface SqlDriver extends SqlExecutor {
   afterChange?(tx: SqlExecutor): Promise<void>;
   /** Last-use hints: no change row; each dialect has its fastest way to write a batch. */
   recordSecretUse(uses: readonly SecretUse[]): Promise<void>;
-  /** See `Store.watch` and `Store.hasForeignChanges` (contract.ts). */
+  /**
+   * Starts the one source of change hints (SQLite: polling `PRAGMA data_version`; PostgreSQL:
+   * a LISTEN connection) and returns its stop function; the store fans hints out to its
+   * watchers. `close` stops whatever is still running. See `Store.watch` and
+   * `Store.hasForeignChanges` (contract.ts).
+   */
   watch(onChange: () => void): () => void;
   hasForeignChanges(): boolean;
   close(): Promise<void>;

@@ -67,6 +67,8 @@ export class SqlStore implements Store {
   readonly #db: SqlDriver;
   readonly #secretsOfClientSql: string;
   readonly #allSecretsSql: string;
+  readonly #watchers = new Set<() => void>();
+  #unwatch: (() => void) | undefined;
 
   constructor(driver: SqlDriver) {
     this.#db = driver;
@@ -100,6 +102,9 @@ export class SqlStore implements Store {
   }
 
   close(): Promise<void> {
+    // The driver's close stops its change source (and waits for it).
+    this.#watchers.clear();
+    this.#unwatch = undefined;
     return this.#db.close();
   }
 
@@ -373,7 +378,16 @@ export class SqlStore implements Store {
   }
 
   watch(onChange: () => void): () => void {
-    return this.#db.watch(onChange);
+    this.#watchers.add(onChange);
+    this.#unwatch ??= this.#db.watch(() => {
+      for (const watcher of this.#watchers) watcher();
+    });
+    return () => {
+      this.#watchers.delete(onChange);
+      if (this.#watchers.size > 0) return;
+      this.#unwatch?.();
+      this.#unwatch = undefined;
+    };
   }
 
   hasForeignChanges(): boolean {

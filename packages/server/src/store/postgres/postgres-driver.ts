@@ -71,8 +71,8 @@ export class PostgresDriver implements SqlDriver {
   readonly #schema: string | undefined;
   /** Sent as the NOTIFY payload, so this store ignores its own notifications. */
   readonly #instanceId = randomUUID();
-  readonly #watchers = new Set<() => void>();
-  #listener: ChangeListener | undefined;
+  /** Running LISTEN connections (one while the store has watchers), stopped on close. */
+  readonly #listeners = new Set<ChangeListener>();
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     const { config, schema } = postgresConnection(url);
@@ -126,19 +126,12 @@ export class PostgresDriver implements SqlDriver {
   }
 
   watch(onChange: () => void): () => void {
-    this.#watchers.add(onChange);
-    if (!this.#listener) {
-      this.#listener = new ChangeListener(this.#config, this.#instanceId, () => {
-        for (const watcher of this.#watchers) watcher();
-      });
-      this.#listener.start();
-    }
+    const listener = new ChangeListener(this.#config, this.#instanceId, onChange);
+    listener.start();
+    this.#listeners.add(listener);
     return () => {
-      this.#watchers.delete(onChange);
-      if (this.#watchers.size === 0 && this.#listener) {
-        void this.#listener.stop();
-        this.#listener = undefined;
-      }
+      this.#listeners.delete(listener);
+      void listener.stop();
     };
   }
 
@@ -148,10 +141,9 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async close(): Promise<void> {
-    this.#watchers.clear();
-    const listener = this.#listener;
-    this.#listener = undefined;
-    await listener?.stop();
+    const listeners = [...this.#listeners];
+    this.#listeners.clear();
+    await Promise.all(listeners.map((listener) => listener.stop()));
     if (!this.#pool.ended) await this.#pool.end();
   }
 

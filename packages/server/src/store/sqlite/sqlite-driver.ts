@@ -37,9 +37,9 @@ export class SqliteDriver implements SqlDriver {
     exec: (sql) => void this.#db.exec(sql),
   };
   #dataVersion: number;
-  readonly #watchers = new Set<() => void>();
-  #timer: NodeJS.Timeout | undefined;
   #writer: SecretUseWriter | undefined;
+  /** Polling timers (one while the store has watchers), cleared on close. */
+  readonly #timers = new Set<NodeJS.Timeout>();
 
   constructor(readonly path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -115,19 +115,14 @@ export class SqliteDriver implements SqlDriver {
   }
 
   watch(onChange: () => void): () => void {
-    this.#watchers.add(onChange);
-    if (!this.#timer) {
-      this.#timer = setInterval(() => {
-        if (this.hasForeignChanges()) for (const watcher of this.#watchers) watcher();
-      }, watchIntervalMs);
-      this.#timer.unref();
-    }
+    const timer = setInterval(() => {
+      if (this.hasForeignChanges()) onChange();
+    }, watchIntervalMs);
+    timer.unref();
+    this.#timers.add(timer);
     return () => {
-      this.#watchers.delete(onChange);
-      if (this.#watchers.size === 0 && this.#timer) {
-        clearInterval(this.#timer);
-        this.#timer = undefined;
-      }
+      clearInterval(timer);
+      this.#timers.delete(timer);
     };
   }
 
@@ -139,8 +134,8 @@ export class SqliteDriver implements SqlDriver {
   }
 
   async close(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#watchers.clear();
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers.clear();
     await this.#idle;
     await this.#writer?.close();
     if (this.#db.open) this.#db.close();
