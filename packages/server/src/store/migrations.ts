@@ -1,4 +1,4 @@
-import type { Dialect } from './sql-driver.js';
+import type { Dialect, SqlDriver } from './sql-driver.js';
 
 /**
  * SQL that is the same in both dialects is one string; where they really differ (column
@@ -165,3 +165,30 @@ export const migrations: readonly Migration[] = [
     },
   },
 ];
+
+/**
+ * Applies the migrations `driver`'s database has not recorded yet, in one transaction under
+ * the migration lock, so processes starting together apply each one once.
+ */
+export function applyMigrations(driver: SqlDriver): Promise<void> {
+  return driver.transaction(async (tx) => {
+    await tx.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)',
+    );
+    const applied = new Set(
+      (await tx.all<{ version: number }>('SELECT version FROM schema_migrations')).map(
+        (row) => row.version,
+      ),
+    );
+    for (const migration of migrations) {
+      if (applied.has(migration.version)) continue;
+      const sql = migrationSql(migration, driver.dialect);
+      if (sql !== null) await tx.exec(sql);
+      await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
+        migration.version,
+        migration.name,
+        Math.floor(Date.now() / 1000),
+      ]);
+    }
+  }, 'migrations');
+}

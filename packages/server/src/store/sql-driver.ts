@@ -9,7 +9,7 @@ export interface SecretUse {
 
 /**
  * Statements on one connection. SQL uses `?` placeholders in both dialects (the PostgreSQL
- * driver numbers them). A driver may answer synchronously (better-sqlite3 does), so callers
+ * driver numbers them, so `?` appears nowhere else in the SQL text). A driver may answer synchronously (better-sqlite3 does), so callers
  * `await` the result rather than expect a promise.
  */
 export interface SqlExecutor {
@@ -32,8 +32,13 @@ export type TransactionLock = 'keys' | 'migrations';
  * transaction, the few places where the dialects genuinely differ, and change watching.
  * Everything else (the SQL, the row mapping, the change feed, the audit trail) is shared.
  */
-export interface SqlDriver extends SqlExecutor {
+export interface SqlDriver {
   readonly dialect: Dialect;
+  /**
+   * A read outside any transaction, on any connection (PostgreSQL retries it once when the
+   * connection was broken). Writes always go through {@link SqlDriver.transaction}.
+   */
+  all: SqlExecutor['all'];
   /** The column that orders a client's secrets after `created_at` (insertion order). */
   readonly insertionOrder: string;
   /**

@@ -26,7 +26,7 @@ import type {
   SequencedRevocation,
   Store,
 } from './contract.js';
-import { migrations, migrationSql } from './migrations.js';
+import { applyMigrations } from './migrations.js';
 import {
   auditParams,
   clientAssignments,
@@ -77,28 +77,8 @@ export class SqlStore implements Store {
     this.#allSecretsSql = `SELECT * FROM client_secrets ORDER BY created_at, ${driver.insertionOrder}`;
   }
 
-  async migrate(): Promise<void> {
-    const dialect = this.kind;
-    await this.#db.transaction(async (tx) => {
-      await tx.exec(
-        'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)',
-      );
-      const applied = new Set(
-        (await tx.all<{ version: number }>('SELECT version FROM schema_migrations')).map(
-          (row) => row.version,
-        ),
-      );
-      for (const migration of migrations) {
-        if (applied.has(migration.version)) continue;
-        const sql = migrationSql(migration, dialect);
-        if (sql !== null) await tx.exec(sql);
-        await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
-          migration.version,
-          migration.name,
-          nowSeconds(),
-        ]);
-      }
-    }, 'migrations');
+  migrate(): Promise<void> {
+    return applyMigrations(this.#db);
   }
 
   close(): Promise<void> {

@@ -89,14 +89,6 @@ export class PostgresDriver implements SqlDriver {
     return this.#read(() => this.#outside.all<R>(sql, params));
   }
 
-  run(sql: string, params?: readonly unknown[]): Promise<number> {
-    return this.#read(() => this.#outside.run(sql, params));
-  }
-
-  exec(sql: string): Promise<void> {
-    return this.#read(() => this.#outside.exec(sql));
-  }
-
   async beforeChange(tx: SqlExecutor): Promise<void> {
     await tx.all('SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))', [changesLock]);
   }

@@ -57,16 +57,6 @@ export class SqliteDriver implements SqlDriver {
     return this.#idle.then(() => this.#all<R>(sql, params));
   }
 
-  run(sql: string, params?: readonly unknown[]): number | Promise<number> {
-    if (this.#pending === 0) return this.#run(sql, params);
-    return this.#idle.then(() => this.#run(sql, params));
-  }
-
-  exec(sql: string): void | Promise<void> {
-    if (this.#pending === 0) return void this.#db.exec(sql);
-    return this.#idle.then(() => void this.#db.exec(sql));
-  }
-
   // IMMEDIATE takes the write lock first, so a transaction that reads before it writes
   // (migrations, key transitions) is serialized with every other process's.
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
