@@ -9,8 +9,13 @@
  *    they differ (JSON: `TEXT` vs `jsonb`). Never edit an applied migration.
  * 2. rows.ts: the row field, its line in `toClient`, and its entry in `clientColumns` (the
  *    column and its encoding), which both INSERT and UPDATE are built from.
+ *    `clientColumns` is typed from the record, so forgetting this entry fails to compile.
  * 3. contract.ts: the record field (and `ClientPatch` if it can be changed).
- * No driver changes; store-contract.test.ts runs the result over both dialects.
+ * That is all (six lines for a nullable text column, tried on both dialects): no SQL here or
+ * in a driver changes, and `tessera migrate-store` copies the field with the record. Then
+ * extend store-contract.test.ts, which runs over both dialects. A column of another table
+ * (keys, audit) is the same three files: its migration, its `insert*Sql`, `*Params` and `to*`
+ * in rows.ts, and the contract (plus this file's UPDATE if the column can change).
  */
 import type {
   AuditEntry,
