@@ -43,9 +43,10 @@ export interface SqlDriver {
   readonly insertionOrder: string;
   /**
    * Runs `fn` in one write transaction, committed when it resolves and rolled back when it
-   * throws. Transactions of one process run one at a time per database.
+   * throws. `fn` uses `tx` only: a statement on the driver itself would wait for the
+   * transaction to end (SQLite) or run outside it (PostgreSQL).
    */
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, lock?: TransactionLock): Promise<T>;
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T> | T, lock?: TransactionLock): Promise<T>;
   /**
    * Called in the transaction right before a change row is appended (PostgreSQL: the lock that
    * makes change rows commit in sequence order) and right after (PostgreSQL: the NOTIFY).

@@ -332,7 +332,7 @@ export class SqlStore implements Store {
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {
-    await this.#db.transaction((tx) => Promise.resolve(tx.run(insertAuditSql, auditParams(entry))));
+    await this.#db.transaction((tx) => tx.run(insertAuditSql, auditParams(entry)));
   }
 
   async listAudit(limit: number): Promise<AuditEntry[]> {

@@ -106,13 +106,11 @@ export class PostgresDriver implements SqlDriver {
     }
     const rows = [...latest.values()];
     await this.transaction((tx) =>
-      Promise.resolve(
-        tx.run(
-          `UPDATE client_secrets s SET last_used_at = GREATEST(COALESCE(s.last_used_at, 0), u.at)
+      tx.run(
+        `UPDATE client_secrets s SET last_used_at = GREATEST(COALESCE(s.last_used_at, 0), u.at)
              FROM unnest(?::text[], ?::text[], ?::bigint[]) AS u (client_id, id, at)
             WHERE s.client_id = u.client_id AND s.id = u.id`,
-          [rows.map((r) => r.clientId), rows.map((r) => r.secretId), rows.map((r) => r.at)],
-        ),
+        [rows.map((r) => r.clientId), rows.map((r) => r.secretId), rows.map((r) => r.at)],
       ),
     );
   }
@@ -174,7 +172,10 @@ export class PostgresDriver implements SqlDriver {
    * are retried (nothing was written yet); a failure after that is reported, never replayed,
    * and a failed COMMIT is reported as unavailable: the caller was not told it succeeded.
    */
-  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, lock?: TransactionLock): Promise<T> {
+  async transaction<T>(
+    fn: (tx: SqlExecutor) => Promise<T> | T,
+    lock?: TransactionLock,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt += 1) {
       let client: pg.PoolClient;
       try {

@@ -59,7 +59,7 @@ export class SqliteDriver implements SqlDriver {
 
   // IMMEDIATE takes the write lock first, so a transaction that reads before it writes
   // (migrations, key transitions) is serialized with every other process's.
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T> | T): Promise<T> {
     return this.#serialize(async () => {
       this.#statement('BEGIN IMMEDIATE').run();
       try {
