@@ -9,8 +9,9 @@ export interface SecretUse {
 
 /**
  * Statements on one connection. SQL uses `?` placeholders in both dialects (the PostgreSQL
- * driver numbers them, so `?` appears nowhere else in the SQL text). A driver may answer synchronously (better-sqlite3 does), so callers
- * `await` the result rather than expect a promise.
+ * driver numbers them, so `?` appears nowhere else in the SQL text). A driver may answer
+ * synchronously (better-sqlite3 does), so callers `await` the result rather than expect a
+ * promise.
  */
 export interface SqlExecutor {
   /** The rows of one statement (a SELECT, or a write with RETURNING). */
