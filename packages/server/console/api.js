@@ -20,7 +20,7 @@
 
 import { messageOf, notify } from './dom.js';
 
-/** @type {{ token: string, clientId: string } | undefined} */
+/** @type {{ token: string } | undefined} */
 let session;
 /** @type {(message: string) => void} */
 let onUnauthorized = () => {};
@@ -38,9 +38,9 @@ export function onSessionEnded(handler) {
   onUnauthorized = handler;
 }
 
-/** @param {string} token @param {string} clientId */
-export function startSession(token, clientId) {
-  session = { token, clientId };
+/** @param {string} token the admin access token */
+export function startSession(token) {
+  session = { token };
 }
 
 export function endSession() {

@@ -40,7 +40,7 @@ async function signIn(event) {
       return;
     }
     secretInput.value = '';
-    startSession(data.access_token, clientId);
+    startSession(data.access_token);
     clearTimeout(expiryTimer);
     expiryTimer = setTimeout(
       () => signOut('Your access token expired; sign in again.'),
