@@ -3,6 +3,7 @@
 
 import { renderClientChoices } from './activity.js';
 import { api, attempt, isSignedOut } from './api.js';
+import { confirmAction, showSecret } from './dialogs.js';
 import {
   ago,
   byId,
@@ -196,40 +197,6 @@ async function submitClientForm(event) {
   }
 }
 
-/** Shows a new secret once. @param {string} title @param {string} clientId @param {string} secret */
-function showSecret(title, clientId, secret) {
-  byId('secret-dialog-title').textContent = title;
-  inputById('secret-client-id').value = clientId;
-  inputById('secret-value').value = secret;
-  byId('copy-status').textContent = '';
-  dialogById('secret-dialog').showModal();
-}
-
-async function copySecret() {
-  const input = inputById('secret-value');
-  try {
-    await navigator.clipboard.writeText(input.value);
-  } catch {
-    // Outside a secure context the Clipboard API is missing; fall back to a selection copy.
-    input.select();
-    document.execCommand('copy');
-  }
-  byId('copy-status').textContent = 'Copied to the clipboard.';
-}
-
-/** @param {string} message @param {string} confirmLabel @returns {Promise<boolean>} */
-function confirmAction(message, confirmLabel) {
-  const dialog = dialogById('confirm-dialog');
-  byId('confirm-message').textContent = message;
-  byId('confirm-ok').textContent = confirmLabel;
-  dialog.returnValue = '';
-  dialog.showModal();
-  byId('confirm-ok').focus();
-  return new Promise((resolve) => {
-    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });
-  });
-}
-
 /** @type {string | undefined} */
 let rotating;
 
@@ -325,9 +292,4 @@ export function wireClients() {
     'submit',
     (event) => void submitRotate(/** @type {SubmitEvent} */ (event)),
   );
-  byId('copy-secret').addEventListener('click', () => void copySecret());
-  // The secret leaves the page as soon as its dialog closes.
-  byId('secret-dialog').addEventListener('close', () => {
-    inputById('secret-value').value = '';
-  });
 }

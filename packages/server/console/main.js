@@ -9,6 +9,7 @@
 import { loadActivity } from './activity.js';
 import { attempt, endSession, onSessionEnded, requestAdminToken, startSession } from './api.js';
 import { clearClients, loadClients, wireClients } from './clients.js';
+import { wireSecretDialog } from './dialogs.js';
 import { byId, inputById, messageOf, notify } from './dom.js';
 import { loadKeys, wireKeys } from './keys.js';
 
@@ -108,6 +109,7 @@ function start() {
     });
   }
   wireClients();
+  wireSecretDialog();
   wireKeys();
   byId('activity-client').addEventListener('change', () => void attempt(loadActivity));
   for (const button of document.querySelectorAll('dialog [data-close]')) {

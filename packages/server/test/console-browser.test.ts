@@ -41,6 +41,7 @@ describe('admin console assets', () => {
       ['/console/clients.js', 'text/javascript; charset=utf-8'],
       ['/console/keys.js', 'text/javascript; charset=utf-8'],
       ['/console/activity.js', 'text/javascript; charset=utf-8'],
+      ['/console/dialogs.js', 'text/javascript; charset=utf-8'],
       ['/console/console.css', 'text/css; charset=utf-8'],
       ['/console/favicon.svg', 'image/svg+xml'],
     ] as const) {
