@@ -12,7 +12,13 @@ export function registerHealthEndpoints(app: FastifyInstance, context: TesseraCo
     } catch {
       checks.store = 'unavailable';
     }
-    checks.signing_key = context.keys.signer(context.config.signingAlg) ? 'ok' : 'missing';
+    const alg = context.config.signingAlg;
+    // A PKCS#11 token that went away: not ready until it is back (it re-initialises itself).
+    checks.signing_key = !context.keys.signer(alg)
+      ? 'missing'
+      : context.keys.health(alg).state === 'ok'
+        ? 'ok'
+        : 'unavailable';
     const refused = context.store.writeHealth?.refusedBecause;
     checks.store_writes = refused === undefined ? 'ok' : `refused: ${refused}`;
     const ready = checks.store === 'ok' && checks.signing_key === 'ok';

@@ -3,7 +3,6 @@ import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } fr
 import { promisify } from 'node:util';
 import type { SigningAlgorithm } from '@tessera/protocol';
 import type { KeyEncryptionKey } from '../lib/kek.js';
-import type { KeyRecord, KeyState } from '../store/contract.js';
 import type { GeneratedKey } from './key-store.js';
 
 const generate = promisify(generateKeyPair);
@@ -49,32 +48,7 @@ export async function publicSigningJwk(
   return { kid, publicJwk: { ...jwk, kid, alg, use: 'sig' } as JsonWebKey };
 }
 
-/** Generates a key pair and the record that stores it (private half sealed under the KEK). */
-export async function createKeyRecord(
-  alg: SigningAlgorithm,
-  kek: KeyEncryptionKey,
-  state: KeyState,
-  now: number,
-  activatesAt: number | null = null,
-): Promise<KeyRecord> {
-  const { kid, publicJwk, location } = await generateSealedKey(alg, kek);
-  return {
-    kid,
-    alg,
-    state,
-    publicJwk,
-    encryptedPrivateKey: location.store === 'sealed' ? location.encryptedPrivateKey : '',
-    createdAt: now,
-    activatesAt,
-    retiresAt: null,
-  };
-}
-
 export function openSealedKey(kid: string, envelope: string, kek: KeyEncryptionKey): KeyObject {
   const der = kek.open(envelope, sealContext(kid));
   return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-}
-
-export function openPrivateKey(record: KeyRecord, kek: KeyEncryptionKey): KeyObject {
-  return openSealedKey(record.kid, record.encryptedPrivateKey, kek);
 }

@@ -1,4 +1,4 @@
-import type { SigningAlgorithm } from '@tessera/protocol';
+import { OAuthError, type SigningAlgorithm } from '@tessera/protocol';
 
 /** Where a key's private half lives (`tessera keys list` shows it as `store`). */
 export type KeyStoreKind = 'sealed' | 'pkcs11';
@@ -63,6 +63,25 @@ export class KeyStoreUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
+}
+
+/**
+ * Rethrows a `KeyStoreUnavailableError` as the OAuth error the wire carries
+ * (`503 temporarily_unavailable`, RFC 6749 §5.2), anything else as it is. The reason (which
+ * names the token) goes to the log only.
+ */
+export function keyStoreUnavailable(error: unknown): never {
+  if (error instanceof KeyStoreUnavailableError)
+    throw new OAuthError(
+      'temporarily_unavailable',
+      'The signing keys are unavailable; retry shortly',
+      {
+        status: 503,
+        headers: { 'Retry-After': '5' },
+        detail: error.message,
+      },
+    );
+  throw error;
 }
 
 /** Misconfiguration of a key store (wrong PIN, no such token, unsupported algorithm). */

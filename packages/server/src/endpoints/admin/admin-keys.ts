@@ -2,6 +2,7 @@ import { OAuthError, signingAlgorithms, type SigningAlgorithm } from '@tessera/p
 import type { FastifyInstance } from 'fastify';
 import { auditView, keyView } from '../../views/record-views.js';
 import type { TesseraContext } from '../../context.js';
+import { keyStoreUnavailable } from '../../keys/key-store.js';
 import { rotateKey } from '../../keys/rotate-key.js';
 import { authenticateAdmin } from './admin-auth.js';
 import { objectBody, optionalInteger, optionalString } from './admin-input.js';
@@ -27,11 +28,11 @@ export function registerAdminKeys(app: FastifyInstance, context: TesseraContext)
     const now = context.nowSeconds();
     const key = (await rotateKey(
       context.store,
-      context.kek,
+      context.keys.keyStores.generating,
       alg,
       context.nowSeconds,
       propagation,
-    ))!;
+    ).catch(keyStoreUnavailable))!;
     await context.store.appendAudit({
       at: now,
       actor: `admin-api:${actor}`,

@@ -222,7 +222,10 @@ export class Pkcs11Token {
     try {
       const labels: string[] = [];
       const slots = lib.C_GetSlotList(true).filter((slot) => {
-        const label = lib.C_GetTokenInfo(slot).label.replace(/ +$/, '');
+        const info = lib.C_GetTokenInfo(slot);
+        // A free slot (SoftHSM2 always offers one) holds no token worth naming.
+        if ((info.flags & p.CKF_TOKEN_INITIALIZED) === 0) return false;
+        const label = info.label.replace(/ +$/, '');
         labels.push(label);
         return label === tokenLabel;
       });
