@@ -37,9 +37,20 @@ const pinErrors = new Set([
 ]);
 
 let binding: Binding | undefined;
-/** Loaded on first use, so servers with sealed keys never load the native addon. */
+/**
+ * Loaded on first use, so servers with sealed keys never load the native addon; it is an
+ * optional dependency, so an install where it could not be built still serves sealed keys.
+ */
 export function pkcs11Binding(): Binding {
-  binding ??= createRequire(import.meta.url)('pkcs11js') as Binding;
+  try {
+    binding ??= createRequire(import.meta.url)('pkcs11js') as Binding;
+  } catch (cause) {
+    throw new KeyStoreConfigError(
+      'ERR_PKCS11_MODULE',
+      `PKCS#11 keys need the optional dependency pkcs11js, which is not installed or not built (${(cause as Error).message.split('\n')[0]})`,
+      { cause },
+    );
+  }
   return binding;
 }
 
