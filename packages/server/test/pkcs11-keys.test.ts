@@ -1,11 +1,18 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { accessTokenType, type SigningAlgorithm } from '@tessera/protocol';
 import { decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
+import { pino } from 'pino';
+import { keyMaintenance } from '../src/keys/key-maintenance.js';
+import { KeyRing } from '../src/keys/key-ring.js';
+import { KeyStores } from '../src/keys/key-stores.js';
+import { rotateKey } from '../src/keys/rotate-key.js';
 import { KeyEncryptionKey } from '../src/lib/kek.js';
+import { openStore, parseDatabaseUrl } from '../src/store/open-store.js';
 import {
   KeyStoreUnavailableError,
   type KeyStore,
@@ -343,6 +350,91 @@ describe(
           pin: token.pin,
           pinSource: 'TESSERA_PKCS11_PIN',
         });
+      }
+    });
+  },
+);
+
+describe(
+  'key ring over sealed and PKCS#11 keys',
+  { skip: softhsmSkipReason('key ring over both key stores') },
+  () => {
+    it('keeps a sealed key signing after the switch, rotates into the token, destroys the retired key', async () => {
+      const token = createSoftHsmToken(`tessera-ring-${process.pid}`);
+      const dir = mkdtempSync(join(tmpdir(), 'tessera-ring-'));
+      const store = await openStore(parseDatabaseUrl(`sqlite:${join(dir, 'tessera.db')}`));
+      const kek = new KeyEncryptionKey([Buffer.alloc(32, 9)]);
+      const pkcs11 = Pkcs11KeyStore.open({
+        modulePath: softhsmModule,
+        tokenLabel: token.label,
+        pin: token.pin,
+        pinSource: 'TESSERA_PKCS11_PIN',
+      });
+      try {
+        let now = 1_000_000;
+        // An installation with sealed keys…
+        const before = await KeyRing.open(store, new KeyStores(kek), 'RS256', now);
+        const sealedKid = before.signer('RS256')!.kid;
+        // …switched to PKCS#11: the sealed key keeps signing until a rotation replaces it.
+        const keys = await KeyRing.open(store, new KeyStores(kek, pkcs11), 'RS256', now);
+        assert.equal(keys.signer('RS256')!.kid, sealedKid);
+        const rotated = (await rotateKey(
+          store,
+          keys.keyStores.generating,
+          'RS256',
+          () => now,
+          60,
+        ))!;
+        assert.equal(rotated.keyHandle?.store, 'pkcs11');
+        assert.equal(rotated.keyHandle?.tokenLabel, token.label);
+        assert.equal(rotated.encryptedPrivateKey, '');
+        const stored = (await store.listKeys()).find((key) => key.kid === rotated.kid)!;
+        assert.deepEqual(stored.keyHandle, rotated.keyHandle, 'the location survives the store');
+        const maintain = keyMaintenance({
+          store,
+          keys,
+          config: {
+            signingAlg: 'RS256',
+            keyRotationDays: undefined,
+            jwksMaxAge: 60,
+            defaultTokenTtl: 600,
+          },
+          preset: undefined,
+          logger: pino({ level: 'silent' }),
+          nowSeconds: () => now,
+        });
+        await keys.reload();
+        now += 61;
+        await maintain();
+        assert.equal(keys.signer('RS256')!.kid, rotated.kid, 'the token key signs after the delay');
+        const publicKey = await importJWK(
+          rotated.publicJwk as Parameters<typeof importJWK>[0],
+          'RS256',
+        );
+        await jwtVerify(await keys.signer('RS256')!.sign(claims), publicKey);
+        // The sealed key retires (nothing to destroy); a second rotation retires the token key.
+        const second = (await rotateKey(store, keys.keyStores.generating, 'RS256', () => now, 60))!;
+        await keys.reload();
+        now += 61;
+        await maintain();
+        assert.equal(keys.signer('RS256')!.kid, second.kid);
+        now += 600 + 60;
+        await maintain();
+        const states = Object.fromEntries(keys.records.map((key) => [key.kid, key.state]));
+        assert.deepEqual(states, {
+          [sealedKid]: 'retired',
+          [rotated.kid]: 'retired',
+          [second.kid]: 'active',
+        });
+        await pkcs11.token.withSession(async (_lib, session) => {
+          assert.deepEqual(pkcs11.token.findObjects(session, rotated.keyHandle!.keyLabel), []);
+          assert.equal(pkcs11.token.findObjects(session, second.keyHandle!.keyLabel).length, 2);
+        });
+      } finally {
+        await pkcs11.close();
+        await store.close();
+        token.remove();
+        rmSync(dir, { recursive: true, force: true });
       }
     });
   },
