@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { error, type Answer, type Endpoint } from '../endpoints/endpoint.js';
 
 /** The console's files, beside `src/` and `dist/` in the package (two levels up from here). */
 const assetDirectory = new URL('../../console/', import.meta.url);
@@ -28,7 +28,7 @@ export const consoleSecurityHeaders: Readonly<Record<string, string>> = {
  * with an admin client's credentials at the token endpoint and calls the admin API with the
  * token it gets; the server holds no console session.
  */
-export function registerConsole(app: FastifyInstance): void {
+export function consoleEndpoints(): Endpoint[] {
   const files = new Map<string, Buffer>();
   for (const name of Object.keys(assets)) {
     try {
@@ -37,20 +37,42 @@ export function registerConsole(app: FastifyInstance): void {
       // Missing files answer 404 below; the API keeps working without the console.
     }
   }
-  const send = (reply: FastifyReply, name: string) => {
+  const send = (name: string): Answer => {
     const file = files.get(name);
     const type = assets[name];
     if (!file || !type) {
-      return reply.code(404).send({
-        error: 'not_found',
-        error_description: 'No such console file',
-      });
+      return {
+        status: 404,
+        body: { error: 'not_found', error_description: 'No such console file' },
+      };
     }
-    return reply.headers(consoleSecurityHeaders).type(type).send(file);
+    return {
+      status: 200,
+      headers: { ...consoleSecurityHeaders, 'content-type': type },
+      body: file,
+    };
   };
-
-  app.get('/console', async (_request, reply) => send(reply, 'index.html'));
-  app.get<{ Params: { asset: string } }>('/console/:asset', async (request, reply) =>
-    send(reply, request.params.asset === '' ? 'index.html' : request.params.asset),
-  );
+  return [
+    {
+      name: 'console',
+      method: 'GET',
+      paths: ['/console'],
+      summary: 'The admin console (HTML); signs in with an admin client at /oauth/token',
+      caller: 'none',
+      responses: { 200: { description: 'The console page', type: 'text/html' } },
+      handle: () => send('index.html'),
+    },
+    {
+      name: 'consoleAsset',
+      method: 'GET',
+      paths: ['/console/:asset'],
+      summary: "The console's static files (index.html, console.css, console.js, favicon.svg)",
+      caller: 'none',
+      responses: { 200: { description: 'The file', type: '*/*' }, 404: error('not_found') },
+      handle: (request) => {
+        const asset = request.path?.asset ?? '';
+        return send(asset === '' ? 'index.html' : asset);
+      },
+    },
+  ];
 }

@@ -90,3 +90,19 @@ export function logRefusal(error: OAuthError, log: () => Pick<Logger, 'error' | 
     log().info({ error: error.error, detail: error.detail }, 'request refused');
   }
 }
+
+/**
+ * Everything a refused request gets, on either host (Fastify's error handler and the token
+ * listener): the thrown value as an OAuthError, logged, shaped into a reply.
+ */
+export function refusal(
+  thrown: unknown,
+  preset: Preset | undefined,
+  requestId: string,
+  params: Params | undefined,
+  log: () => Pick<Logger, 'error' | 'info'>,
+): { error: OAuthError; reply: ErrorReply } {
+  const error = toOAuthError(thrown);
+  logRefusal(error, log);
+  return { error, reply: errorReply(error, preset, requestId, params) };
+}

@@ -1,5 +1,4 @@
 import { OAuthError } from '@tessera/protocol';
-import type { FastifyRequest } from 'fastify';
 import type { TesseraContext } from '../../context.js';
 
 export const adminScope = 'tessera:admin';
@@ -11,10 +10,9 @@ const realm = 'tessera-admin';
  * and is enabled. Returns the caller's client_id (the audit log's actor).
  */
 export async function authenticateAdmin(
-  context: TesseraContext,
-  request: FastifyRequest,
+  context: Pick<TesseraContext, 'syncChanges' | 'inspector'>,
+  header: string | undefined,
 ): Promise<string> {
-  const header = request.headers.authorization;
   if (header === undefined || header === '') {
     throw new OAuthError(
       'invalid_request',
