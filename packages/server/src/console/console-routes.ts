@@ -54,7 +54,6 @@ export function consoleEndpoints(): Endpoint[] {
   };
   return [
     {
-      name: 'console',
       method: 'GET',
       paths: ['/console'],
       summary: 'The admin console (HTML); signs in with an admin client at /oauth/token',
@@ -63,7 +62,6 @@ export function consoleEndpoints(): Endpoint[] {
       handle: () => send('index.html'),
     },
     {
-      name: 'consoleAsset',
       method: 'GET',
       paths: ['/console/:asset'],
       summary: "The console's static files (index.html, console.css, console.js, favicon.svg)",

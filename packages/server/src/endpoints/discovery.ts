@@ -5,7 +5,7 @@ import { jwksPath } from './jwks.js';
 import { revocationPath } from './revoke.js';
 import { assertionSigningAlgorithms } from '../client-auth/private-key-jwt.js';
 import { dpopSigningAlgorithms } from '../dpop/dpop-proof.js';
-import type { Endpoint } from './endpoint.js';
+import { json, list, object, str, type Endpoint } from './endpoint.js';
 
 export const tokenPath = '/oauth/token';
 
@@ -40,25 +40,21 @@ export function authorizationServerMetadata(
 
 export function discoveryEndpoint(deps: Pick<TesseraContext, 'config' | 'keys'>): Endpoint {
   return {
-    name: 'metadata',
     method: 'GET',
     // RFC 8414 §3, and the same document at the OpenID path that many libraries try first.
     paths: ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'],
     summary: 'Authorization server metadata (RFC 8414)',
     caller: 'none',
     responses: {
-      200: {
-        description: 'Metadata',
-        schema: {
-          type: 'object',
-          properties: {
-            issuer: { type: 'string' },
-            token_endpoint: { type: 'string' },
-            jwks_uri: { type: 'string' },
-          },
-          required: ['issuer', 'token_endpoint', 'jwks_uri', 'grant_types_supported'],
-        },
-      },
+      200: json(
+        'Metadata',
+        object({
+          issuer: str,
+          token_endpoint: str,
+          jwks_uri: str,
+          grant_types_supported: list(str),
+        }),
+      ),
     },
     handle: () => ({ status: 200, body: authorizationServerMetadata(deps) }),
   };

@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { AuthenticatedClient } from '../client-auth/authenticate-client.js';
 import type { BodyType, Params } from '../http/parse-params.js';
@@ -8,9 +8,6 @@ import type { Preset } from '../presets/preset.js';
 /** A JSON Schema (draft 2020-12, as OpenAPI 3.1 uses it). */
 export type JsonSchema = Record<string, unknown>;
 
-/** Who may call an endpoint: an OAuth client, an admin token holder, anyone. */
-export type Caller = 'client' | 'admin' | 'none';
-
 /** What a handler answers; the host (Fastify or the token listener) writes it. */
 export interface Answer {
   status: number;
@@ -18,30 +15,30 @@ export interface Answer {
   body?: unknown;
   /** Whose token was issued (metrics), when the handler knows. */
   clientId?: string | undefined;
+  /** An admin change to log (`action`, `target`, …) once it is done. */
+  change?: Record<string, unknown>;
 }
 
 /** One request as a handler sees it, whichever host received it. */
 export interface EndpointRequest {
   readonly raw: IncomingMessage;
-  /** The parsed form/multipart/JSON parameters of an OAuth endpoint (`body: 'params'`). */
+  /** The parsed parameters of a `body: 'params'` endpoint. */
   params: Params | undefined;
-  /** The parsed JSON body of a `body: 'json'` endpoint. */
+  /** The parsed JSON body of any other endpoint. */
   readonly body?: unknown;
   readonly query?: Record<string, unknown> | undefined;
   /** Path parameters (`:id`). */
   readonly path?: Record<string, string> | undefined;
   /** The admin caller's client_id, set by the one admin hook before the handler runs. */
   readonly actor?: string | undefined;
-  readonly log?: FastifyBaseLogger | undefined;
   /** Fastify's request, for the client-auth helpers that read one. */
   readonly host?: FastifyRequest | undefined;
 }
 
+/** A response: its description, and its body's JSON Schema and media type (JSON by default). */
 export interface ResponseDoc {
   description: string;
-  /** JSON Schema of the body; none: no body (or one not described). */
-  schema?: JsonSchema;
-  /** Media type of the body; application/json when absent. */
+  schema?: JsonSchema | undefined;
   type?: string;
 }
 
@@ -50,59 +47,26 @@ export interface ResponseDoc {
  * listener, the metrics kinds, admin authentication and /openapi.json all come from this.
  */
 export interface Endpoint {
-  /** OpenAPI operationId. */
-  name: string;
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** Fastify path syntax (`/admin/v1/clients/:id`). */
   paths: readonly string[];
   summary: string;
-  caller: Caller;
+  /** Who may call it: an OAuth client, a holder of an admin token, anyone. */
+  caller: 'client' | 'admin' | 'none';
   /**
-   * `params`: an OAuth body (form, multipart or JSON) parsed into one flat parameter map that
-   * refuses duplicates; such paths answer other methods 405. `json`: Fastify's JSON body.
+   * `params`: an OAuth body (form, multipart or JSON, of `bodyTypes`, all when absent) parsed
+   * into one flat map that refuses duplicates; such paths answer other methods 405.
    */
   body?: 'params' | 'json';
-  /** Body types a `params` endpoint accepts; all when absent. */
   bodyTypes?: readonly BodyType[] | undefined;
   /** The provider dialect whose error shape (and auth methods) the endpoint uses. */
   preset?: Preset | undefined;
   /** The metrics series the endpoint's requests are counted in. */
   kind?: EndpointKind;
-  request?: {
-    query?: JsonSchema;
-    body?: JsonSchema;
-    headers?: Record<string, JsonSchema>;
-  };
+  request?: { query?: JsonSchema; body?: JsonSchema; headers?: Record<string, JsonSchema> };
   responses: Readonly<Record<number, ResponseDoc>>;
   handle(request: EndpointRequest): Answer | Promise<Answer>;
 }
-
-/** `$ref` to a shared schema of the OpenAPI document. */
-export const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
-
-/** An RFC 6749 §5.2 error response. */
-export const error = (description: string): ResponseDoc => ({
-  description,
-  schema: ref('OAuthError'),
-});
-
-/** Error responses of an endpoint, in the preset's error shape when it has one. */
-export function presetErrors(
-  preset: Preset | undefined,
-  descriptions: Readonly<Record<number, string>>,
-): Record<number, ResponseDoc> {
-  const schema = preset?.errorShape
-    ? { type: 'object', description: `${preset.name}'s error shape` }
-    : ref('OAuthError');
-  const docs: Record<number, ResponseDoc> = {};
-  for (const [status, description] of Object.entries(descriptions))
-    docs[Number(status)] = { description, schema };
-  return docs;
-}
-
-export const stringOrList: JsonSchema = {
-  oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
-};
 
 /** Client authentication at the endpoints other than token (client-auth/authenticate-request.ts). */
 export type AuthenticateClient = (
@@ -111,9 +75,53 @@ export type AuthenticateClient = (
   options?: { bodyOnly?: boolean },
 ) => Promise<AuthenticatedClient>;
 
+export const str: JsonSchema = { type: 'string' };
+export const int: JsonSchema = { type: 'integer' };
+export const dateTime: JsonSchema = { type: 'string', format: 'date-time' };
+export const nullable = (schema: JsonSchema): JsonSchema => ({
+  ...schema,
+  type: [schema.type, 'null'],
+});
+export const list = (items: JsonSchema): JsonSchema => ({ type: 'array', items });
+export const stringOrList: JsonSchema = { oneOf: [str, list(str)] };
+/** `$ref` to a shared schema (endpoints/schemas.ts). */
+export const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+
+/** An object schema: the properties of `required`, and those of `optional`. */
+export function object(
+  required: Record<string, JsonSchema>,
+  optional: Record<string, JsonSchema> = {},
+) {
+  const names = Object.keys(required);
+  return {
+    type: 'object',
+    properties: { ...required, ...optional },
+    ...(names.length > 0 ? { required: names } : {}),
+  };
+}
+
+/** A JSON response. */
+export const json = (description: string, schema?: JsonSchema): ResponseDoc => ({
+  description,
+  schema,
+});
+
+/** An RFC 6749 §5.2 error response. */
+export const error = (description: string) => json(description, ref('OAuthError'));
+
+/** Error responses of an endpoint, in the preset's error shape when it has one. */
+export function presetErrors(
+  preset: Preset | undefined,
+  descriptions: Readonly<Record<number, string>>,
+): Record<number, ResponseDoc> {
+  const docs: Record<number, ResponseDoc> = {};
+  for (const [status, description] of Object.entries(descriptions)) {
+    docs[Number(status)] = preset?.errorShape
+      ? json(description, { type: 'object', description: `${preset.name}'s error shape` })
+      : error(description);
+  }
+  return docs;
+}
+
 /** The token and token-type-hint parameters of RFC 7009 §2.1 and RFC 7662 §2.1. */
-export const tokenParams: JsonSchema = {
-  type: 'object',
-  properties: { token: { type: 'string' }, token_type_hint: { type: 'string' } },
-  required: ['token'],
-};
+export const tokenParams = object({ token: str }, { token_type_hint: str });

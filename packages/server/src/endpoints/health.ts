@@ -1,5 +1,5 @@
 import type { TesseraContext } from '../context.js';
-import type { Endpoint } from './endpoint.js';
+import { json, object, str, type Endpoint } from './endpoint.js';
 
 export interface HealthDeps extends Pick<TesseraContext, 'store' | 'keys'> {
   config: Pick<TesseraContext['config'], 'signingAlg'>;
@@ -7,38 +7,30 @@ export interface HealthDeps extends Pick<TesseraContext, 'store' | 'keys'> {
   draining: () => boolean;
 }
 
-const readiness = {
-  type: 'object',
-  properties: {
-    status: { enum: ['ready', 'degraded', 'not_ready', 'draining'] },
-    checks: { type: 'object', additionalProperties: { type: 'string' } },
-  },
-  required: ['status', 'checks'],
-};
+const readiness = object({
+  status: { enum: ['ready', 'degraded', 'not_ready', 'draining'] },
+  checks: { type: 'object', additionalProperties: str },
+});
 
 /** Liveness (`/healthz`: the process answers) and readiness (`/readyz`: it can issue tokens). */
 export function healthEndpoints(deps: HealthDeps): Endpoint[] {
   return [
     {
-      name: 'liveness',
       method: 'GET',
       paths: ['/healthz'],
       summary: 'Liveness',
       caller: 'none',
-      responses: {
-        200: { description: 'Alive', schema: { const: { status: 'ok' } } },
-      },
+      responses: { 200: json('Alive', { const: { status: 'ok' } }) },
       handle: () => ({ status: 200, body: { status: 'ok' } }),
     },
     {
-      name: 'readiness',
       method: 'GET',
       paths: ['/readyz'],
       summary: 'Readiness: the store answers and a signing key is active',
       caller: 'none',
       responses: {
-        200: { description: 'Ready (or degraded: writes refused)', schema: readiness },
-        503: { description: 'Not ready, or draining', schema: readiness },
+        200: json('Ready (or degraded: writes refused)', readiness),
+        503: json('Not ready, or draining', readiness),
       },
       async handle() {
         const checks: Record<string, string> = {};

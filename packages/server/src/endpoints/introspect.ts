@@ -2,7 +2,14 @@ import { OAuthError, type IntrospectionResponse } from '@tessera/protocol';
 import { requireIntrospectScope } from '../client-auth/authenticate-request.js';
 import type { TesseraContext } from '../context.js';
 import { noStoreHeaders } from '../http/error-reply.js';
-import { error, ref, tokenParams, type AuthenticateClient, type Endpoint } from './endpoint.js';
+import {
+  error,
+  json,
+  ref,
+  tokenParams,
+  type AuthenticateClient,
+  type Endpoint,
+} from './endpoint.js';
 
 export const introspectionPath = '/oauth/introspect';
 
@@ -34,7 +41,6 @@ export function introspectionEndpoint(
   authenticate: AuthenticateClient,
 ): Endpoint {
   return {
-    name: 'introspect',
     method: 'POST',
     paths: [introspectionPath],
     summary: 'Introspect an access token (RFC 7662); needs the tessera:introspect scope',
@@ -43,7 +49,7 @@ export function introspectionEndpoint(
     kind: 'introspect',
     request: { body: tokenParams },
     responses: {
-      200: { description: 'Token state', schema: ref('Introspection') },
+      200: json('Token state', ref('Introspection')),
       400: error('invalid_request'),
       401: error('invalid_client'),
       403: error('The client lacks the tessera:introspect scope'),

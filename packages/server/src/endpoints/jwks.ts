@@ -8,7 +8,6 @@ export function jwksEndpoint(
   deps: Pick<TesseraContext, 'config' | 'keys' | 'syncChanges'>,
 ): Endpoint {
   return {
-    name: 'jwks',
     method: 'GET',
     paths: [jwksPath],
     summary: 'Public signing keys (RFC 7517)',

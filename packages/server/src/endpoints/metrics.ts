@@ -4,7 +4,6 @@ import type { Endpoint } from './endpoint.js';
 /** Prometheus scrape endpoint (text exposition format 0.0.4). */
 export function metricsEndpoint(deps: Pick<TesseraContext, 'metrics'>): Endpoint {
   return {
-    name: 'metrics',
     method: 'GET',
     paths: ['/metrics'],
     summary: 'Prometheus metrics (text exposition format 0.0.4)',

@@ -1,7 +1,8 @@
 import { OAuthError } from '@tessera/protocol';
 import { noStoreHeaders } from '../http/error-reply.js';
 import type { Preset, PresetRevoke } from '../presets/preset.js';
-import { presetErrors, type AuthenticateClient, type Endpoint } from './endpoint.js';
+import { json, object, presetErrors, str } from './endpoint.js';
+import type { AuthenticateClient, Endpoint } from './endpoint.js';
 import { revokeToken, type RevokeDeps } from './revoke.js';
 
 function checkHeaders(revoke: PresetRevoke, headers: Record<string, unknown>): void {
@@ -26,7 +27,6 @@ export function presetRevokeEndpoint(
   revoke: PresetRevoke,
 ): Endpoint {
   return {
-    name: 'presetRevoke',
     method: 'POST',
     paths: [revoke.path],
     summary: `Revoke an access token in ${preset.name}'s dialect (RFC 7009 semantics)`,
@@ -36,24 +36,16 @@ export function presetRevokeEndpoint(
     preset,
     kind: 'revoke',
     request: {
-      body: {
-        type: 'object',
-        properties: {
-          client_id: { type: 'string' },
-          client_secret: { type: 'string' },
-          token: { type: 'string' },
-        },
-        required: ['client_id', 'client_secret', 'token'],
-      },
+      body: object({ client_id: str, client_secret: str, token: str }),
       headers: Object.fromEntries(
         Object.entries(revoke.requiredHeaders).map(([name, pattern]) => [
           name,
-          { type: 'string', pattern: pattern.source },
+          { ...str, pattern: pattern.source },
         ]),
       ),
     },
     responses: {
-      200: { description: 'Revoked, or nothing to revoke', schema: { const: revoke.okBody } },
+      200: json('Revoked, or nothing to revoke', { const: revoke.okBody }),
       ...presetErrors(preset, { 400: 'invalid_request', 401: 'invalid_client' }),
     },
     async handle(request) {

@@ -2,7 +2,8 @@ import { OAuthError } from '@tessera/protocol';
 import { requireIntrospectScope } from '../client-auth/authenticate-request.js';
 import type { TesseraContext } from '../context.js';
 import { noStoreHeaders } from '../http/error-reply.js';
-import { error, type AuthenticateClient, type Endpoint } from './endpoint.js';
+import { error, int, json, list, object, str } from './endpoint.js';
+import type { AuthenticateClient, Endpoint } from './endpoint.js';
 
 export const revocationFeedPath = '/oauth/revocations';
 
@@ -16,32 +17,17 @@ export function revocationFeedEndpoint(
   authenticate: AuthenticateClient,
 ): Endpoint {
   return {
-    name: 'revocationFeed',
     method: 'GET',
     paths: [revocationFeedPath],
     summary: 'Revoked token ids since a cursor, for verifiers; needs the tessera:introspect scope',
     caller: 'client',
     kind: 'feed',
-    request: { query: { type: 'object', properties: { since: { type: 'string' } } } },
+    request: { query: object({}, { since: str }) },
     responses: {
-      200: {
-        description: 'Revocations after the cursor',
-        schema: {
-          type: 'object',
-          properties: {
-            revocations: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: { jti: { type: 'string' }, exp: { type: 'integer' } },
-                required: ['jti', 'exp'],
-              },
-            },
-            cursor: { type: 'string' },
-          },
-          required: ['revocations', 'cursor'],
-        },
-      },
+      200: json(
+        'Revocations after the cursor',
+        object({ revocations: list(object({ jti: str, exp: int })), cursor: str }),
+      ),
       400: error('invalid_request'),
       401: error('invalid_client'),
       403: error('The client lacks the tessera:introspect scope'),

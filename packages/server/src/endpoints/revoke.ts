@@ -43,7 +43,6 @@ export async function revokeToken(
 
 export function revocationEndpoint(deps: RevokeDeps, authenticate: AuthenticateClient): Endpoint {
   return {
-    name: 'revoke',
     method: 'POST',
     paths: [revocationPath],
     summary: 'Revoke an access token (RFC 7009)',

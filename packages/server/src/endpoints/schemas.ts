@@ -1,129 +1,72 @@
+import { signingAlgorithms } from '@tessera/protocol';
 import { registeredAuthMethods } from '../store/contract.js';
-import { ref, stringOrList, type JsonSchema } from './endpoint.js';
+import { dateTime, int, list, nullable, object, ref, str, stringOrList } from './endpoint.js';
 
-const dateTime = { type: 'string', format: 'date-time' };
-const nullableDateTime = { type: ['string', 'null'], format: 'date-time' };
+const tokenType = { enum: ['Bearer', 'DPoP'] };
+const authMethod = { enum: [...registeredAuthMethods] };
+const bool = { type: 'boolean' };
+const closed = <T extends object>(schema: T) => ({ ...schema, additionalProperties: false });
+/** The client metadata of the non-secret methods and DPoP (RFC 7591, RFC 8705, RFC 9449). */
+const authConfig = {
+  jwks: ref('JwkSet'),
+  jwks_uri: { ...str, format: 'uri', description: 'private_key_jwt (RFC 7591)' },
+  tls_client_auth_subject_dn: { ...str, description: 'tls_client_auth (RFC 8705)' },
+  tls_client_auth_san_dns: { ...str, description: 'tls_client_auth (RFC 8705)' },
+  dpop_bound_access_tokens: { ...bool, description: 'RFC 9449 §5.2' },
+};
 
 /** The schemas endpoints share, as `#/components/schemas/…` of /openapi.json. */
-export const sharedSchemas: Readonly<Record<string, JsonSchema>> = {
-  OAuthError: {
-    type: 'object',
-    properties: { error: { type: 'string' }, error_description: { type: 'string' } },
-    required: ['error'],
-  },
-  TokenResponse: {
-    type: 'object',
-    properties: {
-      access_token: { type: 'string' },
-      // RFC 9449 §5: DPoP-bound tokens are of type DPoP.
-      token_type: { enum: ['Bearer', 'DPoP'] },
-      expires_in: { type: 'integer' },
-      scope: { type: 'string' },
-    },
-    required: ['access_token', 'token_type', 'expires_in'],
-    additionalProperties: false,
-  },
-  Introspection: {
-    type: 'object',
-    properties: {
-      active: { type: 'boolean' },
-      scope: { type: 'string' },
-      client_id: { type: 'string' },
-      sub: { type: 'string' },
-      aud: stringOrList,
-      iss: { type: 'string' },
-      exp: { type: 'integer' },
-      iat: { type: 'integer' },
-      jti: { type: 'string' },
-      token_type: { enum: ['Bearer', 'DPoP'] },
-      cnf: { type: 'object' },
-    },
-    required: ['active'],
-    additionalProperties: false,
-  },
-  JwkSet: {
-    type: 'object',
-    properties: { keys: { type: 'array', items: { type: 'object' } } },
-    required: ['keys'],
-  },
-  ClientInput: {
-    type: 'object',
-    properties: {
-      name: { type: 'string' },
-      scope: { type: 'string' },
-      audience: stringOrList,
-      token_ttl: { type: ['integer', 'null'] },
-      auth_method: { enum: [...registeredAuthMethods] },
-      client_id: { type: 'string', description: 'Import only' },
-      client_secret: { type: 'string', description: 'Import only' },
-      jwks: ref('JwkSet'),
-      jwks_uri: { type: 'string', format: 'uri', description: 'private_key_jwt (RFC 7591)' },
-      tls_client_auth_subject_dn: { type: 'string', description: 'tls_client_auth (RFC 8705)' },
-      tls_client_auth_san_dns: { type: 'string', description: 'tls_client_auth (RFC 8705)' },
-      certificates: {
-        type: 'array',
-        items: { type: 'string' },
-        description: 'self_signed_tls_client_auth: PEM certificates',
+export const sharedSchemas = {
+  OAuthError: object({ error: str }, { error_description: str }),
+  // RFC 6749 §5.1; RFC 9449 §5: DPoP-bound tokens are of type DPoP.
+  TokenResponse: closed(
+    object({ access_token: str, token_type: tokenType, expires_in: int }, { scope: str }),
+  ),
+  // RFC 7662 §2.2: an inactive token is `{active: false}` and nothing else.
+  Introspection: closed(
+    object(
+      { active: bool },
+      {
+        ...{ scope: str, client_id: str, sub: str, aud: stringOrList, iss: str, exp: int },
+        ...{ iat: int, jti: str, token_type: tokenType, cnf: { type: 'object' } },
       },
-      dpop_bound_access_tokens: { type: 'boolean', description: 'RFC 9449 §5.2' },
+    ),
+  ),
+  JwkSet: object({ keys: list({ type: 'object' }) }),
+  ClientInput: object(
+    {},
+    {
+      ...{ name: str, scope: str, audience: stringOrList, token_ttl: nullable(int) },
+      auth_method: authMethod,
+      client_id: { ...str, description: 'Import only' },
+      client_secret: { ...str, description: 'Import only' },
+      ...authConfig,
+      certificates: { ...list(str), description: 'self_signed_tls_client_auth: PEM' },
     },
-  },
-  Client: {
-    type: 'object',
-    properties: {
-      client_id: { type: 'string' },
-      client_secret: { type: 'string', description: 'Only when just created' },
-      name: { type: 'string' },
-      status: { enum: ['active', 'disabled'] },
-      scope: { type: 'string' },
-      audience: { type: 'array', items: { type: 'string' } },
-      token_ttl: { type: ['integer', 'null'] },
-      auth_method: { enum: [...registeredAuthMethods] },
-      jwks: ref('JwkSet'),
-      jwks_uri: { type: 'string' },
-      tls_client_auth_subject_dn: { type: 'string' },
-      tls_client_auth_san_dns: { type: 'string' },
-      certificates: { type: 'array', items: { type: 'string' } },
-      dpop_bound_access_tokens: { type: 'boolean' },
-      grant_types: { type: 'array', items: { type: 'string' } },
-      created_at: dateTime,
-      updated_at: dateTime,
-      secrets: { type: 'array', items: ref('Secret') },
+  ),
+  Client: object(
+    {
+      ...{ client_id: str, name: str, status: { enum: ['active', 'disabled'] }, scope: str },
+      ...{ audience: list(str), token_ttl: nullable(int), auth_method: authMethod },
+      ...{ grant_types: list(str), created_at: dateTime, updated_at: dateTime },
     },
-    required: ['client_id', 'name', 'status', 'scope', 'audience', 'auth_method'],
-  },
-  Secret: {
-    type: 'object',
-    properties: {
-      id: { type: 'string' },
-      created_at: dateTime,
-      expires_at: nullableDateTime,
-      last_used_at: nullableDateTime,
+    {
+      client_secret: { ...str, description: 'Only when just created' },
+      secrets: list(ref('Secret')),
+      ...authConfig,
     },
-    required: ['id', 'created_at'],
-  },
-  Key: {
-    type: 'object',
-    properties: {
-      kid: { type: 'string' },
-      alg: { enum: ['RS256', 'ES256', 'EdDSA'] },
-      state: { enum: ['published', 'active', 'retiring', 'retired'] },
-      created_at: dateTime,
-      activates_at: nullableDateTime,
-      retires_at: nullableDateTime,
-    },
-    required: ['kid', 'alg', 'state'],
-  },
-  AuditEntry: {
-    type: 'object',
-    properties: {
-      id: { type: ['integer', 'string'] },
-      at: dateTime,
-      actor: { type: 'string' },
-      action: { type: 'string' },
-      target: { type: ['string', 'null'] },
-      details: {},
-    },
-    required: ['at', 'actor', 'action'],
-  },
+  ),
+  Secret: object({
+    ...{ id: str, created_at: dateTime },
+    ...{ expires_at: nullable(dateTime), last_used_at: nullable(dateTime) },
+  }),
+  Key: object({
+    ...{ kid: str, alg: { enum: [...signingAlgorithms] }, created_at: dateTime },
+    state: { enum: ['published', 'active', 'retiring', 'retired'] },
+    ...{ activates_at: nullable(dateTime), retires_at: nullable(dateTime) },
+  }),
+  AuditEntry: object({
+    ...{ id: int, at: dateTime, actor: str, action: str },
+    ...{ target: nullable(str), details: { type: 'object' } },
+  }),
 };

@@ -12,7 +12,7 @@ import { ParameterError } from '../presets/parameter-error.js';
 import { isRfcCompatible, type Preset } from '../presets/preset.js';
 import { tokenPath } from './discovery.js';
 import type { senderBinding, TokenTransport } from '../dpop/sender-binding.js';
-import { presetErrors, ref, type Endpoint } from './endpoint.js';
+import { json, object, presetErrors, ref, str, type Endpoint } from './endpoint.js';
 
 /** What the token endpoint uses of the context. */
 export interface TokenDeps extends Pick<
@@ -103,22 +103,18 @@ export async function issueToken(
 }
 
 /** The token request's parameters (RFC 6749 §4.4.2, §2.3.1; RFC 7521; RFC 8707). */
-const tokenRequest = {
-  type: 'object',
-  properties: {
-    grant_type: { const: 'client_credentials' },
-    scope: { type: 'string', description: 'Space-delimited scopes' },
-    resource: { type: 'string', format: 'uri', description: 'RFC 8707 resource indicator' },
-    audience: { type: 'string', description: 'Alias of resource' },
-    client_id: { type: 'string' },
-    client_secret: { type: 'string', description: 'client_secret_post (RFC 6749 §2.3.1)' },
-    client_assertion: { type: 'string', description: 'private_key_jwt (RFC 7523 §2.2)' },
-    client_assertion_type: {
-      const: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-    },
+const tokenRequest = object(
+  { grant_type: { const: clientCredentialsGrant } },
+  {
+    scope: { ...str, description: 'Space-delimited scopes' },
+    resource: { ...str, format: 'uri', description: 'RFC 8707 resource indicator' },
+    audience: { ...str, description: 'Alias of resource' },
+    client_id: str,
+    client_secret: { ...str, description: 'client_secret_post (RFC 6749 §2.3.1)' },
+    client_assertion: { ...str, description: 'private_key_jwt (RFC 7523 §2.2)' },
+    client_assertion_type: { const: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' },
   },
-  required: ['grant_type'],
-};
+);
 
 /**
  * The token endpoint at the RFC path, and at a preset's own path when it has one. A preset
@@ -142,7 +138,6 @@ export function tokenEndpoints(deps: TokenDeps, preset: Preset | undefined): End
 
 function tokenEndpoint(deps: TokenDeps, path: string, preset: Preset | undefined): Endpoint {
   return {
-    name: path === tokenPath ? 'token' : 'presetToken',
     method: 'POST',
     paths: [path],
     summary:
@@ -156,10 +151,10 @@ function tokenEndpoint(deps: TokenDeps, path: string, preset: Preset | undefined
     kind: 'token',
     request: {
       body: tokenRequest,
-      headers: { DPoP: { type: 'string', description: 'RFC 9449 DPoP proof' } },
+      headers: { DPoP: { ...str, description: 'RFC 9449 DPoP proof' } },
     },
     responses: {
-      200: { description: 'Token issued', schema: ref('TokenResponse') },
+      200: json('Token issued', ref('TokenResponse')),
       ...presetErrors(preset, {
         400: 'invalid_request, unsupported_grant_type, unauthorized_client, invalid_scope, invalid_target',
         401: 'invalid_client',

@@ -45,7 +45,6 @@ function endpointRequest(endpoint: Endpoint, request: FastifyRequest): EndpointR
     query: request.query as Record<string, unknown>,
     path: request.params as Record<string, string>,
     actor: request.adminActor,
-    log: request.log,
     host: request,
   };
 }
@@ -60,6 +59,7 @@ function route(app: FastifyInstance, endpoint: Endpoint, adminHook: preHandlerAs
       ...(endpoint.caller === 'admin' ? { preHandler: adminHook } : {}),
       handler: async function endpointHandler(request: FastifyRequest, reply: FastifyReply) {
         const answer = await endpoint.handle(endpointRequest(endpoint, request));
+        if (answer.change) request.log.info(answer.change, 'admin change');
         reply.code(answer.status);
         if (answer.headers) reply.headers(answer.headers);
         return reply.send(answer.body);

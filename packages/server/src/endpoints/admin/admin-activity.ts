@@ -1,13 +1,13 @@
 import { OAuthError } from '@tessera/protocol';
 import type { TesseraContext } from '../../context.js';
 import { activityWindowSeconds } from '../../metrics/activity.js';
-import { error, type Endpoint } from '../endpoint.js';
+import { dateTime, error, int, json, list, nullable, object, str } from '../endpoint.js';
+import type { Endpoint } from '../endpoint.js';
 
 const iso = (seconds: number | null) =>
   seconds === null ? null : new Date(seconds * 1000).toISOString();
 const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
-const counts = { type: 'array', items: { type: 'integer', minimum: 0 } };
-const dateTime = { type: 'string', format: 'date-time' };
+const counts = list({ ...int, minimum: 0 });
 
 export type AdminActivityDeps = Pick<TesseraContext, 'nowSeconds'> & {
   activity: TesseraContext['metrics']['activity'];
@@ -21,54 +21,33 @@ export function adminActivityEndpoints(deps: AdminActivityDeps): Endpoint[] {
   const { activity } = deps;
   return [
     {
-      name: 'activity',
       method: 'GET',
       paths: ['/admin/v1/activity'],
       summary:
         'Tokens issued and failed client authentications per second over the last 15 minutes (this process)',
       caller: 'admin',
       request: {
-        query: {
-          type: 'object',
-          properties: {
+        query: object(
+          {},
+          {
             client_id: {
-              type: 'string',
+              ...str,
               minLength: 1,
               maxLength: 255,
-              description: 'One client; all clients when absent',
+              description: 'One client; all when absent',
             },
           },
-        },
+        ),
       },
       responses: {
-        200: {
-          description: '900 per-second counts, oldest first, ending at end',
-          schema: {
-            type: 'object',
-            properties: {
-              client_id: { type: ['string', 'null'] },
-              interval_seconds: { const: 1 },
-              start: dateTime,
-              end: dateTime,
-              issued: counts,
-              auth_failures: counts,
-              totals: {
-                type: 'object',
-                properties: { issued: { type: 'integer' }, auth_failures: { type: 'integer' } },
-                required: ['issued', 'auth_failures'],
-              },
-            },
-            required: [
-              'client_id',
-              'interval_seconds',
-              'start',
-              'end',
-              'issued',
-              'auth_failures',
-              'totals',
-            ],
-          },
-        },
+        200: json(
+          '900 per-second counts, oldest first, ending at end',
+          object({
+            ...{ client_id: nullable(str), interval_seconds: { const: 1 }, start: dateTime },
+            ...{ end: dateTime, issued: counts, auth_failures: counts },
+            totals: object({ issued: int, auth_failures: int }),
+          }),
+        ),
         400: error('invalid_request'),
       },
       handle(request) {
@@ -93,36 +72,24 @@ export function adminActivityEndpoints(deps: AdminActivityDeps): Endpoint[] {
       },
     },
     {
-      name: 'activityByClient',
       method: 'GET',
       paths: ['/admin/v1/activity/clients'],
       summary:
         'Per-client tokens issued, failed authentications and last use over 24 hours (this process, the 10000 most recently active clients)',
       caller: 'admin',
       responses: {
-        200: {
-          description: 'Clients with activity',
-          schema: {
-            type: 'object',
-            properties: {
-              window_seconds: { const: 86400 },
-              clients: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  properties: {
-                    client_id: { type: 'string' },
-                    tokens_issued_24h: { type: 'integer' },
-                    auth_failures_24h: { type: 'integer' },
-                    last_used_at: { type: ['string', 'null'], format: 'date-time' },
-                  },
-                  required: ['client_id', 'tokens_issued_24h', 'auth_failures_24h', 'last_used_at'],
-                },
-              },
-            },
-            required: ['window_seconds', 'clients'],
-          },
-        },
+        200: json(
+          'Clients with activity',
+          object({
+            window_seconds: { const: 86400 },
+            clients: list(
+              object({
+                ...{ client_id: str, tokens_issued_24h: int, auth_failures_24h: int },
+                last_used_at: nullable(dateTime),
+              }),
+            ),
+          }),
+        ),
       },
       handle() {
         const clients = activity.clients(deps.nowSeconds()).map((client) => ({

@@ -2,7 +2,7 @@ import { OAuthError, signingAlgorithms, type SigningAlgorithm } from '@tessera/p
 import { auditView, keyView } from '../../cli/output.js';
 import type { TesseraContext } from '../../context.js';
 import { rotateKey } from '../../keys/rotate-key.js';
-import { error, ref, type Endpoint } from '../endpoint.js';
+import { error, int, json, list, object, ref, type Endpoint } from '../endpoint.js';
 import { objectBody, optionalInteger, optionalString } from './admin-input.js';
 
 export type AdminKeyDeps = Pick<TesseraContext, 'store' | 'kek' | 'keys' | 'nowSeconds'> & {
@@ -13,25 +13,14 @@ export type AdminKeyDeps = Pick<TesseraContext, 'store' | 'kek' | 'keys' | 'nowS
 export function adminKeyEndpoints(deps: AdminKeyDeps): Endpoint[] {
   return [
     {
-      name: 'listKeys',
       method: 'GET',
       paths: ['/admin/v1/keys'],
       summary: 'Signing keys and their states',
       caller: 'admin',
-      responses: {
-        200: {
-          description: 'Keys',
-          schema: {
-            type: 'object',
-            properties: { keys: { type: 'array', items: ref('Key') } },
-            required: ['keys'],
-          },
-        },
-      },
+      responses: { 200: json('Keys', object({ keys: list(ref('Key')) })) },
       handle: () => ({ status: 200, body: { keys: deps.keys.records.map(keyView) } }),
     },
     {
-      name: 'rotateKey',
       method: 'POST',
       paths: ['/admin/v1/keys/rotate'],
       summary: 'Publish a new signing key; it signs after propagation_seconds',
@@ -73,31 +62,21 @@ export function adminKeyEndpoints(deps: AdminKeyDeps): Endpoint[] {
           details: { alg, propagation_seconds: propagation },
         });
         await deps.keys.reload();
-        request.log?.info({ action: 'key.rotate', target: key.kid }, 'admin change');
-        return { status: 201, body: keyView(key) };
+        return {
+          status: 201,
+          body: keyView(key),
+          change: { action: 'key.rotate', target: key.kid },
+        };
       },
     },
     {
-      name: 'listAudit',
       method: 'GET',
       paths: ['/admin/v1/audit'],
       summary: 'Audit trail, newest first',
       caller: 'admin',
-      request: {
-        query: {
-          type: 'object',
-          properties: { limit: { type: 'integer', minimum: 1, maximum: 10000 } },
-        },
-      },
+      request: { query: object({}, { limit: { ...int, minimum: 1, maximum: 10000 } }) },
       responses: {
-        200: {
-          description: 'Entries',
-          schema: {
-            type: 'object',
-            properties: { entries: { type: 'array', items: ref('AuditEntry') } },
-            required: ['entries'],
-          },
-        },
+        200: json('Entries', object({ entries: list(ref('AuditEntry')) })),
         400: error('invalid_request'),
       },
       async handle(request) {
