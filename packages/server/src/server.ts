@@ -1,8 +1,9 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { authenticateRequest } from './client-auth/authenticate-request.js';
 import type { TesseraContext } from './context.js';
-import { senderBinding, tokenTransport } from './dpop/sender-binding.js';
+import { senderBinding, tokenTransport, type TokenTransport } from './dpop/sender-binding.js';
 import { adminActivityEndpoints } from './endpoints/admin/admin-activity.js';
 import { authenticateAdmin } from './endpoints/admin/admin-auth.js';
 import { adminClientEndpoints } from './endpoints/admin/admin-clients.js';
@@ -25,6 +26,7 @@ import { requestIdOf } from './http/request-id.js';
 import { mountEndpoints } from './http/routes.js';
 import { serverFactory } from './http/server-factory.js';
 import { recordAnswer, recordRefusal, registerMetrics } from './metrics/http-metrics.js';
+import type { ClientRecord } from './store/contract.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -36,21 +38,16 @@ declare module 'fastify' {
 /** Every endpoint, each given only the parts of the context it uses. */
 export function endpointTable(context: TesseraContext): Endpoint[] {
   const { config, preset, store, keys, inspector, revocations, nowSeconds, syncChanges } = context;
+  const { authenticator, secretUsage, hasher, clients, kek, metrics } = context;
   const authenticate: AuthenticateClient = (request, params, options) =>
     authenticateRequest(context, request.host!, params, options);
+  const transport = (request: IncomingMessage, path: string) =>
+    tokenTransport(context, request, path);
+  const bind = (client: ClientRecord, sent: TokenTransport) => senderBinding(context, client, sent);
   const revokeDeps = { inspector, store, revocations, nowSeconds };
   const table: Endpoint[] = [
     ...tokenEndpoints(
-      {
-        config,
-        keys,
-        nowSeconds,
-        syncChanges,
-        authenticator: context.authenticator,
-        secretUsage: context.secretUsage,
-        transport: (request, path) => tokenTransport(context, request, path),
-        bind: (client, transport) => senderBinding(context, client, transport),
-      },
+      { config, keys, nowSeconds, syncChanges, authenticator, secretUsage, transport, bind },
       preset,
     ),
     revocationEndpoint(revokeDeps, authenticate),
@@ -59,19 +56,14 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
     ...(preset?.revoke
       ? [presetRevokeEndpoint(revokeDeps, authenticate, preset, preset.revoke)]
       : []),
-    ...adminClientEndpoints({
-      store,
-      hasher: context.hasher,
-      nowSeconds,
-      clients: context.clients,
-    }),
-    ...adminKeyEndpoints({ store, kek: context.kek, keys, nowSeconds, config }),
-    ...adminActivityEndpoints({ activity: context.metrics.activity, nowSeconds }),
+    ...adminClientEndpoints({ store, hasher, nowSeconds, clients }),
+    ...adminKeyEndpoints({ store, kek, keys, nowSeconds, config }),
+    ...adminActivityEndpoints({ activity: metrics.activity, nowSeconds }),
     ...consoleEndpoints(),
     jwksEndpoint({ config, keys, syncChanges }),
     discoveryEndpoint({ config, keys }),
     ...healthEndpoints({ store, keys, config, draining: () => context.draining }),
-    metricsEndpoint({ metrics: context.metrics }),
+    metricsEndpoint({ metrics }),
   ];
   table.push(openApiEndpoint(config, () => table));
   return table;
@@ -138,8 +130,6 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
     }),
   );
 
-  mountEndpoints(app, table, {
-    authenticateAdmin: (authorization) => authenticateAdmin(context, authorization),
-  });
+  mountEndpoints(app, table, (authorization) => authenticateAdmin(context, authorization));
   return app;
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { error, type Answer, type Endpoint } from '../endpoints/endpoint.js';
+import { type Answer, type Endpoint } from '../endpoints/endpoint.js';
 
 /** The console's files, beside `src/` and `dist/` in the package (two levels up from here). */
 const assetDirectory = new URL('../../console/', import.meta.url);
@@ -66,7 +66,7 @@ export function consoleEndpoints(): Endpoint[] {
       paths: ['/console/:asset'],
       summary: "The console's static files (index.html, console.css, console.js, favicon.svg)",
       caller: 'none',
-      responses: { 200: { description: 'The file', type: '*/*' }, 404: error('not_found') },
+      responses: { 200: { description: 'The file', type: '*/*' }, 404: 'not_found' },
       handle: (request) => {
         const asset = request.path?.asset ?? '';
         return send(asset === '' ? 'index.html' : asset);

@@ -57,14 +57,15 @@ export interface Endpoint {
    * `params`: an OAuth body (form, multipart or JSON, of `bodyTypes`, all when absent) parsed
    * into one flat map that refuses duplicates; such paths answer other methods 405.
    */
-  body?: 'params' | 'json';
+  body?: 'params';
   bodyTypes?: readonly BodyType[] | undefined;
   /** The provider dialect whose error shape (and auth methods) the endpoint uses. */
   preset?: Preset | undefined;
   /** The metrics series the endpoint's requests are counted in. */
   kind?: EndpointKind;
   request?: { query?: JsonSchema; body?: JsonSchema; headers?: Record<string, JsonSchema> };
-  responses: Readonly<Record<number, ResponseDoc>>;
+  /** Each status's answer; a string is an error response (RFC 6749 §5.2, or the preset's). */
+  responses: Readonly<Record<number, ResponseDoc | string>>;
   handle(request: EndpointRequest): Answer | Promise<Answer>;
 }
 
@@ -105,23 +106,6 @@ export const json = (description: string, schema?: JsonSchema): ResponseDoc => (
   description,
   schema,
 });
-
-/** An RFC 6749 §5.2 error response. */
-export const error = (description: string) => json(description, ref('OAuthError'));
-
-/** Error responses of an endpoint, in the preset's error shape when it has one. */
-export function presetErrors(
-  preset: Preset | undefined,
-  descriptions: Readonly<Record<number, string>>,
-): Record<number, ResponseDoc> {
-  const docs: Record<number, ResponseDoc> = {};
-  for (const [status, description] of Object.entries(descriptions)) {
-    docs[Number(status)] = preset?.errorShape
-      ? json(description, { type: 'object', description: `${preset.name}'s error shape` })
-      : error(description);
-  }
-  return docs;
-}
 
 /** The token and token-type-hint parameters of RFC 7009 §2.1 and RFC 7662 §2.1. */
 export const tokenParams = object({ token: str }, { token_type_hint: str });

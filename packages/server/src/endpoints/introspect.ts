@@ -2,14 +2,7 @@ import { OAuthError, type IntrospectionResponse } from '@tessera/protocol';
 import { requireIntrospectScope } from '../client-auth/authenticate-request.js';
 import type { TesseraContext } from '../context.js';
 import { noStoreHeaders } from '../http/error-reply.js';
-import {
-  error,
-  json,
-  ref,
-  tokenParams,
-  type AuthenticateClient,
-  type Endpoint,
-} from './endpoint.js';
+import { json, ref, tokenParams, type AuthenticateClient, type Endpoint } from './endpoint.js';
 
 export const introspectionPath = '/oauth/introspect';
 
@@ -50,9 +43,9 @@ export function introspectionEndpoint(
     request: { body: tokenParams },
     responses: {
       200: json('Token state', ref('Introspection')),
-      400: error('invalid_request'),
-      401: error('invalid_client'),
-      403: error('The client lacks the tessera:introspect scope'),
+      400: 'invalid_request',
+      401: 'invalid_client',
+      403: 'The client lacks the tessera:introspect scope',
     },
     async handle(request) {
       const params = request.params!;

@@ -1,6 +1,6 @@
 import type { ServerConfig } from '../config.js';
 import { mediaTypes, type BodyType } from '../http/parse-params.js';
-import { json, object, presetErrors, str } from './endpoint.js';
+import { json, object, str } from './endpoint.js';
 import type { Endpoint, JsonSchema, ResponseDoc } from './endpoint.js';
 import { tokenPath } from './discovery.js';
 import { sharedSchemas } from './schemas.js';
@@ -22,20 +22,24 @@ function clientSecurity({ preset }: Endpoint): Array<Record<string, string[]>> {
   ];
 }
 
-/** The responses that come from how the table mounts an endpoint, not from its handler. */
-function mountedResponses(endpoint: Endpoint): Record<number, ResponseDoc> {
-  const oauth = endpoint.body === 'params';
-  return presetErrors(endpoint.preset, <Record<number, string>>{
-    ...(endpoint.caller === 'admin'
-      ? {
-          400: 'invalid_request: a malformed Authorization header or input',
-          401: 'No or invalid access token (RFC 6750)',
-          403: 'The token lacks the tessera:admin scope',
-        }
-      : {}),
-    ...(oauth ? { 400: 'invalid_request', 405: 'Method not allowed', 413: 'Body too large' } : {}),
-    ...(oauth || endpoint.caller !== 'none' ? { 503: 'temporarily_unavailable' } : {}),
+/** The error responses that come from how the table mounts an endpoint. */
+function mountedErrors({ caller, body }: Endpoint): Record<number, string> {
+  const errors: Record<number, string> = {};
+  if (body || caller !== 'none') errors[503] = 'temporarily_unavailable';
+  if (body) Object.assign(errors, { 400: 'invalid_request', 405: 'Not allowed', 413: 'Too large' });
+  if (caller !== 'admin') return errors;
+  return Object.assign(errors, {
+    400: 'invalid_request: a malformed Authorization header or input',
+    401: 'No or invalid access token (RFC 6750)',
+    403: 'The token lacks the tessera:admin scope',
   });
+}
+
+/** A response as OAuth errors are written: RFC 6749 §5.2, or in the preset's own shape. */
+function response({ preset }: Endpoint, doc: ResponseDoc | string): ResponseDoc {
+  if (typeof doc !== 'string') return doc;
+  const shape = preset?.errorShape && { type: 'object', description: `${preset.name}'s errors` };
+  return json(doc, shape || { $ref: '#/components/schemas/OAuthError' });
 }
 
 function operation(endpoint: Endpoint, path: string) {
@@ -53,17 +57,15 @@ function operation(endpoint: Endpoint, path: string) {
   const bodyTypes =
     endpoint.body === 'params' ? (endpoint.bodyTypes ?? allBodyTypes) : ['json' as const];
   const content = (type: string, schema?: JsonSchema) => ({ [type]: schema ? { schema } : {} });
-  const responses = Object.entries({ ...mountedResponses(endpoint), ...endpoint.responses }).map(
-    ([status, doc]) => [
-      status,
-      {
-        description: doc.description,
-        ...(doc.schema || doc.type
-          ? { content: content(doc.type ?? 'application/json', doc.schema) }
-          : {}),
-      },
-    ],
-  );
+  const responses: Record<string, object> = {};
+  for (const [status, given] of Object.entries({
+    ...mountedErrors(endpoint),
+    ...endpoint.responses,
+  })) {
+    const { description, schema, type } = response(endpoint, given);
+    const media = schema || type ? { content: content(type ?? 'application/json', schema) } : {};
+    responses[status] = { description, ...media };
+  }
   return {
     operationId: `${endpoint.method.toLowerCase()}${path.replace(/\W+(\w)?/g, (_, c = '') => c.toUpperCase())}`,
     summary: endpoint.summary,
@@ -81,7 +83,7 @@ function operation(endpoint: Endpoint, path: string) {
           },
         }
       : {}),
-    responses: Object.fromEntries(responses),
+    responses,
   };
 }
 

@@ -1,7 +1,7 @@
 import { OAuthError } from '@tessera/protocol';
 import { noStoreHeaders } from '../http/error-reply.js';
 import type { Preset, PresetRevoke } from '../presets/preset.js';
-import { json, object, presetErrors, str } from './endpoint.js';
+import { json, object, str } from './endpoint.js';
 import type { AuthenticateClient, Endpoint } from './endpoint.js';
 import { revokeToken, type RevokeDeps } from './revoke.js';
 
@@ -46,7 +46,8 @@ export function presetRevokeEndpoint(
     },
     responses: {
       200: json('Revoked, or nothing to revoke', { const: revoke.okBody }),
-      ...presetErrors(preset, { 400: 'invalid_request', 401: 'invalid_client' }),
+      400: 'invalid_request',
+      401: 'invalid_client',
     },
     async handle(request) {
       checkHeaders(revoke, request.raw.headers);

@@ -2,7 +2,7 @@ import { OAuthError } from '@tessera/protocol';
 import { requireIntrospectScope } from '../client-auth/authenticate-request.js';
 import type { TesseraContext } from '../context.js';
 import { noStoreHeaders } from '../http/error-reply.js';
-import { error, int, json, list, object, str } from './endpoint.js';
+import { int, json, list, object, str } from './endpoint.js';
 import type { AuthenticateClient, Endpoint } from './endpoint.js';
 
 export const revocationFeedPath = '/oauth/revocations';
@@ -28,9 +28,9 @@ export function revocationFeedEndpoint(
         'Revocations after the cursor',
         object({ revocations: list(object({ jti: str, exp: int })), cursor: str }),
       ),
-      400: error('invalid_request'),
-      401: error('invalid_client'),
-      403: error('The client lacks the tessera:introspect scope'),
+      400: 'invalid_request',
+      401: 'invalid_client',
+      403: 'The client lacks the tessera:introspect scope',
     },
     async handle(request) {
       const query = request.query ?? {};

@@ -3,7 +3,7 @@ import type { AuthenticatedClient } from '../client-auth/authenticate-client.js'
 import type { TesseraContext } from '../context.js';
 import { noStoreHeaders } from '../http/error-reply.js';
 import type { Params } from '../http/parse-params.js';
-import { error, tokenParams, type AuthenticateClient, type Endpoint } from './endpoint.js';
+import { tokenParams, type AuthenticateClient, type Endpoint } from './endpoint.js';
 
 export const revocationPath = '/oauth/revoke';
 
@@ -52,8 +52,8 @@ export function revocationEndpoint(deps: RevokeDeps, authenticate: AuthenticateC
     request: { body: tokenParams },
     responses: {
       200: { description: 'Revoked, or nothing to revoke' },
-      400: error('invalid_request, unsupported_token_type'),
-      401: error('invalid_client'),
+      400: 'invalid_request, unsupported_token_type',
+      401: 'invalid_client',
     },
     async handle(request) {
       const params = request.params!;

@@ -28,15 +28,14 @@ export interface ListenerDeps {
 }
 
 /**
- * The token endpoint served straight from node:http, ahead of Fastify. Issuing tokens is the
- * hot path, and Fastify's per-request machinery (routing, hooks, a child logger, content-type
- * dispatch, reply serialisation) cost up to ~10 µs of the ~70 µs a token took on the event loop. Only requests
- * whose headers already place them here are taken: POST to a token path exactly (no query
- * string), a body type the path accepts, and a Content-Length within the body limit. Anything
- * else, including every malformed request Fastify answers itself, passes through untouched
- * (nothing has been read from it). What it does with a request is the Fastify route's work:
- * the same parsing, the same endpoint handler (endpoints/token.ts), error shaping, logging and
- * metrics functions, and `token-listener.test.ts` holds both paths to the same answers.
+ * The token endpoint served straight from node:http, ahead of Fastify: its per-request
+ * machinery (routing, hooks, a child logger, content-type dispatch, reply serialisation) cost
+ * up to ~10 µs of the ~70 µs a token took on the event loop. It takes only requests whose
+ * headers place them here: POST to a token path exactly (no query string), a body type the
+ * path accepts, a Content-Length within the body limit. Anything else, including every
+ * malformed request, passes to Fastify untouched (nothing has been read from it). Taken
+ * requests get the same parsing, endpoint handler (endpoints/token.ts), header set, error
+ * shaping, logging and metrics as on the Fastify route; `token-listener.test.ts` compares them.
  */
 export class TokenListener {
   readonly #byPath: Map<string, Endpoint>;

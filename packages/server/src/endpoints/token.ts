@@ -12,7 +12,7 @@ import { ParameterError } from '../presets/parameter-error.js';
 import { isRfcCompatible, type Preset } from '../presets/preset.js';
 import { tokenPath } from './discovery.js';
 import type { senderBinding, TokenTransport } from '../dpop/sender-binding.js';
-import { json, object, presetErrors, ref, str, type Endpoint } from './endpoint.js';
+import { json, object, ref, str, type Endpoint } from './endpoint.js';
 
 /** What the token endpoint uses of the context. */
 export interface TokenDeps extends Pick<
@@ -155,11 +155,8 @@ function tokenEndpoint(deps: TokenDeps, path: string, preset: Preset | undefined
     },
     responses: {
       200: json('Token issued', ref('TokenResponse')),
-      ...presetErrors(preset, {
-        400: 'invalid_request, unsupported_grant_type, unauthorized_client, invalid_scope, invalid_target',
-        401: 'invalid_client',
-        503: 'temporarily_unavailable',
-      }),
+      400: 'invalid_request, unsupported_grant_type, unauthorized_client, invalid_scope, invalid_target',
+      401: 'invalid_client',
     },
     // The token listener calls this too: no allocation or await beyond what issuing needs.
     async handle(request) {

@@ -28,12 +28,6 @@ declare module 'fastify' {
 
 const otherMethods = ['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
-/** What mounting needs besides the table: how admin callers are authenticated. */
-export interface MountOptions {
-  /** Checks the Authorization header; resolves the caller's client_id (RFC 6750). */
-  authenticateAdmin(authorization: string | undefined): Promise<string>;
-}
-
 function endpointRequest(endpoint: Endpoint, request: FastifyRequest): EndpointRequest {
   return {
     raw: request.raw,
@@ -85,18 +79,19 @@ function route(app: FastifyInstance, endpoint: Endpoint, adminHook: preHandlerAs
 
 /**
  * Mounts the endpoint table: each endpoint's routes, the 405 twins of the OAuth endpoints,
- * and the one admin authentication hook for every `caller: 'admin'` route. OAuth endpoints
- * take form, multipart and JSON bodies, parsed into one flat parameter map that refuses
- * duplicates before any protocol code sees it.
+ * and one admin authentication hook (`authenticateAdmin` resolves the Authorization header to
+ * the caller's client_id) for every `caller: 'admin'` route. OAuth endpoints take form,
+ * multipart and JSON bodies, parsed into one flat parameter map that refuses duplicates
+ * before any protocol code sees it.
  */
 export function mountEndpoints(
   app: FastifyInstance,
   endpoints: readonly Endpoint[],
-  options: MountOptions,
+  authenticateAdmin: (authorization: string | undefined) => Promise<string>,
 ): void {
   app.decorateRequest('adminActor', undefined);
   const adminHook: preHandlerAsyncHookHandler = async (request) => {
-    request.adminActor = await options.authenticateAdmin(request.headers.authorization);
+    request.adminActor = await authenticateAdmin(request.headers.authorization);
   };
 
   void app.register(async (oauth) => {

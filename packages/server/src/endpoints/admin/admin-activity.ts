@@ -1,7 +1,7 @@
 import { OAuthError } from '@tessera/protocol';
 import type { TesseraContext } from '../../context.js';
 import { activityWindowSeconds } from '../../metrics/activity.js';
-import { dateTime, error, int, json, list, nullable, object, str } from '../endpoint.js';
+import { dateTime, int, json, list, nullable, object, str } from '../endpoint.js';
 import type { Endpoint } from '../endpoint.js';
 
 const iso = (seconds: number | null) =>
@@ -48,7 +48,7 @@ export function adminActivityEndpoints(deps: AdminActivityDeps): Endpoint[] {
             totals: object({ issued: int, auth_failures: int }),
           }),
         ),
-        400: error('invalid_request'),
+        400: 'invalid_request',
       },
       handle(request) {
         const clientId = request.query?.client_id as string | undefined;

@@ -2,7 +2,7 @@ import { clientView } from '../../cli/output.js';
 import type { TesseraContext } from '../../context.js';
 import { ClientRegistry } from '../../registry/client-registry.js';
 import { noStoreHeaders } from '../../http/error-reply.js';
-import { error, int, json, list, object, ref, str } from '../endpoint.js';
+import { int, json, list, object, ref, str } from '../endpoint.js';
 import type { Endpoint, EndpointRequest } from '../endpoint.js';
 import {
   authConfigFields,
@@ -19,8 +19,8 @@ const defaultGraceSeconds = 86400;
 export type AdminClientDeps = Pick<TesseraContext, 'store' | 'hasher' | 'nowSeconds' | 'clients'>;
 
 const client = json('The client (never its secret)', ref('Client'));
-const [notFound, invalid] = [error('not_found'), error('invalid_client_metadata')];
-const admin = { caller: 'admin', body: 'json' } as const;
+const [notFound, invalid] = ['not_found', 'invalid_client_metadata'];
+const admin = { caller: 'admin' } as const;
 const id = (request: EndpointRequest) => request.path!.id!;
 
 /** The fields `clients create` and `clients update` share, from a JSON body. */
@@ -85,7 +85,7 @@ export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
       responses: {
         201: json('Created, with client_secret', ref('Client')),
         400: invalid,
-        409: error('conflict'),
+        409: 'conflict',
       },
       async handle(request) {
         const body = objectBody(request.body);

@@ -2,7 +2,7 @@ import { OAuthError, signingAlgorithms, type SigningAlgorithm } from '@tessera/p
 import { auditView, keyView } from '../../cli/output.js';
 import type { TesseraContext } from '../../context.js';
 import { rotateKey } from '../../keys/rotate-key.js';
-import { error, int, json, list, object, ref, type Endpoint } from '../endpoint.js';
+import { int, json, list, object, ref, type Endpoint } from '../endpoint.js';
 import { objectBody, optionalInteger, optionalString } from './admin-input.js';
 
 export type AdminKeyDeps = Pick<TesseraContext, 'store' | 'kek' | 'keys' | 'nowSeconds'> & {
@@ -25,7 +25,6 @@ export function adminKeyEndpoints(deps: AdminKeyDeps): Endpoint[] {
       paths: ['/admin/v1/keys/rotate'],
       summary: 'Publish a new signing key; it signs after propagation_seconds',
       caller: 'admin',
-      body: 'json',
       request: {
         body: {
           type: 'object',
@@ -37,7 +36,7 @@ export function adminKeyEndpoints(deps: AdminKeyDeps): Endpoint[] {
       },
       responses: {
         201: { description: 'The published key', schema: ref('Key') },
-        400: error('invalid_request'),
+        400: 'invalid_request',
       },
       async handle(request) {
         const body = objectBody(request.body);
@@ -77,7 +76,7 @@ export function adminKeyEndpoints(deps: AdminKeyDeps): Endpoint[] {
       request: { query: object({}, { limit: { ...int, minimum: 1, maximum: 10000 } }) },
       responses: {
         200: json('Entries', object({ entries: list(ref('AuditEntry')) })),
-        400: error('invalid_request'),
+        400: 'invalid_request',
       },
       async handle(request) {
         const given = request.query?.limit;
