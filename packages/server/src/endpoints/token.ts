@@ -1,7 +1,7 @@
 import { OAuthError, type TokenResponse } from '@tessera/protocol';
 import type { IncomingMessage } from 'node:http';
 import { presentedCredentials } from '../client-auth/authenticate-client.js';
-import { basicRealm } from '../client-auth/credentials.js';
+import { basicRealm, ClientAuthError } from '../client-auth/failure-reasons.js';
 import type { TesseraContext } from '../context.js';
 import type { ClientRecord } from '../store/contract.js';
 import { clientCredentials, clientCredentialsGrant } from '../grants/client-credentials.js';
@@ -72,7 +72,7 @@ export async function issueToken(
   }
   const credentials = presentedCredentials(authorization, params, transport.certificate);
   if (preset && !(preset.authMethods as readonly string[]).includes(credentials.method)) {
-    throw new OAuthError('invalid_client', 'Client authentication failed', {
+    throw new ClientAuthError('method_not_allowed', {
       detail: `preset ${preset.name} does not accept ${credentials.method}`,
       headers:
         credentials.method === 'client_secret_basic' ? { 'www-authenticate': basicRealm } : {},

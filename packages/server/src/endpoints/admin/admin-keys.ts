@@ -1,5 +1,5 @@
 import { OAuthError, signingAlgorithms, type SigningAlgorithm } from '@tessera/protocol';
-import { auditView, keyView } from '../../cli/output.js';
+import { auditView, keyView } from '../../views/record-views.js';
 import type { TesseraContext } from '../../context.js';
 import { rotateKey } from '../../keys/rotate-key.js';
 import { int, json, list, object, ref, type Endpoint } from '../endpoint.js';
