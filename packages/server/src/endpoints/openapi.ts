@@ -7,9 +7,6 @@ import { sharedSchemas } from './schemas.js';
 
 const allBodyTypes = Object.keys(mediaTypes) as BodyType[];
 
-/** OpenAPI's path syntax (`{id}`) for a Fastify path (`:id`). */
-export const openApiPathOf = (path: string) => path.replace(/:(\w+)/g, '{$1}');
-
 /** RFC 6749 §2.3: the client authentication an endpoint takes, as security requirements. */
 function clientSecurity({ preset }: Endpoint): Array<Record<string, string[]>> {
   const methods: readonly string[] = preset?.authMethods ?? ['client_secret_basic', 'tls'];
@@ -92,7 +89,7 @@ export function openApiDocument(endpoints: readonly Endpoint[], issuer: string) 
   const paths: Record<string, Record<string, object>> = {};
   for (const endpoint of endpoints) {
     for (const path of endpoint.paths)
-      (paths[openApiPathOf(path)] ??= {})[endpoint.method.toLowerCase()] = operation(
+      (paths[path.replace(/:(\w+)/g, '{$1}')] ??= {})[endpoint.method.toLowerCase()] = operation(
         endpoint,
         path,
       );

@@ -39,7 +39,7 @@ const credentialParams = [
 ];
 
 /** A token response and the client it was issued to (for metrics). */
-export interface IssuedToken {
+interface IssuedToken {
   response: TokenResponse;
   clientId: string;
 }
@@ -48,7 +48,7 @@ export interface IssuedToken {
  * RFC 6749 §4.4.2–§5: checks the request, authenticates the client, issues a signed
  * RFC 9068 access token. Plain function over parsed input, so tests and presets share it.
  */
-export async function issueToken(
+async function issueToken(
   context: TokenDeps,
   preset: Preset | undefined,
   authorization: string | undefined,
