@@ -226,7 +226,7 @@ describe('OpenAPI document: every route answers as documented', () => {
       '/openapi.json',
       '/metrics',
       '/console',
-      '/console/console.js',
+      '/console/main.js',
     ])
       await api.call('GET', path, {}, 200);
     await api.call('GET', '/console/nothing-here', {}, 404);

@@ -1,15 +1,25 @@
-import { readFileSync } from 'node:fs';
-import { type Answer, type Endpoint } from '../endpoints/endpoint.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Answer, Endpoint } from '../endpoints/endpoint.js';
 
 /** The console's files, beside `src/` and `dist/` in the package (two levels up from here). */
 const assetDirectory = new URL('../../console/', import.meta.url);
 
-const assets: Readonly<Record<string, string>> = {
-  'index.html': 'text/html; charset=utf-8',
-  'console.css': 'text/css; charset=utf-8',
-  'console.js': 'text/javascript; charset=utf-8',
-  'favicon.svg': 'image/svg+xml',
+/**
+ * What is served, by extension: the page, its style, its ES modules (a module script is refused
+ * by the browser unless its type is JavaScript) and the icon. Nothing else in the folder
+ * (tsconfig.json) is served.
+ */
+const contentTypes: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.svg': 'image/svg+xml',
 };
+
+const contentTypeOf = (name: string): string | undefined =>
+  /^[a-z][a-z0-9-]*\.[a-z]+$/.test(name)
+    ? contentTypes[name.slice(name.lastIndexOf('.'))]
+    : undefined;
 
 /** Scripts and styles from this origin only: no inline code, no framing, no other hosts. */
 export const consoleSecurityHeaders: Readonly<Record<string, string>> = {
@@ -29,18 +39,20 @@ export const consoleSecurityHeaders: Readonly<Record<string, string>> = {
  * token it gets; the server holds no console session.
  */
 export function consoleEndpoints(): Endpoint[] {
-  const files = new Map<string, Buffer>();
-  for (const name of Object.keys(assets)) {
-    try {
-      files.set(name, readFileSync(new URL(name, assetDirectory)));
-    } catch {
-      // Missing files answer 404 below; the API keeps working without the console.
-    }
+  const files = new Map<string, { body: Buffer; type: string }>();
+  let names: string[] = [];
+  try {
+    names = readdirSync(assetDirectory);
+  } catch {
+    // No console folder: every console path answers 404; the API keeps working without it.
+  }
+  for (const name of names) {
+    const type = contentTypeOf(name);
+    if (type) files.set(name, { body: readFileSync(new URL(name, assetDirectory)), type });
   }
   const send = (name: string): Answer => {
     const file = files.get(name);
-    const type = assets[name];
-    if (!file || !type) {
+    if (!file) {
       return {
         status: 404,
         body: { error: 'not_found', error_description: 'No such console file' },
@@ -48,8 +60,8 @@ export function consoleEndpoints(): Endpoint[] {
     }
     return {
       status: 200,
-      headers: { ...consoleSecurityHeaders, 'content-type': type },
-      body: file,
+      headers: { ...consoleSecurityHeaders, 'content-type': file.type },
+      body: file.body,
     };
   };
   return [
@@ -64,7 +76,7 @@ export function consoleEndpoints(): Endpoint[] {
     {
       method: 'GET',
       paths: ['/console/:asset'],
-      summary: "The console's static files (index.html, console.css, console.js, favicon.svg)",
+      summary: "The console's static files: the page, its style, its ES modules, the icon",
       caller: 'none',
       responses: { 200: { description: 'The file', type: '*/*' }, 404: 'not_found' },
       handle: (request) => {
