@@ -12,7 +12,7 @@ import { ParameterError } from '../presets/parameter-error.js';
 import { isRfcCompatible, type Preset } from '../presets/preset.js';
 import { tokenPath } from './discovery.js';
 import type { senderBinding, TokenTransport } from '../dpop/sender-binding.js';
-import { json, object, ref, str, type Endpoint } from './endpoint.js';
+import { json, object, ref, str, type Answer, type Endpoint } from './endpoint.js';
 
 /** What the token endpoint uses of the context. */
 export interface TokenDeps extends Pick<
@@ -38,15 +38,9 @@ const credentialParams = [
   'client_assertion_type',
 ];
 
-/** A token response and the client it was issued to (for metrics). */
-interface IssuedToken {
-  response: TokenResponse;
-  clientId: string;
-}
-
 /**
  * RFC 6749 §4.4.2–§5: checks the request, authenticates the client, issues a signed
- * RFC 9068 access token. Plain function over parsed input, so tests and presets share it.
+ * RFC 9068 access token, answered as the token endpoint answers it (the token listener too).
  */
 async function issueToken(
   context: TokenDeps,
@@ -55,7 +49,7 @@ async function issueToken(
   params: Params,
   sourceAddress: string | undefined,
   transport: TokenTransport,
-): Promise<IssuedToken> {
+): Promise<Answer> {
   const grantType = params.get('grant_type');
   if (grantType === undefined)
     throw new ParameterError(
@@ -99,7 +93,7 @@ async function issueToken(
     expires_in: grant.expiresIn,
   };
   if (grant.claims.scope !== undefined) response.scope = grant.claims.scope;
-  return { response, clientId: client.clientId };
+  return { status: 200, headers: noStoreHeaders, body: response, clientId: client.clientId };
 }
 
 /** The token request's parameters (RFC 6749 §4.4.2, §2.3.1; RFC 7521; RFC 8707). */
@@ -170,7 +164,7 @@ function tokenEndpoint(deps: TokenDeps, path: string, preset: Preset | undefined
       const syncing = deps.syncChanges();
       if (syncing) await syncing;
       const { raw } = request;
-      const issued = await issueToken(
+      return issueToken(
         deps,
         preset,
         raw.headers.authorization,
@@ -178,12 +172,6 @@ function tokenEndpoint(deps: TokenDeps, path: string, preset: Preset | undefined
         raw.socket.remoteAddress,
         deps.transport(raw, path),
       );
-      return {
-        status: 200,
-        headers: noStoreHeaders,
-        body: issued.response,
-        clientId: issued.clientId,
-      };
     },
   };
 }
