@@ -1,15 +1,23 @@
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import type * as Pkcs11 from 'pkcs11js';
+import type { Binding } from './pkcs11-module.js';
 import {
   KeyStoreConfigError,
   KeyStoreUnavailableError,
   type KeyStoreHealth,
 } from '../key-store.js';
+import {
+  findTokenSlot,
+  initialise,
+  logIn,
+  pkcs11Binding,
+  pkcs11ErrorName,
+  tokenLabelOf,
+} from './pkcs11-module.js';
 import { SessionPool } from './session-pool.js';
 import { SignWorkers } from './sign-workers.js';
 
-type Binding = typeof Pkcs11;
+export { pkcs11ErrorName } from './pkcs11-module.js';
 
 export interface Pkcs11TokenOptions {
   /** Path of the PKCS#11 library (`TESSERA_PKCS11_MODULE`). */
@@ -25,38 +33,6 @@ export interface Pkcs11TokenOptions {
   probeIntervalMs?: number;
   onHealthChange?: (health: KeyStoreHealth) => void;
   now?: () => number;
-}
-
-/** PIN rejections: start-up stops with a message naming the PIN setting. */
-const pinErrors = new Set([
-  'CKR_PIN_INCORRECT',
-  'CKR_PIN_INVALID',
-  'CKR_PIN_LEN_RANGE',
-  'CKR_PIN_LOCKED',
-  'CKR_PIN_EXPIRED',
-]);
-
-let binding: Binding | undefined;
-/**
- * Loaded on first use, so servers with sealed keys never load the native addon; it is an
- * optional dependency, so an install where it could not be built still serves sealed keys.
- */
-export function pkcs11Binding(): Binding {
-  try {
-    binding ??= createRequire(import.meta.url)('pkcs11js') as Binding;
-  } catch (cause) {
-    throw new KeyStoreConfigError(
-      'ERR_PKCS11_MODULE',
-      `PKCS#11 keys need the optional dependency pkcs11js, which is not installed or not built (${(cause as Error).message.split('\n')[0]})`,
-      { cause },
-    );
-  }
-  return binding;
-}
-
-export function pkcs11ErrorName(error: unknown): string | undefined {
-  const message = error instanceof Error ? error.message : '';
-  return /^CKR_[A-Z0-9_]+/.exec(message)?.[0];
 }
 
 /**
@@ -218,55 +194,15 @@ export class Pkcs11Token {
   #connect(): void {
     const { p } = this;
     const lib = this.#lib;
-    const { tokenLabel } = this.#options;
+    const { tokenLabel, modulePath, pin, pinSource } = this.#options;
+    initialise(p, lib, modulePath);
     try {
-      lib.C_Initialize({ flags: p.CKF_OS_LOCKING_OK });
-    } catch (cause) {
-      // The library is process-wide: another user in this process initialised it already.
-      if (pkcs11ErrorName(cause) !== 'CKR_CRYPTOKI_ALREADY_INITIALIZED')
-        throw new KeyStoreConfigError(
-          'ERR_PKCS11_MODULE',
-          `the PKCS#11 module ${this.#options.modulePath} failed to initialise: ${(cause as Error).message}`,
-          { cause },
-        );
-    }
-    try {
-      const labels: string[] = [];
-      const slots = lib.C_GetSlotList(true).filter((slot) => {
-        const info = lib.C_GetTokenInfo(slot);
-        // A free slot (SoftHSM2 always offers one) holds no token worth naming.
-        if ((info.flags & p.CKF_TOKEN_INITIALIZED) === 0) return false;
-        const label = info.label.replace(/ +$/, '');
-        labels.push(label);
-        return label === tokenLabel;
-      });
-      if (slots.length !== 1)
-        throw new KeyStoreConfigError(
-          'ERR_PKCS11_TOKEN_NOT_FOUND',
-          slots.length === 0
-            ? `no PKCS#11 token labelled "${tokenLabel}" (TESSERA_PKCS11_TOKEN_LABEL); tokens present: ${labels.map((l) => JSON.stringify(l)).join(', ') || 'none'}`
-            : `${slots.length} PKCS#11 tokens are labelled "${tokenLabel}" (TESSERA_PKCS11_TOKEN_LABEL); the label must name one`,
-        );
-      const slot = slots[0]!;
+      const slot = findTokenSlot(p, lib, tokenLabel);
       const flags = p.CKF_SERIAL_SESSION | p.CKF_RW_SESSION;
       const sessions = Array.from({ length: this.#workers.size + 1 }, () =>
         lib.C_OpenSession(slot, flags),
       );
-      try {
-        // Login state belongs to the application, so one login covers every session.
-        lib.C_Login(sessions[0]!, p.CKU_USER, this.#options.pin);
-      } catch (cause) {
-        const name = pkcs11ErrorName(cause);
-        if (name === 'CKR_USER_ALREADY_LOGGED_IN') {
-          // Fine: a session of this process logged in before.
-        } else if (name && pinErrors.has(name)) {
-          throw new KeyStoreConfigError(
-            'ERR_PKCS11_PIN',
-            `PKCS#11 token "${tokenLabel}" rejected the PIN (${name}): check ${this.#options.pinSource === 'TESSERA_PKCS11_PIN' ? 'TESSERA_PKCS11_PIN' : 'the file named by TESSERA_PKCS11_PIN_FILE'}`,
-            { cause },
-          );
-        } else throw cause;
-      }
+      logIn(p, lib, sessions[0]!, { tokenLabel, pin, pinSource });
       this.#mechanisms = new Set(lib.C_GetMechanismList(slot));
       this.#slot = slot;
       this.#keys.clear();
@@ -303,7 +239,7 @@ export class Pkcs11Token {
     if (this.#health.state !== 'ok') return false;
     try {
       if (!this.#slot) throw new Error('no slot');
-      const label = this.#lib.C_GetTokenInfo(this.#slot).label.replace(/ +$/, '');
+      const label = tokenLabelOf(this.#lib.C_GetTokenInfo(this.#slot));
       if (label !== this.#options.tokenLabel)
         throw new Error(`the slot now holds token "${label}"`);
       return true;
