@@ -6,6 +6,7 @@ import { configFrom } from '../config.js';
 import { processEnvironment } from '../config/options.js';
 import type { KeyRecord } from '../store/contract.js';
 import { keyStoreOf } from '../keys/key-location.js';
+import type { KeyStores } from '../keys/key-stores.js';
 import { openKeyStores } from '../keys/open-key-stores.js';
 import { cliActor, cliConfig, databaseOption, parse, print, printJson } from './common.js';
 import { keyView } from '../views/record-views.js';
@@ -80,12 +81,13 @@ async function rotate(args: string[]): Promise<void> {
     values.propagation === undefined ? config.jwksMaxAge : Number(values.propagation);
   const { store, kek } = await openStorage(config);
   // `--signing-keys pkcs11` (or TESSERA_SIGNING_KEYS): the new key is generated in the token.
-  const keyStores = await Promise.resolve()
-    .then(() => openKeyStores(config, kek))
-    .catch(async (error: unknown) => {
-      await store.close();
-      throw error;
-    });
+  let keyStores: KeyStores;
+  try {
+    keyStores = openKeyStores(config, kek);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   try {
     const now = Math.floor(Date.now() / 1000);
     const key = (await rotateKey(

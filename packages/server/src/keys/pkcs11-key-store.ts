@@ -15,9 +15,9 @@ import { Pkcs11Token, type Pkcs11TokenOptions } from './pkcs11/pkcs11-token.js';
 
 /**
  * Keys generated inside a PKCS#11 token (an HSM, or SoftHSM2 in tests) as non-extractable,
- * sensitive token objects; Tessera keeps only their label and public JWK. Signing runs
- * through the binding's async calls, one session per call, so the event loop only prepares
- * the call (see the README's HSM section for what that costs per token).
+ * sensitive token objects; Tessera keeps only their label and public JWK. Signing runs on
+ * worker threads with a session each (pkcs11/sign-workers.ts), so the event loop only posts
+ * a message per token (the README's HSM section and the benchmark say what that costs).
  */
 export class Pkcs11KeyStore implements KeyStore {
   readonly kind = 'pkcs11';
@@ -70,12 +70,19 @@ export class Pkcs11KeyStore implements KeyStore {
           { type: p.CKA_DERIVE, value: false },
         ],
       );
-      const values = lib.C_GetAttributeValue(
-        session,
-        pair.publicKey,
-        algorithm.publicAttributes.map((type) => ({ type })),
-      );
-      return algorithm.publicJwk(values.map((attribute) => attribute.value));
+      try {
+        const values = lib.C_GetAttributeValue(
+          session,
+          pair.publicKey,
+          algorithm.publicAttributes.map((type) => ({ type })),
+        );
+        return algorithm.publicJwk(values.map((attribute) => attribute.value));
+      } catch (error) {
+        // A key whose public half cannot be published is of no use: leave no orphan behind.
+        lib.C_DestroyObject(session, pair.privateKey);
+        lib.C_DestroyObject(session, pair.publicKey);
+        throw error;
+      }
     });
     const { kid, publicJwk } = await publicSigningJwk(jwk, alg);
     return { kid, alg, publicJwk, location: this.#location(keyLabel) };
