@@ -181,4 +181,38 @@ describe('tessera serve with keys in a PKCS#11 token (SoftHSM2)', { skip }, () =
     const header = decodeProtectedHeader(await getToken(url, client));
     assert.deepEqual(Object.keys(header).sort(), ['alg', 'kid', 'typ']);
   });
+
+  for (const alg of ['PS256', 'ES256', 'EdDSA'] as const) {
+    it(`serves ${alg} tokens from a key in the token that jose verifies against /jwks`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), `tessera-pkcs11-${alg.toLowerCase()}-`));
+      const algEnv = { ...env, TESSERA_DATA_DIR: dir, TESSERA_SIGNING_ALG: alg };
+      const other = await spawnServe([], algEnv);
+      try {
+        const created = await runCli(['clients', 'create', '--name', alg, '--json'], algEnv);
+        const body = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
+        const base = `http://127.0.0.1:${other.port}`;
+        const access = await getToken(base, {
+          clientId: body.client_id,
+          clientSecret: body.client_secret,
+        });
+        const jwks = createRemoteJWKSet(new URL(`${base}/.well-known/jwks.json`));
+        const { protectedHeader } = await jwtVerify(access, jwks, { algorithms: [alg] });
+        assert.equal(protectedHeader.alg, alg);
+        const keys = JSON.parse(
+          (await runCli(['keys', 'list', '--json'], algEnv)).stdout,
+        ) as Array<{
+          alg: string;
+          store: string;
+        }>;
+        assert.deepEqual(
+          keys.map((key) => [key.alg, key.store]),
+          [[alg, 'pkcs11']],
+        );
+      } finally {
+        other.child.kill('SIGTERM');
+        await new Promise((resolve) => other.child.once('exit', resolve));
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
