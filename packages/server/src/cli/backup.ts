@@ -95,7 +95,7 @@ function printTokenKeyNote(file: string): void {
       ),
     ];
     print(
-      `${rows.length} of the keys live in PKCS#11 token(s) ${tokens.map((t) => `"${t}"`).join(', ')}: the file holds only their labels and public keys; back the token up with the HSM's own tools.`,
+      `${rows.length} key(s) live in PKCS#11 token(s) ${tokens.map((t) => `"${t}"`).join(', ')}: the file holds only their labels and public keys; back the token up with the HSM's own tools.`,
     );
   } catch {
     // A database from before key locations existed: every key is sealed in it.
