@@ -4,6 +4,7 @@ import { FailureLimiter } from './client-auth/failure-limiter.js';
 import type { ServerConfig } from './config.js';
 import { keyMaintenance } from './keys/key-maintenance.js';
 import { KeyRing } from './keys/key-ring.js';
+import { KeyStores } from './keys/key-stores.js';
 import type { KeyEncryptionKey } from './lib/kek.js';
 import { countStoreErrors } from './metrics/store-errors.js';
 import { TesseraMetrics } from './metrics/tessera-metrics.js';
@@ -56,6 +57,8 @@ export interface ContextOptions {
   config: ServerConfig;
   store: Store;
   kek: KeyEncryptionKey;
+  /** Where signing keys live; default: sealed keys under `kek` only. The caller closes it. */
+  keyStores?: KeyStores | undefined;
   hasher: SecretHasher;
   preset?: Preset | undefined;
   logger: Logger;
@@ -77,13 +80,14 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
   const nowSeconds = options.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
   const metrics = new TesseraMetrics(nowSeconds);
   const store = countStoreErrors(options.store, metrics.storeErrors);
-  const keys = await KeyRing.open(store, kek, config.signingAlg, nowSeconds());
+  const keyStores = options.keyStores ?? new KeyStores(kek);
+  const keys = await KeyRing.open(store, keyStores, config.signingAlg, nowSeconds());
   const clients = new ClientCache(store);
   const revocations = new RevocationList();
   revocations.apply(await store.listRevocations(0));
   const secretUsage = new SecretUsage(store, { nowSeconds });
   const changeSync = await ChangeSync.open({ store, clients, revocations, keys, logger });
-  const maintainKeys = keyMaintenance({ store, kek, keys, config, preset, logger, nowSeconds });
+  const maintainKeys = keyMaintenance({ store, keys, config, preset, logger, nowSeconds });
 
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, task: () => Promise<unknown>, what: string) => {

@@ -38,7 +38,7 @@ declare module 'fastify' {
 /** Every endpoint, each given only the parts of the context it uses. */
 export function endpointTable(context: TesseraContext): Endpoint[] {
   const { config, preset, store, keys, inspector, revocations, nowSeconds, syncChanges } = context;
-  const { authenticator, secretUsage, hasher, clients, kek, metrics } = context;
+  const { authenticator, secretUsage, hasher, clients, metrics } = context;
   const authenticate: AuthenticateClient = (request, params, options) =>
     authenticateRequest(context, request.host!, params, options);
   const transport = (request: IncomingMessage, path: string) =>
@@ -57,7 +57,7 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
       ? [presetRevokeEndpoint(revokeDeps, authenticate, preset, preset.revoke)]
       : []),
     ...adminClientEndpoints({ store, hasher, nowSeconds, clients }),
-    ...adminKeyEndpoints({ store, kek, keys, nowSeconds, config }),
+    ...adminKeyEndpoints({ store, keys, nowSeconds, config }),
     ...adminActivityEndpoints({ activity: metrics.activity, nowSeconds }),
     ...consoleEndpoints(),
     jwksEndpoint({ config, keys, syncChanges }),

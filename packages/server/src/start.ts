@@ -7,6 +7,8 @@ import { findPreset } from './presets/index.js';
 import { openStorage } from './runtime.js';
 import { buildServer } from './server.js';
 import { KeyRing } from './keys/key-ring.js';
+import type { KeyStores } from './keys/key-stores.js';
+import { openKeyStores } from './keys/open-key-stores.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -24,7 +26,12 @@ export interface RunningServer {
 export async function prepareStorage(config: ServerConfig, env?: NodeJS.ProcessEnv): Promise<void> {
   const { store, kek } = await openStorage(config, env);
   try {
-    await KeyRing.open(store, kek, config.signingAlg, Math.floor(Date.now() / 1000));
+    const keyStores = openKeyStores(config, kek, env ? { env } : {});
+    try {
+      await KeyRing.open(store, keyStores, config.signingAlg, Math.floor(Date.now() / 1000));
+    } finally {
+      await keyStores.close();
+    }
   } finally {
     await store.close();
   }
@@ -44,11 +51,23 @@ export async function startServer(
   const preset = config.preset ? findPreset(config.preset) : undefined;
   const { store, kek, hasher } = await openStorage(config, options.env);
   let context: TesseraContext | undefined;
+  let keyStores: KeyStores | undefined;
   try {
+    keyStores = openKeyStores(config, kek, {
+      ...(options.env ? { env: options.env } : {}),
+      onHealthChange: (health) =>
+        health.state === 'ok'
+          ? logger.info({ key_store: config.signingKeys }, 'signing key store available again')
+          : logger.error(
+              { key_store: config.signingKeys, reason: health.reason },
+              'signing key store unavailable: token requests answer 503 until it is back',
+            ),
+    });
     context = await createContext({
       config,
       store,
       kek,
+      keyStores,
       hasher,
       preset,
       logger,
@@ -61,6 +80,7 @@ export async function startServer(
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const running = context;
+    const openedKeyStores = keyStores;
     let closing: Promise<void> | undefined;
     return {
       app,
@@ -70,11 +90,13 @@ export async function startServer(
         (closing ??= (async () => {
           await app.close();
           await running.close();
+          await openedKeyStores.close();
           await store.close();
         })()),
     };
   } catch (error) {
     await context?.close();
+    await keyStores?.close();
     await store.close();
     throw error;
   }

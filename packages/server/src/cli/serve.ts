@@ -42,6 +42,10 @@ export async function serveCommand(args: string[]): Promise<void> {
       database: redactUrl(config.database),
       preset: config.preset ?? null,
       signingAlg: config.signingAlg,
+      signingKeys:
+        config.signingKeys === 'pkcs11'
+          ? { store: 'pkcs11', tokenLabel: config.pkcs11TokenLabel ?? null }
+          : { store: 'sealed' },
       // What libuv read when its pool started (bin/thread-pool.cjs chooses it); 4 by default.
       threadPool,
     },

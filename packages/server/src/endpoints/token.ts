@@ -10,6 +10,7 @@ import type { Params } from '../http/parse-params.js';
 import { checkPresetParams } from '../presets/check-params.js';
 import { ParameterError } from '../presets/parameter-error.js';
 import { isRfcCompatible, type Preset } from '../presets/preset.js';
+import { keyStoreUnavailable } from '../keys/key-store.js';
 import { tokenPath } from './discovery.js';
 import type { senderBinding, TokenTransport } from '../dpop/sender-binding.js';
 import { json, object, ref, str, type Answer, type Endpoint } from './endpoint.js';
@@ -88,7 +89,7 @@ async function issueToken(
     throw new OAuthError('temporarily_unavailable', 'No signing key is active', { status: 503 });
   if (binding.cnf) grant.claims.cnf = binding.cnf;
   const response: TokenResponse = {
-    access_token: await signer.sign(grant.claims),
+    access_token: await signer.sign(grant.claims).catch(keyStoreUnavailable),
     token_type: binding.tokenType,
     expires_in: grant.expiresIn,
   };

@@ -164,6 +164,15 @@ export const migrations: readonly Migration[] = [
       postgres: null,
     },
   },
+  {
+    version: 3,
+    name: 'signing key location (sealed or a PKCS#11 token object)',
+    sql: `
+      ALTER TABLE signing_keys ADD COLUMN key_store text NOT NULL DEFAULT 'sealed'
+        CHECK (key_store IN ('sealed', 'pkcs11'));
+      ALTER TABLE signing_keys ADD COLUMN key_handle text;
+    `,
+  },
 ];
 
 /**
