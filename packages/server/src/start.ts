@@ -7,6 +7,8 @@ import { findPreset } from './presets/index.js';
 import { openStorage } from './runtime.js';
 import { buildServer } from './server.js';
 import { KeyRing } from './keys/key-ring.js';
+import { openSharedState } from './shared-state/open-shared-state.js';
+import type { SharedState } from './shared-state/shared-state.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -38,13 +40,24 @@ export async function startServer(
     logger?: Logger;
     nowSeconds?: () => number;
     replayGuards?: ReplayGuards;
+    /**
+     * The state shared across instances; default: opened from the configuration (Redis,
+     * or the PostgreSQL store). `null` in a worker of `serve --workers N`: its primary
+     * consults it for the worker.
+     */
+    sharedState?: SharedState | null;
   } = {},
 ): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const preset = config.preset ? findPreset(config.preset) : undefined;
   const { store, kek, hasher } = await openStorage(config, options.env);
   let context: TesseraContext | undefined;
+  let sharedState: SharedState | undefined;
   try {
+    sharedState =
+      options.sharedState === null
+        ? undefined
+        : (options.sharedState ?? (await openSharedState(config, options.nowSeconds)));
     context = await createContext({
       config,
       store,
@@ -54,6 +67,7 @@ export async function startServer(
       logger,
       nowSeconds: options.nowSeconds,
       replayGuards: options.replayGuards,
+      sharedState,
     });
     const app = buildServer(context, logger);
     await app.listen({ port: config.port, host: config.host });
@@ -71,11 +85,13 @@ export async function startServer(
           await app.close();
           await running.close();
           await store.close();
+          if (options.sharedState === undefined) await sharedState?.close();
         })()),
     };
   } catch (error) {
     await context?.close();
     await store.close();
+    if (options.sharedState === undefined) await sharedState?.close();
     throw error;
   }
 }

@@ -160,6 +160,7 @@ for (const adapter of adapters) {
       const expected = [
         { version: 1, name: 'initial schema' },
         { version: 2, name: 'client auth_config (private_key_jwt, mTLS, DPoP settings)' },
+        { version: 3, name: 'shared state: one-time keys and window counters' },
       ];
       assert.deepEqual(
         migrations.map(({ version, name }) => ({ version, name })),
@@ -200,7 +201,7 @@ for (const adapter of adapters) {
           (await driver.all<{ version: number }>('SELECT version FROM schema_migrations')).map(
             (row) => row.version,
           ),
-          [1, 2],
+          [1, 2, 3],
         );
         assert.deepEqual(await reopened.getClient('old'), {
           clientId: 'old',
