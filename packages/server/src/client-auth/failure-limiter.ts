@@ -116,6 +116,15 @@ export class FailureLimiter {
     private readonly nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
   ) {}
 
+  /** How many counters are held (each map is bounded at 100,000). */
+  get size(): { pairs: number; addresses: number; clients: number } {
+    return {
+      pairs: this.#pairs.size,
+      addresses: this.#addresses.size,
+      clients: this.#clients.size,
+    };
+  }
+
   /** Throws a 429 when this client_id from this address, or this address, is locked. */
   check(clientId: string, address: string | undefined): void {
     if (this.#pairs.size === 0 && this.#addresses.size === 0) return;
