@@ -190,12 +190,18 @@ function reportLockout(
     seconds: Math.max(0, event.until - now),
   };
   if (event.type === 'lockout.ended') {
-    logger.info({ lockout: event.key, client_id: event.clientId, address: event.address }, 'lockout ended');
+    logger.info(
+      { lockout: event.key, client_id: event.clientId, address: event.address },
+      'lockout ended',
+    );
     return;
   }
   if (!event.refused) {
     metrics.failureAlerts.inc();
-    logger.warn({ ...fields, refused: false }, 'client_id failing from several addresses; not refused');
+    logger.warn(
+      { ...fields, refused: false },
+      'client_id failing from several addresses; not refused',
+    );
     return;
   }
   metrics.lockouts.inc({ key: event.key });

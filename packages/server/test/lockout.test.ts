@@ -82,10 +82,7 @@ describe('lockout that an outsider cannot aim', () => {
         ),
         'the lock is logged with the address it is on',
       );
-      assert.equal(
-        await metric(tessera.url, 'tessera_auth_lockouts_total{key="client_id"}'),
-        1,
-      );
+      assert.equal(await metric(tessera.url, 'tessera_auth_lockouts_total{key="client_id"}'), 1);
 
       // A failure from a second address: the client-wide alert, and still nobody else refused.
       assert.equal(
@@ -93,9 +90,10 @@ describe('lockout that an outsider cannot aim', () => {
         401,
       );
       assert.ok(
-        lines.some((line) =>
-          line.includes('"client_id failing from several addresses; not refused"') &&
-          line.includes(victim.clientId),
+        lines.some(
+          (line) =>
+            line.includes('"client_id failing from several addresses; not refused"') &&
+            line.includes(victim.clientId),
         ),
         'the alert names the client_id',
       );

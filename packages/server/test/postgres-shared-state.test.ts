@@ -94,14 +94,24 @@ describe('state shared by instances on one PostgreSQL', { skip }, () => {
     const atB = await tokenFrom(attackerAddress, b.url, client.clientId, client.clientSecret);
     assert.equal(atB.status, 429, 'B had seen two failures only: the count is shared');
     for (const instance of [a, b]) {
-      const victim = await tokenFrom(victimAddress, instance.url, client.clientId, client.clientSecret);
+      const victim = await tokenFrom(
+        victimAddress,
+        instance.url,
+        client.clientId,
+        client.clientSecret,
+      );
       assert.equal(victim.status, 200, 'the correct secret from another address always works');
     }
     // A learns of the lock with its next failure from that address (the documented one more).
     assert.equal((await wrong(a)).status, 401);
     assert.ok(
       await within(5_000, async () => {
-        const answer = await tokenFrom(attackerAddress, a.url, client.clientId, client.clientSecret);
+        const answer = await tokenFrom(
+          attackerAddress,
+          a.url,
+          client.clientId,
+          client.clientSecret,
+        );
         return answer.status === 429;
       }),
       'A locks the attacking address too',

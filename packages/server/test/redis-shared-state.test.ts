@@ -63,7 +63,11 @@ describe('state shared by instances through Redis', { skip }, () => {
       htu: `${issuer}/oauth/token`,
       iat: now(),
     })
-      .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: { kty: kty!, crv: crv!, x: x!, y: y! } })
+      .setProtectedHeader({
+        alg: 'ES256',
+        typ: 'dpop+jwt',
+        jwk: { kty: kty!, crv: crv!, x: x!, y: y! },
+      })
       .sign(dpopKey.privateKey);
     const first = await tokenFrom(victimAddress, a.url, client.clientId, client.clientSecret, {
       dpop: proof,

@@ -46,7 +46,13 @@ export class RedisSharedState implements SharedState {
   async claimOnce(namespace: string, key: string, expiresAt: number): Promise<ReplayOutcome> {
     // Kept one second past expiresAt, as the in-memory cache keeps it until then inclusive.
     const ttlMs = Math.max(1, expiresAt - this.nowSeconds() + 1) * 1000;
-    const set = await this.redis.set(`tessera:once:${hashedKey(namespace, key)}`, '1', 'PX', ttlMs, 'NX');
+    const set = await this.redis.set(
+      `tessera:once:${hashedKey(namespace, key)}`,
+      '1',
+      'PX',
+      ttlMs,
+      'NX',
+    );
     return set === 'OK' ? 'fresh' : 'replayed';
   }
 

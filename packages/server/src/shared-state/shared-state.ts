@@ -29,7 +29,12 @@ export interface SharedState {
    * returns the count after, with when the window ends. What a quota of "N per period"
    * needs: increment, compare with N, refuse past it.
    */
-  increment(namespace: string, key: string, windowSeconds: number, by?: number): Promise<WindowCount>;
+  increment(
+    namespace: string,
+    key: string,
+    windowSeconds: number,
+    by?: number,
+  ): Promise<WindowCount>;
   /** The current window's count without adding to it (usage reports). */
   count(namespace: string, key: string, windowSeconds: number): Promise<WindowCount>;
   /** Forgets `key`'s count in the current window. */
