@@ -233,3 +233,34 @@ describe('lockout that an outsider cannot aim', () => {
     assert.equal(addressKey(undefined), '-');
   });
 });
+
+describe('lockout behind a trusted proxy', () => {
+  it('counts the address in X-Forwarded-For from a trusted proxy, and ignores it from anyone else', async () => {
+    const tessera = await startTessera({ trustedProxies: ['127.0.0.1'] });
+    try {
+      const victim = await tessera.createClient();
+      const via = (forwardedFor: string, secret: string, from = victimAddress) =>
+        tokenFrom(from, tessera.url, victim.clientId, secret, { 'x-forwarded-for': forwardedFor });
+      // The balancer (127.0.0.1) forwards an attacker at 203.0.113.7 ten times.
+      for (let i = 0; i < 10; i += 1) {
+        assert.equal((await via('203.0.113.7', 'guess')).status, 401);
+      }
+      assert.equal((await via('203.0.113.7', victim.clientSecret)).status, 429);
+      // The victim, behind the same balancer, from its own address.
+      assert.equal((await via('198.51.100.9', victim.clientSecret)).status, 200);
+      assert.equal((await via('10.0.0.5, 198.51.100.9', victim.clientSecret)).status, 200);
+      // The nearest untrusted hop counts: a client cannot pick another address by prepending.
+      assert.equal((await via('198.51.100.9, 203.0.113.7', victim.clientSecret)).status, 429);
+
+      // 127.0.0.2 is no trusted proxy: its header is ignored, its own address counts.
+      for (let i = 0; i < 10; i += 1) {
+        const answer = await via('198.51.100.9', 'guess', attackerAddress);
+        assert.equal(answer.status, 401);
+      }
+      assert.equal((await via('198.51.100.9', victim.clientSecret, attackerAddress)).status, 429);
+      assert.equal((await via('198.51.100.9', victim.clientSecret)).status, 200);
+    } finally {
+      await tessera.close();
+    }
+  });
+});

@@ -269,7 +269,7 @@ export const options = {
     multiple: true,
     env: 'TESSERA_TRUSTED_PROXIES',
     defaultDoc: 'none',
-    doc: 'proxies trusted to forward client certificates (addresses or CIDR; flag repeatable, variable comma-separated)',
+    doc: 'proxies trusted for client certificates and `X-Forwarded-For` (IPs or CIDRs; flag repeatable, env comma list)',
     parse: proxies,
   }),
   clientCertHeader: option<string>({

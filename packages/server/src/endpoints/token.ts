@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { presentedCredentials } from '../client-auth/authenticate-client.js';
 import { ClientAuthError } from '../client-auth/failure-reasons.js';
+import { requestSourceAddress } from '../client-auth/source-address.js';
 import type { TesseraContext } from '../context.js';
 import { clientCredentials, clientCredentialsGrant } from '../grants/client-credentials.js';
 import { noStoreHeaders } from '../http/error-reply.js';
@@ -155,7 +156,7 @@ export async function answerTokenRequest(
     route.preset,
     request.headers.authorization,
     params,
-    request.socket.remoteAddress,
+    requestSourceAddress(context, request),
     tokenTransport(context, request, route.path),
   );
 }
