@@ -16,7 +16,7 @@ import type { SecretHasher } from './secrets/client-secret.js';
 import type { Store } from './store/contract.js';
 import { TokenInspector } from './tokens/token-inspector.js';
 import { sharedReplayGuards } from './shared-state/shared-replay-guard.js';
-import type { SharedState } from './shared-state/shared-state.js';
+import { throttled, type SharedState } from './shared-state/shared-state.js';
 import { ReplayCache, type ReplayGuard } from '@tessera/protocol';
 
 /** Change rows are kept this long so a lagging process can still catch up. */
@@ -127,8 +127,12 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     );
   const failures = new FailureLimiter(config.authFailureLimits, nowSeconds);
   failures.shared = options.sharedState;
-  failures.onSharedError = (error) =>
-    logger.warn({ err: error }, 'shared state unavailable: failures counted on this host only');
+  failures.onSharedError = throttled((error, dropped) =>
+    logger.warn(
+      { err: error, dropped },
+      'shared state unavailable: failures counted on this host only',
+    ),
+  );
   failures.onEvent = (event) => reportLockout(event, metrics, logger, nowSeconds());
   every(1_000, async () => failures.sweep(), 'reporting ended lockouts');
   const sharedState = options.sharedState;

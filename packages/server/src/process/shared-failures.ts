@@ -5,7 +5,7 @@ import {
   type FailureLimits,
   type LockoutKey,
 } from '../client-auth/failure-limiter.js';
-import type { SharedState } from '../shared-state/shared-state.js';
+import { throttled, type SharedState } from '../shared-state/shared-state.js';
 
 /**
  * Brute-force counting across the workers of `serve --workers N`. Each worker still counts
@@ -58,8 +58,12 @@ export function countFailuresForWorkers(
 ): FailureLimiter {
   const limiter = new FailureLimiter(limits, nowSeconds);
   limiter.shared = shared;
-  limiter.onSharedError = (error) =>
-    logger.warn({ err: error }, 'shared state unavailable: failures counted on this host only');
+  limiter.onSharedError = throttled((error, dropped) =>
+    logger.warn(
+      { err: error, dropped },
+      'shared state unavailable: failures counted on this host only',
+    ),
+  );
   limiter.onEvent = (event) => {
     if (event.type !== 'lockout.started') return;
     if (event.key === 'client_id_all_addresses') {

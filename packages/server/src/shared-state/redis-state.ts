@@ -39,7 +39,14 @@ export class RedisSharedState implements SharedState {
       commandTimeout: 2_000,
     });
     redis.on('error', () => {});
-    await redis.connect();
+    try {
+      await redis.connect();
+    } catch (error) {
+      redis.disconnect();
+      throw new Error(
+        `--shared-state: cannot reach Redis at ${redactedUrl(url)} (${(error as Error).message})`,
+      );
+    }
     return new RedisSharedState(redis, nowSeconds);
   }
 
@@ -96,4 +103,9 @@ export class RedisSharedState implements SharedState {
   #key(namespace: string, key: string, windowSeconds: number, start: number): string {
     return `tessera:count:${hashedKey(`${namespace}/${windowSeconds}`, key)}:${start}`;
   }
+}
+
+/** A Redis URL may carry a password; messages show the rest. */
+function redactedUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//[redacted]@');
 }

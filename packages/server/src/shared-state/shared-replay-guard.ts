@@ -1,7 +1,7 @@
 import type { ReplayGuard, ReplayOutcome } from '@tessera/protocol';
 import type { Logger } from 'pino';
 import type { ReplayGuards } from '../context.js';
-import type { SharedState } from './shared-state.js';
+import { throttled, type SharedState } from './shared-state.js';
 
 /** How long a request waits for the shared backend before trusting the local answer. */
 export const sharedStateTimeoutMs = 2_000;
@@ -49,8 +49,12 @@ export function sharedReplayGuards(
   logger: Logger | undefined,
 ): ReplayGuards {
   if (shared === undefined) return local;
-  const onError = (error: unknown) =>
-    logger?.warn({ err: error }, 'shared state unavailable: jti checked on this host only');
+  const onError = throttled((error, dropped) =>
+    logger?.warn(
+      { err: error, dropped },
+      'shared state unavailable: jti checked on this host only',
+    ),
+  );
   return {
     dpop: new SharedReplayGuard('jti/dpop', local.dpop, shared, onError),
     assertions: new SharedReplayGuard('jti/assertions', local.assertions, shared, onError),

@@ -64,3 +64,25 @@ export function hashedKey(namespace: string, key: string): string {
 }
 
 export const epochSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/**
+ * `report`, at most once per `intervalMs` (with how many were dropped in between): an outage
+ * of the shared state must not write one log line per request.
+ */
+export function throttled(
+  report: (error: unknown, dropped: number) => void,
+  intervalMs = 10_000,
+  now: () => number = Date.now,
+): (error: unknown) => void {
+  let last = -Infinity;
+  let dropped = 0;
+  return (error) => {
+    if (now() - last < intervalMs) {
+      dropped += 1;
+      return;
+    }
+    last = now();
+    report(error, dropped);
+    dropped = 0;
+  };
+}
