@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { startTesseraProcess, within, type TesseraProcess } from './support/instances.js';
 import { redisSkipReason, redisUrl } from './support/redis.js';
 import { postFrom, tokenFrom } from './support/source-address.js';
 import { startTessera, type TestTessera } from './support/tessera.js';
@@ -20,6 +21,8 @@ const now = () => Math.floor(Date.now() / 1000);
 describe('state shared by instances through Redis', { skip }, () => {
   let a: TestTessera;
   let b: TestTessera;
+  /** `tessera serve --workers 2`: its primary consults Redis for its workers. */
+  let c: TesseraProcess;
   let client: { clientId: string; clientSecret: string };
   let assertionClient: string;
   let assertionKey: CryptoKey;
@@ -34,6 +37,14 @@ describe('state shared by instances through Redis', { skip }, () => {
     a = await startTessera(settings);
     b = await startTessera({ ...settings, dataDir: a.dataDir });
     for (const instance of [a, b]) instance.server.context.config.issuer = issuer;
+    c = await startTesseraProcess(a.database, {
+      TESSERA_DATA_DIR: a.dataDir,
+      TESSERA_ISSUER: issuer,
+      TESSERA_WORKERS: '2',
+      TESSERA_SHARED_STATE_URL: redisUrl,
+    });
+    const listening = () => c.output().split('tessera listening').length - 1;
+    assert.ok(await within(20_000, async () => listening() >= 2), c.output());
     assert.equal(a.server.context.authenticator.failures.shared?.kind, 'redis');
     client = await a.createClient();
     const pair = await generateKeyPair('ES256', { extractable: true });
@@ -51,13 +62,14 @@ describe('state shared by instances through Redis', { skip }, () => {
   });
 
   after(async () => {
+    await c?.stop();
     await b?.close();
     await a?.close();
   });
 
-  it('refuses at B a DPoP proof used at A', async () => {
+  const proof = () => {
     const { kty, crv, x, y } = dpopKey.publicJwk;
-    const proof = await new SignJWT({
+    return new SignJWT({
       jti: randomUUID(),
       htm: 'POST',
       htu: `${issuer}/oauth/token`,
@@ -69,12 +81,16 @@ describe('state shared by instances through Redis', { skip }, () => {
         jwk: { kty: kty!, crv: crv!, x: x!, y: y! },
       })
       .sign(dpopKey.privateKey);
+  };
+
+  it('refuses at B a DPoP proof used at A', async () => {
+    const once = await proof();
     const first = await tokenFrom(victimAddress, a.url, client.clientId, client.clientSecret, {
-      dpop: proof,
+      dpop: once,
     });
     assert.equal(first.status, 200, JSON.stringify(first.body));
     const replay = await tokenFrom(victimAddress, b.url, client.clientId, client.clientSecret, {
-      dpop: proof,
+      dpop: once,
     });
     assert.equal(replay.status, 400);
     assert.deepEqual(replay.body, {
@@ -121,5 +137,17 @@ describe('state shared by instances through Redis', { skip }, () => {
       );
       assert.equal(victim.status, 200);
     }
+  });
+
+  it('refuses at the workers of another serve a DPoP proof used at A, and the reverse', async () => {
+    const once = await proof();
+    const token = (url: string, dpop: string) =>
+      tokenFrom(victimAddress, url, client.clientId, client.clientSecret, { dpop });
+    assert.equal((await token(a.url, once)).status, 200);
+    // New connections alternate between c's two workers: both ask the primary, which asks Redis.
+    for (let i = 0; i < 2; i += 1) assert.equal((await token(c.url, once)).status, 400);
+    const other = await proof();
+    assert.equal((await token(c.url, other)).status, 200);
+    assert.equal((await token(b.url, other)).status, 400);
   });
 });
