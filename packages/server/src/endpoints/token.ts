@@ -29,6 +29,8 @@ export interface TokenDeps extends Pick<
   transport(request: IncomingMessage, path: string): TokenTransport;
   /** Binds the token to the DPoP key or certificate the request came with. */
   bind: (client: ClientRecord, transport: TokenTransport) => ReturnType<typeof senderBinding>;
+  /** The address failures are counted against (the peer, or behind a trusted proxy its client). */
+  sourceAddress(request: IncomingMessage): string | undefined;
 }
 
 /** Parameters RFC 6749 §2.3.1 forbids in the request URI. */
@@ -170,7 +172,7 @@ function tokenEndpoint(deps: TokenDeps, path: string, preset: Preset | undefined
         preset,
         raw.headers.authorization,
         request.params ?? new Map<string, string>(),
-        raw.socket.remoteAddress,
+        deps.sourceAddress(raw),
         deps.transport(raw, path),
       );
     },
