@@ -130,6 +130,6 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
     }),
   );
 
-  mountEndpoints(app, table, (authorization) => authenticateAdmin(context, authorization));
+  mountEndpoints(app, table, (request) => authenticateAdmin(context, request));
   return app;
 }
