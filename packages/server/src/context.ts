@@ -16,6 +16,8 @@ import type { SecretHasher } from './secrets/client-secret.js';
 import type { Store } from './store/contract.js';
 import { TokenInspector } from './tokens/token-inspector.js';
 import { ReplayCache, type ReplayGuard } from '@tessera/protocol';
+import type { AssertionPolicy } from './client-auth/private-key-jwt.js';
+import { tokenPath } from './endpoints/discovery.js';
 
 /** Change rows are kept this long so a lagging process can still catch up. */
 const changeRetentionSeconds = 2 * 86400;
@@ -119,6 +121,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     new FailureLimiter(config.authFailureLimits, nowSeconds),
     () => config.issuer,
     replayGuards.assertions,
+    assertionPolicy(config, preset),
   );
   authenticator.failures.onLockout = (lockout) => {
     metrics.lockouts.inc({ key: lockout.key });
@@ -163,6 +166,25 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
       await secretUsage
         .flush()
         .catch((error: unknown) => logger.error({ err: error }, 'recording secret use failed'));
+    },
+  };
+}
+
+/**
+ * `--assertion-audience` and `--assertion-max-lifetime`: `any` also accepts the token
+ * endpoint URLs (RFC 7523 §3), the RFC one and the preset's, as a string or in an array.
+ */
+function assertionPolicy(config: ServerConfig, preset: Preset | undefined): AssertionPolicy {
+  const strict = config.assertionAudience === 'issuer';
+  return {
+    strictAudience: strict,
+    maxLifetime: config.assertionMaxLifetime,
+    audiences: () => {
+      const { issuer } = config;
+      if (strict) return [issuer];
+      const urls = [issuer, `${issuer}${tokenPath}`];
+      if (preset) urls.push(`${issuer}${preset.tokenPath}`);
+      return urls;
     },
   };
 }

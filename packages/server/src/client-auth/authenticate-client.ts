@@ -13,7 +13,11 @@ import type {
   PresentedCredentials,
 } from './credentials.js';
 import { clientAuthFailureOf, invalidClient } from './failure-reasons.js';
-import { ClientAssertionVerifier, parseAssertionCredentials } from './private-key-jwt.js';
+import {
+  ClientAssertionVerifier,
+  parseAssertionCredentials,
+  type AssertionPolicy,
+} from './private-key-jwt.js';
 import { verifyTlsClient } from './tls-client-auth.js';
 
 export interface AuthenticatedClient {
@@ -77,11 +81,14 @@ export class ClientAuthenticator {
     private readonly issuer: () => string = () => '',
     /** Where assertion `jti`s are remembered (this process's own cache by default). */
     assertionReplay?: ReplayGuard,
+    /** Accepted assertion `aud` and lifetime; default strict (the issuer, 300 s). */
+    private readonly assertionPolicy?: AssertionPolicy,
   ) {
-    this.#assertions = new ClientAssertionVerifier(nowSeconds, assertionReplay);
+    this.assertions = new ClientAssertionVerifier(nowSeconds, assertionReplay);
   }
 
-  readonly #assertions: ClientAssertionVerifier;
+  /** private_key_jwt verification, with the bounded fetcher of clients' `jwks_uri`s. */
+  readonly assertions: ClientAssertionVerifier;
 
   /**
    * Verifies presented credentials. Unknown client, wrong secret, disabled client and a
@@ -137,7 +144,12 @@ export class ClientAuthenticator {
           'method_not_allowed',
           `client registered for ${client.authMethod}`,
         );
-      await this.#assertions.verify(client, credentials.assertion, this.issuer());
+      await this.assertions.verify(
+        client,
+        credentials.assertion,
+        this.issuer(),
+        this.assertionPolicy,
+      );
       return { client, method: 'private_key_jwt', secretId: undefined };
     }
     if (
