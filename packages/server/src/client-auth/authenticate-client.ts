@@ -60,7 +60,11 @@ export function presentedCredentials(
     }
     const credentials = parseBasicAuthorization(authorization);
     const bodyClientId = params.get('client_id');
-    if (bodyClientId !== undefined && bodyClientId !== credentials.clientId) {
+    if (
+      bodyClientId !== undefined &&
+      bodyClientId !== credentials.clientId &&
+      bodyClientId !== credentials.rawClientId
+    ) {
       throw new OAuthError(
         'invalid_request',
         'client_id in the body does not match the Authorization header',
@@ -113,8 +117,14 @@ export class ClientAuthenticator {
     if (credentials.method === 'private_key_jwt' || credentials.method === 'tls')
       return this.#verifyWithoutSecret(credentials);
     const usedHeader = credentials.method === 'client_secret_basic';
-    const client =
+    let client =
       this.clients.peek(credentials.clientId) ?? (await this.clients.get(credentials.clientId));
+    // Basic sent without RFC 6749 §2.3.1's encoding: a raw `+` decoded to a space. Looked up
+    // only when the decoded id names no client, so a real id with a space wins.
+    if (!client && credentials.rawClientId !== undefined)
+      client =
+        this.clients.peek(credentials.rawClientId) ??
+        (await this.clients.get(credentials.rawClientId));
     const now = this.nowSeconds();
     const secrets = client?.secrets ?? [];
     let matched = this.hasher.match(credentials.secret, secrets, now);
