@@ -77,7 +77,7 @@ export interface ReplayGuards {
 export async function createContext(options: ContextOptions): Promise<TesseraContext> {
   const { config, kek, hasher, logger, preset } = options;
   const nowSeconds = options.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
-  const metrics = new TesseraMetrics(nowSeconds);
+  const metrics = new TesseraMetrics(nowSeconds, config.metricsClientLabels);
   const store = countStoreErrors(options.store, metrics.storeErrors);
   const keys = await KeyRing.open(store, kek, config.signingAlg, nowSeconds());
   const clients = new ClientCache(store);

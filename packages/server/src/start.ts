@@ -7,12 +7,15 @@ import { findPreset } from './presets/index.js';
 import { openStorage } from './runtime.js';
 import { buildServer } from './server.js';
 import { KeyRing } from './keys/key-ring.js';
+import { listenForMetrics, type MetricsListener } from './metrics/metrics-listener.js';
 
 export interface RunningServer {
   app: FastifyInstance;
   context: TesseraContext;
   /** Base URL the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
+  /** The `--metrics-listen` address serving /metrics, when set. */
+  metricsUrl: string | undefined;
   close: () => Promise<void>;
 }
 
@@ -44,6 +47,7 @@ export async function startServer(
   const preset = config.preset ? findPreset(config.preset) : undefined;
   const { store, kek, hasher } = await openStorage(config, options.env);
   let context: TesseraContext | undefined;
+  let metricsListener: MetricsListener | undefined;
   try {
     context = await createContext({
       config,
@@ -57,6 +61,8 @@ export async function startServer(
     });
     const app = buildServer(context, logger);
     await app.listen({ port: config.port, host: config.host });
+    if (config.metricsListen)
+      metricsListener = await listenForMetrics(context, config.metricsListen);
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -66,14 +72,17 @@ export async function startServer(
       app,
       context: running,
       url: `${config.tlsCert === undefined ? 'http' : 'https'}://${host}:${port}`,
+      metricsUrl: metricsListener?.url,
       close: () =>
         (closing ??= (async () => {
+          await metricsListener?.close();
           await app.close();
           await running.close();
           await store.close();
         })()),
     };
   } catch (error) {
+    await metricsListener?.close();
     await context?.close();
     await store.close();
     throw error;

@@ -73,6 +73,10 @@ const port = (raw: Raw, source: Source): number =>
 
 /** `HOST:PORT` (IPv6 in brackets: `[::1]:9090`). */
 const hostPort = (raw: Raw): { host: string; port: number } => {
+  // An embedder's typed override ({ host, port }) is taken as given.
+  const typed = raw as unknown as { host?: unknown; port?: unknown };
+  if (typeof typed === 'object' && typeof typed.host === 'string' && typeof typed.port === 'number')
+    return { host: typed.host, port: typed.port };
   const value = string(raw);
   const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
   const port = Number(match?.[3]);
