@@ -320,7 +320,7 @@ export const options = {
   assertionAudience: option<'issuer' | 'any'>({
     name: 'assertionAudience',
     flag: '--assertion-audience',
-    metavar: 'issuer|any',
+    metavar: 'MODE',
     env: 'TESSERA_ASSERTION_AUDIENCE',
     default: 'issuer',
     doc: '`aud` a `private_key_jwt` assertion may name: `issuer` exactly (FAPI 2.0), or `any` (the issuer or the token endpoint URL, RFC 7523 §3)',
