@@ -68,6 +68,17 @@ export interface ServerConfig {
   bodyLimit: number;
   /** pino level. Default info. */
   logLevel: string;
+  // Issue 16 (security round two).
+  /** `private_key_jwt` `aud`: the issuer exactly (default), or also the token endpoint URL. */
+  assertionAudience: 'issuer' | 'any';
+  /** Longest accepted assertion lifetime, now to `exp`, in seconds. Default 300. */
+  assertionMaxLifetime: number;
+  /** A separate listener for `/metrics` (then not served on the main port). Default none. */
+  metricsListen: { host: string; port: number } | undefined;
+  /** Bearer token `/metrics` requires. Default none (open). */
+  metricsToken: string | undefined;
+  /** Whether token metrics carry a `client_id` label. Default false. */
+  metricsClientLabels: boolean;
 }
 
 export type ConfigOverrides = Partial<ServerConfig>;
@@ -126,6 +137,11 @@ export function configFrom(sources: Sources): ServerConfig {
     sharedState: read(options.sharedState),
     bodyLimit: overrides?.bodyLimit ?? 16 * 1024,
     logLevel: value(options.logLevel),
+    assertionAudience: value(options.assertionAudience),
+    assertionMaxLifetime: value(options.assertionMaxLifetime),
+    metricsListen: read(options.metricsListen),
+    metricsToken: read(options.metricsToken),
+    metricsClientLabels: value(options.metricsClientLabels),
   };
 }
 

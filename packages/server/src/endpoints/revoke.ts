@@ -11,7 +11,8 @@ export const revocationPath = '/oauth/revoke';
 export type RevokeDeps = Pick<TesseraContext, 'inspector' | 'store' | 'revocations' | 'nowSeconds'>;
 
 /**
- * RFC 7009 §2.1 for an authenticated client: revokes one of its own access tokens. Unknown,
+ * RFC 7009 §2.1 for an authenticated client: revokes one of its own access tokens, whatever
+ * `token_type_hint` says. Unknown,
  * expired, malformed and already revoked tokens succeed silently (§2.2).
  */
 export async function revokeToken(
@@ -22,10 +23,8 @@ export async function revokeToken(
   const token = params.get('token');
   if (token === undefined)
     throw new OAuthError('invalid_request', 'The token parameter is missing');
-  const hint = params.get('token_type_hint');
-  if (hint !== undefined && hint !== 'access_token') {
-    throw new OAuthError('unsupported_token_type', 'Only access tokens can be revoked');
-  }
+  // RFC 7009 §2.1: token_type_hint is only a hint; a server that cannot find the token with
+  // it searches every type it has. Tessera has access tokens alone, so the hint is ignored.
   const verified = await deps.inspector.verifySignature(token);
   if (!verified.active) return;
   const { claims } = verified;
@@ -52,7 +51,7 @@ export function revocationEndpoint(deps: RevokeDeps, authenticate: AuthenticateC
     request: { body: tokenParams },
     responses: {
       200: { description: 'Revoked, or nothing to revoke' },
-      400: 'invalid_request, unsupported_token_type',
+      400: 'invalid_request',
       401: 'invalid_client',
     },
     async handle(request) {
