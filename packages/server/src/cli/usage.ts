@@ -18,6 +18,8 @@ Commands:
                  [--auth-method private_key_jwt --jwks-file F | --jwks-uri URL]
                  [--auth-method tls_client_auth --tls-subject-dn DN | --tls-san-dns NAME]
                  [--auth-method self_signed_tls_client_auth --certificate-file F]
+                 [--auth-method federated --federated-issuer URL --federated-subject SUB
+                  [--federated-audience AUD] [--federated-jwks-uri URL]]
                  [--dpop-bound]
                  [--client-id ID --client-secret SECRET] [--json]
       Register a client. Its secret is printed exactly once and cannot be recovered.

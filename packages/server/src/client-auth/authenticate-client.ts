@@ -19,10 +19,12 @@ import {
   type AssertionPolicy,
 } from './private-key-jwt.js';
 import { verifyTlsClient } from './tls-client-auth.js';
+import { FederatedAssertionVerifier } from './federated.js';
 
 export interface AuthenticatedClient {
   client: ClientRecord;
-  method: ClientAuthMethod;
+  /** `federated`: a workload's JWT from a trusted external issuer (issue 25). */
+  method: ClientAuthMethod | 'federated';
   /** The secret that matched; undefined for private_key_jwt and the TLS methods. */
   secretId: string | undefined;
 }
@@ -89,7 +91,11 @@ export class ClientAuthenticator {
     private readonly assertionPolicy?: AssertionPolicy,
   ) {
     this.assertions = new ClientAssertionVerifier(nowSeconds, assertionReplay);
+    this.federated = new FederatedAssertionVerifier(nowSeconds, assertionReplay);
   }
+
+  /** Workload JWTs of `federated` clients, with the bounded fetchers of their issuers. */
+  readonly federated: FederatedAssertionVerifier;
 
   /** private_key_jwt verification, with the bounded fetcher of clients' `jwks_uri`s. */
   readonly assertions: ClientAssertionVerifier;
@@ -102,6 +108,12 @@ export class ClientAuthenticator {
     credentials: PresentedCredentials,
     sourceAddress?: string,
   ): Promise<AuthenticatedClient> {
+    if (credentials.method === 'private_key_jwt' && credentials.notOwn) {
+      // Refused before the limiter, as it was when no client could take such an assertion.
+      const client =
+        this.clients.peek(credentials.clientId) ?? (await this.clients.get(credentials.clientId));
+      if (client?.authMethod !== 'federated') throw credentials.notOwn;
+    }
     this.failures.check(credentials.clientId, sourceAddress);
     try {
       const authenticated = await this.#verify(credentials);
@@ -151,6 +163,10 @@ export class ClientAuthenticator {
       this.clients.peek(credentials.clientId) ?? (await this.clients.get(credentials.clientId));
     if (!client) throw invalidClient(false, 'unknown_client', 'unknown client');
     if (client.status !== 'active') throw invalidClient(false, 'disabled', 'client disabled');
+    if (credentials.method === 'private_key_jwt' && client.authMethod === 'federated') {
+      await this.federated.verify(client, credentials.assertion, this.issuer());
+      return { client, method: 'federated', secretId: undefined };
+    }
     if (credentials.method === 'private_key_jwt') {
       if (client.authMethod !== 'private_key_jwt')
         throw invalidClient(

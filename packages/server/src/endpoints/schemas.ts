@@ -13,6 +13,11 @@ const authConfig = {
   tls_client_auth_subject_dn: { ...str, description: 'tls_client_auth (RFC 8705)' },
   tls_client_auth_san_dns: { ...str, description: 'tls_client_auth (RFC 8705)' },
   dpop_bound_access_tokens: { ...bool, description: 'RFC 9449 §5.2' },
+  // Issue 25: secretless (federated) clients.
+  federated_issuer: { ...str, description: 'federated: the trusted issuer (iss, exact)' },
+  federated_subject: { ...str, description: 'federated: the workload sub, exact' },
+  federated_audience: { ...str, description: 'federated: aud (default: the issuer)' },
+  federated_jwks_uri: { ...str, format: 'uri', description: 'federated: instead of discovery' },
 };
 
 /** The schemas endpoints share, as `#/components/schemas/…` of /openapi.json. */

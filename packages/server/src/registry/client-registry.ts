@@ -173,6 +173,10 @@ export class ClientRegistry {
       'tlsSanDns',
       'certificates',
       'dpopBound',
+      'federatedIssuer',
+      'federatedSubject',
+      'federatedAudience',
+      'federatedJwksUri',
     ] as const;
     if (patch.authMethod !== undefined || authConfigKeys.some((key) => input[key] !== undefined)) {
       const current = await this.get(clientId);

@@ -7,7 +7,9 @@ export type RegisteredAuthMethod =
   | 'any'
   | 'private_key_jwt'
   | 'tls_client_auth'
-  | 'self_signed_tls_client_auth';
+  | 'self_signed_tls_client_auth'
+  // Issue 25: a workload's own JWT from a trusted external issuer (no stored secret).
+  | 'federated';
 export const registeredAuthMethods: readonly RegisteredAuthMethod[] = [
   'client_secret_basic',
   'client_secret_post',
@@ -15,6 +17,7 @@ export const registeredAuthMethods: readonly RegisteredAuthMethod[] = [
   'private_key_jwt',
   'tls_client_auth',
   'self_signed_tls_client_auth',
+  'federated',
 ];
 
 /**
@@ -32,6 +35,15 @@ export interface ClientAuthConfig {
   tlsSanDns?: string;
   /** RFC 9449 §5.2 `dpop_bound_access_tokens`: token requests without a DPoP proof are refused. */
   dpopBound?: boolean;
+  // Issue 25: secretless (federated) clients.
+  /** The external issuer whose JWTs authenticate the client (`iss`, matched exactly). */
+  federatedIssuer?: string;
+  /** The workload's `sub` (e.g. `system:serviceaccount:NS:NAME`, `spiffe://…`), exact. */
+  federatedSubject?: string;
+  /** The `aud` the workload's JWT must carry; default Tessera's issuer. */
+  federatedAudience?: string;
+  /** The issuer's JWKS, when it is not found through its OpenID discovery document. */
+  federatedJwksUri?: string;
 }
 
 export type ClientStatus = 'active' | 'disabled';

@@ -59,6 +59,10 @@ export function authConfigView(config: ClientAuthConfig | undefined): {
   tls_client_auth_subject_dn?: string;
   tls_client_auth_san_dns?: string;
   dpop_bound_access_tokens?: boolean;
+  federated_issuer?: string;
+  federated_subject?: string;
+  federated_audience?: string;
+  federated_jwks_uri?: string;
 } {
   if (!config) return {};
   return {
@@ -69,5 +73,16 @@ export function authConfigView(config: ClientAuthConfig | undefined): {
       : {}),
     ...(config.tlsSanDns !== undefined ? { tls_client_auth_san_dns: config.tlsSanDns } : {}),
     ...(config.dpopBound ? { dpop_bound_access_tokens: true } : {}),
+    // Issue 25: secretless clients.
+    ...(config.federatedIssuer !== undefined ? { federated_issuer: config.federatedIssuer } : {}),
+    ...(config.federatedSubject !== undefined
+      ? { federated_subject: config.federatedSubject }
+      : {}),
+    ...(config.federatedAudience !== undefined
+      ? { federated_audience: config.federatedAudience }
+      : {}),
+    ...(config.federatedJwksUri !== undefined
+      ? { federated_jwks_uri: config.federatedJwksUri }
+      : {}),
   };
 }
