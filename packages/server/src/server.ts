@@ -62,7 +62,7 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
       preset,
     ),
     revocationEndpoint(revokeDeps, authenticate),
-    introspectionEndpoint({ inspector }, authenticate),
+    introspectionEndpoint({ inspector, keys, config, nowSeconds }, authenticate),
     revocationFeedEndpoint({ revocations, nowSeconds }, authenticate),
     ...(preset?.revoke
       ? [presetRevokeEndpoint(revokeDeps, authenticate, preset, preset.revoke)]

@@ -35,6 +35,8 @@ export function authorizationServerMetadata(
     introspection_endpoint: `${issuer}${introspectionPath}`,
     introspection_endpoint_auth_methods_supported: endpointMethods,
     introspection_endpoint_auth_signing_alg_values_supported: assertionSigningAlgorithms,
+    // RFC 9701 §7: JWT-secured introspection answers are signed with the token key.
+    introspection_signing_alg_values_supported: [context.config.signingAlg],
     access_token_signing_alg_values_supported: context.keys.algorithms,
     dpop_signing_alg_values_supported: dpopSigningAlgorithms,
     ...(mtls ? { tls_client_certificate_bound_access_tokens: true } : {}),

@@ -29,8 +29,10 @@ export class JwsSigner {
     this.#encodedHeader = encodeJwsHeader(alg, typ, kid);
   }
 
-  sign(payload: object): Promise<string> {
-    const signingInput = `${this.#encodedHeader}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  sign(payload: object, typ?: string): Promise<string> {
+    const header =
+      typ === undefined ? this.#encodedHeader : encodeJwsHeader(this.alg, typ, this.kid);
+    const signingInput = `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
     return new Promise((resolve, reject) => {
       sign(this.#digest, Buffer.from(signingInput), this.#signingKey, (error, signature) => {
         if (error) reject(error);

@@ -144,8 +144,10 @@ class Pkcs11JwsSigner implements TokenSigner {
     this.#algorithm = tokenAlgorithm(token.p, alg);
   }
 
-  async sign(payload: object): Promise<string> {
-    const signingInput = `${this.#encodedHeader}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  async sign(payload: object, typ?: string): Promise<string> {
+    const header =
+      typ === undefined ? this.#encodedHeader : encodeJwsHeader(this.alg, typ, this.kid);
+    const signingInput = `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
     const { signMechanism, toBeSigned, toJose } = this.#algorithm;
     const signature = await this.token.sign(
       this.keyLabel,
