@@ -79,6 +79,13 @@ export interface ServerConfig {
   metricsToken: string | undefined;
   /** Whether token metrics carry a `client_id` label. Default false. */
   metricsClientLabels: boolean;
+  // Issue 25 (FAPI 2.0, DPoP nonces).
+  /** `fapi2`: every client under the FAPI 2.0 Security Profile. Default none. */
+  profile: 'fapi2' | undefined;
+  /** Longest token lifetime under the FAPI 2.0 profile (seconds). Default 600. */
+  fapiMaxTokenLifetime: number;
+  /** RFC 9449 §8 server nonces in DPoP proofs at the token endpoint. Default false. */
+  dpopNonce: boolean;
 }
 
 export type ConfigOverrides = Partial<ServerConfig>;
@@ -108,6 +115,7 @@ export function configFrom(sources: Sources): ServerConfig {
     );
   }
   const overrides = sources.overrides as ConfigOverrides | undefined;
+  const profile = read(options.profile);
   return {
     tlsCert,
     tlsKey,
@@ -120,7 +128,11 @@ export function configFrom(sources: Sources): ServerConfig {
     dataDir,
     database: database ?? defaultDatabase(dataDir),
     preset: read(options.preset),
-    signingAlg: value(options.signingAlg),
+    signingAlg: profileSigningAlg(
+      profile,
+      read(options.signingAlg),
+      value(options.signingAlg),
+    ),
     defaultTokenTtl: value(options.defaultTokenTtl),
     defaultAudience: read(options.defaultAudience),
     jwksMaxAge: value(options.jwksMaxAge),
@@ -142,7 +154,29 @@ export function configFrom(sources: Sources): ServerConfig {
     metricsListen: read(options.metricsListen),
     metricsToken: read(options.metricsToken),
     metricsClientLabels: value(options.metricsClientLabels),
+    // Issue 25.
+    profile,
+    fapiMaxTokenLifetime: value(options.fapiMaxTokenLifetime),
+    dpopNonce: value(options.dpopNonce),
   };
+}
+
+/**
+ * The FAPI 2.0 profile makes PS256 the default signing algorithm and refuses RS256 (FAPI 2.0
+ * Security Profile §5.4.1: PS256, ES256 or EdDSA only), naming the setting.
+ */
+function profileSigningAlg(
+  profile: 'fapi2' | undefined,
+  explicit: SigningAlgorithm | undefined,
+  fallback: SigningAlgorithm,
+): SigningAlgorithm {
+  if (profile !== 'fapi2') return explicit ?? fallback;
+  if (explicit === 'RS256')
+    throw new ConfigError(
+      'TESSERA_SIGNING_ALG (--signing-alg) RS256 is not allowed with TESSERA_PROFILE (--profile) fapi2: FAPI 2.0 allows PS256, ES256 or EdDSA',
+      'signingAlg',
+    );
+  return explicit ?? 'PS256';
 }
 
 /**

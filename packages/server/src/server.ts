@@ -67,7 +67,7 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
     ...(preset?.revoke
       ? [presetRevokeEndpoint(revokeDeps, authenticate, preset, preset.revoke)]
       : []),
-    ...adminClientEndpoints({ store, hasher, nowSeconds, clients }),
+    ...adminClientEndpoints({ store, hasher, nowSeconds, clients, config }),
     ...adminKeyEndpoints({ store, keys, nowSeconds, config }),
     ...adminActivityEndpoints({ activity: metrics.activity, nowSeconds }),
     ...consoleEndpoints(),

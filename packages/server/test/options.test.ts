@@ -149,6 +149,10 @@ describe('loadConfig from the option table', () => {
       metricsListen: undefined,
       metricsToken: undefined,
       metricsClientLabels: false,
+      // Issue 25.
+      profile: undefined,
+      fapiMaxTokenLifetime: 600,
+      dpopNonce: false,
     });
     const serve = serveSettings({ env: {} });
     assert.equal(serve.shutdownTimeout, 10);
@@ -188,6 +192,10 @@ describe('loadConfig from the option table', () => {
       TESSERA_METRICS_LISTEN: '[::1]:9464',
       TESSERA_METRICS_TOKEN: 'metrics-secret',
       TESSERA_METRICS_CLIENT_LABELS: 'true',
+      // Issue 25 (ES256 above is one of the algorithms FAPI 2.0 allows).
+      TESSERA_PROFILE: 'fapi2',
+      TESSERA_FAPI_MAX_TOKEN_LIFETIME: '300',
+      TESSERA_DPOP_NONCE: 'true',
     });
     assert.deepEqual(config, {
       tlsCert: 'c.pem',
@@ -219,6 +227,9 @@ describe('loadConfig from the option table', () => {
       metricsListen: { host: '::1', port: 9464 },
       metricsToken: 'metrics-secret',
       metricsClientLabels: true,
+      profile: 'fapi2',
+      fapiMaxTokenLifetime: 300,
+      dpopNonce: true,
     });
     assert.deepEqual(
       serveSettings({
@@ -230,6 +241,22 @@ describe('loadConfig from the option table', () => {
         threadPool: 2,
       },
     );
+  });
+
+  it('makes PS256 the default under --profile fapi2 and refuses RS256, naming the setting', () => {
+    assert.equal(configFrom({ flags: { profile: 'fapi2' } }).signingAlg, 'PS256');
+    assert.equal(
+      configFrom({ env: { TESSERA_PROFILE: 'fapi2', TESSERA_SIGNING_ALG: 'EdDSA' } }).signingAlg,
+      'EdDSA',
+    );
+    assert.throws(() => configFrom({ flags: { profile: 'fapi2', 'signing-alg': 'RS256' } }), {
+      name: 'ConfigError',
+      message:
+        'TESSERA_SIGNING_ALG (--signing-alg) RS256 is not allowed with TESSERA_PROFILE (--profile) fapi2: FAPI 2.0 allows PS256, ES256 or EdDSA',
+    });
+    assert.throws(() => configFrom({ flags: { profile: 'fapi1' } }), {
+      message: '--profile must be one of fapi2, got "fapi1" (--profile or TESSERA_PROFILE)',
+    });
   });
 
   it('ranks flag over environment over file over default, and reads snake_case file keys', () => {

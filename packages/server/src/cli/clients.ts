@@ -21,9 +21,15 @@ async function withRegistry<T>(
   database: string | undefined,
   fn: (registry: ClientRegistry) => Promise<T>,
 ): Promise<T> {
-  const { store, hasher } = await openStorage(cliConfig(database));
+  const config = cliConfig(database);
+  const { store, hasher } = await openStorage(config);
   try {
-    return await fn(new ClientRegistry(store, hasher, { actor: cliActor() }));
+    return await fn(
+      new ClientRegistry(store, hasher, {
+        actor: cliActor(),
+        fapiMaxTokenLifetime: config.fapiMaxTokenLifetime,
+      }),
+    );
   } finally {
     await store.close();
   }
@@ -34,6 +40,8 @@ export async function clientsCommand(args: string[]): Promise<void> {
   switch (sub) {
     case 'create':
       return create(rest);
+    case 'update':
+      return update(rest);
     case 'list':
       return list(rest);
     case 'show':
@@ -49,7 +57,7 @@ export async function clientsCommand(args: string[]): Promise<void> {
       throw new UsageError(
         sub
           ? `unknown clients command: ${sub}`
-          : 'clients needs a command: create, list, show, disable, enable, delete, rotate-secret',
+          : 'clients needs a command: create, update, list, show, disable, enable, delete, rotate-secret',
       );
   }
 }
@@ -65,6 +73,7 @@ async function create(args: string[]): Promise<void> {
     'client-id': { type: 'string' },
     'client-secret': { type: 'string' },
     ...authConfigOptions,
+    profile: { type: 'string' },
     json: { type: 'boolean' },
   });
   if (positionals.length > 0)
@@ -86,6 +95,7 @@ async function create(args: string[]): Promise<void> {
       authMethod: values['auth-method'],
       clientId: values['client-id'],
       clientSecret: values['client-secret'],
+      profile: values.profile,
       ...authConfig,
     }),
   );
@@ -103,6 +113,39 @@ async function create(args: string[]): Promise<void> {
   print(`client_secret: ${clientSecret}`);
   print('');
   print('Store the secret now: it is shown only this once and cannot be recovered.');
+}
+
+/** `clients update ID`: what `PATCH /admin/v1/clients/{id}` changes, from the command line. */
+async function update(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, {
+    ...databaseOption,
+    name: { type: 'string' },
+    scope: { type: 'string' },
+    audience: { type: 'string', multiple: true },
+    'token-ttl': { type: 'string' },
+    'auth-method': { type: 'string' },
+    ...authConfigOptions,
+    profile: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const clientId = onePositional(positionals, 'client ID');
+  const ttl = values['token-ttl'];
+  if (ttl !== undefined && !/^\d+$/.test(ttl))
+    throw new UsageError('--token-ttl must be a whole number of seconds');
+  const authConfig = await authConfigInput(values);
+  const client = await withRegistry(values.database, (registry) =>
+    registry.update(clientId, {
+      name: values.name,
+      scope: values.scope,
+      audiences: values.audience,
+      tokenTtl: ttl === undefined ? undefined : Number(ttl),
+      authMethod: values['auth-method'],
+      profile: values.profile,
+      ...authConfig,
+    }),
+  );
+  if (values.json) return printJson(clientView(client));
+  print(`Client ${client.clientId} is updated.`);
 }
 
 async function list(args: string[]): Promise<void> {

@@ -20,9 +20,12 @@ Commands:
                  [--auth-method self_signed_tls_client_auth --certificate-file F]
                  [--auth-method federated --federated-issuer URL --federated-subject SUB
                   [--federated-audience AUD] [--federated-jwks-uri URL]]
-                 [--dpop-bound]
+                 [--dpop-bound] [--profile fapi2]
                  [--client-id ID --client-secret SECRET] [--json]
       Register a client. Its secret is printed exactly once and cannot be recovered.
+  clients update ID [--name NAME] [--scope "a b"] [--audience URI]... [--token-ttl SECONDS]
+                 [--auth-method M and its options as above] [--profile fapi2|none] [--json]
+      Change a client; a client held to fapi2 must still meet FAPI 2.0.
   clients list [--json]
   clients show ID [--json]
   clients disable ID | enable ID | delete ID [--json]

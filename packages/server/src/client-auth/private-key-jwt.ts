@@ -39,6 +39,8 @@ export interface AssertionPolicy {
   /** Whether `aud` must be exactly one string (strict) or may be an array containing one. */
   strictAudience: boolean;
   maxLifetime: number;
+  /** Accepted `alg`s; default {@link assertionSigningAlgorithms} (FAPI 2.0: no RS256). */
+  algorithms?: readonly string[];
 }
 
 /** The JWKS a client's `jwks_uri` serves, checked: an object with at most {@link maxJwksKeys} keys. */
@@ -133,7 +135,7 @@ export class ClientAssertionVerifier {
     let payload;
     try {
       ({ payload } = await jwtVerify(assertion, keys, {
-        algorithms: assertionSigningAlgorithms,
+        algorithms: [...(policy.algorithms ?? assertionSigningAlgorithms)],
         issuer: client.clientId,
         subject: client.clientId,
         requiredClaims: ['exp', 'jti'],

@@ -34,6 +34,8 @@ export interface DpopExpectations {
   replay: ReplayGuard;
   /** At a resource server: the access token, whose hash `ath` must carry (§4.3 check 11). */
   accessToken?: string;
+  /** Accepted proof `alg`s; default all of {@link dpopSigningAlgorithms} (FAPI 2.0: no RS256). */
+  algorithms?: readonly string[];
 }
 
 function invalidProof(detail: string): OAuthError {
@@ -64,7 +66,7 @@ export async function verifyDpopProof(
   try {
     ({ payload } = await jwtVerify(header, EmbeddedJWK, {
       typ: dpopProofType,
-      algorithms: [...dpopSigningAlgorithms],
+      algorithms: [...(expected.algorithms ?? dpopSigningAlgorithms)],
       currentDate: new Date(expected.nowSeconds * 1000),
     }));
   } catch (error) {

@@ -10,6 +10,7 @@ import {
   type PresentedCertificate,
 } from '../tls/client-certificate.js';
 import { verifyDpopProof } from './dpop-proof.js';
+import { effectiveProfile, fapi2Algorithms } from '../profiles/fapi2.js';
 
 /** What the connection and headers say about the sender, beyond the request body. */
 export interface TokenTransport {
@@ -73,12 +74,20 @@ export async function senderBinding(
 ): Promise<{ cnf: AccessTokenClaims['cnf']; tokenType: 'Bearer' | 'DPoP' }> {
   const cnf: NonNullable<AccessTokenClaims['cnf']> = {};
   let tokenType: 'Bearer' | 'DPoP' = 'Bearer';
+  const fapi2 = effectiveProfile(context.config, client) === 'fapi2';
+  // FAPI 2.0 §5.3.3.1: only sender-constrained tokens.
+  if (fapi2 && transport?.dpop === undefined && !transport?.certificate)
+    throw new OAuthError(
+      'invalid_request',
+      'profile fapi2: the token must be sender-constrained: send a DPoP proof (RFC 9449) or use mutual TLS (RFC 8705)',
+    );
   if (transport?.dpop !== undefined) {
     const { jkt } = await verifyDpopProof(transport.dpop, {
       htm: 'POST',
       htu: transport.htu,
       nowSeconds: context.nowSeconds(),
       replay: context.replayGuards.dpop,
+      ...(fapi2 ? { algorithms: fapi2Algorithms } : {}),
     });
     cnf.jkt = jkt;
     tokenType = 'DPoP';

@@ -47,6 +47,7 @@ export const sharedSchemas = {
       client_secret: { ...str, description: 'Import only' },
       ...authConfig,
       certificates: { ...list(str), description: 'self_signed_tls_client_auth: PEM' },
+      profile: { enum: ['fapi2', 'none', null], description: 'FAPI 2.0 (issue 25)' },
     },
   ),
   Client: object(
@@ -59,6 +60,7 @@ export const sharedSchemas = {
       client_secret: { ...str, description: 'Only when just created' },
       secrets: list(ref('Secret')),
       ...authConfig,
+      profile: { enum: ['fapi2'], description: 'FAPI 2.0 (issue 25); absent for none' },
     },
   ),
   Secret: object({

@@ -14,6 +14,7 @@ import { keyStoreUnavailable } from '../keys/key-store.js';
 import { tokenPath } from './discovery.js';
 import type { senderBinding, TokenTransport } from '../dpop/sender-binding.js';
 import { json, object, ref, str, type Answer, type Endpoint } from './endpoint.js';
+import { effectiveProfile } from '../profiles/fapi2.js';
 
 /** What the token endpoint uses of the context. */
 export interface TokenDeps extends Pick<
@@ -22,7 +23,12 @@ export interface TokenDeps extends Pick<
 > {
   config: Pick<
     TesseraContext['config'],
-    'issuer' | 'defaultAudience' | 'defaultTokenTtl' | 'signingAlg'
+    | 'issuer'
+    | 'defaultAudience'
+    | 'defaultTokenTtl'
+    | 'signingAlg'
+    | 'profile'
+    | 'fapiMaxTokenLifetime'
   >;
   keys: Pick<TesseraContext['keys'], 'signer'>;
   /** The request's sender facts: client certificate, DPoP proof, htu. */
@@ -80,12 +86,24 @@ async function issueToken(
   if (secretId !== undefined)
     context.secretUsage.record(client.clientId, secretId, context.nowSeconds());
   const binding = await context.bind(client, transport);
-  const grant = clientCredentials(client, params, {
-    issuer: context.config.issuer,
-    defaultAudience: context.config.defaultAudience ?? context.config.issuer,
-    defaultTokenTtl: preset?.defaultTokenTtl ?? context.config.defaultTokenTtl,
-    nowSeconds: context.nowSeconds(),
-  });
+  const defaultTokenTtl = preset?.defaultTokenTtl ?? context.config.defaultTokenTtl;
+  // FAPI 2.0 (issue 25): lifetimes past --fapi-max-token-lifetime are shortened to it.
+  const ttlCap =
+    effectiveProfile(context.config, client) === 'fapi2'
+      ? context.config.fapiMaxTokenLifetime
+      : undefined;
+  const grant = clientCredentials(
+    ttlCap === undefined
+      ? client
+      : { ...client, tokenTtl: Math.min(client.tokenTtl ?? defaultTokenTtl, ttlCap) },
+    params,
+    {
+      issuer: context.config.issuer,
+      defaultAudience: context.config.defaultAudience ?? context.config.issuer,
+      defaultTokenTtl,
+      nowSeconds: context.nowSeconds(),
+    },
+  );
   const signer = context.keys.signer(context.config.signingAlg);
   if (!signer)
     throw new OAuthError('temporarily_unavailable', 'No signing key is active', { status: 503 });

@@ -48,6 +48,9 @@ export interface ClientAuthConfig {
 
 export type ClientStatus = 'active' | 'disabled';
 
+/** Security profiles a client (or the whole server, `--profile`) can be held to. */
+export type ClientProfile = 'fapi2';
+
 export interface SecretRecord {
   id: string;
   /** `hmac-sha256$v1$…`: never the secret itself. */
@@ -71,6 +74,8 @@ export interface ClientRecord {
   authMethod: RegisteredAuthMethod;
   /** Settings of `authMethod` (keys, certificate subject) and sender constraints; `{}` when none. */
   authConfig: ClientAuthConfig;
+  /** Issue 25: the security profile the client is held to (FAPI 2.0), null for none. */
+  profile: ClientProfile | null;
   grantTypes: string[];
   secrets: SecretRecord[];
   createdAt: number;
@@ -84,8 +89,8 @@ export interface SecretChange {
 }
 
 /** A client to create; the timestamps default to now (a store copy passes the originals). */
-export type NewClient = Omit<ClientRecord, 'createdAt' | 'updatedAt'> &
-  Partial<Pick<ClientRecord, 'createdAt' | 'updatedAt'>>;
+export type NewClient = Omit<ClientRecord, 'createdAt' | 'updatedAt' | 'profile'> &
+  Partial<Pick<ClientRecord, 'createdAt' | 'updatedAt' | 'profile'>>;
 export type ClientPatch = Partial<
   Pick<
     ClientRecord,
@@ -96,6 +101,7 @@ export type ClientPatch = Partial<
     | 'tokenTtl'
     | 'authMethod'
     | 'authConfig'
+    | 'profile'
     | 'grantTypes'
   >
 >;

@@ -198,6 +198,12 @@ export const migrations: readonly Migration[] = [
     `,
     },
   },
+  {
+    // Issue 25 (self-contained; renumber at merge if another migration took 5).
+    version: 5,
+    name: 'client security profile (fapi2)',
+    sql: `ALTER TABLE clients ADD COLUMN profile text CHECK (profile IN ('fapi2'));`,
+  },
 ];
 
 /**

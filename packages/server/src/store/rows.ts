@@ -21,6 +21,8 @@ export interface ClientRow {
   token_ttl: number | null;
   auth_method: ClientRecord['authMethod'];
   auth_config: string;
+  /** Issue 25: 'fapi2' or null. */
+  profile: ClientRecord['profile'];
   grant_types: string;
   created_at: number;
   updated_at: number;
@@ -81,6 +83,7 @@ const clientColumns: {
   tokenTtl: ['token_ttl'],
   authMethod: ['auth_method'],
   authConfig: ['auth_config', JSON.stringify],
+  profile: ['profile'],
   grantTypes: ['grant_types', JSON.stringify],
 };
 const clientFields = Object.keys(clientColumns) as Array<keyof Patchable>;
@@ -107,6 +110,7 @@ export function toClient(row: ClientRow, secrets: readonly SecretRow[]): ClientR
     tokenTtl: row.token_ttl,
     authMethod: row.auth_method,
     authConfig: JSON.parse(row.auth_config) as ClientRecord['authConfig'],
+    profile: row.profile ?? null,
     grantTypes: JSON.parse(row.grant_types) as string[],
     secrets: secrets.map(toSecret),
     createdAt: row.created_at,

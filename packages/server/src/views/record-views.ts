@@ -18,6 +18,8 @@ export function clientView(client: ClientRecord) {
     token_ttl: client.tokenTtl,
     auth_method: client.authMethod,
     ...authConfigView(client.authConfig),
+    // Issue 25: shown only when the client is held to one.
+    ...(client.profile ? { profile: client.profile } : {}),
     grant_types: client.grantTypes,
     created_at: iso(client.createdAt),
     updated_at: iso(client.updatedAt),

@@ -16,7 +16,12 @@ import {
 /** Default grace period (seconds) for the previous secret after a rotation. */
 const defaultGraceSeconds = 86400;
 
-export type AdminClientDeps = Pick<TesseraContext, 'store' | 'hasher' | 'nowSeconds' | 'clients'>;
+export type AdminClientDeps = Pick<
+  TesseraContext,
+  'store' | 'hasher' | 'nowSeconds' | 'clients'
+> & {
+  config?: Pick<TesseraContext['config'], 'fapiMaxTokenLifetime'>;
+};
 
 const client = json('The client (never its secret)', ref('Client'));
 const [notFound, invalid] = ['not_found', 'invalid_client_metadata'];
@@ -30,6 +35,7 @@ const clientFields = (body: Record<string, unknown>) => ({
   audiences: optionalStringList(body, 'audience'),
   tokenTtl: optionalInteger(body, 'token_ttl'),
   authMethod: optionalString(body, 'auth_method'),
+  profile: body.profile === null ? null : optionalString(body, 'profile'),
 });
 
 /** The admin API's client routes: the HTTP twin of `tessera clients …`. */
@@ -38,6 +44,7 @@ export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
     new ClientRegistry(deps.store, deps.hasher, {
       nowSeconds: deps.nowSeconds,
       actor: `admin-api:${request.actor}`,
+      fapiMaxTokenLifetime: deps.config?.fapiMaxTokenLifetime,
     });
   // A write in this process must be seen by its own next token request at once.
   const refreshed = <T extends { clientId: string }>(record: T): T => {
