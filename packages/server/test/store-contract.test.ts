@@ -162,6 +162,7 @@ for (const adapter of adapters) {
         { version: 2, name: 'client auth_config (private_key_jwt, mTLS, DPoP settings)' },
         { version: 3, name: 'signing key location (sealed or a PKCS#11 token object)' },
         { version: 4, name: 'shared state: one-time keys and window counters' },
+        { version: 5, name: 'client security profile (fapi2)' },
       ];
       assert.deepEqual(
         migrations.map(({ version, name }) => ({ version, name })),
@@ -202,7 +203,7 @@ for (const adapter of adapters) {
           (await driver.all<{ version: number }>('SELECT version FROM schema_migrations')).map(
             (row) => row.version,
           ),
-          [1, 2, 3],
+          [1, 2, 3, 4, 5],
         );
         assert.deepEqual(await reopened.getClient('old'), {
           clientId: 'old',
@@ -223,6 +224,16 @@ for (const adapter of adapters) {
         await driver.close();
         await earlier.dispose();
       }
+    });
+
+    it('keeps a client security profile, and releases it (issue 25)', async () => {
+      const created = await store.createClient(newClient('fapi', { profile: 'fapi2' }));
+      assert.equal(created.profile, 'fapi2');
+      assert.equal((await store.getClient('fapi'))!.profile, 'fapi2');
+      const released = await store.updateClient('fapi', { profile: null });
+      assert.equal(released!.profile, undefined);
+      assert.equal('profile' in (await store.getClient('fapi'))!, false);
+      await store.deleteClient('fapi');
     });
 
     it('creates, reads, lists, updates and deletes clients with their secrets', async () => {

@@ -74,8 +74,11 @@ export interface ClientRecord {
   authMethod: RegisteredAuthMethod;
   /** Settings of `authMethod` (keys, certificate subject) and sender constraints; `{}` when none. */
   authConfig: ClientAuthConfig;
-  /** Issue 25: the security profile the client is held to (FAPI 2.0), null for none. */
-  profile: ClientProfile | null;
+  /**
+   * Issue 25: the security profile the client is held to (FAPI 2.0); absent for none (a
+   * patch sets null to release the client).
+   */
+  profile?: ClientProfile | null;
   grantTypes: string[];
   secrets: SecretRecord[];
   createdAt: number;
@@ -89,8 +92,8 @@ export interface SecretChange {
 }
 
 /** A client to create; the timestamps default to now (a store copy passes the originals). */
-export type NewClient = Omit<ClientRecord, 'createdAt' | 'updatedAt' | 'profile'> &
-  Partial<Pick<ClientRecord, 'createdAt' | 'updatedAt' | 'profile'>>;
+export type NewClient = Omit<ClientRecord, 'createdAt' | 'updatedAt'> &
+  Partial<Pick<ClientRecord, 'createdAt' | 'updatedAt'>>;
 export type ClientPatch = Partial<
   Pick<
     ClientRecord,

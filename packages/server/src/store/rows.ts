@@ -22,7 +22,7 @@ export interface ClientRow {
   auth_method: ClientRecord['authMethod'];
   auth_config: string;
   /** Issue 25: 'fapi2' or null. */
-  profile: ClientRecord['profile'];
+  profile: 'fapi2' | null;
   grant_types: string;
   created_at: number;
   updated_at: number;
@@ -110,7 +110,7 @@ export function toClient(row: ClientRow, secrets: readonly SecretRow[]): ClientR
     tokenTtl: row.token_ttl,
     authMethod: row.auth_method,
     authConfig: JSON.parse(row.auth_config) as ClientRecord['authConfig'],
-    profile: row.profile ?? null,
+    ...(row.profile ? { profile: row.profile } : {}),
     grantTypes: JSON.parse(row.grant_types) as string[],
     secrets: secrets.map(toSecret),
     createdAt: row.created_at,
