@@ -114,7 +114,11 @@ async function issueToken(
     expires_in: grant.expiresIn,
   };
   if (grant.claims.scope !== undefined) response.scope = grant.claims.scope;
-  return { status: 200, headers: noStoreHeaders, body: response, clientId: client.clientId };
+  const headers =
+    binding.nonce === undefined
+      ? noStoreHeaders
+      : { ...noStoreHeaders, 'dpop-nonce': binding.nonce };
+  return { status: 200, headers, body: response, clientId: client.clientId };
 }
 
 /** The token request's parameters (RFC 6749 §4.4.2, §2.3.1; RFC 7521; RFC 8707). */
