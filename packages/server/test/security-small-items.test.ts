@@ -201,9 +201,7 @@ describe('unknown and known client_ids on the failure path', () => {
       const { clients } = tessera.server.context;
       for (let batch = 0; batch < 12; batch++) {
         await Promise.all(
-          Array.from({ length: 1_000 }, (_, i) =>
-            clients.get(`flood-${batch}-${i}`),
-          ),
+          Array.from({ length: 1_000 }, (_, i) => clients.get(`flood-${batch}-${i}`)),
         );
       }
       assert.ok(clients.unknownSize <= 10_000, String(clients.unknownSize));
