@@ -55,8 +55,11 @@ describe('audience as an RFC 8707 resource indicator', () => {
       audience: 'https://a.example',
       resource: 'https://b.example',
     });
-    assert.deepEqual(await sent({ audience: 'https://a.example' }, { audienceParameter: 'audience' }), {
-      audience: 'https://a.example',
-    });
+    assert.deepEqual(
+      await sent({ audience: 'https://a.example' }, { audienceParameter: 'audience' }),
+      {
+        audience: 'https://a.example',
+      },
+    );
   });
 });

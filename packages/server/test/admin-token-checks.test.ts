@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { httpsRequest, jwtPayload, postFormTls } from './support/https.js';
+import { createTestPki, type TestPki } from './support/pki.js';
 import { basicAuthorization, postForm, startTessera, type TestTessera } from './support/tessera.js';
 import { getToken } from './support/tokens.js';
 
@@ -153,5 +155,54 @@ describe('admin API token checks', () => {
     const answer = await list({ authorization: `Bearer ${await getToken(tessera.url, plain)}` });
     assert.equal(answer.status, 403);
     assert.equal(answer.body.error, 'insufficient_scope');
+  });
+});
+
+describe('admin API with a certificate-bound token (RFC 8705 cnf.x5t#S256)', () => {
+  let pki: TestPki;
+  let tessera: TestTessera;
+  before(async () => {
+    pki = await createTestPki();
+    tessera = await startTessera({
+      tlsCert: pki.server.certFile,
+      tlsKey: pki.server.keyFile,
+      tlsClientCa: pki.caFile,
+    });
+  });
+  after(async () => {
+    await tessera.close();
+    await pki.close();
+  });
+
+  it('opens only over a connection with the bound certificate', async () => {
+    const admin = await tessera.createClient({ scope: 'tessera:admin' });
+    const issued = await postFormTls(
+      `${tessera.url}/oauth/token`,
+      { grant_type: 'client_credentials' },
+      {
+        ca: pki.ca,
+        headers: { authorization: basicAuthorization(admin.clientId, admin.clientSecret) },
+        identity: pki.client,
+      },
+    );
+    assert.equal(issued.status, 200, issued.text);
+    const token = (issued.body as { access_token: string }).access_token;
+    assert.ok((jwtPayload(token).cnf as Record<string, string>)['x5t#S256']);
+    const call = (identity?: { cert: string; key: string }) =>
+      httpsRequest(`${tessera.url}/admin/v1/clients`, {
+        ca: pki.ca,
+        headers: { authorization: `Bearer ${token}` },
+        ...(identity ? { identity } : {}),
+      });
+    assert.equal((await call(pki.client)).status, 200);
+    for (const identity of [undefined, pki.otherClient]) {
+      const refused = await call(identity);
+      assert.equal(refused.status, 401);
+      assert.deepEqual(refused.body, {
+        error: 'invalid_token',
+        error_description:
+          'The access token is bound to a client certificate this request did not present',
+      });
+    }
   });
 });

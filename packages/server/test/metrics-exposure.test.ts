@@ -41,7 +41,9 @@ describe('/metrics exposure', () => {
       const client = await tessera.createClient();
       await issue(tessera.url, client);
       const text = await (await fetch(`${tessera.url}/metrics`)).text();
-      assert.ok(text.includes(`tessera_client_tokens_issued_24h{client_id="${client.clientId}"} 1`));
+      assert.ok(
+        text.includes(`tessera_client_tokens_issued_24h{client_id="${client.clientId}"} 1`),
+      );
     } finally {
       await tessera.close();
     }
@@ -51,7 +53,12 @@ describe('/metrics exposure', () => {
     const tessera = await startTessera({ metricsToken: 'scrape-secret-1' });
     try {
       const url = `${tessera.url}/metrics`;
-      for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: 'Basic x' }]) {
+      const attempts: Array<Record<string, string>> = [
+        {},
+        { authorization: 'Bearer wrong' },
+        { authorization: 'Basic x' },
+      ];
+      for (const headers of attempts) {
         const response = await fetch(url, { headers });
         assert.equal(response.status, 401);
         assert.equal(response.headers.get('www-authenticate'), 'Bearer realm="tessera-metrics"');

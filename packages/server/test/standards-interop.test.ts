@@ -29,7 +29,11 @@ describe('HTTP Basic without form-urlencoding', () => {
       clientId: 'partner+eu',
     });
     const token = (authorization: string) =>
-      postForm(`${tessera.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization });
+      postForm(
+        `${tessera.url}/oauth/token`,
+        { grant_type: 'client_credentials' },
+        { authorization },
+      );
     const raw = await token(plainBasic('partner+eu', clientSecret));
     assert.equal(raw.status, 200, raw.text);
     const encoded = await token(plainBasic('partner%2Beu', clientSecret));
@@ -52,10 +56,12 @@ describe('HTTP Basic without form-urlencoding', () => {
 
 describe('private_key_jwt assertion policy', () => {
   let key: Awaited<ReturnType<typeof generateKeyPair>>;
-  let jwks: { keys: unknown[] };
+  let jwks: { keys: JsonWebKey[] };
   before(async () => {
     key = await generateKeyPair('ES256', { extractable: true });
-    jwks = { keys: [{ ...(await exportJWK(key.publicKey)), alg: 'ES256', kid: 'k' }] };
+    jwks = {
+      keys: [{ ...(await exportJWK(key.publicKey)), alg: 'ES256', kid: 'k' } as JsonWebKey],
+    };
   });
 
   const setUp = async (options: Parameters<typeof startTessera>[0] = {}) => {
@@ -85,22 +91,28 @@ describe('private_key_jwt assertion policy', () => {
     try {
       assert.equal((await request(tessera.issuer)).status, 200);
       const tokenUrl = await request(`${tessera.url}/oauth/token`);
-      assert.deepEqual([tokenUrl.status, tokenUrl.body], [
-        401,
-        {
-          error: 'invalid_client',
-          error_description: `Client authentication failed: client_assertion aud must be the issuer (${tessera.issuer}) as a single string`,
-        },
-      ]);
+      assert.deepEqual(
+        [tokenUrl.status, tokenUrl.body],
+        [
+          401,
+          {
+            error: 'invalid_client',
+            error_description: `Client authentication failed: client_assertion aud must be the issuer (${tessera.issuer}) as a single string`,
+          },
+        ],
+      );
       const hour = await request(tessera.issuer, 3600);
-      assert.deepEqual([hour.status, hour.body], [
-        401,
-        {
-          error: 'invalid_client',
-          error_description:
-            'Client authentication failed: client_assertion exp may be at most 300 seconds away',
-        },
-      ]);
+      assert.deepEqual(
+        [hour.status, hour.body],
+        [
+          401,
+          {
+            error: 'invalid_client',
+            error_description:
+              'Client authentication failed: client_assertion exp may be at most 300 seconds away',
+          },
+        ],
+      );
     } finally {
       await tessera.close();
     }
@@ -118,13 +130,16 @@ describe('private_key_jwt assertion policy', () => {
         assert.equal(answer.status, 200, `${JSON.stringify(aud)}: ${answer.text}`);
       }
       const elsewhere = await request('https://elsewhere.example');
-      assert.deepEqual([elsewhere.status, elsewhere.body], [
-        401,
-        {
-          error: 'invalid_client',
-          error_description: `Client authentication failed: client_assertion aud must be one of ${tessera.issuer}, ${tokenUrl}`,
-        },
-      ]);
+      assert.deepEqual(
+        [elsewhere.status, elsewhere.body],
+        [
+          401,
+          {
+            error: 'invalid_client',
+            error_description: `Client authentication failed: client_assertion aud must be one of ${tessera.issuer}, ${tokenUrl}`,
+          },
+        ],
+      );
       const tooLong = await request(tokenUrl, 7200);
       assert.equal(tooLong.status, 401);
       assert.equal(

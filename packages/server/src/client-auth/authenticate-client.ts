@@ -152,9 +152,17 @@ export class ClientAuthenticator {
         (await this.clients.get(credentials.rawClientId));
     const now = this.nowSeconds();
     const secrets = client?.secrets ?? [];
-    let matched = this.hasher.match(credentials.secret, secrets, now);
-    if (!matched && credentials.rawSecret !== undefined)
-      matched = this.hasher.match(credentials.rawSecret, secrets, now);
+    const match = (candidates: typeof secrets) =>
+      this.hasher.match(credentials.secret, candidates, now) ??
+      (credentials.rawSecret === undefined
+        ? undefined
+        : this.hasher.match(credentials.rawSecret, candidates, now));
+    let matched = match(secrets);
+    if (!matched && client) {
+      // The constant-cost failure path (ClientCache.refresh): one read per id per window.
+      client = await this.clients.refresh(client.clientId);
+      if (client) matched = match(client.secrets);
+    } else if (!matched) match(secrets); // the same hashing work for an unknown id
     if (!client) throw invalidClient(usedHeader, 'unknown_client', 'unknown client');
     if (!matched) throw invalidClient(usedHeader, 'wrong_secret', 'secret mismatch');
     if (client.status !== 'active') throw invalidClient(usedHeader, 'disabled', 'client disabled');

@@ -193,7 +193,9 @@ export class ClientAssertionVerifier {
       const fetcher = this.jwksFetcher;
       return async (header, token) => {
         try {
-          return await (await fetcher.get(jwksUri))(header, token);
+          return await (
+            await fetcher.get(jwksUri)
+          )(header, token);
         } catch (error) {
           // The client may have rotated its key: refetch, at most once a minute.
           if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;

@@ -31,13 +31,34 @@ export async function revokeToken(
   if (claims.client_id !== caller.client.clientId) {
     throw new OAuthError('invalid_request', 'The client may only revoke its own tokens');
   }
-  const seq = await deps.store.addRevocation({
-    jti: claims.jti,
-    clientId: claims.client_id,
-    expiresAt: claims.exp,
-    revokedAt: deps.nowSeconds(),
-  });
+  let seq: number;
+  try {
+    seq = await deps.store.addRevocation({
+      jti: claims.jti,
+      clientId: claims.client_id,
+      expiresAt: claims.exp,
+      revokedAt: deps.nowSeconds(),
+    });
+  } catch (error) {
+    // The answer must match what was committed (issue 16): a write error may come after the
+    // commit (a full disk refusing what follows it). Read back; committed means revoked.
+    if (!(await committedAnyway(deps, claims.jti))) throw error;
+    return;
+  }
   deps.revocations.add({ jti: claims.jti, exp: claims.exp, clientId: claims.client_id, seq });
+}
+
+/**
+ * After a failed write: applies the revocations committed since the list's cursor (reads
+ * work on a full disk) and says whether `jti` is among them. False when even that fails.
+ */
+async function committedAnyway(deps: RevokeDeps, jti: string): Promise<boolean> {
+  try {
+    deps.revocations.apply(await deps.store.listRevocations(deps.revocations.cursor));
+  } catch {
+    return false;
+  }
+  return deps.revocations.has(jti);
 }
 
 export function revocationEndpoint(deps: RevokeDeps, authenticate: AuthenticateClient): Endpoint {
