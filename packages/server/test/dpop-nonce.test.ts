@@ -14,7 +14,9 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'j
 import { DpopNonces } from '../src/dpop/dpop-nonce.js';
 import { runCli } from './support/cli.js';
 import { newKek, startTesseraProcess, within, type TesseraProcess } from './support/instances.js';
-import { basicAuthorization } from './support/tessera.js';
+import { basicAuthorization, startTessera } from './support/tessera.js';
+import { createTokenClient } from '@tessera/client';
+import { jwtPayload } from './support/https.js';
 
 const issuer = 'http://tessera.test';
 const useNonce = {
@@ -73,6 +75,22 @@ describe('DPoP server nonces (RFC 9449 §8)', () => {
     assert.equal(new DpopNonces([Buffer.alloc(32, 8), key], () => now, 60).valid(second), true);
     for (const forged of [undefined, '', 'abc', `${second}x`, second.replace(/.$/, 'A'), 42])
       assert.equal(nonces.valid(forged), false, String(forged));
+  });
+
+  it('is answered by @tessera/client, which signs again once with the nonce', async () => {
+    const tessera = await startTessera({ dpopNonce: true });
+    try {
+      const { clientId, clientSecret } = await tessera.createClient();
+      const dpop = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, [
+        'sign',
+        'verify',
+      ]);
+      const client = createTokenClient({ issuer: tessera.issuer, clientId, clientSecret, dpop });
+      const token = await client.getToken();
+      assert.equal(typeof (jwtPayload(token).cnf as { jkt?: unknown }).jkt, 'string');
+    } finally {
+      await tessera.close();
+    }
   });
 
   describe('across the workers of serve --workers 2 and another instance', () => {

@@ -19,6 +19,7 @@ import {
 import { httpsRequest, jwtPayload, postFormTls, type TlsIdentity } from './support/https.js';
 import { createTestPki, type TestPki } from './support/pki.js';
 import { runCli } from './support/cli.js';
+import { getToken } from './support/tokens.js';
 import { basicAuthorization, startTessera, type TestTessera } from './support/tessera.js';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -380,6 +381,57 @@ describe('FAPI 2.0 profile over HTTPS', () => {
         (await tessera.registry.update(plainJwtClient, { profile: 'none' })).profile,
         undefined,
       );
+    });
+
+    it('is set and refused through the admin API the same way', async () => {
+      const plain = await startTessera();
+      try {
+        const admin = await plain.createClient({ scope: 'tessera:admin' });
+        const adminToken = await getToken(plain.url, admin);
+        const call = async (method: string, path: string, body: unknown) => {
+          const response = await fetch(`${plain.url}${path}`, {
+            method,
+            headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          });
+          return {
+            status: response.status,
+            body: (await response.json()) as Record<string, unknown>,
+          };
+        };
+        const created = await call('POST', '/admin/v1/clients', {
+          name: 'admin fapi',
+          auth_method: 'private_key_jwt',
+          jwks: { keys: [es256.publicJwk] },
+          profile: 'fapi2',
+        });
+        assert.equal(created.status, 201, JSON.stringify(created.body));
+        assert.equal(created.body.profile, 'fapi2');
+        const weakened = await call(
+          'PATCH',
+          `/admin/v1/clients/${String(created.body.client_id)}`,
+          {
+            auth_method: 'any',
+          },
+        );
+        assert.equal(weakened.status, 400);
+        assert.deepEqual(weakened.body, {
+          error: 'invalid_client_metadata',
+          error_description:
+            'profile fapi2 needs auth_method private_key_jwt, tls_client_auth or self_signed_tls_client_auth, not any',
+        });
+        const released = await call(
+          'PATCH',
+          `/admin/v1/clients/${String(created.body.client_id)}`,
+          {
+            profile: null,
+          },
+        );
+        assert.equal(released.status, 200, JSON.stringify(released.body));
+        assert.equal(released.body.profile, undefined);
+      } finally {
+        await plain.close();
+      }
     });
 
     it('is set by clients create|update --profile and shown by clients show --json', async () => {
