@@ -128,11 +128,7 @@ export function configFrom(sources: Sources): ServerConfig {
     dataDir,
     database: database ?? defaultDatabase(dataDir),
     preset: read(options.preset),
-    signingAlg: profileSigningAlg(
-      profile,
-      read(options.signingAlg),
-      value(options.signingAlg),
-    ),
+    signingAlg: profileSigningAlg(profile, read(options.signingAlg), value(options.signingAlg)),
     defaultTokenTtl: value(options.defaultTokenTtl),
     defaultAudience: read(options.defaultAudience),
     jwksMaxAge: value(options.jwksMaxAge),

@@ -45,9 +45,7 @@ export function validAuthConfig(
           ...['jwks', 'jwksUri', 'tlsSubjectDn', 'tlsSanDns', 'certificates'],
           ...['federatedIssuer', 'federatedSubject', 'federatedAudience', 'federatedJwksUri'],
         ] as const
-      ).filter(
-        (name) => !names.includes(name),
-      ),
+      ).filter((name) => !names.includes(name)),
     );
     if (extra.length > 0) throw new Error(`${extra.join(', ')} cannot be used with ${what}`);
   };
