@@ -118,9 +118,13 @@ export class ClientAuthenticator {
     sourceAddress?: string,
   ): Promise<AuthenticatedClient> {
     if (credentials.method === 'private_key_jwt' && credentials.notOwn) {
-      // Refused before the limiter, as it was when no client could take such an assertion.
-      const client =
-        this.clients.peek(credentials.clientId) ?? (await this.clients.get(credentials.clientId));
+      // Refused as it was before any client could take such an assertion; a store read for
+      // it only past the limiter, so made-up client_ids cannot buy unlimited reads.
+      let client = this.clients.peek(credentials.clientId);
+      if (!client) {
+        this.failures.check(credentials.clientId, sourceAddress);
+        client = await this.clients.get(credentials.clientId);
+      }
       if (client?.authMethod !== 'federated') throw credentials.notOwn;
     }
     this.failures.check(credentials.clientId, sourceAddress);
