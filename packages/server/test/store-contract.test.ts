@@ -202,7 +202,7 @@ for (const adapter of adapters) {
           (await driver.all<{ version: number }>('SELECT version FROM schema_migrations')).map(
             (row) => row.version,
           ),
-          [1, 2, 3],
+          migrations.map((migration) => migration.version),
         );
         assert.deepEqual(await reopened.getClient('old'), {
           clientId: 'old',
