@@ -16,6 +16,8 @@ import type { SecretHasher } from './secrets/client-secret.js';
 import type { Store } from './store/contract.js';
 import { TokenInspector } from './tokens/token-inspector.js';
 import { ReplayCache, type ReplayGuard } from '@tessera/protocol';
+import { TokenHook } from './claims/token-hook.js';
+import { ConfigError, type TokenHookSettings } from './config.js';
 
 /** Change rows are kept this long so a lagging process can still catch up. */
 const changeRetentionSeconds = 2 * 86400;
@@ -35,6 +37,8 @@ export interface TesseraContext {
   inspector: TokenInspector;
   authenticator: ClientAuthenticator;
   secretUsage: SecretUsage;
+  /** The token hook (issue 19), when one is configured. */
+  tokenHook: TokenHook | undefined;
   /** Prometheus metrics and the console's activity counts for this process. */
   metrics: TesseraMetrics;
   logger: Logger;
@@ -65,6 +69,8 @@ export interface ContextOptions {
    * process's own caches; the workers of `serve --workers N` share the primary's.
    */
   replayGuards?: ReplayGuards | undefined;
+  /** `TESSERA_TOKEN_HOOK_SECRET`, needed when `config.tokenHook` is set. */
+  tokenHookSecret?: string | undefined;
 }
 
 export interface ReplayGuards {
@@ -137,6 +143,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     clientCache: () => ({ hits: clients.hits, misses: clients.storeReads, size: clients.size }),
   });
   const inspector = new TokenInspector(keys, clients, revocations, () => config.issuer, nowSeconds);
+  const tokenHook = config.tokenHook && tokenHookFor(config.tokenHook, options, metrics, nowSeconds);
 
   return {
     config,
@@ -149,6 +156,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     revocations,
     inspector,
     authenticator,
+    tokenHook,
     replayGuards,
     secretUsage,
     metrics,
@@ -159,10 +167,26 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     maintainKeys,
     close: async () => {
       for (const timer of timers) clearInterval(timer);
+      await tokenHook?.close();
       await changeSync.close();
       await secretUsage
         .flush()
         .catch((error: unknown) => logger.error({ err: error }, 'recording secret use failed'));
     },
   };
+}
+
+function tokenHookFor(
+  settings: TokenHookSettings,
+  options: ContextOptions,
+  metrics: TesseraMetrics,
+  nowSeconds: () => number,
+): TokenHook {
+  if (!options.tokenHookSecret)
+    throw new ConfigError('TESSERA_TOKEN_HOOK_SECRET must be set with the token hook');
+  return new TokenHook(settings, options.tokenHookSecret, {
+    failures: metrics.tokenHookFailures,
+    logger: options.logger,
+    nowSeconds,
+  });
 }

@@ -47,7 +47,10 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
   const revokeDeps = { inspector, store, revocations, nowSeconds };
   const table: Endpoint[] = [
     ...tokenEndpoints(
-      { config, keys, nowSeconds, syncChanges, authenticator, secretUsage, transport, bind },
+      {
+        ...{ config, keys, nowSeconds, syncChanges, authenticator, secretUsage, transport, bind },
+        tokenHook: context.tokenHook,
+      },
       preset,
     ),
     revocationEndpoint(revokeDeps, authenticate),
