@@ -5,7 +5,8 @@
  * `TESSERA_UPDATE_README=1` rewrites the README's table from the option table.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
@@ -138,6 +139,8 @@ describe('loadConfig from the option table', () => {
       authFailureLimits: { perClient: 10, perAddress: 50, windowSeconds: 60, lockSeconds: 60 },
       bodyLimit: 16 * 1024,
       logLevel: 'info',
+      scopeClaims: undefined,
+      tokenHook: undefined,
     });
     const serve = serveSettings({ env: {} });
     assert.equal(serve.shutdownTimeout, 10);
@@ -146,7 +149,14 @@ describe('loadConfig from the option table', () => {
   });
 
   it('reads every variable the table names', () => {
+    const scopeClaimsFile = join(mkdtempSync(join(tmpdir(), 'tessera-options-')), 'scopes.json');
+    writeFileSync(scopeClaimsFile, '{"payments:write": {"limits": {"daily": 10000}}}');
     const config = loadConfig({
+      TESSERA_SCOPE_CLAIMS: scopeClaimsFile,
+      TESSERA_TOKEN_HOOK: 'http://127.0.0.1:9999/hook',
+      TESSERA_TOKEN_HOOK_SECRET: 'hook secret',
+      TESSERA_TOKEN_HOOK_TIMEOUT: '250',
+      TESSERA_TOKEN_HOOK_FAILURE: 'allow',
       PORT: '9000',
       HOST: '0.0.0.0',
       TESSERA_ISSUER: 'https://auth.example.com//',
@@ -189,6 +199,9 @@ describe('loadConfig from the option table', () => {
       authFailureLimits: { perClient: 3, perAddress: 4, windowSeconds: 5, lockSeconds: 6 },
       bodyLimit: 16 * 1024,
       logLevel: 'warn',
+      scopeClaims: { 'payments:write': { limits: { daily: 10000 } } },
+      // The secret is not a setting: tokenHookSecret() reads it apart.
+      tokenHook: { url: 'http://127.0.0.1:9999/hook', timeoutMs: 250, failure: 'allow' },
     });
     assert.deepEqual(
       serveSettings({

@@ -364,7 +364,7 @@ export const options = {
   tokenHookFailure: option<'deny' | 'allow'>({
     name: 'tokenHookFailure',
     flag: '--token-hook-failure',
-    metavar: 'deny|allow',
+    metavar: 'MODE',
     env: 'TESSERA_TOKEN_HOOK_FAILURE',
     default: 'deny',
     doc: 'when the hook fails: `deny` (503) or `allow` (the token without its changes)',
