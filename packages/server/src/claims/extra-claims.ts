@@ -43,7 +43,7 @@ export function validClaims(value: unknown, what = 'claims'): ClientClaims {
   const names = Object.keys(value).filter(isReservedClaim);
   if (names.length > 0) {
     throw new ClaimsError(
-      `${what} must not set ${names.map((name) => `"${name}"`).join(', ')}: Tessera owns ${names.length === 1 ? 'that claim' : 'those claims'}`,
+      `${what} must not set ${names.join(', ')}: Tessera owns ${names.length === 1 ? 'that claim' : 'those claims'}`,
     );
   }
   const bytes = Buffer.byteLength(JSON.stringify(value));
