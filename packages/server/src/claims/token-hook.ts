@@ -52,6 +52,8 @@ export class TokenHook {
   readonly #secret: string;
   readonly #agent = hookAgent();
   readonly #cache = new LruMap<string, { changes: HookChanges; until: number }>(cacheCapacity);
+  /** The call under way per key, so concurrent requests can reuse a cacheable answer. */
+  readonly #inFlight = new Map<string, Promise<HookOutcome>>();
   readonly #failures: CountTable;
   readonly #logger: Logger;
   readonly #nowSeconds: () => number;
@@ -77,12 +79,29 @@ export class TokenHook {
   ask(question: HookQuestion): HookOutcome | Promise<HookOutcome> {
     const audience = ([] as string[]).concat(question.audience);
     const key = `${question.client.clientId}\n${question.scope.join(' ')}\n${audience.join(' ')}`;
-    const cached = this.#cache.get(key);
-    if (cached !== undefined) {
-      if (cached.until > this.#nowSeconds()) return cached.changes;
-      this.#cache.delete(key);
+    const cached = this.#cached(key);
+    if (cached !== undefined) return cached;
+    // A call for the same key is under way: its answer may be reusable, so wait for it first.
+    const pending = this.#inFlight.get(key);
+    if (pending !== undefined) {
+      const again = () => this.#cached(key) ?? this.#call(question, audience, key);
+      return pending.then(again, again);
     }
-    return this.#call(question, audience, key);
+    const call = this.#call(question, audience, key);
+    this.#inFlight.set(key, call);
+    const done = () => {
+      if (this.#inFlight.get(key) === call) this.#inFlight.delete(key);
+    };
+    call.then(done, done);
+    return call;
+  }
+
+  #cached(key: string): HookChanges | undefined {
+    const cached = this.#cache.get(key);
+    if (cached === undefined) return undefined;
+    if (cached.until > this.#nowSeconds()) return cached.changes;
+    this.#cache.delete(key);
+    return undefined;
   }
 
   close(): Promise<void> {
