@@ -208,6 +208,14 @@ export function computeRatios(targets: TargetResult[], micro: MicroResult[], con
       ),
     );
   }
+  for (const [suffix, what] of [
+    ['claims10', 'client with 10 claims'],
+    ['hook-cached', 'token hook, cache_seconds'],
+    ['hook-uncached', 'token hook, no caching (Tessera only, the hook process apart)'],
+  ] as const) {
+    if (!has(`tessera-rs256-${suffix}`)) continue;
+    ratios.push(ratio(`tokens per CPU-s: Tessera RS256 ${what} / plain`, ok(targets, `tessera-rs256-${suffix}`)?.tokensPerCpuSecond, rs?.tokensPerCpuSecond, null));
+  }
   if (has('tessera-rs256-100k')) {
     const many = ok(targets, 'tessera-rs256-100k');
     ratios.push(ratio('tokens per CPU-s: Tessera RS256 100k clients / one client', many?.tokensPerCpuSecond, rs?.tokensPerCpuSecond, null));

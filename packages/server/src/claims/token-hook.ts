@@ -24,7 +24,10 @@ const maxCacheSeconds = 3600;
 export interface HookQuestion {
   client: ClientRecord;
   scope: readonly string[];
-  audience: string | string[];
+  /** The granted scope as the token's `scope` claim spells it (undefined: none). */
+  scopeText: string | undefined;
+  /** The granted audience as the token's `aud` claim holds it. */
+  aud: string | string[];
   binding: { jkt?: string; 'x5t#S256'?: string } | undefined;
   sourceAddress: string | undefined;
   requestId: string;
@@ -77,10 +80,13 @@ export class TokenHook {
    * OAuthError thrown (a denial, or deny policy). A cached answer comes back without a promise.
    */
   ask(question: HookQuestion): HookOutcome | Promise<HookOutcome> {
-    const audience = ([] as string[]).concat(question.audience);
-    const key = `${question.client.clientId}\n${question.scope.join(' ')}\n${audience.join(' ')}`;
+    // The hit path allocates only this key: scope and audience as the token spells them.
+    const { aud } = question;
+    const audienceKey = typeof aud === 'string' ? aud : aud.join(' ');
+    const key = `${question.client.clientId}\n${question.scopeText ?? ''}\n${audienceKey}`;
     const cached = this.#cached(key);
     if (cached !== undefined) return cached;
+    const audience = typeof aud === 'string' ? [aud] : aud;
     // A call for the same key is under way: its answer may be reusable, so wait for it first.
     const pending = this.#inFlight.get(key);
     if (pending !== undefined) {
@@ -108,11 +114,15 @@ export class TokenHook {
     return this.#agent.close();
   }
 
-  async #call(question: HookQuestion, audience: string[], key: string): Promise<HookOutcome> {
+  async #call(
+    question: HookQuestion,
+    audience: readonly string[],
+    key: string,
+  ): Promise<HookOutcome> {
     const { secrets: _secrets, ...client } = clientView(question.client);
     const body = JSON.stringify({
       client: { ...client, claims: question.client.claims },
-      scope: question.scope.join(' '),
+      scope: question.scopeText ?? '',
       audience,
       binding: question.binding ?? null,
       source_address: question.sourceAddress ?? null,

@@ -100,7 +100,8 @@ async function issueToken(
     let changes = hook.ask({
       client,
       scope: grant.scope,
-      audience: grant.claims.aud,
+      scopeText: grant.claims.scope,
+      aud: grant.claims.aud,
       binding: binding.cnf,
       sourceAddress,
       requestId: requestIdOf(request),
