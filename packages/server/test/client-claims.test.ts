@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { after, before, describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config.js';
 import { runCli } from './support/cli.js';
 import { basicAuthorization, postForm, startTessera, type TestTessera } from './support/tessera.js';
 import { getToken } from './support/tokens.js';
@@ -239,5 +240,26 @@ describe('client claims', () => {
       assert.equal(claims.c9, 'value 9');
     }
     assert.equal(tessera.server.context.clients.storeReads, reads);
+  });
+
+  it('checks --scope-claims at start-up, naming the option and the claim', async () => {
+    const file = join(dir, 'scopes.json');
+    await writeFile(file, JSON.stringify({ 'payments:write': { exp: 1 } }));
+    assert.throws(
+      () => loadConfig({ TESSERA_SCOPE_CLAIMS: file }),
+      (error) =>
+        error instanceof ConfigError &&
+        error.option === 'scopeClaims' &&
+        error.message ===
+          `TESSERA_SCOPE_CLAIMS ${file}: the claims of scope "payments:write" must not set exp: Tessera owns that claim (--scope-claims or TESSERA_SCOPE_CLAIMS)`,
+    );
+    await writeFile(file, 'not json');
+    assert.throws(() => loadConfig({ TESSERA_SCOPE_CLAIMS: file }), /is not JSON/);
+    // The hook needs its secret, from the environment only.
+    assert.throws(
+      () => loadConfig({ TESSERA_TOKEN_HOOK: 'http://127.0.0.1:1/hook' }),
+      /TESSERA_TOKEN_HOOK_SECRET must be set with the token hook/,
+    );
+    assert.throws(() => loadConfig({ TESSERA_TOKEN_HOOK: 'ftp://x' }), /must be an http\(s\) URL/);
   });
 });
