@@ -143,7 +143,8 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     clientCache: () => ({ hits: clients.hits, misses: clients.storeReads, size: clients.size }),
   });
   const inspector = new TokenInspector(keys, clients, revocations, () => config.issuer, nowSeconds);
-  const tokenHook = config.tokenHook && tokenHookFor(config.tokenHook, options, metrics, nowSeconds);
+  const tokenHook =
+    config.tokenHook && tokenHookFor(config.tokenHook, options, metrics, nowSeconds);
 
   return {
     config,

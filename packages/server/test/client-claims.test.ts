@@ -28,7 +28,10 @@ describe('client claims', () => {
         'payments:write': { limits: { daily: 10000 }, region: 'scope-region' },
       },
     });
-    adminToken = await getToken(tessera.url, await tessera.createClient({ scope: 'tessera:admin' }));
+    adminToken = await getToken(
+      tessera.url,
+      await tessera.createClient({ scope: 'tessera:admin' }),
+    );
     introspector = await tessera.createClient({ scope: 'tessera:introspect' });
   });
   after(async () => {
@@ -86,7 +89,10 @@ describe('client claims', () => {
       account: { id: 'a-9', region: 'eu' },
     };
     assert.deepEqual(view.claims, expected);
-    const client = { clientId: (view as { client_id?: string }).client_id!, clientSecret: view.client_secret };
+    const client = {
+      clientId: (view as { client_id?: string }).client_id!,
+      clientSecret: view.client_secret,
+    };
 
     const token = await getToken(tessera.url, client);
     const claims = decodeJwt(token);
@@ -122,7 +128,14 @@ describe('client claims', () => {
 
     // --claims-file on update replaces the whole object.
     await writeFile(file, JSON.stringify({ only: true }));
-    const replaced = await cli('clients', 'update', client.clientId, '--claims-file', file, '--json');
+    const replaced = await cli(
+      'clients',
+      'update',
+      client.clientId,
+      '--claims-file',
+      file,
+      '--json',
+    );
     assert.deepEqual(JSON.parse(replaced.stdout).claims, { only: true });
     const last = decodeJwt(await getToken(tessera.url, client));
     assert.equal(last.only, true);
@@ -132,11 +145,15 @@ describe('client claims', () => {
   it('refuses a reserved claim name and an oversize object on the CLI (exit 1, naming it)', async () => {
     const reserved = await cli('clients', 'create', '--name', 'X', '--claim', 'aud=https://x');
     assert.equal(reserved.status, 1);
-    assert.equal(
-      reserved.stderr,
-      'tessera: claims must not set aud: Tessera owns that claim\n',
+    assert.equal(reserved.stderr, 'tessera: claims must not set aud: Tessera owns that claim\n');
+    const big = await cli(
+      'clients',
+      'create',
+      '--name',
+      'X',
+      '--claim',
+      `blob=${'x'.repeat(5000)}`,
     );
-    const big = await cli('clients', 'create', '--name', 'X', '--claim', `blob=${'x'.repeat(5000)}`);
     assert.equal(big.status, 1);
     assert.equal(big.stderr, 'tessera: claims is 5011 bytes serialised, more than 4096\n');
   });
@@ -183,8 +200,24 @@ describe('client claims', () => {
   });
 
   it('refuses reserved names, non-objects and oversize claims with invalid_client_metadata', async () => {
-    for (const name of ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'client_id', 'scope', 'cnf', 'auth_time', 'acr']) {
-      const refused = await admin('POST', '/admin/v1/clients', { name: 'X', claims: { [name]: 1 } });
+    for (const name of [
+      'iss',
+      'sub',
+      'aud',
+      'exp',
+      'nbf',
+      'iat',
+      'jti',
+      'client_id',
+      'scope',
+      'cnf',
+      'auth_time',
+      'acr',
+    ]) {
+      const refused = await admin('POST', '/admin/v1/clients', {
+        name: 'X',
+        claims: { [name]: 1 },
+      });
       assert.equal(refused.status, 400, name);
       assert.deepEqual(refused.body, {
         error: 'invalid_client_metadata',

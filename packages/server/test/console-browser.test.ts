@@ -266,9 +266,7 @@ describe('admin console in a real browser', { skip: required ? false : skip }, (
     await form.getByLabel(/^Token claims/).fill('not json');
     await form.getByRole('button', { name: 'Create' }).click();
     await form.getByText('Claims must be JSON').waitFor();
-    await form
-      .getByLabel(/^Token claims/)
-      .fill('{"merchant": "m-7", "limits": {"daily": 500}}');
+    await form.getByLabel(/^Token claims/).fill('{"merchant": "m-7", "limits": {"daily": 500}}');
     await form.getByRole('button', { name: 'Create' }).click();
     const secretDialog = page.getByRole('dialog', { name: 'Client created' });
     await secretDialog.waitFor();

@@ -150,12 +150,23 @@ describe('token hook', () => {
   it('is asked with a signed body and adds its claims, never over the names Tessera owns', async () => {
     hook.answer((_request, response) =>
       json(response, 200, {
-        claims: { plan: 'hook-plan', roles: ['payout'], iss: 'https://evil.test', sub: 'x', scope: 'all' },
+        claims: {
+          plan: 'hook-plan',
+          roles: ['payout'],
+          iss: 'https://evil.test',
+          sub: 'x',
+          scope: 'all',
+        },
       }),
     );
-    const result = await token(deny, client, { resource: 'https://api.one.test' }, {
-      'x-request-id': 'req-hook-1',
-    });
+    const result = await token(
+      deny,
+      client,
+      { resource: 'https://api.one.test' },
+      {
+        'x-request-id': 'req-hook-1',
+      },
+    );
     assert.equal(result.status, 200, result.text);
     const claims = decodeJwt((result.body as { access_token: string }).access_token);
     assert.equal(claims.plan, 'hook-plan', 'the hook wins over the client');
@@ -186,7 +197,10 @@ describe('token hook', () => {
     assert.ok(!request!.raw.includes(client.clientSecret));
     const seen = new Set<string>();
     const now = Math.floor(Date.now() / 1000);
-    assert.equal(verifyHookRequest(request!.headers['tessera-signature'] as string, request!.raw, now, seen), 'ok');
+    assert.equal(
+      verifyHookRequest(request!.headers['tessera-signature'] as string, request!.raw, now, seen),
+      'ok',
+    );
   });
 
   it('signs so a hook can detect tampered, stale and replayed requests', async () => {
@@ -208,7 +222,10 @@ describe('token hook', () => {
     );
     // Another token request is signed apart, with its own request id.
     assert.notEqual(second!.body.request_id, first!.body.request_id);
-    assert.equal(verifyHookRequest(second!.headers['tessera-signature'] as string, second!.raw, t, seen), 'ok');
+    assert.equal(
+      verifyHookRequest(second!.headers['tessera-signature'] as string, second!.raw, t, seen),
+      'ok',
+    );
   });
 
   it('narrows scope and audience and shortens the lifetime, never widening or lengthening', async () => {
@@ -242,7 +259,10 @@ describe('token hook', () => {
 
   it('denies: 400 with its code and a sanitised description, 401 for invalid_client', async () => {
     hook.answer((_request, response) =>
-      json(response, 200, { error: 'access_denied', error_description: 'Merchant "m-1" is\nsuspended' }),
+      json(response, 200, {
+        error: 'access_denied',
+        error_description: 'Merchant "m-1" is\nsuspended',
+      }),
     );
     const denied = await token(deny, client);
     assert.equal(denied.status, 400);
@@ -256,7 +276,10 @@ describe('token hook', () => {
     );
     const unknown = await token(deny, client);
     assert.equal(unknown.status, 401);
-    assert.deepEqual(unknown.body, { error: 'invalid_client', error_description: 'Unknown merchant' });
+    assert.deepEqual(unknown.body, {
+      error: 'invalid_client',
+      error_description: 'Unknown merchant',
+    });
     // A denial is the hook's answer, not a failure: the allow policy does not issue.
     const allowDenied = await token(allow, allowClient);
     assert.equal(allowDenied.status, 401);
@@ -278,10 +301,15 @@ describe('token hook', () => {
     });
     assert.equal(await metricValue(deny.url, 'timeout'), before + 1);
     const requestId = denied.headers.get('x-request-id')!;
-    const line = logs.map((text) => JSON.parse(text)).find((entry) => entry.msg === 'token hook failed');
+    const line = logs
+      .map((text) => JSON.parse(text))
+      .find((entry) => entry.msg === 'token hook failed');
     assert.equal(line.reqId, requestId);
     assert.equal(line.reason, 'timeout');
-    assert.ok(logs.every((text) => !text.includes(secret)), 'the secret is never logged');
+    assert.ok(
+      logs.every((text) => !text.includes(secret)),
+      'the secret is never logged',
+    );
 
     const allowed = await token(allow, allowClient);
     assert.equal(allowed.status, 200);
@@ -298,15 +326,24 @@ describe('token hook', () => {
       ['malformed', (_q, response) => json(response, 200, { claims: 'not an object' })],
       ['malformed', (_q, response) => json(response, 200, { error: 'bad "code"' })],
       ['status', (_q, response) => json(response, 500, { claims: { x: 1 } })],
-      ['status', (_q, response) => {
-        response.writeHead(302, { location: 'http://127.0.0.1:1/elsewhere' });
-        response.end();
-      }],
-      ['too_large', (_q, response) => json(response, 200, { claims: { blob: 'x'.repeat(70_000) } })],
-      ['connection', (q, response) => {
-        void q;
-        response.socket?.destroy();
-      }],
+      [
+        'status',
+        (_q, response) => {
+          response.writeHead(302, { location: 'http://127.0.0.1:1/elsewhere' });
+          response.end();
+        },
+      ],
+      [
+        'too_large',
+        (_q, response) => json(response, 200, { claims: { blob: 'x'.repeat(70_000) } }),
+      ],
+      [
+        'connection',
+        (q, response) => {
+          void q;
+          response.socket?.destroy();
+        },
+      ],
     ];
     for (const [reason, answer] of cases) {
       hook.answer(answer);
@@ -336,7 +373,10 @@ describe('token hook', () => {
       );
       for (const result of results) {
         assert.equal(result.status, 200);
-        assert.equal(decodeJwt((result.body as { access_token: string }).access_token).cached, 'yes');
+        assert.equal(
+          decodeJwt((result.body as { access_token: string }).access_token).cached,
+          'yes',
+        );
       }
     }
     assert.equal(hook.received.length, 1);

@@ -137,12 +137,17 @@ export class TokenHook {
         this.#settings.url,
         body,
         { 'tessera-signature': `t=${t},v1=${v1}`, 'x-request-id': question.requestId },
-        { timeoutMs: this.#settings.timeoutMs, maxBytes: maxHookAnswerBytes, dispatcher: this.#agent },
+        {
+          timeoutMs: this.#settings.timeoutMs,
+          maxBytes: maxHookAnswerBytes,
+          dispatcher: this.#agent,
+        },
       );
       if (answer.status !== 200)
         throw new HookCallError('status', `the hook answered ${answer.status}`);
     } catch (error) {
-      if (error instanceof HookCallError) return this.#failed(error.reason, error.message, question);
+      if (error instanceof HookCallError)
+        return this.#failed(error.reason, error.message, question);
       throw error;
     }
     let parsed: unknown;

@@ -43,7 +43,11 @@ export async function readClaimsFile(path: string): Promise<unknown> {
  * on update); undefined when no option is given, so nothing changes.
  */
 export async function claimsInput(
-  values: { claim?: string[] | undefined; 'claims-file'?: string | undefined; 'unset-claim'?: string[] | undefined },
+  values: {
+    claim?: string[] | undefined;
+    'claims-file'?: string | undefined;
+    'unset-claim'?: string[] | undefined;
+  },
   base: ClientClaims = {},
 ): Promise<unknown> {
   const { claim = [], 'unset-claim': unset = [] } = values;
@@ -51,8 +55,7 @@ export async function claimsInput(
   if (file === undefined && claim.length === 0 && unset.length === 0) return undefined;
   const fromFile = file === undefined ? base : await readClaimsFile(file);
   if (claim.length === 0 && unset.length === 0) return fromFile;
-  if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile))
-    return fromFile; // the registry refuses it, naming what is wrong
+  if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) return fromFile; // the registry refuses it, naming what is wrong
   const claims: Record<string, unknown> = { ...(fromFile as Record<string, unknown>) };
   for (const [name, value] of claim.map(parseClaim)) claims[name] = value;
   for (const name of unset) delete claims[name];
