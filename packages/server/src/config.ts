@@ -10,6 +10,7 @@ import {
 } from './config/option.js';
 import { optionRows, options, processEnvironment } from './config/options.js';
 import { defaultDatabase, resolveDataDir } from './config/paths.js';
+import type { ScopeClaims } from './claims/extra-claims.js';
 
 export { ConfigError } from './config/option.js';
 export type { Sources } from './config/option.js';
@@ -68,6 +69,19 @@ export interface ServerConfig {
   bodyLimit: number;
   /** pino level. Default info. */
   logLevel: string;
+  /** Issue 19: claims each granted scope adds (`--scope-claims`). Default: none. */
+  scopeClaims: ScopeClaims | undefined;
+  /** Issue 19: the token hook (`--token-hook`); its secret is read apart (tokenHookSecret). */
+  tokenHook: TokenHookSettings | undefined;
+}
+
+/** Where the token hook is and how it is called; the secret is not part of the settings. */
+export interface TokenHookSettings {
+  url: string;
+  /** Longest wait for its answer (ms). Default 300. */
+  timeoutMs: number;
+  /** `deny`: a failed call refuses the token (503); `allow`: issues it without the hook. */
+  failure: 'deny' | 'allow';
 }
 
 export type ConfigOverrides = Partial<ServerConfig>;
@@ -97,6 +111,14 @@ export function configFrom(sources: Sources): ServerConfig {
     );
   }
   const overrides = sources.overrides as ConfigOverrides | undefined;
+  // Embedders may pass the hook and the scope claims as typed values (not file paths).
+  const hookUrl = overrides?.tokenHook?.url ?? read(options.tokenHook);
+  if (hookUrl !== undefined && tokenHookSecret(sources.env ?? {}) === undefined) {
+    throw new ConfigError(
+      'TESSERA_TOKEN_HOOK_SECRET must be set with the token hook (--token-hook or TESSERA_TOKEN_HOOK)',
+      'tokenHookSecret',
+    );
+  }
   return {
     tlsCert,
     tlsKey,
@@ -126,6 +148,16 @@ export function configFrom(sources: Sources): ServerConfig {
     sharedState: read(options.sharedState),
     bodyLimit: overrides?.bodyLimit ?? 16 * 1024,
     logLevel: value(options.logLevel),
+    scopeClaims: overrides?.scopeClaims ?? read(options.scopeClaims),
+    tokenHook:
+      overrides?.tokenHook ??
+      (hookUrl === undefined
+        ? undefined
+        : {
+            url: hookUrl,
+            timeoutMs: value(options.tokenHookTimeout),
+            failure: value(options.tokenHookFailure),
+          }),
   };
 }
 
@@ -167,6 +199,11 @@ export function serveSettings(sources: Sources): ServeSettings {
     shutdownTimeout: optionValue(options.shutdownTimeout, sources),
     threadPool: optionValue(options.threadPool, sources),
   };
+}
+
+/** `TESSERA_TOKEN_HOOK_SECRET`: like the KEK, kept out of `ServerConfig`. */
+export function tokenHookSecret(env: NodeJS.ProcessEnv = processEnvironment()): string | undefined {
+  return readOption(options.tokenHookSecret, { env });
 }
 
 /** `TESSERA_KEK`: kept out of `ServerConfig` so a secret never travels with the settings. */

@@ -58,6 +58,7 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
         transport,
         bind,
         sourceAddress: (request: IncomingMessage) => requestSourceAddress(context, request),
+        tokenHook: context.tokenHook,
       },
       preset,
     ),

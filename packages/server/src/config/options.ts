@@ -1,5 +1,7 @@
 import { signingAlgorithms, type SigningAlgorithm } from '@tessera/protocol';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { ClaimsError, validScopeClaims, type ScopeClaims } from '../claims/extra-claims.js';
 import { defaultFailureLimits } from '../client-auth/failure-limiter.js';
 import {
   allCommands,
@@ -81,6 +83,36 @@ const redisUrl = (raw: Raw): string => {
   }
   if (protocol !== 'redis:' && protocol !== 'rediss:')
     throw new InvalidValue(`must be a redis:// or rediss:// URL, got a ${protocol} URL`);
+  return value;
+};
+
+const scopeClaimsFile = (raw: Raw): ScopeClaims => {
+  const path = string(raw);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InvalidValue(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return validScopeClaims(JSON.parse(text));
+  } catch (error) {
+    if (error instanceof SyntaxError) throw new InvalidValue(`${path} is not JSON`);
+    if (error instanceof ClaimsError) throw new InvalidValue(`${path}: ${error.message}`);
+    throw error;
+  }
+};
+
+const hookUrl = (raw: Raw): string => {
+  const value = string(raw);
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hash)
+    throw new InvalidValue('must be an http(s) URL without fragment');
   return value;
 };
 
@@ -356,6 +388,51 @@ export const options = {
     doc: 'libuv threads that sign tokens',
     // Only reported in the start-up log; libuv itself decides what it accepts.
     parse: (raw) => Number(raw) || 4,
+  }),
+  // Issue 19: claims and the token hook.
+  scopeClaims: option<ScopeClaims>({
+    name: 'scopeClaims',
+    flag: '--scope-claims',
+    metavar: 'FILE',
+    env: 'TESSERA_SCOPE_CLAIMS',
+    defaultDoc: 'none',
+    doc: 'JSON file: scope name → claims added to tokens granting it (a client’s own win)',
+    parse: scopeClaimsFile,
+  }),
+  tokenHook: option<string>({
+    name: 'tokenHook',
+    flag: '--token-hook',
+    metavar: 'URL',
+    env: 'TESSERA_TOKEN_HOOK',
+    defaultDoc: 'none',
+    doc: 'URL POSTed (signed) before each token is signed; may add claims, narrow, deny',
+    parse: hookUrl,
+  }),
+  tokenHookSecret: option<string>({
+    name: 'tokenHookSecret',
+    env: 'TESSERA_TOKEN_HOOK_SECRET',
+    // A secret: from the environment only, never a flag or a file.
+    file: false,
+    defaultDoc: 'none (required with a token hook)',
+    doc: 'HMAC-SHA256 key of the token hook’s `Tessera-Signature` header',
+  }),
+  tokenHookTimeout: option<number>({
+    name: 'tokenHookTimeout',
+    flag: '--token-hook-timeout',
+    metavar: 'MS',
+    env: 'TESSERA_TOKEN_HOOK_TIMEOUT',
+    default: 300,
+    doc: 'longest the token hook may take to answer (ms)',
+    parse: integer(1, 60_000),
+  }),
+  tokenHookFailure: option<'deny' | 'allow'>({
+    name: 'tokenHookFailure',
+    flag: '--token-hook-failure',
+    metavar: 'MODE',
+    env: 'TESSERA_TOKEN_HOOK_FAILURE',
+    default: 'deny',
+    doc: 'when the hook fails: `deny` (503) or `allow` (the token without its changes)',
+    parse: oneOf(['deny', 'allow'] as const),
   }),
 } satisfies Record<string, Option<unknown>>;
 
