@@ -130,6 +130,8 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
     }),
   );
 
-  mountEndpoints(app, table, (authorization) => authenticateAdmin(context, authorization));
+  mountEndpoints(app, table, {
+    authenticate: (request) => authenticateAdmin(context, request.headers.authorization),
+  });
   return app;
 }

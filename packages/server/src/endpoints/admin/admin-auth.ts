@@ -1,18 +1,20 @@
 import { OAuthError, type OAuthErrorCode } from '@tessera/protocol';
 import type { TesseraContext } from '../../context.js';
+import { roleOfScopes, type AdminCaller } from './admin-roles.js';
 
 export const adminScope = 'tessera:admin';
 const realm = 'tessera-admin';
 
 /**
  * RFC 6750 bearer authentication with Tessera's own access tokens: the admin API opens only
- * for an active token carrying the `tessera:admin` scope, from a client that still exists
- * and is enabled. Returns the caller's client_id (the audit log's actor).
+ * for an active token carrying an admin scope (`tessera:admin:read`, `tessera:admin:write` or
+ * `tessera:admin`), from a client that still exists and is enabled. Returns the caller with
+ * the role its scope grants; which role a route needs is checked after this (admin-roles.ts).
  */
 export async function authenticateAdmin(
   context: Pick<TesseraContext, 'syncChanges' | 'inspector'>,
   header: string | undefined,
-): Promise<string> {
+): Promise<AdminCaller> {
   // RFC 6750 §3: every refusal carries the Bearer challenge, with the error when there is one.
   const refuse = (code: OAuthErrorCode, description: string, status?: number, params = '') =>
     new OAuthError(code, description, {
@@ -40,7 +42,8 @@ export async function authenticateAdmin(
     const params = `, error="invalid_token", error_description="${description}"`;
     throw refuse('invalid_token', description, undefined, params);
   }
-  if (!(inspection.claims.scope ?? '').split(' ').includes(adminScope)) {
+  const role = roleOfScopes((inspection.claims.scope ?? '').split(' '));
+  if (role === undefined) {
     const description = `The access token lacks the ${adminScope} scope`;
     throw refuse(
       'insufficient_scope',
@@ -49,5 +52,6 @@ export async function authenticateAdmin(
       `, error="insufficient_scope", scope="${adminScope}"`,
     );
   }
-  return inspection.claims.client_id;
+  const clientId = inspection.claims.client_id;
+  return { actor: `admin-api:${clientId}`, clientId, role, bearer: true };
 }
