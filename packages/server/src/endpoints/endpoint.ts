@@ -16,6 +16,8 @@ export interface Answer {
   body?: unknown;
   /** Whose token was issued (metrics), when the handler knows. */
   clientId?: string | undefined;
+  /** `Set-Cookie` values (the console's session, issue 20). */
+  cookies?: readonly string[];
   /** An admin change to log (`action`, `target`, …) once it is done. */
   change?: Record<string, unknown>;
 }
@@ -81,6 +83,7 @@ export type AuthenticateClient = (
 
 export const str: JsonSchema = { type: 'string' };
 export const int: JsonSchema = { type: 'integer' };
+export const bool: JsonSchema = { type: 'boolean' };
 export const dateTime: JsonSchema = { type: 'string', format: 'date-time' };
 export const nullable = (schema: JsonSchema): JsonSchema => ({
   ...schema,

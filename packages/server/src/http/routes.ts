@@ -76,6 +76,7 @@ function route(
         if (answer.change) request.log.info(answer.change, 'admin change');
         reply.code(answer.status);
         if (answer.headers) reply.headers(answer.headers);
+        if (answer.cookies) reply.header('set-cookie', answer.cookies);
         return reply.send(answer.body);
       },
     });
