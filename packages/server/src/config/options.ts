@@ -66,16 +66,21 @@ const oidcIssuer = (raw: Raw): string => {
 };
 
 /** `GROUP=ROLE` entries; the last one for a group wins. */
+/** Embedders may pass `[group, role]` pairs instead of text. */
 const roleMappings = (raw: Raw): Array<[string, AdminRole]> =>
-  list(raw).map((entry) => {
-    const at = entry.lastIndexOf('=');
-    const [group, role] = [entry.slice(0, at), entry.slice(at + 1)];
-    if (at < 1 || !isAdminRole(role))
-      throw new InvalidValue(
-        `entries must be GROUP=ROLE with ROLE viewer, operator or admin, got ${JSON.stringify(entry)}`,
-      );
-    return [group, role];
-  });
+  (Array.isArray(raw) ? (raw as readonly unknown[]) : list(raw)).map((entry) =>
+    roleMapping(Array.isArray(entry) ? entry.join('=') : String(entry)),
+  );
+
+const roleMapping = (entry: string): [string, AdminRole] => {
+  const at = entry.lastIndexOf('=');
+  const [group, role] = [entry.slice(0, at), entry.slice(at + 1)];
+  if (at < 1 || !isAdminRole(role))
+    throw new InvalidValue(
+      `entries must be GROUP=ROLE with ROLE viewer, operator or admin, got ${JSON.stringify(entry)}`,
+    );
+  return [group, role];
+};
 
 const proxies = (raw: Raw): string[] => {
   const entries = list(raw);
@@ -344,7 +349,8 @@ export const options = {
     default: true,
     defaultDoc: '`on`',
     doc: "whether the console offers sign-in with an admin client's secret",
-    parse: (raw) => oneOf(['on', 'off'])(raw) === 'on',
+    // Embedders may pass a boolean.
+    parse: (raw) => (typeof raw === 'boolean' ? raw : oneOf(['on', 'off'])(raw) === 'on'),
   }),
   consoleRequireAcr: option<string>({
     name: 'consoleRequireAcr',

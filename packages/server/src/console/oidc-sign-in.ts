@@ -149,7 +149,15 @@ export class OidcSignIn {
         requireIdToken: true,
       });
       // Not optional here: an operator's session must rest on a token the provider signed.
-      await oauth.validateApplicationLevelSignature(server, response, this.#options());
+      await oauth
+        .validateApplicationLevelSignature(server, response, this.#options())
+        .catch((error: unknown) => {
+          throw new SignInError(
+            'id_token_signature_invalid',
+            "The ID token's signature does not verify with the provider's keys",
+            { cause: error },
+          );
+        });
       const claims = oauth.getValidatedIdTokenClaims(result)!;
       const email = typeof claims.email === 'string' ? claims.email : undefined;
       return {
