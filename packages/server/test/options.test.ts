@@ -138,6 +138,15 @@ describe('loadConfig from the option table', () => {
       authFailureLimits: { perClient: 10, perAddress: 50, windowSeconds: 60, lockSeconds: 60 },
       bodyLimit: 16 * 1024,
       logLevel: 'info',
+      consoleOidcIssuer: undefined,
+      consoleOidcClientId: undefined,
+      consoleOidcClientSecret: undefined,
+      consoleOidcRolesClaim: 'groups',
+      consoleRoles: [],
+      consoleSecretSignIn: true,
+      consoleRequireAcr: undefined,
+      consoleSessionIdle: 1800,
+      consoleSessionMax: 43200,
     });
     const serve = serveSettings({ env: {} });
     assert.equal(serve.shutdownTimeout, 10);
@@ -167,6 +176,15 @@ describe('loadConfig from the option table', () => {
       TESSERA_TRUSTED_PROXIES: ' 10.0.0.0/8 , ::1 ,',
       TESSERA_CLIENT_CERT_HEADER: 'X-SSL-Cert',
       TESSERA_LOG_LEVEL: 'warn',
+      TESSERA_CONSOLE_OIDC_ISSUER: 'https://idp.example.com/realms/corp',
+      TESSERA_CONSOLE_OIDC_CLIENT_ID: 'tessera-console',
+      TESSERA_CONSOLE_OIDC_CLIENT_SECRET: 'console-secret',
+      TESSERA_CONSOLE_OIDC_ROLES_CLAIM: 'roles',
+      TESSERA_CONSOLE_ROLES: 'ops=operator,sec=admin',
+      TESSERA_CONSOLE_SECRET_SIGN_IN: 'off',
+      TESSERA_CONSOLE_REQUIRE_ACR: 'mfa',
+      TESSERA_CONSOLE_SESSION_IDLE: '900',
+      TESSERA_CONSOLE_SESSION_MAX: '3600',
     });
     assert.deepEqual(config, {
       tlsCert: 'c.pem',
@@ -189,6 +207,18 @@ describe('loadConfig from the option table', () => {
       authFailureLimits: { perClient: 3, perAddress: 4, windowSeconds: 5, lockSeconds: 6 },
       bodyLimit: 16 * 1024,
       logLevel: 'warn',
+      consoleOidcIssuer: 'https://idp.example.com/realms/corp',
+      consoleOidcClientId: 'tessera-console',
+      consoleOidcClientSecret: 'console-secret',
+      consoleOidcRolesClaim: 'roles',
+      consoleRoles: [
+        ['ops', 'operator'],
+        ['sec', 'admin'],
+      ],
+      consoleSecretSignIn: false,
+      consoleRequireAcr: 'mfa',
+      consoleSessionIdle: 900,
+      consoleSessionMax: 3600,
     });
     assert.deepEqual(
       serveSettings({
