@@ -64,10 +64,8 @@ export async function operatorsCommand(args: string[]): Promise<void> {
       if (values.json) return printJson({ email, role: values.role });
       return print(`${email} is an operator with the ${values.role} role.`);
     }
-    if (!(await store.removeOperator(email!))) {
-      process.exitCode = 1;
-      return print(`${email} is not on the operator list.`);
-    }
+    if (!(await store.removeOperator(email!)))
+      throw new Error(`${email} is not on the operator list`);
     await store.appendAudit({
       at: now,
       actor,
