@@ -169,7 +169,7 @@ describe('console sign-in with OpenID Connect', () => {
         'Refused: a console request that changes something needs the Tessera-CSRF header and a same-origin Origin',
     };
     for (const headers of [
-      {},
+      {} as Record<string, string>,
       { origin: tessera.url },
       { ...csrf(jar), 'tessera-csrf': 'x'.repeat(43) },
       { ...csrf(jar), origin: 'http://evil.example' },

@@ -1,9 +1,0 @@
-// node-oidc-provider ships no types; the browser test uses this much of it.
-declare module 'oidc-provider' {
-  import type { IncomingMessage, ServerResponse } from 'node:http';
-  export default class Provider {
-    constructor(issuer: string, configuration: Record<string, unknown>);
-    callback(): (request: IncomingMessage, response: ServerResponse) => void;
-    on(event: string, listener: (...args: unknown[]) => void): this;
-  }
-}
