@@ -65,7 +65,10 @@ function csrfToken() {
 
 /** How this server signs people in, and the person's session if there is one. @returns {Promise<ConsoleSession>} */
 export async function consoleSession() {
-  const response = await fetch('/console/session', { cache: 'no-store', credentials: 'same-origin' });
+  const response = await fetch('/console/session', {
+    cache: 'no-store',
+    credentials: 'same-origin',
+  });
   return response.json();
 }
 
