@@ -303,6 +303,20 @@ describe('console sign-in with OpenID Connect', () => {
       session: { role: string };
     };
     assert.equal(session.session.role, 'operator');
+    // The list applies to the open session at once: downgraded, then removed.
+    await tessera.server.context.store.putOperator({
+      email: 'dave@example.com',
+      role: 'viewer',
+      createdAt: now,
+    });
+    const downgraded = await call(jar, 'POST', '/admin/v1/clients', {
+      body: { name: 'x' },
+      headers: csrf(jar),
+    });
+    assert.equal(downgraded.status, 403);
+    assert.equal((await call(jar, 'GET', '/admin/v1/clients')).status, 200);
+    await tessera.server.context.store.removeOperator('dave@example.com');
+    assert.equal((await call(jar, 'GET', '/admin/v1/clients')).status, 401);
   });
 
   it('records each person, their address and the request id in the audit trail', async () => {

@@ -2,8 +2,9 @@ import { OAuthError } from '@tessera/protocol';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { ServerConfig } from '../config.js';
-import type { AdminCaller, AdminRole } from '../endpoints/admin/admin-roles.js';
+import { strongestRole, type AdminCaller, type AdminRole } from '../endpoints/admin/admin-roles.js';
 import type { AuditPerson, ConsoleSessionRecord, Store } from '../store/contract.js';
+import { listedRole } from './console-roles.js';
 import { readCookies, setCookie } from './cookies.js';
 
 export const sessionCookie = 'tessera_session';
@@ -24,6 +25,9 @@ export interface SessionData {
   role: AdminRole;
   acr?: string | undefined;
   csrf: string;
+  /** What the groups gave at sign-in, and the verified email the operator list is read by. */
+  groupRole?: AdminRole | undefined;
+  listedEmail?: string | undefined;
 }
 
 type SessionConfig = Pick<
@@ -110,8 +114,19 @@ export class ConsoleSessions {
       await this.store.deleteConsoleSession(id);
       return undefined;
     }
+    const data = record.data as unknown as SessionData;
+    // A change to Tessera's operator list applies at once, not at the next sign-in.
+    if (data.listedEmail !== undefined) {
+      const listed = await listedRole(this.store, data.listedEmail);
+      const role = strongestRole([data.groupRole, listed].filter((r) => r !== undefined));
+      if (role === undefined) {
+        await this.store.deleteConsoleSession(id);
+        return undefined;
+      }
+      data.role = role;
+    }
     if (now > record.lastSeenAt) await this.store.touchConsoleSession(id, now);
-    return { record, data: record.data as unknown as SessionData };
+    return { record, data };
   }
 
   /**

@@ -232,7 +232,7 @@ export function signInEndpoints(deps: SignInDeps): Endpoint[] {
           sub: person.sub,
           ...(person.email ? { email: person.email } : {}),
         };
-        const role = await roleOfPerson(config, store, person.claims);
+        const { role, groupRole, listedEmail } = await roleOfPerson(config, store, person.claims);
         if (role === undefined) {
           await audit(request, 'console.sign_in_refused', who);
           return page(
@@ -242,7 +242,13 @@ export function signInEndpoints(deps: SignInDeps): Endpoint[] {
             [clearSignIn],
           );
         }
-        const cookies = await sessions.create({ person: who, role, acr: person.acr });
+        const cookies = await sessions.create({
+          person: who,
+          role,
+          acr: person.acr,
+          ...(groupRole ? { groupRole } : {}),
+          ...(listedEmail ? { listedEmail } : {}),
+        });
         await audit(request, 'console.sign_in', who, {
           role,
           ...(person.acr ? { acr: person.acr } : {}),
