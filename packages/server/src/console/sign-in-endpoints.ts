@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config.js';
-import { auditAbout } from '../endpoints/admin/admin-audit.js';
+import { requestOrigin } from '../endpoints/admin/admin-audit.js';
 import { bool, json, nullable, object, str } from '../endpoints/endpoint.js';
 import type { Answer, Endpoint, EndpointRequest } from '../endpoints/endpoint.js';
 import { noStoreHeaders } from '../http/error-reply.js';
@@ -74,10 +74,7 @@ export function signInEndpoints(deps: SignInDeps): Endpoint[] {
     person: AuditEntry['person'],
     details: Record<string, unknown> = {},
   ) => {
-    const { sourceAddress, requestId } = auditAbout({
-      ...request,
-      caller: { actor: '', role: 'viewer', bearer: false },
-    });
+    const { sourceAddress, requestId } = requestOrigin(request);
     const who = person ? `person:${person.email ?? person.sub}` : 'anonymous';
     await store.appendAudit({
       at: deps.nowSeconds(),

@@ -10,9 +10,14 @@ export function auditAbout(
   request: EndpointRequest,
 ): Pick<AuditEntry, 'actor' | 'person' | 'sourceAddress' | 'requestId'> {
   const caller = request.caller!;
+  return { actor: caller.actor, person: caller.person ?? null, ...requestOrigin(request) };
+}
+
+/** Where a request came from and its id, for an audit entry. */
+export function requestOrigin(
+  request: Pick<EndpointRequest, 'host' | 'raw'>,
+): Pick<AuditEntry, 'sourceAddress' | 'requestId'> {
   return {
-    actor: caller.actor,
-    person: caller.person ?? null,
     sourceAddress: request.host?.ip ?? request.raw.socket.remoteAddress ?? null,
     requestId: request.host?.id ?? null,
   };

@@ -1,4 +1,5 @@
 import { OAuthError } from '@tessera/protocol';
+import type { AuditPerson } from '../../store/contract.js';
 
 /**
  * The admin roles, weakest first: `viewer` reads everything except secrets, `operator` also
@@ -33,14 +34,8 @@ export function strongestRole(roles: Iterable<AdminRole>): AdminRole | undefined
 export const roleOfScopes = (scopes: readonly string[]): AdminRole | undefined =>
   strongestRole(adminRoles.filter((role) => scopes.includes(roleScopes[role])));
 
-/** A person signed in to the console through the company's OpenID Provider. */
-export interface Person {
-  /** The ID token's `iss` and `sub`: together, who this is. */
-  iss: string;
-  sub: string;
-  /** The ID token's `email`, when the provider gives one. */
-  email?: string | undefined;
-}
+/** A person signed in to the console: the ID token's `iss` and `sub` (who), and `email`. */
+export type Person = AuditPerson;
 
 /** Who is calling the admin API, as the one admin authentication step found out. */
 export interface AdminCaller {
