@@ -8,6 +8,7 @@ import { adminActivityEndpoints } from './endpoints/admin/admin-activity.js';
 import { authenticateAdmin } from './endpoints/admin/admin-auth.js';
 import { adminClientEndpoints } from './endpoints/admin/admin-clients.js';
 import { adminKeyEndpoints } from './endpoints/admin/admin-keys.js';
+import { adminOperatorEndpoints } from './endpoints/admin/admin-operators.js';
 import { consoleEndpoints } from './console/console-routes.js';
 import { ConsoleSessions } from './console/console-sessions.js';
 import { OidcSignIn } from './console/oidc-sign-in.js';
@@ -93,6 +94,7 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
       : []),
     ...adminClientEndpoints({ store, hasher, nowSeconds, clients }),
     ...adminKeyEndpoints({ store, keys, nowSeconds, config }),
+    ...adminOperatorEndpoints({ store, nowSeconds }),
     ...adminActivityEndpoints({ activity: metrics.activity, nowSeconds }),
     ...signInEndpoints({ config, store, sessions, oidc, nowSeconds, logger: context.logger }),
     ...consoleEndpoints(),

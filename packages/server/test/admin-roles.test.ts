@@ -93,6 +93,38 @@ describe('admin API roles for machine clients', () => {
     assert.equal((await call('admin', 'DELETE', `/admin/v1/clients/${id}`)).status, 204);
   });
 
+  it('only an admin manages the operator list, and each change is audited', async () => {
+    const operator = { email: 'Carol@Example.com', role: 'viewer' };
+    assert.equal((await call('operator', 'POST', '/admin/v1/operators', operator)).status, 403);
+    assert.equal((await call('operator', 'GET', '/admin/v1/operators')).status, 403);
+    const added = await call('admin', 'POST', '/admin/v1/operators', operator);
+    assert.equal(added.status, 200);
+    assert.deepEqual(
+      { ...added.body, created_at: undefined },
+      { email: 'carol@example.com', role: 'viewer', created_at: undefined },
+    );
+    const listed = await call('admin', 'GET', '/admin/v1/operators');
+    assert.deepEqual(
+      (listed.body!.operators as Array<{ email: string }>).map((o) => o.email),
+      ['carol@example.com'],
+    );
+    assert.equal(
+      (await call('admin', 'DELETE', '/admin/v1/operators/carol@example.com')).status,
+      204,
+    );
+    const audit = await call('viewer', 'GET', '/admin/v1/audit?limit=2');
+    assert.deepEqual(
+      (audit.body!.entries as Array<{ action: string; target: string }>).map((e) => [
+        e.action,
+        e.target,
+      ]),
+      [
+        ['operator.remove', 'carol@example.com'],
+        ['operator.add', 'carol@example.com'],
+      ],
+    );
+  });
+
   it('/openapi.json names the role and scope of every admin route', async () => {
     const document = (await (await fetch(`${tessera.url}/openapi.json`)).json()) as {
       paths: Record<
@@ -129,6 +161,9 @@ describe('admin API roles for machine clients', () => {
       'GET /admin/v1/audit': 'viewer',
       'GET /admin/v1/activity': 'viewer',
       'GET /admin/v1/activity/clients': 'viewer',
+      'GET /admin/v1/operators': 'admin',
+      'POST /admin/v1/operators': 'admin',
+      'DELETE /admin/v1/operators/{email}': 'admin',
     });
     assert.deepEqual(
       Object.keys(document.components.securitySchemes.adminToken.flows.clientCredentials.scopes),

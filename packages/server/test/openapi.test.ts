@@ -294,6 +294,17 @@ describe('OpenAPI document: every route answers as documented', () => {
     await api.call('GET', '/admin/v1/activity', { headers: admin }, 200);
     await api.call('GET', '/admin/v1/activity?client_id=', { headers: admin }, 400);
     await api.call('GET', '/admin/v1/activity/clients', { headers: admin }, 200);
+    const operator = { email: 'alice@example.com', role: 'operator' };
+    await api.call('POST', '/admin/v1/operators', jsonBody(operator, admin), 200);
+    await api.call(
+      'POST',
+      '/admin/v1/operators',
+      jsonBody({ ...operator, role: 'root' }, admin),
+      400,
+    );
+    await api.call('GET', '/admin/v1/operators', { headers: admin }, 200);
+    await api.call('DELETE', '/admin/v1/operators/alice@example.com', { headers: admin }, 204);
+    await api.call('DELETE', '/admin/v1/operators/alice@example.com', { headers: admin }, 404);
   });
 
   it('called every documented operation', () => {
