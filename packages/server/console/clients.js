@@ -3,6 +3,7 @@
 
 import { renderClientChoices } from './activity.js';
 import { api, attempt, isSignedOut } from './api.js';
+import { readClaims, showClaims } from './claims-field.js';
 import { confirmAction, showSecret } from './dialogs.js';
 import {
   ago,
@@ -75,6 +76,8 @@ function renderClients() {
           class: cls,
           'data-action': action,
           'data-id': client.client_id,
+          // The role the action needs: hidden from people whose role is weaker (console.css).
+          'data-needs': action === 'delete' ? 'admin' : 'operator',
           'aria-label': `${text} ${label}`,
         },
         [text],
@@ -167,6 +170,7 @@ function openClientForm(client) {
   value('client-federated-subject', client?.federated_subject ?? '');
   value('client-federated-audience', client?.federated_audience ?? '');
   value('client-profile', client?.profile ?? '');
+  showClaims(client?.claims);
   dialogById('client-dialog').showModal();
 }
 
@@ -176,6 +180,7 @@ async function submitClientForm(event) {
   const read = (/** @type {string} */ id) => inputById(id).value.trim();
   const ttl = read('client-ttl');
   const body = {
+    claims: {},
     name: read('client-name'),
     scope: read('client-scope').split(/\s+/).filter(Boolean).join(' '),
     audience: read('client-audience')
@@ -197,6 +202,7 @@ async function submitClientForm(event) {
   const current = editing ? (clientById(editing)?.profile ?? '') : '';
   if (profile !== current) Object.assign(body, { profile: profile === '' ? 'none' : profile });
   try {
+    body.claims = readClaims();
     if (editing) {
       await api('PATCH', `/admin/v1/clients/${encodeURIComponent(editing)}`, body);
       dialogById('client-dialog').close();

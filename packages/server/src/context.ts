@@ -19,6 +19,8 @@ import { TokenInspector } from './tokens/token-inspector.js';
 import { sharedReplayGuards } from './shared-state/shared-replay-guard.js';
 import { throttled, type SharedState } from './shared-state/shared-state.js';
 import { ReplayCache, type ReplayGuard } from '@tessera/protocol';
+import { TokenHook } from './claims/token-hook.js';
+import { ConfigError, type TokenHookSettings } from './config.js';
 import type { AssertionPolicy } from './client-auth/private-key-jwt.js';
 import { tokenPath } from './endpoints/discovery.js';
 
@@ -40,6 +42,8 @@ export interface TesseraContext {
   inspector: TokenInspector;
   authenticator: ClientAuthenticator;
   secretUsage: SecretUsage;
+  /** The token hook (issue 19), when one is configured. */
+  tokenHook: TokenHook | undefined;
   /** Prometheus metrics and the console's activity counts for this process. */
   metrics: TesseraMetrics;
   logger: Logger;
@@ -77,6 +81,8 @@ export interface ContextOptions {
    * one machine (and in the workers of `serve --workers N`, whose primary consults it).
    */
   sharedState?: SharedState | undefined;
+  /** `TESSERA_TOKEN_HOOK_SECRET`, needed when `config.tokenHook` is set. */
+  tokenHookSecret?: string | undefined;
 }
 
 export interface ReplayGuards {
@@ -158,6 +164,8 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     clientCache: () => ({ hits: clients.hits, misses: clients.storeReads, size: clients.size }),
   });
   const inspector = new TokenInspector(keys, clients, revocations, () => config.issuer, nowSeconds);
+  const tokenHook =
+    config.tokenHook && tokenHookFor(config.tokenHook, options, metrics, nowSeconds);
 
   return {
     config,
@@ -170,6 +178,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     revocations,
     inspector,
     authenticator,
+    tokenHook,
     replayGuards,
     secretUsage,
     metrics,
@@ -180,6 +189,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     maintainKeys,
     close: async () => {
       for (const timer of timers) clearInterval(timer);
+      await tokenHook?.close();
       await changeSync.close();
       await secretUsage
         .flush()
@@ -218,6 +228,21 @@ function reportLockout(
   }
   metrics.lockouts.inc({ key: event.key });
   logger.warn(fields, 'client authentication locked out after repeated failures');
+}
+
+function tokenHookFor(
+  settings: TokenHookSettings,
+  options: ContextOptions,
+  metrics: TesseraMetrics,
+  nowSeconds: () => number,
+): TokenHook {
+  if (!options.tokenHookSecret)
+    throw new ConfigError('TESSERA_TOKEN_HOOK_SECRET must be set with the token hook');
+  return new TokenHook(settings, options.tokenHookSecret, {
+    failures: metrics.tokenHookFailures,
+    logger: options.logger,
+    nowSeconds,
+  });
 }
 
 /**

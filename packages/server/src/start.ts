@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { ServerConfig } from './config.js';
+import { tokenHookSecret, type ServerConfig } from './config.js';
 import { createContext, type ReplayGuards, type TesseraContext } from './context.js';
 import { createLogger } from './http/logger.js';
 import { findPreset } from './presets/index.js';
@@ -91,6 +91,7 @@ export async function startServer(
       nowSeconds: options.nowSeconds,
       replayGuards: options.replayGuards,
       sharedState,
+      tokenHookSecret: config.tokenHook ? tokenHookSecret(options.env) : undefined,
     });
     const app = buildServer(context, logger);
     await app.listen({ port: config.port, host: config.host });

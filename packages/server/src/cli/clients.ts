@@ -13,6 +13,7 @@ import { clientView } from '../views/record-views.js';
 import { table } from './output.js';
 import { UsageError } from './usage.js';
 import { authConfigInput, authConfigOptions } from './client-auth-options.js';
+import { claimOptions, claimsInput } from './claim-options.js';
 
 /** How long the previous secret keeps working after a rotation unless `--grace` says otherwise. */
 export const defaultGraceSeconds = 86400;
@@ -74,11 +75,13 @@ async function create(args: string[]): Promise<void> {
     'client-secret': { type: 'string' },
     ...authConfigOptions,
     profile: { type: 'string' },
+    ...claimOptions,
     json: { type: 'boolean' },
   });
   if (positionals.length > 0)
     throw new UsageError(`clients create takes no arguments, got ${positionals.join(' ')}`);
   const authConfig = await authConfigInput(values);
+  const claims = await claimsInput(values);
   if (values.name === undefined) throw new UsageError('clients create needs --name');
   const ttl = values['token-ttl'];
   if (ttl !== undefined && !/^\d+$/.test(ttl))
@@ -97,6 +100,7 @@ async function create(args: string[]): Promise<void> {
       clientSecret: values['client-secret'],
       profile: values.profile,
       ...authConfig,
+      claims,
     }),
   );
   const view = clientView(client);
@@ -126,6 +130,8 @@ async function update(args: string[]): Promise<void> {
     'auth-method': { type: 'string' },
     ...authConfigOptions,
     profile: { type: 'string' },
+    ...claimOptions,
+    'unset-claim': { type: 'string', multiple: true },
     json: { type: 'boolean' },
   });
   const clientId = onePositional(positionals, 'client ID');
@@ -133,8 +139,10 @@ async function update(args: string[]): Promise<void> {
   if (ttl !== undefined && !/^\d+$/.test(ttl))
     throw new UsageError('--token-ttl must be a whole number of seconds');
   const authConfig = await authConfigInput(values);
-  const client = await withRegistry(values.database, (registry) =>
-    registry.update(clientId, {
+  const client = await withRegistry(values.database, async (registry) => {
+    // --claim and --unset-claim change the client's current claims; --claims-file replaces them.
+    const claims = await claimsInput(values, (await registry.get(clientId)).claims);
+    return registry.update(clientId, {
       name: values.name,
       scope: values.scope,
       audiences: values.audience,
@@ -142,8 +150,9 @@ async function update(args: string[]): Promise<void> {
       authMethod: values['auth-method'],
       profile: values.profile,
       ...authConfig,
-    }),
-  );
+      claims,
+    });
+  });
   if (values.json) return printJson(clientView(client));
   print(`Client ${client.clientId} is updated.`);
 }
@@ -172,9 +181,13 @@ async function show(args: string[]): Promise<void> {
   if (values.json) return printJson(view);
   for (const [key, value] of Object.entries(view)) {
     if (key === 'secrets') continue;
-    print(
-      `${`${key}:`.padEnd(14)} ${Array.isArray(value) ? value.join(', ') || '-' : (value ?? '-')}`,
-    );
+    const shown =
+      key === 'claims'
+        ? JSON.stringify(value)
+        : Array.isArray(value)
+          ? value.join(', ') || '-'
+          : (value ?? '-');
+    print(`${`${key}:`.padEnd(14)} ${String(shown)}`);
   }
   print('secrets:');
   print(

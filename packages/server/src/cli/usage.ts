@@ -20,12 +20,15 @@ Commands:
                  [--auth-method self_signed_tls_client_auth --certificate-file F]
                  [--auth-method federated --federated-issuer URL --federated-subject SUB
                   [--federated-audience AUD] [--federated-jwks-uri URL]]
-                 [--dpop-bound] [--profile fapi2]
+                 [--dpop-bound] [--profile fapi2] [--claim KEY=VALUE]... [--claims-file FILE]
                  [--client-id ID --client-secret SECRET] [--json]
       Register a client. Its secret is printed exactly once and cannot be recovered.
   clients update ID [--name NAME] [--scope "a b"] [--audience URI]... [--token-ttl SECONDS]
-                 [--auth-method M and its options as above] [--profile fapi2|none] [--json]
-      Change a client; a client held to fapi2 must still meet FAPI 2.0.
+                 [--auth-method M and its options as above] [--profile fapi2|none]
+                 [--claim KEY=VALUE]... [--unset-claim KEY]... [--claims-file FILE] [--json]
+      Change a client; a client held to fapi2 must still meet FAPI 2.0. --claim adds or
+      replaces one token claim (VALUE is JSON when it parses as JSON, else a string),
+      --unset-claim removes one, --claims-file replaces them all.
   clients list [--json]
   clients show ID [--json]
   clients disable ID | enable ID | delete ID [--json]
@@ -39,8 +42,12 @@ Commands:
       Publish a new signing key now; it starts signing after the propagation delay
       (default: the JWKS max-age). The old key stays published until its tokens expire.
       With pkcs11 (or TESSERA_SIGNING_KEYS) the key is generated inside the token.
-  audit list [--limit N] [--json]
-      Admin changes, newest first (who, what, when; never a secret).
+  audit list [--limit N] [--actor WHO] [--json]
+      Admin changes, newest first (who, from where, what, when; never a secret). --actor
+      keeps one actor's: a client_id, a person's email or subject, or cli:USER.
+  operators add EMAIL --role viewer|operator|admin | operators list | operators remove EMAIL [--json]
+      People given a console role by Tessera itself (matched on their verified email),
+      besides the roles their identity provider's groups map to (--console-role).
   migrate
       Apply pending database migrations (serve does this on start).
   migrate-store --from sqlite:PATH --to postgres://URL

@@ -41,6 +41,8 @@ export class TesseraMetrics {
   readonly introspections = new CountTable();
   /** Failed store calls by operation. */
   readonly storeErrors = new CountTable();
+  /** Token hook calls that gave no usable answer, by reason (issue 19). */
+  readonly tokenHookFailures = new CountTable();
   readonly tokenLatency = new LatencyHistogram(
     'tessera_token_request_duration_seconds',
     'Token endpoint response time, from request received to response sent',
@@ -85,6 +87,10 @@ export class TesseraMetrics {
     fromTable(registry, this.storeErrors, 'tessera_store_errors_total', {
       help: 'Failed store calls by operation',
       labels: ['operation'],
+    });
+    fromTable(registry, this.tokenHookFailures, 'tessera_token_hook_failures_total', {
+      help: 'Token hook calls without a usable answer, by reason (timeout, connection, status, too_large, malformed)',
+      labels: ['reason'],
     });
 
     const sources = () => this.#sources;

@@ -13,6 +13,7 @@ import {
 import { clientCredentialsGrant } from '../grants/client-credentials.js';
 import { usesSecret, validAuthConfig, type AuthConfigInput } from '../client-auth/auth-config.js';
 import { fapi2RegistrationProblem } from '../profiles/fapi2.js';
+import { ClaimsError, validClaims } from '../claims/extra-claims.js';
 
 /** A request the registry refuses; its message names the offending field. */
 export class RegistryError extends Error {
@@ -32,6 +33,8 @@ export interface ClientInput extends AuthConfigInput {
   tokenTtl?: number | null | undefined;
   authMethod?: string | undefined;
   grantTypes?: string[] | undefined;
+  /** Extra token claims (issue 19); an update replaces the whole object. */
+  claims?: unknown;
   /** Import an existing client (migration): its id and secret instead of generated ones. */
   clientId?: string | undefined;
   clientSecret?: string | undefined;
@@ -48,10 +51,12 @@ const clientIdPattern = /^[\x20-\x7e]{1,200}$/;
 export class ClientRegistry {
   readonly #nowSeconds: () => number;
   readonly #actor: string | undefined;
+  readonly #about: Pick<AuditEntry, 'person' | 'sourceAddress' | 'requestId'>;
 
   /**
    * @param actor who makes the changes, for the audit log (e.g. `cli:alice`,
    *   `admin-api:<client_id>`); no audit entries are written without one.
+   * @param about the person, source address and request id the audit entries record.
    */
   constructor(
     private readonly store: Store,
@@ -61,10 +66,12 @@ export class ClientRegistry {
       actor?: string;
       /** `--fapi-max-token-lifetime`: the longest token_ttl a fapi2 client may have. */
       fapiMaxTokenLifetime?: number | undefined;
+      about?: Pick<AuditEntry, 'person' | 'sourceAddress' | 'requestId'>;
     } = {},
   ) {
     this.#nowSeconds = options.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
     this.#actor = options.actor;
+    this.#about = options.about ?? {};
     this.#fapiMaxTokenLifetime = options.fapiMaxTokenLifetime ?? 600;
   }
 
@@ -89,7 +96,7 @@ export class ClientRegistry {
    */
   #audit(action: string, target: string, details: Record<string, unknown> = {}): AuditEntry[] {
     if (this.#actor === undefined) return [];
-    return [{ at: this.nowSeconds(), actor: this.#actor, action, target, details }];
+    return [{ at: this.nowSeconds(), actor: this.#actor, action, target, details, ...this.#about }];
   }
 
   /** Creates a client; the returned secret is the only copy that will ever exist. */
@@ -147,6 +154,7 @@ export class ClientRegistry {
       authConfig,
       grantTypes: input.grantTypes ?? [clientCredentialsGrant],
       ...(validProfile(input.profile) === null ? {} : { profile: 'fapi2' as const }),
+      claims: registryClaims(input.claims ?? {}),
       secrets:
         clientSecret === undefined ? [] : [this.hasher.newRecord(clientSecret, this.nowSeconds())],
     };
@@ -160,6 +168,7 @@ export class ClientRegistry {
         auth_method: record.authMethod,
         ...(record.profile ? { profile: record.profile } : {}),
         ...(Object.keys(authConfig).length > 0 ? { auth_config: authConfig } : {}),
+        ...(Object.keys(record.claims ?? {}).length > 0 ? { claims: record.claims } : {}),
         imported: input.clientSecret !== undefined,
       }),
     );
@@ -191,6 +200,7 @@ export class ClientRegistry {
     if (input.grantTypes !== undefined) patch.grantTypes = input.grantTypes;
     if (input.status !== undefined) patch.status = input.status;
     if (input.profile !== undefined) patch.profile = validProfile(input.profile);
+    if (input.claims !== undefined) patch.claims = registryClaims(input.claims);
     const authConfigKeys = [
       'jwks',
       'jwksUri',
@@ -364,6 +374,15 @@ function registryAuthConfig(method: RegisteredAuthMethod, input: AuthConfigInput
     return validAuthConfig(method, input);
   } catch (error) {
     throw new RegistryError((error as Error).message, 'invalid_client_metadata');
+  }
+}
+
+function registryClaims(claims: unknown) {
+  try {
+    return validClaims(claims);
+  } catch (error) {
+    if (!(error instanceof ClaimsError)) throw error;
+    throw new RegistryError(error.message, 'invalid_client_metadata');
   }
 }
 

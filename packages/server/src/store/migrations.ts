@@ -198,9 +198,45 @@ export const migrations: readonly Migration[] = [
     `,
     },
   },
+  // Issue 19: per-client claims, a JSON object added to every token of the client.
   {
-    // Issue 25 (self-contained; renumber at merge if another migration took 5).
     version: 5,
+    name: 'client claims (extra token claims)',
+    sql: {
+      sqlite: `ALTER TABLE clients ADD COLUMN claims TEXT NOT NULL DEFAULT '{}';`,
+      postgres: `ALTER TABLE clients ADD COLUMN claims jsonb NOT NULL DEFAULT '{}';`,
+    },
+  },
+  // --- issue 20: people (console sign-in, operators, per-person audit) ---------------------
+  {
+    version: 6,
+    name: 'console sessions, operators, and who did it in the audit log',
+    sql: `
+      CREATE TABLE console_sessions (
+        id           text PRIMARY KEY,
+        kind         text NOT NULL,
+        data         text NOT NULL,
+        created_at   bigint NOT NULL,
+        last_seen_at bigint NOT NULL,
+        expires_at   bigint NOT NULL
+      );
+      CREATE INDEX console_sessions_expires ON console_sessions (expires_at);
+      CREATE TABLE operators (
+        email      text PRIMARY KEY,
+        role       text NOT NULL,
+        created_at bigint NOT NULL
+      );
+      ALTER TABLE audit_log ADD COLUMN actor_issuer text;
+      ALTER TABLE audit_log ADD COLUMN actor_subject text;
+      ALTER TABLE audit_log ADD COLUMN actor_email text;
+      ALTER TABLE audit_log ADD COLUMN source_address text;
+      ALTER TABLE audit_log ADD COLUMN request_id text;
+    `,
+  },
+  // Issue 25: per-client security profile. Version 7 is issue 22's (client token quota and
+  // token reuse); the runner applies by version number, so the gap is harmless until it lands.
+  {
+    version: 8,
     name: 'client security profile (fapi2)',
     sql: `ALTER TABLE clients ADD COLUMN profile text CHECK (profile IN ('fapi2'));`,
   },

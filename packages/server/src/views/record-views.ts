@@ -21,6 +21,8 @@ export function clientView(client: ClientRecord) {
     // Issue 25: shown only when the client is held to one.
     ...(client.profile ? { profile: client.profile } : {}),
     grant_types: client.grantTypes,
+    // Shown when the client has some, like the auth settings above.
+    ...(Object.keys(client.claims).length > 0 ? { claims: client.claims } : {}),
     created_at: iso(client.createdAt),
     updated_at: iso(client.updatedAt),
     secrets: client.secrets.map((secret) => ({
@@ -51,6 +53,9 @@ export function auditView(entry: AuditEntry) {
     action: entry.action,
     target: entry.target,
     details: entry.details,
+    person: entry.person ?? null,
+    source_address: entry.sourceAddress ?? null,
+    request_id: entry.requestId ?? null,
   };
 }
 
