@@ -56,7 +56,9 @@ export async function startServer(
       replayGuards: options.replayGuards,
     });
     const app = buildServer(context, logger);
-    await app.listen({ port: config.port, host: config.host });
+    await app.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
+      throw listenError(error, config);
+    });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -77,5 +79,30 @@ export async function startServer(
     await context?.close();
     await store.close();
     throw error;
+  }
+}
+
+/** Says what to change when the listening socket cannot be had, instead of a bare `bind` code. */
+function listenError(error: unknown, { host, port }: ServerConfig): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  switch (code) {
+    case 'EADDRINUSE':
+      return new Error(`cannot listen on ${where}: the port is already in use (--port, PORT)`);
+    case 'EACCES':
+      return new Error(
+        `cannot listen on ${where}: permission denied (ports below 1024 need privileges)`,
+      );
+    case 'EADDRNOTAVAIL':
+      return new Error(
+        `cannot listen on ${where}: ${host} is not an address of this machine (--host, HOST)`,
+      );
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new Error(
+        `cannot listen on ${where}: the host name ${host} does not resolve (--host, HOST)`,
+      );
+    default:
+      return error;
   }
 }

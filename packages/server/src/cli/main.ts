@@ -8,6 +8,7 @@ import { clientsCommand } from './clients.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
 import { migrateStoreCommand } from './migrate-store.js';
+import { endQuietlyOnClosedPipe } from './output.js';
 import { serveCommand } from './serve.js';
 import { usage, UsageError } from './usage.js';
 
@@ -52,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+endQuietlyOnClosedPipe();
 const status = await main(process.argv.slice(2));
 // serve keeps running on its own handles; every other command ends here.
 if (process.argv[2] !== 'serve' || status !== 0) process.exitCode = status;

@@ -8,8 +8,13 @@ import {
   answerReplayChecksForWorkers,
   replayGuardsSharedWithPrimary,
 } from '../process/shared-replay.js';
-import { stopGracefully, superviseWorkers } from '../process/supervisor.js';
-import { prepareStorage, startServer } from '../start.js';
+import {
+  reportWorkerFailed,
+  reportWorkerReady,
+  stopGracefully,
+  superviseWorkers,
+} from '../process/supervisor.js';
+import { prepareStorage, startServer, type RunningServer } from '../start.js';
 import { cliConfig, databaseOption, parse } from './common.js';
 import { UsageError } from './usage.js';
 
@@ -75,7 +80,14 @@ export async function serveCommand(args: string[]): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const replayGuards = replayGuardsSharedWithPrimary(() => Math.floor(Date.now() / 1000), logger);
-  const server = await startServer(config, { logger, ...(replayGuards ? { replayGuards } : {}) });
+  let server: RunningServer;
+  try {
+    server = await startServer(config, { logger, ...(replayGuards ? { replayGuards } : {}) });
+  } catch (error) {
+    // A worker leaves the message to its primary, which prints it once for the service.
+    if (cluster.isWorker) return reportWorkerFailed(error);
+    throw error;
+  }
   shareFailuresWithPrimary(server.context.authenticator.failures);
   const log = server.app.log;
   log.info(
@@ -96,6 +108,7 @@ export async function serveCommand(args: string[]): Promise<void> {
     },
     delayMs: drainDelayMs,
   });
+  reportWorkerReady();
 }
 
 /** How long a stopping server keeps accepting while /readyz reports "draining" (ms). */
