@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config.js';
 import { KekMismatchError } from '../lib/kek.js';
 import { RegistryError } from '../registry/client-registry.js';
@@ -30,13 +31,22 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return command === undefined ? 2 : 0;
   }
+  if (command === '--version' || command === '-v') {
+    // The package's own version: src/cli and dist/cli both sit two levels below package.json.
+    const { version } = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    process.stdout.write(`${version}\n`);
+    return 0;
+  }
   const run = commands[command];
   try {
     if (!run) throw new UsageError(`unknown command: ${command}`);
     await run(args);
     return 0;
   } catch (error) {
-    if (error instanceof UsageError) {
+    // A bad value on the command line is a usage error like a misspelt flag.
+    if (error instanceof UsageError || (error instanceof ConfigError && error.source === 'flag')) {
       process.stderr.write(`tessera: ${error.message}\n\n${usage}\n`);
       return 2;
     }

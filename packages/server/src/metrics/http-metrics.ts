@@ -6,26 +6,23 @@ import type {
   HookHandlerDoneFunction,
   RouteOptions,
 } from 'fastify';
+import {
+  clientAuthFailureOf,
+  clientAuthFailures,
+  type AuthFailureLabel,
+} from '../client-auth/failure-reasons.js';
 import type { TesseraContext } from '../context.js';
-import { tokenPath } from '../endpoints/discovery.js';
-import { introspectionPath } from '../endpoints/introspect.js';
-import { revocationFeedPath } from '../endpoints/revocation-feed.js';
-import { revocationPath } from '../endpoints/revoke.js';
 import { toOAuthError } from '../http/error-reply.js';
 
-/** Why a client authentication failed, from the refusal the authenticator threw. */
-export function failureReason(error: OAuthError): string | undefined {
-  if (error.error === 'temporarily_unavailable')
-    return error.status === 429 ? 'locked_out' : undefined;
-  if (error.error !== 'invalid_client') return undefined;
-  const detail = error.detail ?? '';
-  if (detail === 'unknown client') return 'unknown_client';
-  if (detail === 'secret mismatch') return 'wrong_secret';
-  if (detail === 'client disabled') return 'client_disabled';
-  if (detail.startsWith('client registered for') || detail.includes('does not accept'))
-    return 'auth_method_not_allowed';
-  if (detail === 'No client credentials in the request') return 'no_credentials';
-  return 'malformed_credentials';
+/**
+ * The `tessera_client_auth_failures_total` label of a refusal: the typed reason the
+ * authenticator put on the error, through the one table (client-auth/failure-reasons.ts).
+ */
+export function failureReason(error: OAuthError): AuthFailureLabel | undefined {
+  const reason = clientAuthFailureOf(error);
+  if (reason !== undefined) return clientAuthFailures[reason].metric;
+  // Every invalid_client is a ClientAuthError; should one slip through, count it coarsely.
+  return error.error === 'invalid_client' ? 'malformed_credentials' : undefined;
 }
 
 const basicPrefix = /^basic +/i;
@@ -125,23 +122,12 @@ const asArray = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 
 /**
- * Counts requests at the endpoints that authenticate clients and serves `GET /metrics`.
+ * Counts requests at the endpoints that authenticate clients: the routes whose endpoint
+ * declares a `kind` (route config `metricsKind`; `GET /metrics` is endpoints/metrics.ts).
  * Hooks are attached per route (from `onRoute`), so other routes pay nothing, and they are
  * callback-style and run after the response is written: the token path gains no `await`.
  */
 export function registerMetrics(app: FastifyInstance, context: TesseraContext): void {
-  const { metrics } = context;
-  const kinds = new Map<string, EndpointKind>([
-    [`POST ${tokenPath}`, 'token'],
-    [`POST ${revocationPath}`, 'revoke'],
-    [`POST ${introspectionPath}`, 'introspect'],
-    [`GET ${revocationFeedPath}`, 'feed'],
-  ]);
-  if (context.preset) {
-    kinds.set(`POST ${context.preset.tokenPath}`, 'token');
-    if (context.preset.revoke) kinds.set(`POST ${context.preset.revoke.path}`, 'revoke');
-  }
-
   const hooksFor = (kind: EndpointKind) => ({
     onError(
       request: FastifyRequest,
@@ -159,18 +145,10 @@ export function registerMetrics(app: FastifyInstance, context: TesseraContext): 
   });
 
   app.addHook('onRoute', (route: RouteOptions) => {
-    for (const method of asArray(route.method)) {
-      const kind = kinds.get(`${method} ${route.url}`);
-      if (kind === undefined) continue;
-      const hooks = hooksFor(kind);
-      route.onError = [...asArray(route.onError), hooks.onError] as RouteOptions['onError'];
-      route.onResponse = [...asArray(route.onResponse), hooks.onResponse];
-      return;
-    }
-  });
-
-  app.get('/metrics', async (_request, reply) => {
-    const { contentType, body } = await metrics.scrape();
-    return reply.type(contentType).header('cache-control', 'no-store').send(body);
+    const kind = route.config?.metricsKind;
+    if (kind === undefined) return;
+    const hooks = hooksFor(kind);
+    route.onError = [...asArray(route.onError), hooks.onError] as RouteOptions['onError'];
+    route.onResponse = [...asArray(route.onResponse), hooks.onResponse];
   });
 }
