@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { ServerConfig } from './config.js';
+import { listenIssuer, type ServerConfig } from './config.js';
 import { createContext, type ReplayGuards, type TesseraContext } from './context.js';
 import { createLogger } from './http/logger.js';
 import { findPreset } from './presets/index.js';
@@ -62,6 +62,11 @@ export async function startServer(
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    // Port 0: the default issuer named port 0; it follows the port the system chose (read
+    // per request, so setting it now is enough).
+    const tls = config.tlsCert !== undefined;
+    if (config.port === 0 && config.issuer === listenIssuer(config.host, 0, tls))
+      context.config.issuer = listenIssuer(config.host, port, tls);
     const running = context;
     let closing: Promise<void> | undefined;
     return {

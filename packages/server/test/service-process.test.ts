@@ -119,7 +119,6 @@ describe('tessera as a service process', () => {
   });
 
   for (const [what, args, expected] of [
-    ['an unknown preset', ['--preset', 'nope'], 'unknown preset "nope"'],
     ['a host that does not resolve', ['--host', 'no-such-host.invalid'], 'does not resolve'],
     [
       'an unreadable TLS key file',
@@ -135,6 +134,20 @@ describe('tessera as a service process', () => {
       assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
     });
   }
+
+  it('exits 1 with one message for an unknown preset, before forking (--workers 2)', async () => {
+    const result = await run(
+      process.execPath,
+      [tesseraBin, 'serve', '--database', database, '--workers', '2', '--port', '0'],
+      { ...env, TESSERA_PRESET: 'nope' },
+    ).finished;
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(
+      result.stderr,
+      'tessera: TESSERA_PRESET names an unknown preset "nope"; known presets: tesouro, conta-simples, treezor, astrapay (--preset or TESSERA_PRESET)\n',
+    );
+    assert.equal(result.stdout, '');
+  });
 
   it('replaces a worker that dies after start-up, and SIGINT stops them all', async () => {
     const server = serve('--workers', '2', '--port', '0');

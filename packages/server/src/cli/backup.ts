@@ -26,7 +26,7 @@ export async function backupCommand(args: string[]): Promise<void> {
   const out = resolve(values.out);
   if (existsSync(out) && !values.force)
     throw new Error(`${out} exists; pass --force to overwrite it`);
-  const location = parseDatabaseUrl(cliConfig(values.database).database);
+  const location = parseDatabaseUrl(cliConfig(values).database);
   if (location.kind !== 'sqlite')
     throw new Error(`tessera backup works on SQLite; ${postgresAdvice}`);
   const store = await openStore(location);
@@ -51,7 +51,7 @@ export async function restoreCommand(args: string[]): Promise<void> {
   });
   const file = resolve(onePositional(positionals, 'backup file'));
   if (!existsSync(file)) throw new Error(`${file} does not exist`);
-  const location = parseDatabaseUrl(cliConfig(values.database).database);
+  const location = parseDatabaseUrl(cliConfig(values).database);
   if (location.kind !== 'sqlite')
     throw new Error(`tessera restore works on SQLite; ${postgresAdvice}`);
   const summary = describe(file);

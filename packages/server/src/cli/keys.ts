@@ -18,7 +18,7 @@ async function list(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { ...databaseOption, json: { type: 'boolean' } });
   if (positionals.length > 0) throw new UsageError('keys list takes no arguments');
   // Public data only: listing keys needs no key-encryption key.
-  const store = await openStore(parseDatabaseUrl(cliConfig(values.database).database));
+  const store = await openStore(parseDatabaseUrl(cliConfig(values).database));
   try {
     const keys = (await store.listKeys()).map(keyView);
     if (values.json) return printJson(keys);
@@ -43,7 +43,7 @@ async function rotate(args: string[]): Promise<void> {
   if (values.propagation !== undefined && !/^\d+$/.test(values.propagation)) {
     throw new UsageError('--propagation must be a whole number of seconds');
   }
-  const config = cliConfig(values.database);
+  const config = cliConfig(values);
   const alg = (values.alg ?? config.signingAlg) as SigningAlgorithm;
   if (!signingAlgorithms.includes(alg))
     throw new UsageError(`--alg must be one of ${signingAlgorithms.join(', ')}`);

@@ -6,6 +6,7 @@ import { auditCommand } from './audit.js';
 import { backupCommand, restoreCommand } from './backup.js';
 import { kekCommand } from './kek.js';
 import { clientsCommand } from './clients.js';
+import { configCommand } from './config-check.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
 import { migrateStoreCommand } from './migrate-store.js';
@@ -23,6 +24,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   backup: backupCommand,
   restore: restoreCommand,
   kek: kekCommand,
+  config: configCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -10,7 +10,7 @@ import { UsageError } from './usage.js';
 export async function migrateCommand(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, databaseOption);
   if (positionals.length > 0) throw new UsageError('migrate takes no arguments');
-  const location = parseDatabaseUrl(cliConfig(values.database).database);
+  const location = parseDatabaseUrl(cliConfig(values).database);
   const before = await appliedMigrations(location);
   const store = await openStore(location);
   await store.close();

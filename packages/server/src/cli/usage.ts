@@ -43,9 +43,14 @@ Commands:
       Bring a backup back (stop the servers first; needs the same key-encryption key).
   kek rotate | kek prune
       Seal every private key under a new key-encryption key; then destroy the old one.
+  config check [--config FILE]
+      Validate the configuration file and the environment together; exit 1 naming each bad
+      setting.
 
 Every command takes --database URL (default sqlite:./${paths.defaultDataDir}/${paths.databaseFile}, or DATABASE_URL) and
-works on the database directly, whether or not a server is running.
+works on the database directly, whether or not a server is running. Every command takes
+--config FILE (or TESSERA_CONFIG): a TOML file of the settings below, named in snake_case.
 
-Settings (flag, environment variable; a flag wins over the variable):
+Settings (flag, environment variable; a flag wins over the variable, the variable over the
+configuration file, the file over the default):
 ${settingsHelp()}`;

@@ -1,6 +1,9 @@
 import { signingAlgorithms, type SigningAlgorithm } from '@tessera/protocol';
 import { isIP } from 'node:net';
 import { defaultFailureLimits } from '../client-auth/failure-limiter.js';
+import { decodeKek } from '../lib/kek.js';
+import { presets } from '../presets/index.js';
+import { parseDatabaseUrl } from '../store/open-store.js';
 import {
   allCommands,
   commandsOf,
@@ -37,6 +40,67 @@ const issuer = (raw: Raw): string => {
     throw new InvalidValue(
       `must be an http(s) URL without query or fragment, got ${JSON.stringify(value)}`,
     );
+  }
+  return value;
+};
+
+/** RFC 9068 `aud`: an absolute URI without a fragment, as client audiences are. */
+const audience = (raw: Raw): string => {
+  const value = string(raw);
+  let ok = false;
+  try {
+    ok = new URL(value).protocol !== '' && !value.includes('#');
+  } catch {
+    ok = false;
+  }
+  if (!ok)
+    throw new InvalidValue(
+      `must be an absolute URI without a fragment, got ${JSON.stringify(value)}`,
+    );
+  return value;
+};
+
+/** A host name or an IP address to listen on; empty keeps meaning "every address". */
+const listenHost = (raw: Raw): string => {
+  const value = string(raw);
+  if (
+    value !== '' &&
+    isIP(value) === 0 &&
+    !/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(value)
+  )
+    throw new InvalidValue(`must be a host name or an IP address, got ${JSON.stringify(value)}`);
+  return value;
+};
+
+const database = (raw: Raw): string => {
+  const value = string(raw);
+  try {
+    parseDatabaseUrl(value);
+  } catch {
+    throw new InvalidValue(`must be sqlite:PATH or postgres://…, got ${JSON.stringify(value)}`);
+  }
+  return value;
+};
+
+const preset = (raw: Raw): string => {
+  const value = string(raw);
+  if (!presets.has(value))
+    throw new InvalidValue(
+      `names an unknown preset ${JSON.stringify(value)}; known presets: ${[...presets.keys()].join(', ')}`,
+    );
+  return value;
+};
+
+/** pino's levels. */
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Never echoes the value: it is a secret. */
+const kek = (raw: Raw): string => {
+  const value = string(raw);
+  try {
+    for (const part of value.split(',')) decodeKek(part.trim(), 'TESSERA_KEK');
+  } catch {
+    throw new InvalidValue('must hold 32-byte keys encoded as base64 or hex, comma-separated');
   }
   return value;
 };
@@ -98,6 +162,7 @@ export const options = {
     emptyIsValue: true,
     default: '127.0.0.1',
     doc: 'listen address',
+    parse: listenHost,
   }),
   issuer: option<string>({
     name: 'issuer',
@@ -105,7 +170,7 @@ export const options = {
     metavar: 'URL',
     env: 'TESSERA_ISSUER',
     emptyIsValue: true,
-    default: 'http://localhost:8080',
+    defaultDoc: '`http://localhost:PORT` from the listen address (a warning says to set it)',
     doc: 'issuer (`iss`, discovery)',
     parse: issuer,
   }),
@@ -124,6 +189,7 @@ export const options = {
     defaultDoc: `\`sqlite:./${paths.defaultDataDir}/${paths.databaseFile}\``,
     doc: 'database: `sqlite:PATH` or `postgres://…`',
     commands: allCommands.filter((command) => command !== 'migrate-store'),
+    parse: database,
   }),
   preset: option<string>({
     name: 'preset',
@@ -132,6 +198,7 @@ export const options = {
     env: 'TESSERA_PRESET',
     defaultDoc: 'none (RFC 6749)',
     doc: 'provider dialect; the RFC endpoints stay mounted beside it',
+    parse: preset,
   }),
   signingAlg: option<SigningAlgorithm>({
     name: 'signingAlg',
@@ -160,6 +227,7 @@ export const options = {
     env: 'TESSERA_DEFAULT_AUDIENCE',
     defaultDoc: 'the issuer',
     doc: '`aud` of clients registered without an audience',
+    parse: audience,
   }),
   jwksMaxAge: option<number>({
     name: 'jwksMaxAge',
@@ -186,6 +254,7 @@ export const options = {
     defaultDoc: `generated \`0600\` file \`${paths.kekFile}\` in the data directory`,
     doc: 'key-encryption key (32 bytes, base64 or hex; `NEW,OLD` while rotating)',
     commands: ['serve', 'clients', 'keys', 'kek', 'migrate-store'],
+    parse: kek,
   }),
   authMaxFailuresPerClient: failures(
     'authMaxFailuresPerClient',
@@ -262,7 +331,8 @@ export const options = {
     env: 'TESSERA_LOG_LEVEL',
     emptyIsValue: true,
     default: 'info',
-    doc: 'log level (pino)',
+    doc: `log level (${logLevels.join(', ')})`,
+    parse: oneOf(logLevels),
   }),
   workers: option<number>({
     name: 'workers',
@@ -290,8 +360,19 @@ export const options = {
     default: 4,
     defaultDoc: '`4`; `1` with `ES256` or `EdDSA`',
     doc: 'libuv threads that sign tokens',
-    // Only reported in the start-up log; libuv itself decides what it accepts.
-    parse: (raw) => Number(raw) || 4,
+    // libuv ignores a value it cannot read; say so instead of running with 4 unannounced.
+    parse: integer(1, 1024),
+  }),
+  config: option<string>({
+    name: 'config',
+    flag: '--config',
+    metavar: 'FILE',
+    env: 'TESSERA_CONFIG',
+    // The file cannot name itself.
+    file: false,
+    defaultDoc: 'none',
+    doc: 'TOML file of settings: these names in snake_case at the top level (`port = 8080`)',
+    commands: allCommands,
   }),
 } satisfies Record<string, Option<unknown>>;
 
