@@ -35,7 +35,8 @@ const issuer = (raw: Raw): string => {
   const value = string(raw).replace(/\/+$/, '');
   try {
     const url = new URL(value);
-    if (url.search || url.hash) throw new Error();
+    // `localhost:8080` parses as a URL with scheme "localhost:": not an issuer.
+    if (!['http:', 'https:'].includes(url.protocol) || url.search || url.hash) throw new Error();
   } catch {
     throw new InvalidValue(
       `must be an http(s) URL without query or fragment, got ${JSON.stringify(value)}`,
