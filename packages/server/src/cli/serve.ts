@@ -12,6 +12,7 @@ import {
   stopGracefully,
   superviseWorkers,
 } from '../process/supervisor.js';
+import { openSharedState } from '../shared-state/open-shared-state.js';
 import { prepareStorage, startServer, type RunningServer } from '../start.js';
 import { configFrom, serveSettings } from '../config.js';
 import { withConfigFile } from '../config/file.js';
@@ -35,8 +36,17 @@ export async function serveCommand(args: string[]): Promise<void> {
     // Migrations, the key-encryption key file, the pepper and the first signing key are made
     // once here, so workers starting together have nothing to race for.
     await prepareStorage(config);
-    countFailuresForWorkers(config.authFailureLimits, logger);
-    answerReplayChecksForWorkers();
+    // The primary consults the shared state (PostgreSQL or Redis) for its workers.
+    const shared = await openSharedState(config);
+    if (shared) {
+      setInterval(() => {
+        shared
+          .prune()
+          .catch((error: unknown) => logger.error({ err: error }, 'pruning shared state failed'));
+      }, 60_000).unref();
+    }
+    countFailuresForWorkers(config.authFailureLimits, logger, shared);
+    answerReplayChecksForWorkers(undefined, shared, logger);
     superviseWorkers({ workers, shutdownTimeout, logger });
     return;
   }
@@ -44,7 +54,10 @@ export async function serveCommand(args: string[]): Promise<void> {
   const replayGuards = replayGuardsSharedWithPrimary(() => Math.floor(Date.now() / 1000), logger);
   let server: RunningServer;
   try {
-    server = await startServer(config, { logger, ...(replayGuards ? { replayGuards } : {}) });
+    server = await startServer(config, {
+      logger,
+      ...(replayGuards ? { replayGuards, sharedState: null } : {}),
+    });
   } catch (error) {
     // A worker leaves the message to its primary, which prints it once for the service.
     if (cluster.isWorker) return reportWorkerFailed(error);
@@ -60,6 +73,10 @@ export async function serveCommand(args: string[]): Promise<void> {
       database: redactUrl(config.database),
       preset: config.preset ?? null,
       signingAlg: config.signingAlg,
+      signingKeys:
+        config.signingKeys === 'pkcs11'
+          ? { store: 'pkcs11', tokenLabel: config.pkcs11TokenLabel ?? null }
+          : { store: 'sealed' },
       // What libuv read when its pool started (bin/thread-pool.cjs chooses it); 4 by default.
       threadPool,
     },
