@@ -98,11 +98,7 @@ describe('settings at start', () => {
     ],
     ['TESSERA_PRESET', 'nope', 'TESSERA_PRESET names an unknown preset "nope"'],
     ['HOST', 'not a host', 'HOST must be a host name or an IP address, got "not a host"'],
-    [
-      'DATABASE_URL',
-      'mysql://db',
-      'DATABASE_URL must be sqlite:PATH or postgres://…, got "mysql://db"',
-    ],
+    ['DATABASE_URL', 'mysql://db', 'DATABASE_URL mysql://db: expected sqlite:PATH or postgres://…'],
     [
       'TESSERA_KEK',
       'too-short',

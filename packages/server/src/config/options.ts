@@ -7,6 +7,7 @@ import { decodeKek } from '../lib/kek.js';
 import { presets } from '../presets/index.js';
 import { parseDatabaseUrl } from '../store/open-store.js';
 import {
+  ConfigError,
   allCommands,
   commandsOf,
   integer,
@@ -75,12 +76,21 @@ const listenHost = (raw: Raw): string => {
   return value;
 };
 
-const database = (raw: Raw): string => {
+/**
+ * Kept to the message `--database` always gave (exit 1, not a usage error), now naming the
+ * variable or file key the value came from.
+ */
+const database = (raw: Raw, source: Source): string => {
   const value = string(raw);
   try {
     parseDatabaseUrl(value);
   } catch {
-    throw new InvalidValue(`must be sqlite:PATH or postgres://…, got ${JSON.stringify(value)}`);
+    const name = source === 'env' ? 'DATABASE_URL' : source === 'file' ? 'database' : '--database';
+    throw new ConfigError(
+      `${name} ${value}: expected sqlite:PATH or postgres://…`,
+      'database',
+      source === 'flag' ? undefined : source,
+    );
   }
   return value;
 };
