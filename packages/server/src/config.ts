@@ -73,6 +73,17 @@ export interface ServerConfig {
   scopeClaims: ScopeClaims | undefined;
   /** Issue 19: the token hook (`--token-hook`); its secret is read apart (tokenHookSecret). */
   tokenHook: TokenHookSettings | undefined;
+  // Issue 16 (security round two).
+  /** `private_key_jwt` `aud`: the issuer exactly (default), or also the token endpoint URL. */
+  assertionAudience: 'issuer' | 'any';
+  /** Longest accepted assertion lifetime, now to `exp`, in seconds. Default 300. */
+  assertionMaxLifetime: number;
+  /** A separate listener for `/metrics` (then not served on the main port). Default none. */
+  metricsListen: { host: string; port: number } | undefined;
+  /** Bearer token `/metrics` requires. Default none (open). */
+  metricsToken: string | undefined;
+  /** Whether token metrics carry a `client_id` label. Default false. */
+  metricsClientLabels: boolean;
 }
 
 /** Where the token hook is and how it is called; the secret is not part of the settings. */
@@ -160,6 +171,11 @@ export function configFrom(sources: Sources): ServerConfig {
             timeoutMs: value(options.tokenHookTimeout),
             failure: value(options.tokenHookFailure),
           }),
+    assertionAudience: value(options.assertionAudience),
+    assertionMaxLifetime: value(options.assertionMaxLifetime),
+    metricsListen: read(options.metricsListen),
+    metricsToken: read(options.metricsToken),
+    metricsClientLabels: value(options.metricsClientLabels),
   };
 }
 
