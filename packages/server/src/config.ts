@@ -182,7 +182,9 @@ export function configFrom(sources: Sources): ServerConfig {
     clientCertHeader: value(options.clientCertHeader),
     port: value(options.port),
     host: value(options.host),
-    issuer: value(options.issuer),
+    issuer:
+      read(options.issuer) ??
+      listenIssuer(value(options.host), value(options.port), tlsCert !== undefined),
     dataDir,
     database: database ?? defaultDatabase(dataDir),
     preset: read(options.preset),
@@ -220,6 +222,17 @@ export function configFrom(sources: Sources): ServerConfig {
     metricsClientLabels: value(options.metricsClientLabels),
     ...consoleSettings(read, value),
   };
+}
+
+/**
+ * The issuer when `TESSERA_ISSUER` is unset: the listen address, so discovery and `iss` name
+ * the port the server really uses. A loopback or wildcard address becomes `localhost` (the
+ * wildcard's real names are unknown here); `serve` warns that production should set it.
+ */
+export function listenIssuer(host: string, port: number, tls: boolean): string {
+  const local = ['', '127.0.0.1', '::1', '0.0.0.0', '::', 'localhost'].includes(host);
+  const name = local ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `${tls ? 'https' : 'http'}://${name}:${port}`;
 }
 
 /**

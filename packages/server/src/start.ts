@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { tokenHookSecret, type ServerConfig } from './config.js';
+import { listenIssuer, tokenHookSecret, type ServerConfig } from './config.js';
 import { createContext, type ReplayGuards, type TesseraContext } from './context.js';
 import { createLogger } from './http/logger.js';
 import { findPreset } from './presets/index.js';
@@ -94,12 +94,19 @@ export async function startServer(
       tokenHookSecret: config.tokenHook ? tokenHookSecret(options.env) : undefined,
     });
     const app = buildServer(context, logger);
-    await app.listen({ port: config.port, host: config.host });
+    await app.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
+      throw listenError(error, config);
+    });
     if (config.metricsListen)
       metricsListener = await listenForMetrics(context, config.metricsListen);
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    // Port 0: the default issuer named port 0; it follows the port the system chose (read
+    // per request, so setting it now is enough).
+    const tls = config.tlsCert !== undefined;
+    if (config.port === 0 && config.issuer === listenIssuer(config.host, 0, tls))
+      context.config.issuer = listenIssuer(config.host, port, tls);
     const running = context;
     const openedKeyStores = keyStores;
     let closing: Promise<void> | undefined;
@@ -125,5 +132,30 @@ export async function startServer(
     await store.close();
     if (options.sharedState === undefined) await sharedState?.close();
     throw error;
+  }
+}
+
+/** Says what to change when the listening socket cannot be had, instead of a bare `bind` code. */
+function listenError(error: unknown, { host, port }: ServerConfig): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  switch (code) {
+    case 'EADDRINUSE':
+      return new Error(`cannot listen on ${where}: the port is already in use (--port, PORT)`);
+    case 'EACCES':
+      return new Error(
+        `cannot listen on ${where}: permission denied (ports below 1024 need privileges)`,
+      );
+    case 'EADDRNOTAVAIL':
+      return new Error(
+        `cannot listen on ${where}: ${host} is not an address of this machine (--host, HOST)`,
+      );
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new Error(
+        `cannot listen on ${where}: the host name ${host} does not resolve (--host, HOST)`,
+      );
+    default:
+      return error;
   }
 }

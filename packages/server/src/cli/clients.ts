@@ -4,6 +4,7 @@ import {
   cliActor,
   cliConfig,
   databaseOption,
+  type CommonFlags,
   onePositional,
   parse,
   print,
@@ -19,10 +20,10 @@ import { claimOptions, claimsInput } from './claim-options.js';
 export const defaultGraceSeconds = 86400;
 
 async function withRegistry<T>(
-  database: string | undefined,
+  flags: CommonFlags,
   fn: (registry: ClientRegistry) => Promise<T>,
 ): Promise<T> {
-  const { store, hasher } = await openStorage(cliConfig(database));
+  const { store, hasher } = await openStorage(cliConfig(flags));
   try {
     return await fn(new ClientRegistry(store, hasher, { actor: cliActor() }));
   } finally {
@@ -82,7 +83,7 @@ async function create(args: string[]): Promise<void> {
   if ((values['client-id'] === undefined) !== (values['client-secret'] === undefined)) {
     throw new UsageError('--client-id and --client-secret import a client together');
   }
-  const { client, clientSecret } = await withRegistry(values.database, (registry) =>
+  const { client, clientSecret } = await withRegistry(values, (registry) =>
     registry.create({
       name: values.name!,
       scope: values.scope,
@@ -120,7 +121,7 @@ async function update(args: string[]): Promise<void> {
     json: { type: 'boolean' },
   });
   const clientId = onePositional(positionals, 'client ID');
-  const client = await withRegistry(values.database, async (registry) => {
+  const client = await withRegistry(values, async (registry) => {
     const current = await registry.get(clientId);
     const claims = await claimsInput(values, current.claims);
     if (claims === undefined)
@@ -134,9 +135,7 @@ async function update(args: string[]): Promise<void> {
 async function list(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { ...databaseOption, json: { type: 'boolean' } });
   if (positionals.length > 0) throw new UsageError('clients list takes no arguments');
-  const clients = (await withRegistry(values.database, (registry) => registry.list())).map(
-    clientView,
-  );
+  const clients = (await withRegistry(values, (registry) => registry.list())).map(clientView);
   if (values.json) return printJson(clients);
   print(
     clients.length === 0
@@ -148,9 +147,7 @@ async function list(args: string[]): Promise<void> {
 async function show(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { ...databaseOption, json: { type: 'boolean' } });
   const view = clientView(
-    await withRegistry(values.database, (registry) =>
-      registry.get(onePositional(positionals, 'client ID')),
-    ),
+    await withRegistry(values, (registry) => registry.get(onePositional(positionals, 'client ID'))),
   );
   if (values.json) return printJson(view);
   for (const [key, value] of Object.entries(view)) {
@@ -171,7 +168,7 @@ async function show(args: string[]): Promise<void> {
 
 async function setStatus(args: string[], status: 'active' | 'disabled'): Promise<void> {
   const { values, positionals } = parse(args, { ...databaseOption, json: { type: 'boolean' } });
-  const client = await withRegistry(values.database, (registry) =>
+  const client = await withRegistry(values, (registry) =>
     registry.setStatus(onePositional(positionals, 'client ID'), status),
   );
   if (values.json) return printJson(clientView(client));
@@ -181,7 +178,7 @@ async function setStatus(args: string[], status: 'active' | 'disabled'): Promise
 async function remove(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { ...databaseOption, json: { type: 'boolean' } });
   const clientId = onePositional(positionals, 'client ID');
-  await withRegistry(values.database, (registry) => registry.delete(clientId));
+  await withRegistry(values, (registry) => registry.delete(clientId));
   if (values.json) return printJson({ client_id: clientId, deleted: true });
   print(`Client ${clientId} is deleted.`);
 }
@@ -196,7 +193,7 @@ async function rotateSecret(args: string[]): Promise<void> {
   if (values.grace !== undefined && !/^\d+$/.test(values.grace))
     throw new UsageError('--grace must be a whole number of seconds');
   const grace = values.grace === undefined ? defaultGraceSeconds : Number(values.grace);
-  const { client, clientSecret } = await withRegistry(values.database, (registry) =>
+  const { client, clientSecret } = await withRegistry(values, (registry) =>
     registry.rotateSecret(clientId, grace),
   );
   const view = clientView(client);

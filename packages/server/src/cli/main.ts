@@ -6,10 +6,12 @@ import { auditCommand } from './audit.js';
 import { backupCommand, restoreCommand } from './backup.js';
 import { kekCommand } from './kek.js';
 import { clientsCommand } from './clients.js';
+import { configCommand } from './config-check.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
 import { migrateStoreCommand } from './migrate-store.js';
 import { operatorsCommand } from './operators.js';
+import { endQuietlyOnClosedPipe } from './output.js';
 import { serveCommand } from './serve.js';
 import { usage, UsageError } from './usage.js';
 
@@ -24,6 +26,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   backup: backupCommand,
   restore: restoreCommand,
   kek: kekCommand,
+  config: configCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -64,6 +67,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+endQuietlyOnClosedPipe();
 const status = await main(process.argv.slice(2));
 // serve keeps running on its own handles; every other command ends here.
 if (process.argv[2] !== 'serve' || status !== 0) process.exitCode = status;

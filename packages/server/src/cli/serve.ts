@@ -6,11 +6,18 @@ import {
   answerReplayChecksForWorkers,
   replayGuardsSharedWithPrimary,
 } from '../process/shared-replay.js';
-import { stopGracefully, superviseWorkers } from '../process/supervisor.js';
+import {
+  reportWorkerFailed,
+  reportWorkerReady,
+  stopGracefully,
+  superviseWorkers,
+} from '../process/supervisor.js';
 import { openSharedState } from '../shared-state/open-shared-state.js';
-import { prepareStorage, startServer } from '../start.js';
+import { prepareStorage, startServer, type RunningServer } from '../start.js';
 import { configFrom, serveSettings } from '../config.js';
-import { flagsFor, processEnvironment } from '../config/options.js';
+import { withConfigFile } from '../config/file.js';
+import { readOption } from '../config/option.js';
+import { flagsFor, options, processEnvironment } from '../config/options.js';
 import { parse } from './common.js';
 import { UsageError } from './usage.js';
 
@@ -18,11 +25,14 @@ export async function serveCommand(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, flagsFor('serve'));
   if (positionals.length > 0)
     throw new UsageError(`serve takes no arguments, got ${positionals.join(' ')}`);
-  const sources = { env: processEnvironment(), flags: values };
+  const sources = withConfigFile({ env: processEnvironment(), flags: values });
   const config = configFrom(sources);
   const { workers, shutdownTimeout, threadPool } = serveSettings(sources);
+  // Said once per service: by the primary, or by the only process.
+  const warnings = cluster.isPrimary ? startupWarnings(sources) : [];
   if (workers > 1 && cluster.isPrimary) {
     const logger = createLogger(config.logLevel);
+    for (const warning of warnings) logger.warn(warning);
     // Migrations, the key-encryption key file, the pepper and the first signing key are made
     // once here, so workers starting together have nothing to race for.
     await prepareStorage(config);
@@ -42,16 +52,24 @@ export async function serveCommand(args: string[]): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const replayGuards = replayGuardsSharedWithPrimary(() => Math.floor(Date.now() / 1000), logger);
-  const server = await startServer(config, {
-    logger,
-    ...(replayGuards ? { replayGuards, sharedState: null } : {}),
-  });
+  let server: RunningServer;
+  try {
+    server = await startServer(config, {
+      logger,
+      ...(replayGuards ? { replayGuards, sharedState: null } : {}),
+    });
+  } catch (error) {
+    // A worker leaves the message to its primary, which prints it once for the service.
+    if (cluster.isWorker) return reportWorkerFailed(error);
+    throw error;
+  }
   shareFailuresWithPrimary(server.context.authenticator.failures);
   const log = server.app.log;
+  for (const warning of warnings) log.warn(warning);
   log.info(
     {
       url: server.url,
-      issuer: config.issuer,
+      issuer: server.context.config.issuer,
       database: redactUrl(config.database),
       preset: config.preset ?? null,
       signingAlg: config.signingAlg,
@@ -70,6 +88,16 @@ export async function serveCommand(args: string[]): Promise<void> {
     },
     delayMs: drainDelayMs,
   });
+  reportWorkerReady();
+}
+
+/** What a production deployment should change, logged at start-up. */
+function startupWarnings(sources: Parameters<typeof readOption>[1]): string[] {
+  return readOption(options.issuer, sources) === undefined
+    ? [
+        'TESSERA_ISSUER is not set: the issuer (iss, discovery) follows the listen address; set TESSERA_ISSUER (or --issuer, or issuer in the configuration file) to the public URL in production',
+      ]
+    : [];
 }
 
 /** How long a stopping server keeps accepting while /readyz reports "draining" (ms). */

@@ -55,9 +55,14 @@ Commands:
   kek rotate | kek prune
       Seal every private key under a new key-encryption key; then destroy the old one.
       Keys in a PKCS#11 token are not sealed and stay where they are.
+  config check [--config FILE]
+      Validate the configuration file and the environment together; exit 1 naming each bad
+      setting.
 
 Every command takes --database URL (default sqlite:./${paths.defaultDataDir}/${paths.databaseFile}, or DATABASE_URL) and
-works on the database directly, whether or not a server is running.
+works on the database directly, whether or not a server is running. Every command takes
+--config FILE (or TESSERA_CONFIG): a TOML file of the settings below, named in snake_case.
 
-Settings (flag, environment variable; a flag wins over the variable):
+Settings (flag, environment variable; a flag wins over the variable, the variable over the
+configuration file, the file over the default):
 ${settingsHelp()}`;

@@ -4,7 +4,11 @@ import { isIP } from 'node:net';
 import { ClaimsError, validScopeClaims, type ScopeClaims } from '../claims/extra-claims.js';
 import { defaultFailureLimits } from '../client-auth/failure-limiter.js';
 import { isAdminRole, type AdminRole } from '../endpoints/admin/admin-roles.js';
+import { decodeKek } from '../lib/kek.js';
+import { presets } from '../presets/index.js';
+import { parseDatabaseUrl } from '../store/open-store.js';
 import {
+  ConfigError,
   allCommands,
   commandsOf,
   integer,
@@ -35,7 +39,8 @@ const issuer = (raw: Raw): string => {
   const value = string(raw).replace(/\/+$/, '');
   try {
     const url = new URL(value);
-    if (url.search || url.hash) throw new Error();
+    // `localhost:8080` parses as a URL with scheme "localhost:": not an issuer.
+    if (!['http:', 'https:'].includes(url.protocol) || url.search || url.hash) throw new Error();
   } catch {
     throw new InvalidValue(
       `must be an http(s) URL without query or fragment, got ${JSON.stringify(value)}`,
@@ -67,6 +72,22 @@ const oidcIssuer = (raw: Raw): string => {
   return value;
 };
 
+/** RFC 9068 `aud`: an absolute URI without a fragment, as client audiences are. */
+const audience = (raw: Raw): string => {
+  const value = string(raw);
+  let ok = false;
+  try {
+    ok = new URL(value).protocol !== '' && !value.includes('#');
+  } catch {
+    ok = false;
+  }
+  if (!ok)
+    throw new InvalidValue(
+      `must be an absolute URI without a fragment, got ${JSON.stringify(value)}`,
+    );
+  return value;
+};
+
 /** `GROUP=ROLE` entries; the last one for a group wins. */
 /** Embedders may pass `[group, role]` pairs instead of text. */
 const roleMappings = (raw: Raw): Array<[string, AdminRole]> =>
@@ -82,6 +103,60 @@ const roleMapping = (entry: string): [string, AdminRole] => {
       `entries must be GROUP=ROLE with ROLE viewer, operator or admin, got ${JSON.stringify(entry)}`,
     );
   return [group, role];
+};
+
+/** A host name or an IP address to listen on; empty keeps meaning "every address". */
+const listenHost = (raw: Raw): string => {
+  const value = string(raw);
+  if (
+    value !== '' &&
+    isIP(value) === 0 &&
+    !/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(value)
+  )
+    throw new InvalidValue(`must be a host name or an IP address, got ${JSON.stringify(value)}`);
+  return value;
+};
+
+/**
+ * Kept to the message `--database` always gave (exit 1, not a usage error), now naming the
+ * variable or file key the value came from.
+ */
+const database = (raw: Raw, source: Source): string => {
+  const value = string(raw);
+  try {
+    parseDatabaseUrl(value);
+  } catch {
+    const name = source === 'env' ? 'DATABASE_URL' : source === 'file' ? 'database' : '--database';
+    throw new ConfigError(
+      `${name} ${value}: expected sqlite:PATH or postgres://…`,
+      'database',
+      source === 'flag' ? undefined : source,
+    );
+  }
+  return value;
+};
+
+const preset = (raw: Raw): string => {
+  const value = string(raw);
+  if (!presets.has(value))
+    throw new InvalidValue(
+      `names an unknown preset ${JSON.stringify(value)}; known presets: ${[...presets.keys()].join(', ')}`,
+    );
+  return value;
+};
+
+/** pino's levels. */
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Never echoes the value: it is a secret. */
+const kek = (raw: Raw): string => {
+  const value = string(raw);
+  try {
+    for (const part of value.split(',')) decodeKek(part.trim(), 'TESSERA_KEK');
+  } catch {
+    throw new InvalidValue('must hold 32-byte keys encoded as base64 or hex, comma-separated');
+  }
+  return value;
 };
 
 const proxies = (raw: Raw): string[] => {
@@ -207,6 +282,7 @@ export const options = {
     emptyIsValue: true,
     default: '127.0.0.1',
     doc: 'listen address',
+    parse: listenHost,
   }),
   issuer: option<string>({
     name: 'issuer',
@@ -214,7 +290,7 @@ export const options = {
     metavar: 'URL',
     env: 'TESSERA_ISSUER',
     emptyIsValue: true,
-    default: 'http://localhost:8080',
+    defaultDoc: '`http://localhost:PORT` from the listen address (a warning says to set it)',
     doc: 'issuer (`iss`, discovery)',
     parse: issuer,
   }),
@@ -233,6 +309,7 @@ export const options = {
     defaultDoc: `\`sqlite:./${paths.defaultDataDir}/${paths.databaseFile}\``,
     doc: 'database: `sqlite:PATH` or `postgres://…`',
     commands: allCommands.filter((command) => command !== 'migrate-store'),
+    parse: database,
   }),
   preset: option<string>({
     name: 'preset',
@@ -241,6 +318,7 @@ export const options = {
     env: 'TESSERA_PRESET',
     defaultDoc: 'none (RFC 6749)',
     doc: 'provider dialect; the RFC endpoints stay mounted beside it',
+    parse: preset,
   }),
   signingAlg: option<SigningAlgorithm>({
     name: 'signingAlg',
@@ -269,6 +347,7 @@ export const options = {
     env: 'TESSERA_DEFAULT_AUDIENCE',
     defaultDoc: 'the issuer',
     doc: '`aud` of clients registered without an audience',
+    parse: audience,
   }),
   jwksMaxAge: option<number>({
     name: 'jwksMaxAge',
@@ -336,6 +415,7 @@ export const options = {
     defaultDoc: `generated \`0600\` file \`${paths.kekFile}\` in the data directory`,
     doc: 'key-encryption key (32 bytes, base64 or hex; `NEW,OLD` while rotating)',
     commands: ['serve', 'clients', 'keys', 'kek', 'migrate-store'],
+    parse: kek,
   }),
   authMaxFailuresPerClient: failures(
     'authMaxFailuresPerClient',
@@ -503,7 +583,8 @@ export const options = {
     env: 'TESSERA_LOG_LEVEL',
     emptyIsValue: true,
     default: 'info',
-    doc: 'log level (pino)',
+    doc: `log level (${logLevels.join(', ')})`,
+    parse: oneOf(logLevels),
   }),
   workers: option<number>({
     name: 'workers',
@@ -531,8 +612,19 @@ export const options = {
     default: 4,
     defaultDoc: '`4`; `1` with `ES256` or `EdDSA`',
     doc: 'libuv threads that sign tokens',
-    // Only reported in the start-up log; libuv itself decides what it accepts.
-    parse: (raw) => Number(raw) || 4,
+    // libuv ignores a value it cannot read; say so instead of running with 4 unannounced.
+    parse: integer(1, 1024),
+  }),
+  config: option<string>({
+    name: 'config',
+    flag: '--config',
+    metavar: 'FILE',
+    env: 'TESSERA_CONFIG',
+    // The file cannot name itself.
+    file: false,
+    defaultDoc: 'none',
+    doc: 'TOML file of settings: these names in snake_case at the top level (`port = 8080`)',
+    commands: allCommands,
   }),
   // Issue 19: claims and the token hook.
   scopeClaims: option<ScopeClaims>({
