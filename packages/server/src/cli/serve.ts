@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { createLogger } from '../http/logger.js';
 import { countFailuresForWorkers, shareFailuresWithPrimary } from '../process/shared-failures.js';
+import { addUpMetricsForWorkers, shareMetricsWithPrimary } from '../process/shared-metrics.js';
 import {
   answerReplayChecksForWorkers,
   replayGuardsSharedWithPrimary,
@@ -70,6 +71,7 @@ export async function serveCommand(args: string[]): Promise<void> {
     await prepareStorage(config);
     countFailuresForWorkers(config.authFailureLimits, logger);
     answerReplayChecksForWorkers();
+    addUpMetricsForWorkers(logger);
     superviseWorkers({ workers, shutdownTimeout, logger });
     return;
   }
@@ -77,6 +79,7 @@ export async function serveCommand(args: string[]): Promise<void> {
   const replayGuards = replayGuardsSharedWithPrimary(() => Math.floor(Date.now() / 1000), logger);
   const server = await startServer(config, { logger, ...(replayGuards ? { replayGuards } : {}) });
   shareFailuresWithPrimary(server.context.authenticator.failures);
+  shareMetricsWithPrimary(server.context.metrics, logger);
   const log = server.app.log;
   log.info(
     {

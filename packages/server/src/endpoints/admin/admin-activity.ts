@@ -9,11 +9,12 @@ const iso = (seconds: number | null) =>
 const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
 
 /**
- * The console's activity data, from this process's in-memory counters: per-second token and
- * authentication-failure counts over the last 15 minutes, and per-client 24-hour totals.
+ * The console's activity data, from the instance's in-memory counters (every worker's, added up
+ * by the primary): per-second token and authentication-failure counts over the last 15
+ * minutes, and per-client 24-hour totals.
  */
 export function registerAdminActivity(app: FastifyInstance, context: TesseraContext): void {
-  const { activity } = context.metrics;
+  const { metrics } = context;
 
   app.get<{ Querystring: { client_id?: string } }>('/admin/v1/activity', async (request) => {
     await authenticateAdmin(context, request);
@@ -22,7 +23,7 @@ export function registerAdminActivity(app: FastifyInstance, context: TesseraCont
       throw new OAuthError('invalid_request', 'client_id must be 1 to 255 characters');
     }
     const now = context.nowSeconds();
-    const { issued, failed } = activity.series(now, clientId);
+    const { issued, failed } = await metrics.activitySeries(now, clientId);
     return {
       client_id: clientId ?? null,
       interval_seconds: 1,
@@ -36,7 +37,7 @@ export function registerAdminActivity(app: FastifyInstance, context: TesseraCont
 
   app.get('/admin/v1/activity/clients', async (request) => {
     await authenticateAdmin(context, request);
-    const clients = activity.clients(context.nowSeconds()).map((client) => ({
+    const clients = (await metrics.activityClients(context.nowSeconds())).map((client) => ({
       client_id: client.clientId,
       tokens_issued_24h: client.issued,
       auth_failures_24h: client.failed,
