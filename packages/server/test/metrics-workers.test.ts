@@ -181,6 +181,10 @@ describe('metrics and activity across the workers of one serve', () => {
       const metrics = await scrape();
       assert.equal(metrics.get(issuedSeries), tokens + 1, `scrape ${i} after the kill`);
       assert.equal(metrics.get(wrongSecretSeries), 2, `scrape ${i} after the kill`);
+      assert.equal(
+        metrics.get(`tessera_client_tokens_issued_24h{client_id="${client.client_id}"}`),
+        tokens,
+      );
       assert.deepEqual(await clientRow(client.client_id), { issued: tokens, failed: 2 });
       assert.deepEqual(await seriesTotals(client.client_id), { issued: tokens, auth_failures: 2 });
     }

@@ -3,7 +3,11 @@ import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import type { ActivitySnapshot, ClientActivity } from '../metrics/activity.js';
 import { ActivityTotals } from '../metrics/activity-totals.js';
-import type { MetricJson, TesseraMetrics } from '../metrics/tessera-metrics.js';
+import {
+  topClientSeries,
+  type MetricJson,
+  type TesseraMetrics,
+} from '../metrics/tessera-metrics.js';
 
 /**
  * One instance's metrics and console activity under `serve --workers N`. Each worker still
@@ -11,8 +15,8 @@ import type { MetricJson, TesseraMetrics } from '../metrics/tessera-metrics.js';
  * of `/metrics` or a console request for `/admin/v1/activity*` reaches asks the primary, which
  * asks every worker for a snapshot (prom-client's JSON of its registry, and the activity
  * tracker's counts), adds them up (counters and histograms summed by label set, with
- * prom-client's own `AggregatorRegistry.aggregate`; gauges by the aggregator each declares)
- * and answers. Without this each scrape saw one worker's counts, so counters appeared to
+ * prom-client's own `AggregatorRegistry.aggregate`; gauges by the aggregator each declares,
+ * except the per-client 24-hour gauges, computed from the instance's activity) and answers. Without this each scrape saw one worker's counts, so counters appeared to
  * reset at every scrape.
  *
  * A restarted worker must not make the instance's counters go backwards: the primary keeps
@@ -170,6 +174,46 @@ export function sumMetrics(snapshots: MetricJson[][]): MetricJson[] {
   }));
 }
 
+/**
+ * The per-client 24-hour gauges from the instance's activity: each worker's top clients summed
+ * would miss a client that is busy overall but in no single worker's top, and would drop a
+ * dead worker's share.
+ */
+function withInstanceTop(
+  snapshots: MetricJson[][],
+  totals: ActivityTotals,
+  now: number,
+): MetricJson[][] {
+  const top = totals
+    .clients(now)
+    .filter((client) => client.issued + client.failed > 0)
+    .sort((a, b) => b.issued - a.issued || b.failed - a.failed)
+    .slice(0, topClientSeries);
+  const replaced: MetricJson[] = [];
+  const rest = snapshots.map((snapshot) =>
+    snapshot.filter((metric) => {
+      const field = dayGauges.get(metric.name);
+      if (field === undefined) return true;
+      if (!replaced.some((done) => done.name === metric.name)) {
+        replaced.push({
+          ...metric,
+          values: top.map((client) => ({
+            value: client[field],
+            labels: { client_id: client.clientId },
+          })),
+        });
+      }
+      return false;
+    }),
+  );
+  return [...rest, replaced];
+}
+
+const dayGauges = new Map<string, 'issued' | 'failed'>([
+  ['tessera_client_tokens_issued_24h', 'issued'],
+  ['tessera_client_auth_failures_24h', 'failed'],
+]);
+
 interface WorkerState {
   metrics?: MetricJson[];
   activity?: ActivitySnapshot;
@@ -215,18 +259,28 @@ export function addUpMetricsForWorkers(
       ),
     ).then(() => undefined);
 
-  const liveStates = () => [...states.values()];
+  const activityTotals = (now: number) => {
+    const totals = new ActivityTotals().add(departedActivity.snapshot(now));
+    for (const state of states.values()) if (state.activity) totals.add(state.activity);
+    return totals;
+  };
 
   const answer = async (query: InstanceQuery): Promise<InstanceResult> => {
     if (query.kind === 'metrics') {
-      await collect(nowSeconds(), false);
-      const snapshots = liveStates().flatMap((state) => (state.metrics ? [state.metrics] : []));
+      const now = nowSeconds();
+      await collect(now, true);
+      const snapshots = [...states.values()].flatMap((state) =>
+        state.metrics ? [state.metrics] : [],
+      );
       if (departedMetrics.length > 0) snapshots.push(departedMetrics);
-      return { text: await AggregatorRegistry.aggregate(snapshots).metrics() };
+      return {
+        text: await AggregatorRegistry.aggregate(
+          withInstanceTop(snapshots, activityTotals(now), now),
+        ).metrics(),
+      };
     }
     await collect(query.now, true);
-    const totals = new ActivityTotals().add(departedActivity.snapshot(query.now));
-    for (const state of liveStates()) if (state.activity) totals.add(state.activity);
+    const totals = activityTotals(query.now);
     return query.kind === 'activity-clients'
       ? totals.clients(query.now)
       : totals.series(query.now, query.clientId);
