@@ -7,6 +7,10 @@ import { findPreset } from './presets/index.js';
 import { openStorage } from './runtime.js';
 import { buildServer } from './server.js';
 import { KeyRing } from './keys/key-ring.js';
+import { traceRequests } from './telemetry/request-spans.js';
+import { startTracing } from './telemetry/start-tracing.js';
+import { traceStore } from './telemetry/store-spans.js';
+import { tracingSettings } from './telemetry/tracing-settings.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -42,12 +46,20 @@ export async function startServer(
 ): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const preset = config.preset ? findPreset(config.preset) : undefined;
-  const { store, kek, hasher } = await openStorage(config, options.env);
+  // Off unless an OTLP endpoint is configured; then every request is a span (telemetry/).
+  const tracingConfig = tracingSettings(options.env ?? process.env);
+  const tracing = tracingConfig ? await startTracing(tracingConfig, logger) : undefined;
+  const { store, kek, hasher } = await openStorage(config, options.env).catch(
+    async (error: unknown) => {
+      await tracing?.shutdown();
+      throw error;
+    },
+  );
   let context: TesseraContext | undefined;
   try {
     context = await createContext({
       config,
-      store,
+      store: tracing ? traceStore(store) : store,
       kek,
       hasher,
       preset,
@@ -56,6 +68,7 @@ export async function startServer(
       replayGuards: options.replayGuards,
     });
     const app = buildServer(context, logger);
+    if (tracing) traceRequests(app, tracing);
     await app.listen({ port: config.port, host: config.host });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -71,11 +84,13 @@ export async function startServer(
           await app.close();
           await running.close();
           await store.close();
+          await tracing?.shutdown();
         })()),
     };
   } catch (error) {
     await context?.close();
     await store.close();
+    await tracing?.shutdown();
     throw error;
   }
 }

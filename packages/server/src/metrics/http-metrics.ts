@@ -12,6 +12,8 @@ import { introspectionPath } from '../endpoints/introspect.js';
 import { revocationFeedPath } from '../endpoints/revocation-feed.js';
 import { revocationPath } from '../endpoints/revoke.js';
 import { toOAuthError } from '../http/error-reply.js';
+import { annotateOutcome } from '../telemetry/request-spans.js';
+import { activeTracer } from '../telemetry/tracer-state.js';
 
 /** Why a client authentication failed, from the refusal the authenticator threw. */
 export function failureReason(error: OAuthError): string | undefined {
@@ -87,7 +89,21 @@ export function recordRefusal(
   if (kind === 'token') metrics.tokenRequests.inc(error.error, authMethodOf(facts));
   else if (kind === 'revoke') metrics.revocations.inc(error.error);
   else if (kind === 'introspect') metrics.introspections.inc(error.error);
+  if (activeTracer !== undefined)
+    annotateOutcome(error.error, error.error, knownClientId(context, facts));
 }
+
+/** The presented client_id if it names a registered client (spans record no other). */
+function knownClientId(context: TesseraContext, facts: RequestFacts): string | undefined {
+  const clientId = clientIdOf(facts);
+  return clientId !== undefined && context.clients.peek(clientId) ? clientId : undefined;
+}
+
+const answeredOutcomes: Partial<Record<EndpointKind, string>> = {
+  token: 'issued',
+  revoke: 'revoked',
+  introspect: 'answered',
+};
 
 /**
  * Counts an answered request (after its response is written). `clientId` saves decoding the
@@ -112,6 +128,9 @@ export function recordAnswer(
   } else if (statusCode === 200) {
     if (kind === 'revoke') metrics.revocations.inc('revoked');
     else if (kind === 'introspect') metrics.introspections.inc('answered');
+  }
+  if (activeTracer !== undefined && statusCode === 200 && answeredOutcomes[kind] !== undefined) {
+    annotateOutcome(answeredOutcomes[kind], undefined, clientId ?? knownClientId(context, facts));
   }
 }
 
