@@ -2,7 +2,7 @@ import type { SigningAlgorithm } from '@tessera/protocol';
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
-import { createLogger } from '../http/logger.js';
+import { createLogger, logFormatOf } from '../http/logger.js';
 import { countFailuresForWorkers, shareFailuresWithPrimary } from '../process/shared-failures.js';
 import { addUpMetricsForWorkers, shareMetricsWithPrimary } from '../process/shared-metrics.js';
 import {
@@ -64,8 +64,9 @@ export async function serveCommand(args: string[]): Promise<void> {
     1,
     3600,
   );
+  const logFormat = logFormatOf(process.env.TESSERA_LOG_FORMAT);
   if (workers > 1 && cluster.isPrimary) {
-    const logger = createLogger(config.logLevel);
+    const logger = createLogger(config.logLevel, undefined, logFormat);
     // Migrations, the key-encryption key file, the pepper and the first signing key are made
     // once here, so workers starting together have nothing to race for.
     await prepareStorage(config);
@@ -75,7 +76,7 @@ export async function serveCommand(args: string[]): Promise<void> {
     superviseWorkers({ workers, shutdownTimeout, logger });
     return;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, logFormat);
   const replayGuards = replayGuardsSharedWithPrimary(() => Math.floor(Date.now() / 1000), logger);
   const server = await startServer(config, { logger, ...(replayGuards ? { replayGuards } : {}) });
   shareFailuresWithPrimary(server.context.authenticator.failures);
