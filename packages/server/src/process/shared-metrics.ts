@@ -305,7 +305,7 @@ export function addUpMetricsForWorkers(
             worker.send({ tessera: 'instance-answer', id: query.id, result } satisfies Answer);
         },
         (error: unknown) => {
-          logger.error({ err: error }, 'adding up workers\u2019 metrics failed');
+          logger.error({ err: error }, "adding up the workers' metrics failed");
           if (worker.isConnected())
             worker.send({
               tessera: 'instance-answer',
