@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { basicAuthorization, postForm, startTessera, type TestTessera } from './support/tessera.js';
 import { getToken } from './support/tokens.js';
+import { tracingSettings } from '../src/telemetry/tracing-settings.js';
 
 interface OtlpValue {
   stringValue?: string;
@@ -255,5 +256,66 @@ describe('OpenTelemetry tracing', () => {
         assert.ok(!/authorization|secret|token|assertion/i.test(key), key);
       }
     }
+  });
+});
+
+describe('tracing settings', () => {
+  const on = { sampler: { name: 'parentbased_always_on', ratio: 1 }, serviceName: 'tessera' };
+  it('is off without an endpoint, or with OTEL_SDK_DISABLED=true', () => {
+    assert.equal(tracingSettings({}), undefined);
+    assert.equal(
+      tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SDK_DISABLED: 'true' }),
+      undefined,
+    );
+  });
+  it('appends /v1/traces to the base URL; takes the traces URL as given', () => {
+    assert.deepEqual(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }), {
+      ...on,
+      tracesUrl: 'http://c:4318/v1/traces',
+    });
+    assert.deepEqual(
+      tracingSettings({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://standard:4318',
+        TESSERA_OTEL_EXPORTER_OTLP_ENDPOINT: 'https://ours:4318/otlp/',
+        OTEL_SERVICE_NAME: 'auth',
+      }),
+      { ...on, serviceName: 'auth', tracesUrl: 'https://ours:4318/otlp/v1/traces' },
+    );
+    assert.deepEqual(
+      tracingSettings({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://t:4318/custom',
+      }),
+      { ...on, tracesUrl: 'http://t:4318/custom' },
+    );
+  });
+  it('reads the standard sampler variables', () => {
+    assert.deepEqual(
+      tracingSettings({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318',
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.25',
+      })?.sampler,
+      { name: 'parentbased_traceidratio', ratio: 0.25 },
+    );
+  });
+  it('refuses a bad value, naming the variable', () => {
+    assert.throws(
+      () => tracingSettings({ TESSERA_OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }),
+      /TESSERA_OTEL_EXPORTER_OTLP_ENDPOINT must be an http\(s\) URL/,
+    );
+    assert.throws(
+      () => tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_TRACES_SAMPLER: 'x' }),
+      /OTEL_TRACES_SAMPLER must be one of/,
+    );
+    assert.throws(
+      () =>
+        tracingSettings({
+          OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c',
+          OTEL_TRACES_SAMPLER: 'traceidratio',
+          OTEL_TRACES_SAMPLER_ARG: '2',
+        }),
+      /OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1/,
+    );
   });
 });

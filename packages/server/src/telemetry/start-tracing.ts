@@ -52,7 +52,14 @@ export async function startTracing(settings: TracingSettings, logger: Logger): P
     url: settings.tracesUrl,
     timeoutMillis: 10_000,
   });
+  const { name: samplerName, ratio } = settings.sampler;
+  const root = samplerName.endsWith('always_off')
+    ? new sdk.AlwaysOffSampler()
+    : samplerName.endsWith('traceidratio')
+      ? new sdk.TraceIdRatioBasedSampler(ratio)
+      : new sdk.AlwaysOnSampler();
   const provider = new sdk.BasicTracerProvider({
+    sampler: samplerName.startsWith('parentbased_') ? new sdk.ParentBasedSampler({ root }) : root,
     resource: resources.resourceFromAttributes({
       'service.name': settings.serviceName,
       'process.pid': process.pid,
@@ -68,7 +75,10 @@ export async function startTracing(settings: TracingSettings, logger: Logger): P
   const previousMixin = mixins[symbols.mixinSym];
   mixins[symbols.mixinSym] = traceIdsForLogs;
   const host = new URL(settings.tracesUrl).host;
-  logger.info({ exporter: host, service: settings.serviceName }, 'tracing on: exporting spans');
+  logger.info(
+    { exporter: host, service: settings.serviceName, sampler: samplerName },
+    'tracing on: exporting spans',
+  );
   return {
     tracer,
     propagator: new core.W3CTraceContextPropagator(),
