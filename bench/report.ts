@@ -145,6 +145,16 @@ export function computeRatios(targets: TargetResult[], micro: MicroResult[], con
       ),
     );
   }
+  if (has('tessera-rs256-traced')) {
+    ratios.push(
+      ratio(
+        'req/s: Tessera RS256 tracing on (every request exported to a local OTLP receiver) / tracing off',
+        ok(targets, 'tessera-rs256-traced')?.requestsPerSecond,
+        rs?.requestsPerSecond,
+        null,
+      ),
+    );
+  }
   for (const target of targets.filter((t) => t.group === 'tessera')) {
     const load = target.status === 'ok' ? target.load : undefined;
     // The p99 target is the token endpoint's, in one process; two worker processes on two

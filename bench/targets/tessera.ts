@@ -1,4 +1,6 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -40,9 +42,26 @@ async function seedClients(context: StartContext, dataDir: string, count: number
   return JSON.parse(readFileSync(out, 'utf8')) as Credentials[];
 }
 
+/**
+ * An OTLP/HTTP receiver that reads and discards every export, in the harness process: what the
+ * `-traced` target exports its spans to (the cost measured is Tessera's, not a collector's).
+ */
+async function startOtlpSink(): Promise<{ url: string; close: () => Promise<void> }> {
+  const server: Server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => response.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
 export function tesseraTarget(
   alg: Alg,
-  options: { registeredClients?: number; spreadClients?: number; suffix?: string; workers?: number } = {},
+  options: { registeredClients?: number; spreadClients?: number; suffix?: string; workers?: number; traced?: boolean } = {},
 ): TargetSpec {
   const registeredClients = options.registeredClients ?? 1;
   const spreadClients = options.spreadClients ?? 1;
@@ -56,7 +75,7 @@ export function tesseraTarget(
     description:
       registeredClients > 1
         ? `Tessera ${alg}, ${registeredClients.toLocaleString('en-US')} clients registered, load spread across ${spreadClients.toLocaleString('en-US')}`
-        : `Tessera ${alg}, one client${options.workers && options.workers > 1 ? `, ${options.workers} workers` : ''}`,
+        : `Tessera ${alg}, one client${options.workers && options.workers > 1 ? `, ${options.workers} workers` : ''}${options.traced ? ', tracing on (OTLP/HTTP to a local receiver)' : ''}`,
     async start(context) {
       const dataDir = trackTempDir(mkdtempSync(join(tmpdir(), 'tessera-bench-')));
       const port = await freePort();
@@ -74,6 +93,9 @@ export function tesseraTarget(
         HOST: '127.0.0.1',
       };
       for (const name of ['TESSERA_KEK', 'DATABASE_URL', 'TESSERA_PRESET', 'TESSERA_DEFAULT_AUDIENCE', 'TESSERA_TOKEN_TTL']) delete env[name];
+      for (const name of Object.keys(env)) if (name.startsWith('OTEL_') || name.startsWith('TESSERA_OTEL_')) delete env[name];
+      const sink = options.traced ? await startOtlpSink() : undefined;
+      if (sink) env.TESSERA_OTEL_EXPORTER_OTLP_ENDPOINT = sink.url;
       try {
         const clients =
           registeredClients > 1 ? await seedClients(context, dataDir, registeredClients, spreadClients) : [await createClientWithCli(context.root, env)];
@@ -82,6 +104,7 @@ export function tesseraTarget(
         const tokenUrl = `http://127.0.0.1:${port}/oauth/token`;
         const stop = async () => {
           await stopProcess(spawned);
+          await sink?.close();
           removeTempDir(dataDir);
         };
         try {
@@ -94,6 +117,7 @@ export function tesseraTarget(
           throw error;
         }
       } catch (error) {
+        await sink?.close();
         removeTempDir(dataDir);
         throw error;
       }
