@@ -100,6 +100,10 @@ export function shareMetricsWithPrimary(metrics: TesseraMetrics, logger: Logger)
     }
   });
 
+  // Only now can this worker answer snapshot requests: until it says so the primary does not
+  // wait for it (a worker still starting would otherwise delay every scrape by the timeout).
+  if (process.connected) process.send!({ tessera: 'metrics-ready' });
+
   const ask = (query: InstanceQuery): Promise<InstanceResult | undefined> => {
     if (!process.connected) return Promise.resolve(undefined);
     const id = (nextId += 1);
@@ -225,6 +229,8 @@ export function addUpMetricsForWorkers(
   nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
 ): void {
   const states = new Map<number, WorkerState>();
+  /** Workers that answer snapshot requests (they said `metrics-ready`), by cluster id. */
+  const ready = new Set<number>();
   let departedMetrics: MetricJson[] = [];
   let departedActivity = new ActivityTotals();
   const pending = new Map<number, { worker: number; resolve: () => void }>();
@@ -232,7 +238,7 @@ export function addUpMetricsForWorkers(
 
   const live = () =>
     Object.values(cluster.workers ?? {}).filter((worker): worker is Worker =>
-      Boolean(worker?.isConnected()),
+      Boolean(worker?.isConnected() && ready.has(worker.id)),
     );
 
   /** Refreshes every live worker's snapshot (each answer or timeout ends its wait). */
@@ -287,7 +293,9 @@ export function addUpMetricsForWorkers(
   };
 
   cluster.on('message', (worker, message: unknown) => {
-    if (isMessage<Snapshot>(message, 'metrics-snapshot')) {
+    if (isMessage(message, 'metrics-ready')) {
+      if (cluster.workers?.[worker.id] !== undefined) ready.add(worker.id);
+    } else if (isMessage<Snapshot>(message, 'metrics-snapshot')) {
       const snapshot = message as Snapshot;
       const waiting = pending.get(snapshot.id);
       // A worker that has exited is no longer listed; its counts are in the departed totals.
@@ -318,6 +326,7 @@ export function addUpMetricsForWorkers(
   });
 
   cluster.on('exit', (worker) => {
+    ready.delete(worker.id);
     const state = states.get(worker.id);
     states.delete(worker.id);
     for (const [, waiting] of pending) if (waiting.worker === worker.id) waiting.resolve();
