@@ -3,9 +3,6 @@ import { randomId } from './lib/base64.js';
 import { signJwt } from './lib/jws.js';
 import type { SigningKey } from './lib/signing-key.js';
 
-/** RFC 7523 §2.2 `client_assertion_type`. */
-export const jwtBearerAssertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-
 /**
  * A `private_key_jwt` client assertion (RFC 7523 §3): `iss` = `sub` = the client id, `aud` the
  * authorization server's issuer, a short `exp`, a random `jti` (servers refuse a replayed one,

@@ -1,4 +1,4 @@
-import { jwtBearerAssertionType } from './client-assertion.js';
+import { jwtBearerAssertionType } from '@tessera/protocol';
 import { basicCredential } from './lib/basic.js';
 import type { TokenRequestContext } from './token-request.js';
 

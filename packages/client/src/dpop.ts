@@ -1,6 +1,7 @@
 import { defaults } from './defaults.js';
 import { InvalidOptionError } from './errors.js';
-import { base64url, randomId, utf8 } from './lib/base64.js';
+import { dpopProofType, normalizeHtu, sha256Base64url } from '@tessera/protocol';
+import { randomId } from './lib/base64.js';
 import { jwkThumbprint, publicJwkOf } from './lib/jwk.js';
 import { signJwt } from './lib/jws.js';
 import { importSigningKey, isCryptoKey, signBytes, verify } from './lib/signing-key.js';
@@ -22,10 +23,9 @@ export interface DpopProver {
 
 /** RFC 9449 §4.2: `htu` is the target URI without query and fragment. */
 export function htuOf(url: string): string {
-  const parsed = new URL(url);
-  parsed.search = '';
-  parsed.hash = '';
-  return parsed.href;
+  const htu = normalizeHtu(url);
+  if (htu === undefined) throw new TypeError(`Invalid URL: ${url}`);
+  return htu;
 }
 
 /**
@@ -64,9 +64,8 @@ export async function createDpopProver(
       };
       const nonce = nonces.get(new URL(url).origin);
       if (nonce !== undefined) payload['nonce'] = nonce;
-      if (accessToken !== undefined)
-        payload['ath'] = base64url(await crypto.subtle.digest('SHA-256', utf8(accessToken)));
-      return signJwt(key, { typ: 'dpop+jwt', jwk }, payload);
+      if (accessToken !== undefined) payload['ath'] = await sha256Base64url(accessToken);
+      return signJwt(key, { typ: dpopProofType, jwk }, payload);
     },
     rememberNonce(url, response) {
       const nonce = response.headers.get('dpop-nonce');

@@ -62,3 +62,6 @@ export const signingAlgorithms: readonly SigningAlgorithm[] = ['RS256', 'ES256',
 
 /** RFC 9068 §2.1 media type of JWT access tokens, as it appears in `typ`. */
 export const accessTokenType = 'at+jwt';
+
+/** RFC 7523 §2.2 `client_assertion_type` of a `private_key_jwt` client assertion. */
+export const jwtBearerAssertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';

@@ -15,7 +15,7 @@ import { RevocationList } from './revocation/revocation-list.js';
 import type { SecretHasher } from './secrets/client-secret.js';
 import type { Store } from './store/contract.js';
 import { TokenInspector } from './tokens/token-inspector.js';
-import { ReplayCache, type ReplayGuard } from './lib/replay-cache.js';
+import { ReplayCache, type ReplayGuard } from '@tessera/protocol';
 
 /** Clock skew allowed on top of the longest token lifetime before a retiring key leaves the JWKS. */
 const clockToleranceSeconds = 60;

@@ -1,4 +1,4 @@
-import { OAuthError } from '@tessera/protocol';
+import { dpopSigningAlgorithms, OAuthError } from '@tessera/protocol';
 
 /**
  * Error codes the verifier puts on the wire: RFC 6750 §3.1 plus `temporarily_unavailable`
@@ -200,7 +200,7 @@ export class VerifierError extends OAuthError {
     }
     // RFC 9449 §7.1: DPoP failures challenge with the DPoP scheme and the accepted algorithms.
     if (this.reason === 'dpop_proof' || this.reason === 'dpop_required') {
-      return `DPoP ${[...params, 'algs="RS256 PS256 ES256 EdDSA"'].join(', ')}`;
+      return `DPoP ${[...params, `algs="${dpopSigningAlgorithms.join(' ')}"`].join(', ')}`;
     }
     return params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`;
   }

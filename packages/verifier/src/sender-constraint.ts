@@ -1,10 +1,30 @@
-import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, jwtVerify } from 'jose';
+import {
+  dpopClaimsProblem,
+  dpopProofType,
+  dpopReplayEntry,
+  dpopSigningAlgorithms,
+  fromBase64,
+  isPublicJwk,
+  ReplayCache,
+  sha256Base64url,
+} from '@tessera/protocol';
+import {
+  calculateJwkThumbprint,
+  decodeProtectedHeader,
+  EmbeddedJWK,
+  jwtVerify,
+  type JWK,
+} from 'jose';
 import type { AccessTokenPayload } from './access-token.js';
 import { VerifierError } from './errors.js';
-import { ReplayGuard } from './lib/replay-guard.js';
 
-/** Algorithms accepted for DPoP proofs (asymmetric only). */
-export const dpopAlgorithms = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
+/** Algorithms accepted for DPoP proofs (asymmetric only): RFC 9449 §5.1's, from the protocol package. */
+export const dpopAlgorithms = dpopSigningAlgorithms as readonly [
+  'RS256',
+  'PS256',
+  'ES256',
+  'EdDSA',
+];
 
 /** What a request shows about its sender, for tokens carrying `cnf` (RFC 7800). */
 export interface SenderEvidence {
@@ -27,32 +47,14 @@ export interface SenderEvidence {
 /** DPoP proof acceptance window: `iat` up to this far in the past or future (seconds). */
 export const dpopProofWindowSeconds = 300;
 
-function base64urlOf(bytes: ArrayBuffer): string {
-  let binary = '';
-  for (const byte of new Uint8Array(bytes)) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-async function sha256(data: Uint8Array | string): Promise<string> {
-  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-  return base64urlOf(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
-}
+const proofWindow = {
+  maxAgeSeconds: dpopProofWindowSeconds,
+  maxSkewSeconds: dpopProofWindowSeconds,
+};
 
 function derOf(certificate: Uint8Array | string): Uint8Array {
   if (typeof certificate !== 'string') return certificate;
-  const body = certificate.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
-  return Uint8Array.from(atob(body), (c) => c.charCodeAt(0));
-}
-
-function htuOf(url: string): string | undefined {
-  try {
-    const parsed = new URL(url);
-    parsed.search = '';
-    parsed.hash = '';
-    return parsed.href;
-  } catch {
-    return undefined;
-  }
+  return fromBase64(certificate.replace(/-----(BEGIN|END) CERTIFICATE-----/g, ''));
 }
 
 /**
@@ -63,13 +65,14 @@ function htuOf(url: string): string | undefined {
  * A DPoP-bound token sent as `Bearer` is refused; so is the DPoP scheme with an unbound token.
  */
 export class SenderConstraints {
-  readonly #replay: ReplayGuard;
+  readonly #replay: ReplayCache;
 
   constructor(
     private readonly now: () => number,
     replayCapacity: number,
   ) {
-    this.#replay = new ReplayGuard(replayCapacity);
+    // Remembered in milliseconds, the unit of `now`.
+    this.#replay = new ReplayCache(replayCapacity, now);
   }
 
   async check(
@@ -88,7 +91,7 @@ export class SenderConstraints {
         throw new VerifierError('certificate_mismatch', { detail: 'no client certificate' });
       let thumbprint: string;
       try {
-        thumbprint = await sha256(derOf(certificate));
+        thumbprint = await sha256Base64url(derOf(certificate));
       } catch {
         throw new VerifierError('certificate_mismatch', { detail: 'unreadable certificate' });
       }
@@ -123,33 +126,29 @@ export class SenderConstraints {
     } catch {
       throw fail('not a JWS');
     }
-    if (typeof jwk !== 'object' || jwk === null || 'd' in jwk) throw fail('bad jwk header');
+    if (!isPublicJwk(jwk)) throw fail('bad jwk header');
     const nowMs = this.now();
     let payload;
     try {
       ({ payload } = await jwtVerify(proof, EmbeddedJWK, {
-        typ: 'dpop+jwt',
+        typ: dpopProofType,
         algorithms: [...dpopAlgorithms],
         currentDate: new Date(nowMs),
       }));
     } catch (error) {
       throw fail(`proof rejected: ${(error as Error).message}`);
     }
-    if (typeof payload.jti !== 'string' || payload.jti === '') throw fail('no jti');
-    if (payload.htm !== dpop.method.toUpperCase()) throw fail('htm mismatch');
-    const htu = typeof payload.htu === 'string' ? htuOf(payload.htu) : undefined;
-    if (htu === undefined || htu !== htuOf(dpop.url)) throw fail('htu mismatch');
-    const iat = payload.iat;
-    const nowSeconds = nowMs / 1000;
-    if (typeof iat !== 'number' || Math.abs(nowSeconds - iat) > dpopProofWindowSeconds)
-      throw fail('iat outside the window');
-    if (payload.ath !== (await sha256(token))) throw fail('ath mismatch');
-    if ((await calculateJwkThumbprint(jwk)) !== jkt) throw fail('proof key is not cnf.jkt');
-    const used = this.#replay.use(
-      `${jkt}:${payload.jti}`,
-      (iat + 2 * dpopProofWindowSeconds) * 1000,
-      nowMs,
-    );
+    const problem = dpopClaimsProblem(payload, {
+      htm: dpop.method.toUpperCase(),
+      htu: dpop.url,
+      nowSeconds: nowMs / 1000,
+      ...proofWindow,
+      ath: await sha256Base64url(token),
+    });
+    if (problem !== undefined) throw fail(problem);
+    if ((await calculateJwkThumbprint(jwk as JWK)) !== jkt) throw fail('proof key is not cnf.jkt');
+    const entry = dpopReplayEntry(jkt, payload, proofWindow);
+    const used = this.#replay.use(entry.key, entry.until * 1000);
     if (used === 'replayed') throw fail('jti replayed');
     if (used === 'full')
       throw new VerifierError('unavailable', { detail: 'DPoP replay guard full' });

@@ -1,5 +1,4 @@
-import { basicAuthorization } from '@tessera/protocol';
-import { utf8Base64 } from './base64.js';
+import { basicAuthorization, utf8Base64 } from '@tessera/protocol';
 
 /**
  * `Authorization: Basic …` for a client: RFC 6749 §2.3.1 (form-urlencode each part, then

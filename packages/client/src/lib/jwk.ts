@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import { base64url, utf8 } from './base64.js';
+import { sha256Base64url } from '@tessera/protocol';
 import { isCryptoKey } from './signing-key.js';
 
 /** RFC 7638 §3.2 required members per key type, in lexicographic order. */
@@ -39,5 +39,5 @@ export async function publicJwkOf(
 
 /** RFC 7638 JWK SHA-256 thumbprint of a key made by {@link publicJwkOf} (members already ordered). */
 export async function jwkThumbprint(publicJwk: JsonWebKey): Promise<string> {
-  return base64url(await crypto.subtle.digest('SHA-256', utf8(JSON.stringify(publicJwk))));
+  return sha256Base64url(JSON.stringify(publicJwk));
 }

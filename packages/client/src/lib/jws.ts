@@ -1,4 +1,5 @@
-import { base64url, utf8 } from './base64.js';
+import { base64url } from '@tessera/protocol';
+import { utf8 } from './base64.js';
 import { sign, type SigningKey } from './signing-key.js';
 
 /**

@@ -1,5 +1,4 @@
-import { formUrlEncode } from '@tessera/protocol';
-import { utf8Base64 } from './base64.js';
+import { formUrlEncode, utf8Base64 } from '@tessera/protocol';
 
 /**
  * Builds a function that removes every spelling of `secret` we could have sent (raw,

@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../errors.js';
-import { base64url, utf8 } from './base64.js';
+import { base64url } from '@tessera/protocol';
+import { utf8 } from './base64.js';
 
 /** JWS algorithms the client signs with (RFC 7518 §3, RFC 8037 §3.1): asymmetric only. */
 export type SigningAlg = 'RS256' | 'PS256' | 'ES256' | 'EdDSA';

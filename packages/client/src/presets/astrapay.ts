@@ -1,9 +1,10 @@
+import { astrapayProvider } from '@tessera/protocol';
 import { anyUnauthorized } from '../dialect.js';
 import type { TokenClientOptions } from '../options.js';
 import { joinUrl, type PresetOptions } from './preset-options.js';
 
 /** The only host AstraPay documents; pass `baseUrl` for production. */
-export const astrapaySandboxUrl = 'https://api-sandbox.astrapay.com.br';
+export const astrapaySandboxUrl = astrapayProvider.hosts.sandbox;
 
 /**
  * AstraPay: `POST {base}/oauth/v1/token`, urlencoded `grant_type`, `client_id`,
@@ -17,10 +18,10 @@ export function astrapay(
   const { baseUrl, ...rest } = options;
   return {
     ...rest,
-    tokenEndpoint: joinUrl(baseUrl ?? astrapaySandboxUrl, '/oauth/v1/token'),
+    tokenEndpoint: joinUrl(baseUrl ?? astrapaySandboxUrl, astrapayProvider.tokenPath),
     authMethod: 'client_secret_post',
     dialect: {
-      name: 'astrapay',
+      name: astrapayProvider.name,
       tokenRequestEncoding: 'urlencoded',
       scopeRequired: true,
       isTokenRejected: anyUnauthorized,

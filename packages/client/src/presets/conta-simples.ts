@@ -1,9 +1,10 @@
+import { contaSimplesProvider } from '@tessera/protocol';
 import { anyUnauthorized } from '../dialect.js';
 import type { TokenClientOptions } from '../options.js';
 import { joinUrl, type PresetOptions } from './preset-options.js';
 
 /** The only host Conta Simples documents; pass `baseUrl` for production. */
-export const contaSimplesSandboxUrl = 'https://api-sandbox.contasimples.com';
+export const contaSimplesSandboxUrl = contaSimplesProvider.hosts.sandbox;
 
 /**
  * Conta Simples: `POST {base}/oauth/v1/access-token` with
@@ -19,10 +20,10 @@ export function contaSimples(
   const { baseUrl, ...rest } = options;
   return {
     ...rest,
-    tokenEndpoint: joinUrl(baseUrl ?? contaSimplesSandboxUrl, '/oauth/v1/access-token'),
+    tokenEndpoint: joinUrl(baseUrl ?? contaSimplesSandboxUrl, contaSimplesProvider.tokenPath),
     authMethod: 'client_secret_basic',
     dialect: {
-      name: 'conta-simples',
+      name: contaSimplesProvider.name,
       tokenRequestEncoding: 'urlencoded',
       basicCredentialEncoding: 'plain',
       isTokenRejected: anyUnauthorized,

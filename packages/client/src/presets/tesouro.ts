@@ -1,12 +1,10 @@
+import { tesouroProvider } from '@tessera/protocol';
 import { rfc6750TokenRejected } from '../dialect.js';
 import type { TokenClientOptions } from '../options.js';
 import { joinUrl, type PresetOptions } from './preset-options.js';
 
 /** Tesouro hosts per environment. */
-export const tesouroBaseUrls = {
-  sandbox: 'https://api.sandbox.tesouro.com',
-  production: 'https://api.tesouro.com',
-} as const;
+export const tesouroBaseUrls = tesouroProvider.hosts;
 
 /**
  * Tesouro's "expired token" answer: HTTP 400 with `{"error":{"message":"The token has been
@@ -40,15 +38,15 @@ export function tesouro(
   const base = baseUrl ?? tesouroBaseUrls[environment];
   return {
     ...rest,
-    tokenEndpoint: joinUrl(base, '/openid/connect/token'),
-    revocationEndpoint: joinUrl(base, '/v1/auth/revoke'),
+    tokenEndpoint: joinUrl(base, tesouroProvider.tokenPath),
+    revocationEndpoint: joinUrl(base, tesouroProvider.revoke.path),
     authMethod: 'client_secret_post',
     dialect: {
-      name: 'tesouro',
+      name: tesouroProvider.name,
       tokenRequestEncoding: 'urlencoded',
       isTokenRejected: tesouroTokenRejected,
       revocationFormat: 'json-credentials',
-      revocationHeaders: { 'x-finops-version': '2025-06-23' },
+      revocationHeaders: { ...tesouroProvider.revoke.headers },
     },
   };
 }

@@ -1,3 +1,4 @@
+import { treezorProvider } from '@tessera/protocol';
 import { anyUnauthorized } from '../dialect.js';
 import type { TokenClientOptions } from '../options.js';
 import { joinUrl, type PresetOptions } from './preset-options.js';
@@ -13,10 +14,10 @@ export function treezor(options: PresetOptions & { baseUrl: string }): TokenClie
   const { baseUrl, ...rest } = options;
   return {
     ...rest,
-    tokenEndpoint: joinUrl(baseUrl, '/oauth/token'),
+    tokenEndpoint: joinUrl(baseUrl, treezorProvider.tokenPath),
     authMethod: 'client_secret_post',
     dialect: {
-      name: 'treezor',
+      name: treezorProvider.name,
       tokenRequestEncoding: 'multipart',
       isTokenRejected: anyUnauthorized,
     },

@@ -1,6 +1,7 @@
 import { openStore, parseDatabaseUrl } from '../store/open-store.js';
 import { cliConfig, databaseOption, parse, print, printJson } from './common.js';
-import { auditView, table } from './output.js';
+import { auditView } from '../views/record-views.js';
+import { table } from './output.js';
 import { UsageError } from './usage.js';
 
 export async function auditCommand(args: string[]): Promise<void> {

@@ -9,7 +9,8 @@ import {
   print,
   printJson,
 } from './common.js';
-import { clientView, table } from './output.js';
+import { clientView } from '../views/record-views.js';
+import { table } from './output.js';
 import { UsageError } from './usage.js';
 import { authConfigInput, authConfigOptions } from './client-auth-options.js';
 

@@ -3,7 +3,8 @@ import { rotateKey } from '../keys/rotate-key.js';
 import { openStorage } from '../runtime.js';
 import { openStore, parseDatabaseUrl } from '../store/open-store.js';
 import { cliActor, cliConfig, databaseOption, parse, print, printJson } from './common.js';
-import { keyView, table } from './output.js';
+import { keyView } from '../views/record-views.js';
+import { table } from './output.js';
 import { UsageError } from './usage.js';
 
 export async function keysCommand(args: string[]): Promise<void> {

@@ -122,23 +122,3 @@ function certificateJwk(pem: string): JsonWebKey {
   jwk.x5c = [certificate.raw.toString('base64')];
   return jwk;
 }
-
-/** The registered settings under their RFC 7591 / 8705 / 9449 metadata names; `{}` when none. */
-export function authConfigView(config: ClientAuthConfig | undefined): {
-  jwks?: { keys: JsonWebKey[] };
-  jwks_uri?: string;
-  tls_client_auth_subject_dn?: string;
-  tls_client_auth_san_dns?: string;
-  dpop_bound_access_tokens?: boolean;
-} {
-  if (!config) return {};
-  return {
-    ...(config.jwks !== undefined ? { jwks: config.jwks } : {}),
-    ...(config.jwksUri !== undefined ? { jwks_uri: config.jwksUri } : {}),
-    ...(config.tlsSubjectDn !== undefined
-      ? { tls_client_auth_subject_dn: config.tlsSubjectDn }
-      : {}),
-    ...(config.tlsSanDns !== undefined ? { tls_client_auth_san_dns: config.tlsSanDns } : {}),
-    ...(config.dpopBound ? { dpop_bound_access_tokens: true } : {}),
-  };
-}

@@ -1,6 +1,5 @@
-import { OAuthError, type ClientAuthMethod } from '@tessera/protocol';
+import { OAuthError, type ClientAuthMethod, type ReplayGuard } from '@tessera/protocol';
 import type { Params } from '../http/parse-params.js';
-import type { ReplayGuard } from '../lib/replay-cache.js';
 import type { ClientCache } from '../registry/client-cache.js';
 import type { SecretHasher } from '../secrets/client-secret.js';
 import type { ClientRecord } from '../store/contract.js';
@@ -8,12 +7,12 @@ import type { PresentedCertificate } from '../tls/client-certificate.js';
 import { defaultFailureLimits, FailureLimiter } from './failure-limiter.js';
 import { parseBasicAuthorization } from './client-secret-basic.js';
 import { parsePostCredentials } from './client-secret-post.js';
-import {
-  invalidClient,
-  type AssertionCredentials,
-  type CertificateCredentials,
-  type PresentedCredentials,
+import type {
+  AssertionCredentials,
+  CertificateCredentials,
+  PresentedCredentials,
 } from './credentials.js';
+import { clientAuthFailureOf, invalidClient } from './failure-reasons.js';
 import { ClientAssertionVerifier, parseAssertionCredentials } from './private-key-jwt.js';
 import { verifyTlsClient } from './tls-client-auth.js';
 
@@ -98,7 +97,7 @@ export class ClientAuthenticator {
       this.failures.recordSuccess(credentials.clientId);
       return authenticated;
     } catch (error) {
-      this.failures.recordFailure(credentials.clientId, sourceAddress);
+      this.failures.recordFailure(credentials.clientId, sourceAddress, clientAuthFailureOf(error));
       throw error;
     }
   }
@@ -114,11 +113,12 @@ export class ClientAuthenticator {
     let matched = this.hasher.match(credentials.secret, secrets, now);
     if (!matched && credentials.rawSecret !== undefined)
       matched = this.hasher.match(credentials.rawSecret, secrets, now);
-    if (!client || !matched)
-      throw invalidClient(usedHeader, client ? 'secret mismatch' : 'unknown client');
-    if (client.status !== 'active') throw invalidClient(usedHeader, 'client disabled');
+    if (!client) throw invalidClient(usedHeader, 'unknown_client', 'unknown client');
+    if (!matched) throw invalidClient(usedHeader, 'wrong_secret', 'secret mismatch');
+    if (client.status !== 'active') throw invalidClient(usedHeader, 'disabled', 'client disabled');
     if (client.authMethod !== 'any' && client.authMethod !== credentials.method) {
-      throw invalidClient(usedHeader, `client registered for ${client.authMethod}`);
+      const detail = `client registered for ${client.authMethod}`;
+      throw invalidClient(usedHeader, 'method_not_allowed', detail);
     }
     return { client, method: credentials.method, secretId: matched.id };
   }
@@ -128,11 +128,15 @@ export class ClientAuthenticator {
   ): Promise<AuthenticatedClient> {
     const client =
       this.clients.peek(credentials.clientId) ?? (await this.clients.get(credentials.clientId));
-    if (!client) throw invalidClient(false, 'unknown client');
-    if (client.status !== 'active') throw invalidClient(false, 'client disabled');
+    if (!client) throw invalidClient(false, 'unknown_client', 'unknown client');
+    if (client.status !== 'active') throw invalidClient(false, 'disabled', 'client disabled');
     if (credentials.method === 'private_key_jwt') {
       if (client.authMethod !== 'private_key_jwt')
-        throw invalidClient(false, `client registered for ${client.authMethod}`);
+        throw invalidClient(
+          false,
+          'method_not_allowed',
+          `client registered for ${client.authMethod}`,
+        );
       await this.#assertions.verify(client, credentials.assertion, this.issuer());
       return { client, method: 'private_key_jwt', secretId: undefined };
     }
@@ -140,7 +144,11 @@ export class ClientAuthenticator {
       client.authMethod !== 'tls_client_auth' &&
       client.authMethod !== 'self_signed_tls_client_auth'
     ) {
-      throw invalidClient(false, `client registered for ${client.authMethod}`);
+      throw invalidClient(
+        false,
+        'method_not_allowed',
+        `client registered for ${client.authMethod}`,
+      );
     }
     await verifyTlsClient(client, credentials.certificate);
     return { client, method: client.authMethod, secretId: undefined };

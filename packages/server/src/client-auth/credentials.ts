@@ -1,4 +1,3 @@
-import { OAuthError } from '@tessera/protocol';
 import type { ClientAuthMethod } from '@tessera/protocol';
 import type { PresentedCertificate } from '../tls/client-certificate.js';
 
@@ -34,17 +33,4 @@ export interface SecretCredentials {
    * them working without weakening anything (both still need the secret).
    */
   rawSecret?: string;
-}
-
-export const basicRealm = 'Basic realm="tessera", charset="UTF-8"';
-
-/**
- * The one answer for every failed client authentication: unknown client, wrong secret,
- * disabled client and wrong method look identical (RFC 6749 §5.2).
- */
-export function invalidClient(usedAuthorizationHeader: boolean, detail?: string): OAuthError {
-  return new OAuthError('invalid_client', 'Client authentication failed', {
-    headers: usedAuthorizationHeader ? { 'www-authenticate': basicRealm } : {},
-    ...(detail === undefined ? {} : { detail }),
-  });
 }

@@ -1,5 +1,9 @@
-import { OAuthError } from '@tessera/protocol';
 import { LruMap } from '../lib/lru.js';
+import {
+  ClientAuthError,
+  clientAuthFailures,
+  type ClientAuthFailureReason,
+} from './failure-reasons.js';
 
 export interface FailureLimits {
   /** Failed authentications within `windowSeconds` that lock a client_id. */
@@ -45,7 +49,13 @@ export class FailureLimiter {
    * Called with every failure and with a success that cleared failures, so the primary of
    * `serve --workers N` can count across workers (process/shared-failures.ts).
    */
-  onFailure: ((clientId: string, address: string | undefined) => void) | undefined;
+  onFailure:
+    | ((
+        clientId: string,
+        address: string | undefined,
+        reason: ClientAuthFailureReason | undefined,
+      ) => void)
+    | undefined;
   onFailuresCleared: ((clientId: string) => void) | undefined;
 
   constructor(
@@ -60,20 +70,30 @@ export class FailureLimiter {
       this.#lockedFor(this.#clients.get(clientId), now) ??
       this.#lockedFor(address === undefined ? undefined : this.#addresses.get(address), now);
     if (locked !== undefined) {
-      throw new OAuthError(
-        'temporarily_unavailable',
-        `Too many failed authentication attempts; retry after ${locked} seconds`,
+      throw new ClientAuthError(
+        'locked_out',
         {
           status: 429,
           headers: { 'retry-after': String(locked) },
           detail: `lockout in force for client_id ${clientId} / address ${address ?? '-'}`,
         },
+        `Too many failed authentication attempts; retry after ${locked} seconds`,
       );
     }
   }
 
-  recordFailure(clientId: string, address: string | undefined): void {
-    this.onFailure?.(clientId, address);
+  /**
+   * Counts a failed authentication. `reason` is the typed one when the failure was a refused
+   * credential (`undefined` for anything else thrown while checking, e.g. a store outage,
+   * which counts as today); reasons whose table entry says `lockout: false` are not counted.
+   */
+  recordFailure(
+    clientId: string,
+    address: string | undefined,
+    reason?: ClientAuthFailureReason,
+  ): void {
+    if (reason !== undefined && !clientAuthFailures[reason].lockout) return;
+    this.onFailure?.(clientId, address, reason);
     const now = this.nowSeconds();
     if (this.#count(this.#clients, clientId, this.limits.perClient, now)) {
       this.onLockout?.({

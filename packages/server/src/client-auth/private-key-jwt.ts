@@ -8,13 +8,16 @@ import {
 } from 'jose';
 import type { Params } from '../http/parse-params.js';
 import { LruMap } from '../lib/lru.js';
-import { ReplayCache, type ReplayGuard } from '../lib/replay-cache.js';
 import type { ClientRecord } from '../store/contract.js';
-import { invalidClient, type AssertionCredentials } from './credentials.js';
-import { OAuthError } from '@tessera/protocol';
+import type { AssertionCredentials } from './credentials.js';
+import { invalidClient } from './failure-reasons.js';
+import {
+  jwtBearerAssertionType,
+  OAuthError,
+  ReplayCache,
+  type ReplayGuard,
+} from '@tessera/protocol';
 
-/** RFC 7523 §2.2 `client_assertion_type`. */
-export const jwtBearerAssertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** `token_endpoint_auth_signing_alg_values_supported`: asymmetric algorithms only. */
 export const assertionSigningAlgorithms = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 /** An assertion may not be valid for longer than this (seconds from now to `exp`). */
@@ -43,10 +46,14 @@ export function parseAssertionCredentials(params: Params): AssertionCredentials 
   try {
     ({ sub, iss } = decodeJwt(assertion));
   } catch {
-    throw invalidClient(false, 'client_assertion is not a JWT');
+    throw invalidClient(false, 'assertion_malformed', 'client_assertion is not a JWT');
   }
   if (typeof sub !== 'string' || sub === '' || iss !== sub)
-    throw invalidClient(false, 'client_assertion iss and sub must both be the client_id');
+    throw invalidClient(
+      false,
+      'assertion_malformed',
+      'client_assertion iss and sub must both be the client_id',
+    );
   const clientId = params.get('client_id');
   if (clientId !== undefined && clientId !== sub) {
     throw new OAuthError(
@@ -77,7 +84,7 @@ export class ClientAssertionVerifier {
 
   async verify(client: ClientRecord, assertion: string, issuer: string): Promise<void> {
     const keys = this.#keysOf(client);
-    if (!keys) throw invalidClient(false, 'client has no registered keys');
+    if (!keys) throw invalidClient(false, 'assertion_no_keys', 'client has no registered keys');
     const now = this.nowSeconds();
     let payload;
     try {
@@ -90,19 +97,28 @@ export class ClientAssertionVerifier {
         clockTolerance,
       }));
     } catch (error) {
-      throw invalidClient(false, `client_assertion rejected: ${(error as Error).message}`);
+      throw invalidClient(
+        false,
+        'assertion_rejected',
+        `client_assertion rejected: ${(error as Error).message}`,
+      );
     }
     if (payload.aud !== issuer)
-      throw invalidClient(false, 'client_assertion aud is not the issuer');
+      throw invalidClient(false, 'assertion_audience', 'client_assertion aud is not the issuer');
     if (payload.exp! > now + maxAssertionLifetime + clockTolerance)
-      throw invalidClient(false, 'client_assertion exp is too far in the future');
+      throw invalidClient(
+        false,
+        'assertion_lifetime',
+        'client_assertion exp is too far in the future',
+      );
     if (typeof payload.jti !== 'string' || payload.jti === '' || payload.jti.length > 256)
-      throw invalidClient(false, 'client_assertion jti is missing');
+      throw invalidClient(false, 'assertion_jti_missing', 'client_assertion jti is missing');
     const used = await this.#replay.use(
       `${client.clientId}\u0000${payload.jti}`,
       payload.exp! + clockTolerance,
     );
-    if (used === 'replayed') throw invalidClient(false, 'client_assertion jti replayed');
+    if (used === 'replayed')
+      throw invalidClient(false, 'assertion_replayed', 'client_assertion jti replayed');
     if (used === 'full') {
       throw new OAuthError('temporarily_unavailable', 'Too many client assertions; retry shortly', {
         status: 503,

@@ -1,7 +1,7 @@
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { ClientRecord } from '../store/contract.js';
 import type { PresentedCertificate } from '../tls/client-certificate.js';
-import { invalidClient } from './credentials.js';
+import { invalidClient } from './failure-reasons.js';
 
 /**
  * RFC 8705 §2.1 `tls_client_auth`: the certificate chains to a configured client CA and its
@@ -15,7 +15,11 @@ export async function verifyTlsClient(
   const { certificate } = presented;
   if (client.authMethod === 'tls_client_auth') {
     if (!presented.chainVerified)
-      throw invalidClient(false, 'client certificate does not chain to a trusted client CA');
+      throw invalidClient(
+        false,
+        'certificate_untrusted',
+        'client certificate does not chain to a trusted client CA',
+      );
     const { tlsSubjectDn, tlsSanDns } = client.authConfig;
     if (tlsSubjectDn !== undefined && sameDn(tlsSubjectDn, certificate.subject)) return;
     if (
@@ -23,7 +27,11 @@ export async function verifyTlsClient(
       dnsNames(certificate.subjectAltName).has(tlsSanDns.toLowerCase())
     )
       return;
-    throw invalidClient(false, 'client certificate subject is not the registered one');
+    throw invalidClient(
+      false,
+      'certificate_subject',
+      'client certificate subject is not the registered one',
+    );
   }
   if (client.authMethod === 'self_signed_tls_client_auth') {
     const keys = client.authConfig.jwks?.keys ?? [];
@@ -39,9 +47,13 @@ export async function verifyTlsClient(
       );
       if ((await calculateJwkThumbprint(key)) === presentedThumbprint) return;
     }
-    throw invalidClient(false, 'client certificate is not one the client registered');
+    throw invalidClient(
+      false,
+      'certificate_unregistered',
+      'client certificate is not one the client registered',
+    );
   }
-  throw invalidClient(false, `client registered for ${client.authMethod}`);
+  throw invalidClient(false, 'method_not_allowed', `client registered for ${client.authMethod}`);
 }
 
 /**

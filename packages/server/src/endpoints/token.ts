@@ -2,6 +2,7 @@ import { OAuthError, type TokenResponse } from '@tessera/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { presentedCredentials } from '../client-auth/authenticate-client.js';
+import { ClientAuthError } from '../client-auth/failure-reasons.js';
 import type { TesseraContext } from '../context.js';
 import { clientCredentials, clientCredentialsGrant } from '../grants/client-credentials.js';
 import { noStoreHeaders } from '../http/error-reply.js';
@@ -54,7 +55,7 @@ export async function issueToken(
   }
   const credentials = presentedCredentials(authorization, params, transport?.certificate);
   if (preset && !(preset.authMethods as readonly string[]).includes(credentials.method)) {
-    throw new OAuthError('invalid_client', 'Client authentication failed', {
+    throw new ClientAuthError('method_not_allowed', {
       detail: `preset ${preset.name} does not accept ${credentials.method}`,
       headers:
         credentials.method === 'client_secret_basic'

@@ -87,6 +87,8 @@ export function logRefusal(error: OAuthError, log: () => Pick<Logger, 'error' | 
   if (error.error === 'server_error') {
     log().error({ detail: error.detail }, 'unexpected error');
   } else if (error.detail) {
-    log().info({ error: error.error, detail: error.detail }, 'request refused');
+    // A typed reason (client authentication, verifier) is logged by name, not by its text.
+    const reason = 'reason' in error && typeof error.reason === 'string' ? error.reason : undefined;
+    log().info({ error: error.error, reason, detail: error.detail }, 'request refused');
   }
 }

@@ -6,6 +6,11 @@ import type {
   HookHandlerDoneFunction,
   RouteOptions,
 } from 'fastify';
+import {
+  clientAuthFailureOf,
+  clientAuthFailures,
+  type AuthFailureLabel,
+} from '../client-auth/failure-reasons.js';
 import type { TesseraContext } from '../context.js';
 import { tokenPath } from '../endpoints/discovery.js';
 import { introspectionPath } from '../endpoints/introspect.js';
@@ -15,19 +20,15 @@ import { toOAuthError } from '../http/error-reply.js';
 import { annotateOutcome } from '../telemetry/request-spans.js';
 import { activeTracer } from '../telemetry/tracer-state.js';
 
-/** Why a client authentication failed, from the refusal the authenticator threw. */
-export function failureReason(error: OAuthError): string | undefined {
-  if (error.error === 'temporarily_unavailable')
-    return error.status === 429 ? 'locked_out' : undefined;
-  if (error.error !== 'invalid_client') return undefined;
-  const detail = error.detail ?? '';
-  if (detail === 'unknown client') return 'unknown_client';
-  if (detail === 'secret mismatch') return 'wrong_secret';
-  if (detail === 'client disabled') return 'client_disabled';
-  if (detail.startsWith('client registered for') || detail.includes('does not accept'))
-    return 'auth_method_not_allowed';
-  if (detail === 'No client credentials in the request') return 'no_credentials';
-  return 'malformed_credentials';
+/**
+ * The `tessera_client_auth_failures_total` label of a refusal: the typed reason the
+ * authenticator put on the error, through the one table (client-auth/failure-reasons.ts).
+ */
+export function failureReason(error: OAuthError): AuthFailureLabel | undefined {
+  const reason = clientAuthFailureOf(error);
+  if (reason !== undefined) return clientAuthFailures[reason].metric;
+  // Every invalid_client is a ClientAuthError; should one slip through, count it coarsely.
+  return error.error === 'invalid_client' ? 'malformed_credentials' : undefined;
 }
 
 const basicPrefix = /^basic +/i;

@@ -1,4 +1,4 @@
-import { sanitizeErrorDescription, type OAuthError } from '@tessera/protocol';
+import { astrapayProvider, sanitizeErrorDescription, type OAuthError } from '@tessera/protocol';
 import { ParameterError } from './parameter-error.js';
 import type { ErrorReply, ErrorShapeContext, Preset } from './preset.js';
 
@@ -38,12 +38,12 @@ export function astrapayErrorShape(error: OAuthError, { params }: ErrorShapeCont
  * not shown but RFC 6749 §2.3.1 requires it, so it is accepted.
  */
 export const astrapay: Preset = {
-  name: 'astrapay',
-  tokenPath: '/oauth/v1/token',
+  name: astrapayProvider.name,
+  tokenPath: astrapayProvider.tokenPath,
   authMethods: ['client_secret_post', 'client_secret_basic'],
   bodyTypes: ['urlencoded'],
   requiredParams: ['scope'],
   defaultTokenTtl: 3600,
-  hosts: { sandbox: 'https://api-sandbox.astrapay.com.br' },
+  hosts: astrapayProvider.hosts,
   errorShape: astrapayErrorShape,
 };

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { OAuthError } from '@tessera/protocol';
+import { contaSimplesProvider, type OAuthError } from '@tessera/protocol';
 import { ParameterError } from './parameter-error.js';
 import type { ErrorReply, ErrorShapeContext, Preset } from './preset.js';
 
@@ -50,13 +50,13 @@ export function contaSimplesErrorShape(
  * Portuguese one 3600 s: 3600 here; register a client with `--token-ttl 1800` for the other.
  */
 export const contaSimples: Preset = {
-  name: 'conta-simples',
-  tokenPath: '/oauth/v1/access-token',
+  name: contaSimplesProvider.name,
+  tokenPath: contaSimplesProvider.tokenPath,
   authMethods: ['client_secret_basic'],
   bodyTypes: ['urlencoded'],
   requiredParams: [],
   allowedParams: ['grant_type'],
   defaultTokenTtl: 3600,
-  hosts: { sandbox: 'https://api-sandbox.contasimples.com' },
+  hosts: contaSimplesProvider.hosts,
   errorShape: contaSimplesErrorShape,
 };

@@ -1,3 +1,4 @@
+import { tesouroProvider } from '@tessera/protocol';
 import type { Preset } from './preset.js';
 
 /**
@@ -12,15 +13,15 @@ import type { Preset } from './preset.js';
  * verifier's `tesouroErrorShape`.
  */
 export const tesouro: Preset = {
-  name: 'tesouro',
-  tokenPath: '/openid/connect/token',
+  name: tesouroProvider.name,
+  tokenPath: tesouroProvider.tokenPath,
   authMethods: ['client_secret_post', 'client_secret_basic'],
   bodyTypes: ['urlencoded'],
   requiredParams: [],
   defaultTokenTtl: 3600,
-  hosts: { sandbox: 'https://api.sandbox.tesouro.com', production: 'https://api.tesouro.com' },
+  hosts: tesouroProvider.hosts,
   revoke: {
-    path: '/v1/auth/revoke',
+    path: tesouroProvider.revoke.path,
     bodyShape: 'json-credentials',
     requiredHeaders: { 'x-finops-version': /^\d{4}-\d{2}-\d{2}$/ },
     okBody: { message: 'ok' },

@@ -1,3 +1,4 @@
+import { treezorProvider } from '@tessera/protocol';
 import type { Preset } from './preset.js';
 
 /**
@@ -9,8 +10,8 @@ import type { Preset } from './preset.js';
  * deployment's business (a TLS-terminating proxy), not Tessera's.
  */
 export const treezor: Preset = {
-  name: 'treezor',
-  tokenPath: '/oauth/token',
+  name: treezorProvider.name,
+  tokenPath: treezorProvider.tokenPath,
   authMethods: ['client_secret_post', 'client_secret_basic'],
   bodyTypes: ['multipart', 'urlencoded', 'json'],
   requiredParams: [],

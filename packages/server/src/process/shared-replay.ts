@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import type { ReplayGuards } from '../context.js';
-import { ReplayCache, type ReplayGuard, type ReplayOutcome } from '../lib/replay-cache.js';
+import { ReplayCache, type ReplayGuard, type ReplayOutcome } from '@tessera/protocol';
 
 /**
  * One-time `jti`s (DPoP proofs, client assertions) remembered across the workers of

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { clientView } from '../../cli/output.js';
+import { clientView } from '../../views/record-views.js';
 import type { TesseraContext } from '../../context.js';
 import { ClientRegistry } from '../../registry/client-registry.js';
 import { noStoreHeaders } from '../../http/error-reply.js';

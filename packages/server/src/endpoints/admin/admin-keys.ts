@@ -1,6 +1,6 @@
 import { OAuthError, signingAlgorithms, type SigningAlgorithm } from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
-import { auditView, keyView } from '../../cli/output.js';
+import { auditView, keyView } from '../../views/record-views.js';
 import type { TesseraContext } from '../../context.js';
 import { rotateKey } from '../../keys/rotate-key.js';
 import { authenticateAdmin } from './admin-auth.js';

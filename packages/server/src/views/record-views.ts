@@ -1,0 +1,73 @@
+/**
+ * How stored records are shown, the same through the CLI (`--json` and tables) and the admin
+ * API: wire names (RFC 7591 metadata for clients), ISO 8601 times, never a secret or a hash.
+ */
+import type { AuditEntry, ClientAuthConfig, ClientRecord, KeyRecord } from '../store/contract.js';
+
+const iso = (seconds: number | null) =>
+  seconds === null ? null : new Date(seconds * 1000).toISOString();
+
+/** A client as the CLI and admin API show it: never a secret or its hash. */
+export function clientView(client: ClientRecord) {
+  return {
+    client_id: client.clientId,
+    name: client.name,
+    status: client.status,
+    scope: client.scopes.join(' '),
+    audience: client.audiences,
+    token_ttl: client.tokenTtl,
+    auth_method: client.authMethod,
+    ...authConfigView(client.authConfig),
+    grant_types: client.grantTypes,
+    created_at: iso(client.createdAt),
+    updated_at: iso(client.updatedAt),
+    secrets: client.secrets.map((secret) => ({
+      id: secret.id,
+      created_at: iso(secret.createdAt),
+      expires_at: iso(secret.expiresAt),
+      last_used_at: iso(secret.lastUsedAt),
+    })),
+  };
+}
+
+export function keyView(key: KeyRecord) {
+  return {
+    kid: key.kid,
+    alg: key.alg,
+    state: key.state,
+    created_at: iso(key.createdAt),
+    activates_at: iso(key.activatesAt),
+    retires_at: iso(key.retiresAt),
+  };
+}
+
+export function auditView(entry: AuditEntry) {
+  return {
+    id: entry.id,
+    at: iso(entry.at),
+    actor: entry.actor,
+    action: entry.action,
+    target: entry.target,
+    details: entry.details,
+  };
+}
+
+/** The registered settings under their RFC 7591 / 8705 / 9449 metadata names; `{}` when none. */
+export function authConfigView(config: ClientAuthConfig | undefined): {
+  jwks?: { keys: JsonWebKey[] };
+  jwks_uri?: string;
+  tls_client_auth_subject_dn?: string;
+  tls_client_auth_san_dns?: string;
+  dpop_bound_access_tokens?: boolean;
+} {
+  if (!config) return {};
+  return {
+    ...(config.jwks !== undefined ? { jwks: config.jwks } : {}),
+    ...(config.jwksUri !== undefined ? { jwks_uri: config.jwksUri } : {}),
+    ...(config.tlsSubjectDn !== undefined
+      ? { tls_client_auth_subject_dn: config.tlsSubjectDn }
+      : {}),
+    ...(config.tlsSanDns !== undefined ? { tls_client_auth_san_dns: config.tlsSanDns } : {}),
+    ...(config.dpopBound ? { dpop_bound_access_tokens: true } : {}),
+  };
+}
