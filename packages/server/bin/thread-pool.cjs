@@ -15,19 +15,31 @@
  */
 const singleThreadAlgorithms = new Set(['ES256', 'EdDSA']);
 
+/**
+ * The settings read here, spelt as in the option table (src/config/options.ts), which cannot
+ * be imported before ES modules load; test/options.test.ts checks that the two agree.
+ */
+const names = {
+  signingAlgFlag: '--signing-alg',
+  signingAlgEnv: 'TESSERA_SIGNING_ALG',
+  threadPoolEnv: 'UV_THREADPOOL_SIZE',
+};
+
 /** The signing algorithm `serve` will use: `--signing-alg X`, `--signing-alg=X`, else the env. */
 function signingAlgorithm(argv, env) {
+  const flag = names.signingAlgFlag;
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--signing-alg') return argv[i + 1];
-    if (argv[i].startsWith('--signing-alg=')) return argv[i].slice('--signing-alg='.length);
+    if (argv[i] === flag) return argv[i + 1];
+    if (argv[i].startsWith(`${flag}=`)) return argv[i].slice(flag.length + 1);
   }
-  return env.TESSERA_SIGNING_ALG;
+  return env[names.signingAlgEnv];
 }
 
 /** The pool size to start with, or undefined to leave Node's default. */
 function threadPoolSize(argv, env) {
-  if (env.UV_THREADPOOL_SIZE !== undefined && env.UV_THREADPOOL_SIZE !== '') return undefined;
+  const operators = env[names.threadPoolEnv];
+  if (operators !== undefined && operators !== '') return undefined;
   return singleThreadAlgorithms.has(signingAlgorithm(argv, env)) ? 1 : undefined;
 }
 
-module.exports = { threadPoolSize };
+module.exports = { threadPoolSize, names };

@@ -1,219 +1,177 @@
-import { signingAlgorithms, type SigningAlgorithm } from '@tessera/protocol';
-import { isIP } from 'node:net';
-import { join, resolve } from 'node:path';
-import { defaultFailureLimits, type FailureLimits } from './client-auth/failure-limiter.js';
+import type { SigningAlgorithm } from '@tessera/protocol';
+import { availableParallelism } from 'node:os';
+import type { FailureLimits } from './client-auth/failure-limiter.js';
+import {
+  ConfigError,
+  optionValue,
+  readOption,
+  type Option,
+  type Sources,
+} from './config/option.js';
+import { optionRows, options, processEnvironment } from './config/options.js';
+import { defaultDatabase, resolveDataDir } from './config/paths.js';
+import { tracingSettings, type TracingSettings } from './telemetry/tracing-settings.js';
+
+export { ConfigError } from './config/option.js';
+export type { Sources } from './config/option.js';
 
 /**
- * Every server option, its default and its environment variable. Validated at start-up:
- * a bad value stops the server with a message naming the option.
+ * The server's settings. Each field is a row of the option table (`config/options.ts`: flag,
+ * environment variable, default, parser and doc); `loadConfig` reads them and stops with a
+ * message naming the option when a value is bad.
  */
 export interface ServerConfig {
-  /** Listen port (`PORT`, `--port`). Default 8080. */
+  /** Listen port. Default 8080. */
   port: number;
-  /** Listen address (`HOST`, `--host`). Default 127.0.0.1. */
+  /** Listen address. Default 127.0.0.1. */
   host: string;
-  /** `iss` of every token and base of discovery (`TESSERA_ISSUER`). Default http://localhost:8080. */
+  /** `iss` of every token and base of discovery, without trailing slash. */
   issuer: string;
-  /** Data directory: SQLite file, key-encryption key file (`TESSERA_DATA_DIR`). Default ./data. */
+  /** Data directory (absolute): SQLite file, key-encryption key file. */
   dataDir: string;
-  /** `sqlite:PATH` or `postgres://…` (`--database`, `DATABASE_URL`). Default sqlite:<dataDir>/tessera.db. */
+  /** `sqlite:PATH` or `postgres://…`. Default sqlite:<dataDir>/tessera.db. */
   database: string;
-  /** Provider dialect (`--preset`, `TESSERA_PRESET`); the RFC endpoints stay mounted beside it. */
+  /** Provider dialect; the RFC endpoints stay mounted beside it. */
   preset: string | undefined;
-  /** JWS algorithm for new access tokens (`TESSERA_SIGNING_ALG`): RS256 (default), ES256, EdDSA. */
+  /** JWS algorithm for new signing keys. Default RS256. */
   signingAlg: SigningAlgorithm;
-  /** Access token lifetime in seconds when the client has none (`TESSERA_TOKEN_TTL`). Default 3600. */
+  /** Access token lifetime in seconds when the client has none. Default 3600. */
   defaultTokenTtl: number;
-  /** `aud` for clients registered without an audience (`TESSERA_DEFAULT_AUDIENCE`). Default: the issuer. */
+  /** `aud` for clients registered without an audience. Default: the issuer. */
   defaultAudience: string | undefined;
-  /** JWKS `Cache-Control: max-age` in seconds (`TESSERA_JWKS_MAX_AGE`). Default 300. */
+  /** JWKS `Cache-Control: max-age` in seconds. Default 300. */
   jwksMaxAge: number;
-  /** Rotate the signing key automatically when the active one is this many days old (`--key-rotation-days`, `TESSERA_KEY_ROTATION_DAYS`). Default: never. */
+  /** Rotate the signing key when the active one is this many days old. Default: never. */
   keyRotationDays: number | undefined;
-  /**
-   * Brute-force protection: failed client authentications per client_id
-   * (`TESSERA_AUTH_MAX_FAILURES_PER_CLIENT`, default 10) and per source address
-   * (`TESSERA_AUTH_MAX_FAILURES_PER_ADDRESS`, default 50) within `TESSERA_AUTH_FAILURE_WINDOW`
-   * seconds (60) lock that client_id or address for `TESSERA_AUTH_LOCK_SECONDS` (60).
-   */
+  /** Brute-force protection (the four `TESSERA_AUTH_*` rows). */
   authFailureLimits: FailureLimits;
-  /** PEM certificate chain for HTTPS (`--tls-cert`, `TESSERA_TLS_CERT`); with `tlsKey`. Default: plain HTTP. */
+  /** PEM certificate chain for HTTPS; with `tlsKey`. Default: plain HTTP. */
   tlsCert: string | undefined;
-  /** PEM private key for HTTPS (`--tls-key`, `TESSERA_TLS_KEY`). */
   tlsKey: string | undefined;
-  /**
-   * PEM bundle of CAs that issue client certificates (`--tls-client-ca`, `TESSERA_TLS_CLIENT_CA`).
-   * Set, the server asks for client certificates (RFC 8705 mTLS) and checks forwarded ones against it.
-   */
+  /** CAs of client certificates (RFC 8705 mTLS), asked for and checked when set. */
   tlsClientCa: string | undefined;
-  /**
-   * Proxies whose forwarded client certificate header is trusted: addresses or CIDR subnets
-   * (`--trusted-proxy`, repeatable; `TESSERA_TRUSTED_PROXIES`, comma-separated). Default: none.
-   */
+  /** Addresses or CIDR subnets whose forwarded client certificate header is trusted. */
   trustedProxies: string[];
-  /** Header a trusted proxy puts the URL-encoded PEM client certificate in (`TESSERA_CLIENT_CERT_HEADER`). Default X-Client-Cert. */
+  /** Header a trusted proxy puts the URL-encoded PEM client certificate in. */
   clientCertHeader: string;
-  /** Largest accepted request body in bytes at the OAuth endpoints. Default 16 KiB. */
+  /** Largest accepted request body in bytes at the OAuth endpoints (embedders only). 16 KiB. */
   bodyLimit: number;
-  /** pino level (`TESSERA_LOG_LEVEL`). Default info. */
+  /** pino level. Default info. */
   logLevel: string;
-}
-
-export class ConfigError extends Error {
-  override name = 'ConfigError';
+  /** How log lines are written: JSON (default) or pino-pretty's. */
+  logFormat: 'json' | 'pretty';
+  /** OpenTelemetry tracing; undefined (the default) is off. */
+  tracing: TracingSettings | undefined;
 }
 
 export type ConfigOverrides = Partial<ServerConfig>;
 
-function integer(
-  name: string,
-  value: string | number | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (value === undefined || value === '') return fallback;
-  const number = typeof value === 'number' ? value : Number(value);
-  if (!Number.isInteger(number) || number < min || number > max) {
-    throw new ConfigError(
-      `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return number;
-}
-
-/** Builds the configuration from the environment, then command-line overrides on top. */
+/** Builds the configuration from the environment, then typed overrides on top. */
 export function loadConfig(
-  env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv = processEnvironment(),
   overrides: ConfigOverrides = {},
 ): ServerConfig {
-  const dataDir = resolve(overrides.dataDir ?? env.TESSERA_DATA_DIR ?? 'data');
-  const issuer = (overrides.issuer ?? env.TESSERA_ISSUER ?? 'http://localhost:8080').replace(
-    /\/+$/,
-    '',
-  );
-  try {
-    const url = new URL(issuer);
-    if (url.search || url.hash) throw new Error();
-  } catch {
-    throw new ConfigError(
-      `TESSERA_ISSUER must be an http(s) URL without query or fragment, got ${JSON.stringify(issuer)}`,
-    );
-  }
-  const signingAlg = (overrides.signingAlg ??
-    env.TESSERA_SIGNING_ALG ??
-    'RS256') as SigningAlgorithm;
-  if (!signingAlgorithms.includes(signingAlg)) {
-    throw new ConfigError(
-      `TESSERA_SIGNING_ALG must be one of ${signingAlgorithms.join(', ')}, got ${JSON.stringify(signingAlg)}`,
-    );
-  }
-  const rotationDays = overrides.keyRotationDays ?? env.TESSERA_KEY_ROTATION_DAYS;
-  const tls = tlsConfig(env, overrides);
-  return {
-    ...tls,
-    port: integer('PORT', overrides.port ?? env.PORT, 8080, 0, 65535),
-    host: overrides.host ?? env.HOST ?? '127.0.0.1',
-    issuer,
-    dataDir,
-    database: overrides.database ?? env.DATABASE_URL ?? `sqlite:${join(dataDir, 'tessera.db')}`,
-    preset: overrides.preset ?? (env.TESSERA_PRESET || undefined),
-    signingAlg,
-    defaultTokenTtl: integer(
-      'TESSERA_TOKEN_TTL',
-      overrides.defaultTokenTtl ?? env.TESSERA_TOKEN_TTL,
-      3600,
-      1,
-      86400 * 366,
-    ),
-    defaultAudience: overrides.defaultAudience ?? (env.TESSERA_DEFAULT_AUDIENCE || undefined),
-    jwksMaxAge: integer(
-      'TESSERA_JWKS_MAX_AGE',
-      overrides.jwksMaxAge ?? env.TESSERA_JWKS_MAX_AGE,
-      300,
-      0,
-      86400,
-    ),
-    keyRotationDays:
-      rotationDays === undefined || rotationDays === ''
-        ? undefined
-        : integer('TESSERA_KEY_ROTATION_DAYS', rotationDays, 0, 1, 3650),
-    authFailureLimits: overrides.authFailureLimits ?? {
-      perClient: integer(
-        'TESSERA_AUTH_MAX_FAILURES_PER_CLIENT',
-        env.TESSERA_AUTH_MAX_FAILURES_PER_CLIENT,
-        defaultFailureLimits.perClient,
-        1,
-        1_000_000,
-      ),
-      perAddress: integer(
-        'TESSERA_AUTH_MAX_FAILURES_PER_ADDRESS',
-        env.TESSERA_AUTH_MAX_FAILURES_PER_ADDRESS,
-        defaultFailureLimits.perAddress,
-        1,
-        1_000_000,
-      ),
-      windowSeconds: integer(
-        'TESSERA_AUTH_FAILURE_WINDOW',
-        env.TESSERA_AUTH_FAILURE_WINDOW,
-        defaultFailureLimits.windowSeconds,
-        1,
-        86400,
-      ),
-      lockSeconds: integer(
-        'TESSERA_AUTH_LOCK_SECONDS',
-        env.TESSERA_AUTH_LOCK_SECONDS,
-        defaultFailureLimits.lockSeconds,
-        1,
-        86400,
-      ),
-    },
-    bodyLimit: overrides.bodyLimit ?? 16 * 1024,
-    logLevel: overrides.logLevel ?? env.TESSERA_LOG_LEVEL ?? 'info',
-  };
+  return configFrom({ env, overrides });
 }
 
-function tlsConfig(
-  env: NodeJS.ProcessEnv,
-  overrides: ConfigOverrides,
-): Pick<
-  ServerConfig,
-  'tlsCert' | 'tlsKey' | 'tlsClientCa' | 'trustedProxies' | 'clientCertHeader'
-> {
-  const tlsCert = overrides.tlsCert ?? (env.TESSERA_TLS_CERT || undefined);
-  const tlsKey = overrides.tlsKey ?? (env.TESSERA_TLS_KEY || undefined);
+/**
+ * The configuration from every source, highest precedence first: overrides (embedders),
+ * flags, environment, file, then the table's defaults.
+ */
+export function configFrom(sources: Sources): ServerConfig {
+  const read = <T>(row: Option<T>): T | undefined => readOption(row, sources);
+  const value = <T>(row: Option<T>): T => optionValue(row, sources);
+  const database = read(options.database);
+  const dataDir = resolveDataDir(read(options.dataDir), database);
+  const tlsCert = read(options.tlsCert);
+  const tlsKey = read(options.tlsKey);
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
     throw new ConfigError(
       'TESSERA_TLS_CERT (--tls-cert) and TESSERA_TLS_KEY (--tls-key) go together',
     );
   }
-  const tlsClientCa = overrides.tlsClientCa ?? (env.TESSERA_TLS_CLIENT_CA || undefined);
-  const trustedProxies =
-    overrides.trustedProxies ??
-    (env.TESSERA_TRUSTED_PROXIES ?? '')
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter((entry) => entry !== '');
-  for (const entry of trustedProxies) {
-    const [address, prefix, extra] = entry.split('/');
-    const family = isIP(address ?? '');
-    if (
-      family === 0 ||
-      extra !== undefined ||
-      (prefix !== undefined &&
-        (!/^\d+$/.test(prefix) || Number(prefix) > (family === 6 ? 128 : 32)))
-    ) {
-      throw new ConfigError(
-        `TESSERA_TRUSTED_PROXIES (--trusted-proxy) entries must be IP addresses or CIDR subnets, got ${JSON.stringify(entry)}`,
-      );
+  const overrides = sources.overrides as ConfigOverrides | undefined;
+  return {
+    tlsCert,
+    tlsKey,
+    tlsClientCa: read(options.tlsClientCa),
+    trustedProxies: read(options.trustedProxies) ?? [],
+    clientCertHeader: value(options.clientCertHeader),
+    port: value(options.port),
+    host: value(options.host),
+    issuer: value(options.issuer),
+    dataDir,
+    database: database ?? defaultDatabase(dataDir),
+    preset: read(options.preset),
+    signingAlg: value(options.signingAlg),
+    defaultTokenTtl: value(options.defaultTokenTtl),
+    defaultAudience: read(options.defaultAudience),
+    jwksMaxAge: value(options.jwksMaxAge),
+    keyRotationDays: read(options.keyRotationDays),
+    authFailureLimits: overrides?.authFailureLimits ?? {
+      perClient: value(options.authMaxFailuresPerClient),
+      perAddress: value(options.authMaxFailuresPerAddress),
+      windowSeconds: value(options.authFailureWindow),
+      lockSeconds: value(options.authLockSeconds),
+    },
+    bodyLimit: overrides?.bodyLimit ?? 16 * 1024,
+    logLevel: value(options.logLevel),
+    logFormat: value(options.logFormat),
+    tracing:
+      overrides?.tracing ??
+      tracingSettings({
+        otelEndpoint: read(options.otelEndpoint),
+        otelStandardEndpoint: read(options.otelStandardEndpoint),
+        otelTracesEndpoint: read(options.otelTracesEndpoint),
+        otelServiceName: value(options.otelServiceName),
+        otelSdkDisabled: value(options.otelSdkDisabled),
+        otelTracesSampler: value(options.otelTracesSampler),
+        otelTracesSamplerArg: value(options.otelTracesSamplerArg),
+      }),
+  };
+}
+
+/**
+ * Every problem with the settings, not only the first: what `tessera config check` needs.
+ * Empty when `configFrom` and `serveSettings` would both succeed.
+ */
+export function configProblems(sources: Sources): ConfigError[] {
+  const problems: ConfigError[] = [];
+  for (const row of optionRows) {
+    try {
+      readOption(row, sources);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(error);
     }
   }
-  const clientCertHeader =
-    overrides.clientCertHeader ?? (env.TESSERA_CLIENT_CERT_HEADER || 'x-client-cert');
-  if (!/^[A-Za-z0-9-]+$/.test(clientCertHeader)) {
-    throw new ConfigError(
-      `TESSERA_CLIENT_CERT_HEADER must be a header name, got ${JSON.stringify(clientCertHeader)}`,
-    );
+  if (problems.length > 0) return problems;
+  try {
+    configFrom(sources);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(error);
   }
-  return { tlsCert, tlsKey, tlsClientCa, trustedProxies, clientCertHeader };
+  return problems;
+}
+
+/** What only the `serve` process itself reads: how many workers, how long a stop may take. */
+export interface ServeSettings {
+  workers: number;
+  shutdownTimeout: number;
+  /** libuv's pool size as bin/thread-pool.cjs left it (for the start-up log). */
+  threadPool: number;
+}
+
+export function serveSettings(sources: Sources): ServeSettings {
+  return {
+    workers: readOption(options.workers, sources) ?? availableParallelism(),
+    shutdownTimeout: optionValue(options.shutdownTimeout, sources),
+    threadPool: optionValue(options.threadPool, sources),
+  };
+}
+
+/** `TESSERA_KEK`: kept out of `ServerConfig` so a secret never travels with the settings. */
+export function kekSetting(env: NodeJS.ProcessEnv = processEnvironment()): string | undefined {
+  return readOption(options.kek, { env });
 }

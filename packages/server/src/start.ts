@@ -10,7 +10,6 @@ import { KeyRing } from './keys/key-ring.js';
 import { traceRequests } from './telemetry/request-spans.js';
 import { startTracing } from './telemetry/start-tracing.js';
 import { traceStore } from './telemetry/store-spans.js';
-import { tracingSettings } from './telemetry/tracing-settings.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -47,8 +46,7 @@ export async function startServer(
   const logger = options.logger ?? createLogger(config.logLevel);
   const preset = config.preset ? findPreset(config.preset) : undefined;
   // Off unless an OTLP endpoint is configured; then every request is a span (telemetry/).
-  const tracingConfig = tracingSettings(options.env ?? process.env);
-  const tracing = tracingConfig ? await startTracing(tracingConfig, logger) : undefined;
+  const tracing = config.tracing ? await startTracing(config.tracing, logger) : undefined;
   const { store, kek, hasher } = await openStorage(config, options.env).catch(
     async (error: unknown) => {
       await tracing?.shutdown();

@@ -60,6 +60,6 @@ describe('log format', () => {
       TESSERA_LOG_FORMAT: 'xml',
     });
     assert.notEqual(result.status, 0);
-    assert.match(result.stderr, /TESSERA_LOG_FORMAT must be json or pretty, got "xml"/);
+    assert.match(result.stderr, /TESSERA_LOG_FORMAT must be one of json, pretty, got "xml"/);
   });
 });

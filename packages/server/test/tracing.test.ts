@@ -9,10 +9,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { basicAuthorization, postForm, startTessera, type TestTessera } from './support/tessera.js';
 import { getToken } from './support/tokens.js';
-import { tracingSettings } from '../src/telemetry/tracing-settings.js';
+import { loadConfig } from '../src/config.js';
 
 interface OtlpValue {
   stringValue?: string;
@@ -260,21 +261,22 @@ describe('OpenTelemetry tracing', () => {
 });
 
 describe('tracing settings', () => {
+  const tracing = (env: NodeJS.ProcessEnv) => loadConfig(env, { dataDir: tmpdir() }).tracing;
   const on = { sampler: { name: 'parentbased_always_on', ratio: 1 }, serviceName: 'tessera' };
   it('is off without an endpoint, or with OTEL_SDK_DISABLED=true', () => {
-    assert.equal(tracingSettings({}), undefined);
+    assert.equal(tracing({}), undefined);
     assert.equal(
-      tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SDK_DISABLED: 'true' }),
+      tracing({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SDK_DISABLED: 'true' }),
       undefined,
     );
   });
   it('appends /v1/traces to the base URL; takes the traces URL as given', () => {
-    assert.deepEqual(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }), {
+    assert.deepEqual(tracing({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }), {
       ...on,
       tracesUrl: 'http://c:4318/v1/traces',
     });
     assert.deepEqual(
-      tracingSettings({
+      tracing({
         OTEL_EXPORTER_OTLP_ENDPOINT: 'http://standard:4318',
         TESSERA_OTEL_EXPORTER_OTLP_ENDPOINT: 'https://ours:4318/otlp/',
         OTEL_SERVICE_NAME: 'auth',
@@ -282,7 +284,7 @@ describe('tracing settings', () => {
       { ...on, serviceName: 'auth', tracesUrl: 'https://ours:4318/otlp/v1/traces' },
     );
     assert.deepEqual(
-      tracingSettings({
+      tracing({
         OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318',
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://t:4318/custom',
       }),
@@ -291,7 +293,7 @@ describe('tracing settings', () => {
   });
   it('reads the standard sampler variables', () => {
     assert.deepEqual(
-      tracingSettings({
+      tracing({
         OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318',
         OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
         OTEL_TRACES_SAMPLER_ARG: '0.25',
@@ -301,16 +303,16 @@ describe('tracing settings', () => {
   });
   it('refuses a bad value, naming the variable', () => {
     assert.throws(
-      () => tracingSettings({ TESSERA_OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }),
+      () => tracing({ TESSERA_OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }),
       /TESSERA_OTEL_EXPORTER_OTLP_ENDPOINT must be an http\(s\) URL/,
     );
     assert.throws(
-      () => tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_TRACES_SAMPLER: 'x' }),
+      () => tracing({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_TRACES_SAMPLER: 'x' }),
       /OTEL_TRACES_SAMPLER must be one of/,
     );
     assert.throws(
       () =>
-        tracingSettings({
+        tracing({
           OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c',
           OTEL_TRACES_SAMPLER: 'traceidratio',
           OTEL_TRACES_SAMPLER_ARG: '2',

@@ -1,10 +1,10 @@
 import { userInfo } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { configFrom, type ConfigOverrides, type ServerConfig } from '../config.js';
+import { processEnvironment } from '../config/options.js';
+import { UsageError } from './usage.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
-import { loadConfig, type ConfigOverrides, type ServerConfig } from '../config.js';
-import { dataDirFor } from '../runtime.js';
-import { UsageError } from './usage.js';
 
 export const databaseOption = { database: { type: 'string' } } as const;
 
@@ -22,19 +22,13 @@ export function parse<T extends Options>(
   }
 }
 
-/** The configuration a CLI command works with: environment, then `--database` and overrides. */
+/** The configuration a CLI command works with: `--database`, overrides, then the environment. */
 export function cliConfig(
   database: string | undefined,
   overrides: ConfigOverrides = {},
-  env = process.env,
+  env = processEnvironment(),
 ): ServerConfig {
-  const chosen = database ?? env.DATABASE_URL;
-  const dataDir = chosen ? dataDirFor(chosen, env.TESSERA_DATA_DIR) : undefined;
-  return loadConfig(env, {
-    ...overrides,
-    ...(chosen ? { database: chosen } : {}),
-    ...(dataDir ? { dataDir } : {}),
-  });
+  return configFrom({ env, overrides, flags: { database } });
 }
 
 export function onePositional(positionals: string[], what: string): string {

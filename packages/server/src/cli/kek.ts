@@ -9,7 +9,8 @@ import {
   readKeyFile,
   writeKeyFile,
 } from '../lib/kek.js';
-import { kekFile } from '../runtime.js';
+import { kekSetting } from '../config.js';
+import { kekFile } from '../config/paths.js';
 import { openStore, parseDatabaseUrl } from '../store/open-store.js';
 import { cliActor, cliConfig, databaseOption, parse, print, printJson } from './common.js';
 import { UsageError } from './usage.js';
@@ -20,7 +21,8 @@ export async function kekCommand(args: string[]): Promise<void> {
   if (positionals.length > 0) throw new UsageError(`kek ${sub ?? ''} takes no arguments`);
   const config = cliConfig(values.database);
   const file = kekFile(config);
-  const fromEnv = process.env.TESSERA_KEK !== undefined && process.env.TESSERA_KEK !== '';
+  const envKek = kekSetting();
+  const fromEnv = envKek !== undefined;
   if (sub !== 'rotate' && sub !== 'prune')
     throw new UsageError(
       sub ? `unknown kek command: ${sub}` : 'kek needs a command: rotate, prune',
@@ -30,7 +32,7 @@ export async function kekCommand(args: string[]): Promise<void> {
     if (sub === 'rotate') {
       const fresh = randomBytes(32);
       const current = fromEnv
-        ? process.env.TESSERA_KEK!.split(',').map((part) => decodeKek(part.trim(), 'TESSERA_KEK'))
+        ? envKek.split(',').map((part) => decodeKek(part.trim(), 'TESSERA_KEK'))
         : existsSync(file)
           ? null
           : [];

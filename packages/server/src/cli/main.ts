@@ -35,7 +35,8 @@ async function main(argv: string[]): Promise<number> {
     await run(args);
     return 0;
   } catch (error) {
-    if (error instanceof UsageError) {
+    // A bad value on the command line is a usage error like a misspelt flag.
+    if (error instanceof UsageError || (error instanceof ConfigError && error.source === 'flag')) {
       process.stderr.write(`tessera: ${error.message}\n\n${usage}\n`);
       return 2;
     }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { loadKek } from '../lib/kek.js';
-import { kekFile } from '../runtime.js';
+import { kekSetting } from '../config.js';
+import { kekFile } from '../config/paths.js';
 import { copyStore } from '../store/copy-store.js';
 import { openStore, parseDatabaseUrl } from '../store/open-store.js';
 import { cliActor, cliConfig, parse, print } from './common.js';
@@ -25,8 +26,8 @@ export async function migrateStoreCommand(args: string[]): Promise<void> {
 
   const config = cliConfig(values.from);
   const keyFile = kekFile(config);
-  const envKek = process.env.TESSERA_KEK;
-  const haveKek = (envKek !== undefined && envKek !== '') || existsSync(keyFile);
+  const envKek = kekSetting();
+  const haveKek = envKek !== undefined || existsSync(keyFile);
 
   const source = await openStore(from);
   try {

@@ -1,15 +1,18 @@
+import { flagSynopsis, settingsHelp } from '../config/docs.js';
+import { paths } from '../config/paths.js';
+
 /** Thrown for a malformed command line: printed with the usage text, exit status 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+const serveFlags = flagSynopsis('serve', '        ');
+
 export const usage = `Usage: tessera <command> [options]
 
 Commands:
-  serve [--port N] [--host H] [--database URL] [--preset NAME] [--issuer URL] [--signing-alg ALG]
-        [--key-rotation-days N] [--workers N] [--shutdown-timeout SECONDS]
-        [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]] [--trusted-proxy ADDR]...
-      Serve the authorization server (default http://127.0.0.1:8080, data in ./data).
+  serve ${serveFlags.join('\n        ')}
+      Serve the authorization server (default http://127.0.0.1:8080, data in ./${paths.defaultDataDir}).
   clients create --name NAME [--scope "a b"] [--audience URI]... [--token-ttl SECONDS]
                  [--auth-method client_secret_basic|client_secret_post|any]
                  [--auth-method private_key_jwt --jwks-file F | --jwks-uri URL]
@@ -41,8 +44,8 @@ Commands:
   kek rotate | kek prune
       Seal every private key under a new key-encryption key; then destroy the old one.
 
-Every command takes --database URL (default sqlite:./data/tessera.db, or DATABASE_URL) and
+Every command takes --database URL (default sqlite:./${paths.defaultDataDir}/${paths.databaseFile}, or DATABASE_URL) and
 works on the database directly, whether or not a server is running.
-Environment: PORT, HOST, TESSERA_DATA_DIR, TESSERA_ISSUER, TESSERA_KEK, TESSERA_SIGNING_ALG,
-TESSERA_TOKEN_TTL, TESSERA_JWKS_MAX_AGE, TESSERA_DEFAULT_AUDIENCE, TESSERA_LOG_LEVEL, DATABASE_URL,
-TESSERA_TLS_CERT, TESSERA_TLS_KEY, TESSERA_TLS_CLIENT_CA, TESSERA_TRUSTED_PROXIES, TESSERA_CLIENT_CERT_HEADER.`;
+
+Settings (flag, environment variable; a flag wins over the variable):
+${settingsHelp()}`;

@@ -1,16 +1,8 @@
 import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
-import { ConfigError } from '../config.js';
 
 /** `json` (one JSON object per line, the default) or `pretty` (pino-pretty, for a person). */
 export type LogFormat = 'json' | 'pretty';
-
-/** `TESSERA_LOG_FORMAT`: json (default) or pretty. */
-export function logFormatOf(value: string | undefined): LogFormat {
-  if (value === undefined || value === '' || value === 'json') return 'json';
-  if (value === 'pretty') return 'pretty';
-  throw new ConfigError(`TESSERA_LOG_FORMAT must be json or pretty, got ${JSON.stringify(value)}`);
-}
 
 /**
  * The server's logger. Secrets and tokens never reach it: request lines carry the path

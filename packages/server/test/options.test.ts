@@ -1,0 +1,314 @@
+/**
+ * The option table (src/config/options.ts) is the one place settings are declared: these tests
+ * keep loadConfig, `tessera --help`, the README's settings table and bin/thread-pool.cjs in
+ * lockstep with it, and pin the defaults and accepted values it took over.
+ * `TESSERA_UPDATE_README=1` rewrites the README's table from the option table.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, relative, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { usage } from '../src/cli/usage.js';
+import {
+  ConfigError,
+  configFrom,
+  configProblems,
+  loadConfig,
+  serveSettings,
+} from '../src/config.js';
+import { flagSynopsis, readmeSettingsTable } from '../src/config/docs.js';
+import { commandsOf, fileKey } from '../src/config/option.js';
+import { flagsFor, optionRows, options } from '../src/config/options.js';
+import { runCli } from './support/cli.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const serverSrc = fileURLToPath(new URL('../src/', import.meta.url));
+const readmePath = join(root, 'README.md');
+const start = '<!-- settings:start (generated from packages/server/src/config/options.ts) -->';
+const end = '<!-- settings:end -->';
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sourceFiles(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+describe('option table', () => {
+  it('is what the README’s settings table shows', () => {
+    const readme = readFileSync(readmePath, 'utf8');
+    const from = readme.indexOf(start);
+    const to = readme.indexOf(end);
+    assert.ok(from > 0 && to > from, `README.md lacks the ${start} … ${end} markers`);
+    const expected = `\n\n${readmeSettingsTable()}\n\n`;
+    const actual = readme.slice(from + start.length, to);
+    if (actual !== expected && process.env.TESSERA_UPDATE_README) {
+      writeFileSync(readmePath, readme.slice(0, from + start.length) + expected + readme.slice(to));
+      return;
+    }
+    assert.equal(
+      actual,
+      expected,
+      'README.md settings table differs from the option table: rerun with TESSERA_UPDATE_README=1',
+    );
+  });
+
+  it('is the serve synopsis of the README’s CLI section', () => {
+    const indent = ' '.repeat('tessera serve '.length);
+    const synopsis = `tessera serve ${flagSynopsis('serve', indent).join(`\n${indent}`)}\n`;
+    assert.ok(readFileSync(readmePath, 'utf8').includes(synopsis), `README.md lacks\n${synopsis}`);
+  });
+
+  it('is what `tessera --help` lists: every flag and variable, each serve flag accepted', async () => {
+    for (const row of optionRows) {
+      if (row.env) assert.match(usage, new RegExp(`\\b${row.env}\\b`), row.name);
+      if (row.flag) assert.ok(usage.includes(`${row.flag} ${row.metavar}`), row.name);
+      if (row.flag && commandsOf(row).includes('serve'))
+        assert.ok(row.flag.slice(2) in flagsFor('serve'), row.flag);
+    }
+    const help = await runCli(['--help']);
+    assert.equal(help.status, 0);
+    assert.equal(help.stdout, `${usage}\n`);
+  });
+
+  it('has one row per name, flag, variable and file key, each documented', () => {
+    const seen = { flag: new Set<string>(), env: new Set<string>(), file: new Set<string>() };
+    for (const [key, row] of Object.entries(options)) {
+      assert.equal(row.name, key);
+      for (const [kind, name] of [
+        ['flag', row.flag],
+        ['env', row.env],
+        ['file', fileKey(row)],
+      ] as const) {
+        if (name === undefined) continue;
+        assert.ok(!seen[kind].has(name), `${name} appears twice`);
+        seen[kind].add(name);
+      }
+      assert.ok(row.doc.length > 0 && !row.doc.includes('|'), row.name);
+      assert.ok(commandsOf(row).length > 0, row.name);
+      if (row.flag) assert.ok(row.metavar, `${row.flag} needs a metavar`);
+    }
+    assert.equal(fileKey(options.signingAlg), 'signing_alg');
+    assert.equal(fileKey(options.authMaxFailuresPerClient), 'auth_max_failures_per_client');
+    assert.equal(fileKey(options.kek), undefined);
+  });
+
+  it('names the same variables and flag as bin/thread-pool.cjs, which runs before it loads', () => {
+    const require = createRequire(import.meta.url);
+    const { names } = require('../bin/thread-pool.cjs') as { names: Record<string, string> };
+    assert.deepEqual(names, {
+      signingAlgFlag: options.signingAlg.flag,
+      signingAlgEnv: options.signingAlg.env,
+      threadPoolEnv: options.threadPool.env,
+    });
+  });
+
+  it('is the only module of the server reading process.env', () => {
+    const readers = sourceFiles(serverSrc)
+      .filter((file) =>
+        /process\.env\b/.test(readFileSync(file, 'utf8').replace(/^\s*\*.*$/gm, '')),
+      )
+      .map((file) => relative(serverSrc, file));
+    assert.deepEqual(readers, ['config/options.ts']);
+  });
+});
+
+describe('loadConfig from the option table', () => {
+  it('keeps every default', () => {
+    const config = loadConfig({});
+    assert.deepEqual(config, {
+      tlsCert: undefined,
+      tlsKey: undefined,
+      tlsClientCa: undefined,
+      trustedProxies: [],
+      clientCertHeader: 'x-client-cert',
+      port: 8080,
+      host: '127.0.0.1',
+      issuer: 'http://localhost:8080',
+      dataDir: resolve('data'),
+      database: `sqlite:${resolve('data', 'tessera.db')}`,
+      preset: undefined,
+      signingAlg: 'RS256',
+      defaultTokenTtl: 3600,
+      defaultAudience: undefined,
+      jwksMaxAge: 300,
+      keyRotationDays: undefined,
+      authFailureLimits: { perClient: 10, perAddress: 50, windowSeconds: 60, lockSeconds: 60 },
+      bodyLimit: 16 * 1024,
+      logLevel: 'info',
+      logFormat: 'json',
+      tracing: undefined,
+    });
+    const serve = serveSettings({ env: {} });
+    assert.equal(serve.shutdownTimeout, 10);
+    assert.equal(serve.threadPool, 4);
+    assert.ok(serve.workers >= 1);
+  });
+
+  it('reads every variable the table names', () => {
+    const config = loadConfig({
+      PORT: '9000',
+      HOST: '0.0.0.0',
+      TESSERA_ISSUER: 'https://auth.example.com//',
+      DATABASE_URL: 'sqlite:/tmp/tessera-options/x.db',
+      TESSERA_PRESET: 'tesouro',
+      TESSERA_SIGNING_ALG: 'ES256',
+      TESSERA_TOKEN_TTL: '600',
+      TESSERA_DEFAULT_AUDIENCE: 'https://api.example.com',
+      TESSERA_JWKS_MAX_AGE: '0',
+      TESSERA_KEY_ROTATION_DAYS: '30',
+      TESSERA_AUTH_MAX_FAILURES_PER_CLIENT: '3',
+      TESSERA_AUTH_MAX_FAILURES_PER_ADDRESS: '4',
+      TESSERA_AUTH_FAILURE_WINDOW: '5',
+      TESSERA_AUTH_LOCK_SECONDS: '6',
+      TESSERA_TLS_CERT: 'c.pem',
+      TESSERA_TLS_KEY: 'k.pem',
+      TESSERA_TLS_CLIENT_CA: 'ca.pem',
+      TESSERA_TRUSTED_PROXIES: ' 10.0.0.0/8 , ::1 ,',
+      TESSERA_CLIENT_CERT_HEADER: 'X-SSL-Cert',
+      TESSERA_LOG_LEVEL: 'warn',
+      TESSERA_LOG_FORMAT: 'pretty',
+      TESSERA_OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://ignored:4318',
+      OTEL_SERVICE_NAME: 'auth',
+      OTEL_SDK_DISABLED: 'false',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.5',
+    });
+    assert.deepEqual(config, {
+      tlsCert: 'c.pem',
+      tlsKey: 'k.pem',
+      tlsClientCa: 'ca.pem',
+      trustedProxies: ['10.0.0.0/8', '::1'],
+      clientCertHeader: 'X-SSL-Cert',
+      port: 9000,
+      host: '0.0.0.0',
+      issuer: 'https://auth.example.com',
+      // No TESSERA_DATA_DIR: the SQLite file's directory, so kek.key sits beside the data.
+      dataDir: '/tmp/tessera-options',
+      database: 'sqlite:/tmp/tessera-options/x.db',
+      preset: 'tesouro',
+      signingAlg: 'ES256',
+      defaultTokenTtl: 600,
+      defaultAudience: 'https://api.example.com',
+      jwksMaxAge: 0,
+      keyRotationDays: 30,
+      authFailureLimits: { perClient: 3, perAddress: 4, windowSeconds: 5, lockSeconds: 6 },
+      bodyLimit: 16 * 1024,
+      logLevel: 'warn',
+      logFormat: 'pretty',
+      tracing: {
+        tracesUrl: 'http://collector:4318/v1/traces',
+        serviceName: 'auth',
+        sampler: { name: 'parentbased_traceidratio', ratio: 0.5 },
+      },
+    });
+    assert.equal(
+      loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://t:4318/custom' }).tracing?.tracesUrl,
+      'http://t:4318/custom',
+    );
+    assert.deepEqual(
+      serveSettings({
+        env: { TESSERA_WORKERS: '3', TESSERA_SHUTDOWN_TIMEOUT: '7', UV_THREADPOOL_SIZE: '2' },
+      }),
+      {
+        workers: 3,
+        shutdownTimeout: 7,
+        threadPool: 2,
+      },
+    );
+  });
+
+  it('ranks flag over environment over file over default, and reads snake_case file keys', () => {
+    const file = { port: 7000, signing_alg: 'EdDSA', trusted_proxies: ['10.1.0.0/16'], host: '::' };
+    const fromFile = configFrom({ file });
+    assert.equal(fromFile.port, 7000);
+    assert.equal(fromFile.signingAlg, 'EdDSA');
+    assert.deepEqual(fromFile.trustedProxies, ['10.1.0.0/16']);
+    const fromEnv = configFrom({ file, env: { PORT: '7001' } });
+    assert.equal(fromEnv.port, 7001);
+    assert.equal(configFrom({ file, env: { PORT: '7001' }, flags: { port: '7002' } }).port, 7002);
+    assert.equal(configFrom({ env: { PORT: '7001' }, overrides: { port: 7003 } }).port, 7003);
+  });
+
+  it('accepts what each setting accepted before, and an empty value counts as unset where it did', () => {
+    // The variable takes anything Number() reads as an integer; the flag took digits only.
+    assert.equal(loadConfig({ PORT: '0x10' }).port, 16);
+    assert.throws(() => configFrom({ flags: { port: '0x10' } }), /--port must be a whole number/);
+    assert.equal(loadConfig({ PORT: '' }).port, 8080);
+    assert.equal(loadConfig({ TESSERA_KEY_ROTATION_DAYS: '' }).keyRotationDays, undefined);
+    assert.equal(loadConfig({ TESSERA_PRESET: '' }).preset, undefined);
+    assert.equal(loadConfig({ TESSERA_CLIENT_CERT_HEADER: '' }).clientCertHeader, 'x-client-cert');
+    assert.equal(loadConfig({ HOST: '' }).host, '');
+    assert.throws(
+      () => loadConfig({ TESSERA_ISSUER: '' }),
+      /TESSERA_ISSUER must be an http\(s\) URL/,
+    );
+    assert.throws(
+      () => loadConfig({ TESSERA_SIGNING_ALG: '' }),
+      /TESSERA_SIGNING_ALG must be one of/,
+    );
+    // Repeated flags are taken as given; the variable is split on commas and trimmed.
+    assert.throws(
+      () => configFrom({ flags: { 'trusted-proxy': [' 10.0.0.1'] } }),
+      /--trusted-proxy entries must be IP addresses or CIDR subnets, got " 10.0.0.1"/,
+    );
+    assert.deepEqual(serveSettings({ env: { TESSERA_WORKERS: '' } }).shutdownTimeout, 10);
+  });
+
+  it('names the option, the source used and every way to set it in each refusal', () => {
+    const refusal = (run: () => unknown): ConfigError => {
+      try {
+        run();
+      } catch (error) {
+        assert.ok(error instanceof ConfigError);
+        return error;
+      }
+      assert.fail('expected a ConfigError');
+    };
+    const env = refusal(() => loadConfig({ TESSERA_JWKS_MAX_AGE: '-1' }));
+    assert.equal(env.message, 'TESSERA_JWKS_MAX_AGE must be an integer from 0 to 86400, got "-1"');
+    assert.equal(env.option, 'jwksMaxAge');
+    assert.equal(env.source, 'env');
+    const flag = refusal(() => configFrom({ flags: { 'key-rotation-days': '0' } }));
+    assert.equal(
+      flag.message,
+      '--key-rotation-days must be an integer from 1 to 3650, got "0" (--key-rotation-days or TESSERA_KEY_ROTATION_DAYS)',
+    );
+    assert.equal(flag.source, 'flag');
+    const file = refusal(() => configFrom({ file: { signing_alg: 'HS256' } }));
+    assert.equal(
+      file.message,
+      'signing_alg must be one of RS256, ES256, EdDSA, got "HS256" (--signing-alg or TESSERA_SIGNING_ALG)',
+    );
+    assert.deepEqual(
+      configProblems({
+        env: { PORT: 'x', TESSERA_WORKERS: '0' },
+        file: { default_token_ttl: 0 },
+      }).map((problem) => problem.option),
+      ['port', 'defaultTokenTtl', 'workers'],
+    );
+    assert.deepEqual(configProblems({ env: {} }), []);
+    assert.match(
+      refusal(() => loadConfig({ TESSERA_TLS_CERT: 'c.pem' })).message,
+      /TESSERA_TLS_CERT \(--tls-cert\) and TESSERA_TLS_KEY \(--tls-key\) go together/,
+    );
+  });
+
+  it('makes a bad flag a usage error (exit 2) and a bad variable a configuration error (exit 1)', async () => {
+    const flag = await runCli(['serve', '--workers', '0']);
+    assert.equal(flag.status, 2);
+    assert.match(
+      flag.stderr,
+      /^tessera: --workers must be a whole number from 1 to 256, got "0" \(--workers or TESSERA_WORKERS\)\n\nUsage:/,
+    );
+    const env = await runCli(['serve'], { TESSERA_SHUTDOWN_TIMEOUT: 'soon' });
+    assert.equal(env.status, 1);
+    assert.equal(
+      env.stderr,
+      'tessera: TESSERA_SHUTDOWN_TIMEOUT must be a whole number from 1 to 3600, got "soon" (--shutdown-timeout or TESSERA_SHUTDOWN_TIMEOUT)\n',
+    );
+  });
+});
