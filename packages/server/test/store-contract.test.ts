@@ -11,7 +11,11 @@ import type {
   Store,
 } from '../src/store/contract.js';
 import { StoreUnavailableError } from '../src/store/errors.js';
+import { migrations, migrationSql } from '../src/store/migrations.js';
+import { PostgresDriver } from '../src/store/postgres/postgres-driver.js';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
+import type { SqlDriver } from '../src/store/sql-driver.js';
+import { SqliteDriver } from '../src/store/sqlite/sqlite-driver.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { postgresSkipReason } from './support/postgres.js';
 import { createTestSchema } from './support/postgres-schema.js';
@@ -19,6 +23,8 @@ import { createTestSchema } from './support/postgres-schema.js';
 /** One database per adapter; `open()` gives another handle on it, as a second process would. */
 interface AdapterDatabase {
   open(): Promise<Store>;
+  /** The bare driver on the same database, for SQL that the contract does not offer. */
+  driver(): SqlDriver;
   dispose(): Promise<void>;
 }
 
@@ -41,6 +47,7 @@ const adapters: Adapter[] = [
           await store.migrate();
           return store;
         },
+        driver: () => new SqliteDriver(path),
         dispose: () => rm(dir, { recursive: true, force: true }),
       };
     },
@@ -56,6 +63,7 @@ const adapters: Adapter[] = [
           await store.migrate();
           return store;
         },
+        driver: () => new PostgresDriver(schema.url),
         dispose: () => schema.drop(),
       };
     },
@@ -146,6 +154,73 @@ for (const adapter of adapters) {
       assert.equal(store.kind, adapter.name);
       await store.ping();
       await Promise.all([store.migrate(), other.migrate(), store.migrate()]);
+    });
+
+    it('keeps the migration versions that databases of earlier releases recorded', async () => {
+      const expected = [
+        { version: 1, name: 'initial schema' },
+        { version: 2, name: 'client auth_config (private_key_jwt, mTLS, DPoP settings)' },
+      ];
+      assert.deepEqual(
+        migrations.map(({ version, name }) => ({ version, name })),
+        expected,
+      );
+      const driver = database.driver();
+      try {
+        assert.deepEqual(
+          await driver.all('SELECT version, name FROM schema_migrations ORDER BY version'),
+          expected,
+        );
+      } finally {
+        await driver.close();
+      }
+    });
+
+    it('migrates a database that an earlier release left at version 1', async () => {
+      const earlier = await adapter.create();
+      const driver = earlier.driver();
+      let reopened: Store | undefined;
+      try {
+        // Version 1 as it was applied then ('migrations' also creates the test's schema).
+        await driver.transaction(async (tx) => {
+          await tx.exec(
+            'CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)',
+          );
+          await tx.exec(migrationSql(migrations[0]!, driver.dialect)!);
+          await tx.run(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'initial schema', 1)",
+          );
+          await tx.run(
+            `INSERT INTO clients (client_id, name, status, scopes, audiences, token_ttl, auth_method, grant_types, created_at, updated_at)
+             VALUES ('old', 'old client', 'active', '["read"]', '[]', NULL, 'client_secret_basic', '["client_credentials"]', 5, 6)`,
+          );
+        }, 'migrations');
+        reopened = await earlier.open();
+        assert.deepEqual(
+          (await driver.all<{ version: number }>('SELECT version FROM schema_migrations')).map(
+            (row) => row.version,
+          ),
+          [1, 2],
+        );
+        assert.deepEqual(await reopened.getClient('old'), {
+          clientId: 'old',
+          name: 'old client',
+          status: 'active',
+          scopes: ['read'],
+          audiences: [],
+          tokenTtl: null,
+          authMethod: 'client_secret_basic',
+          authConfig: {},
+          grantTypes: ['client_credentials'],
+          secrets: [],
+          createdAt: 5,
+          updatedAt: 6,
+        });
+      } finally {
+        await reopened?.close();
+        await driver.close();
+        await earlier.dispose();
+      }
     });
 
     it('creates, reads, lists, updates and deletes clients with their secrets', async () => {

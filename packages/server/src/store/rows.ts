@@ -2,24 +2,26 @@ import type {
   AuditEntry,
   ClientRecord,
   KeyRecord,
+  NewClient,
   SecretRecord,
   SequencedRevocation,
 } from './contract.js';
 
 /**
- * Table rows as both adapters read them, after decoding (node-postgres parses jsonb itself;
- * the SQLite adapter parses its JSON text columns first), and their mapping to records.
+ * Table rows exactly as both drivers return them: JSON columns as text (the PostgreSQL driver
+ * leaves jsonb unparsed), timestamps and sequence numbers as numbers. One mapping per table,
+ * both ways: `*Columns` and `*Params` write a record, `to*` reads one.
  */
 export interface ClientRow {
   client_id: string;
   name: string;
   status: ClientRecord['status'];
-  scopes: string[];
-  audiences: string[];
+  scopes: string;
+  audiences: string;
   token_ttl: number | null;
   auth_method: ClientRecord['authMethod'];
-  auth_config: ClientRecord['authConfig'];
-  grant_types: string[];
+  auth_config: string;
+  grant_types: string;
   created_at: number;
   updated_at: number;
 }
@@ -50,7 +52,45 @@ export interface AuditRow {
   actor: string;
   action: string;
   target: string | null;
-  details: Record<string, unknown>;
+  details: string;
+}
+
+/** A revocation joined with its newest change sequence number (the feed's cursor). */
+export interface RevocationRow {
+  jti: string;
+  client_id: string;
+  expires_at: number;
+  revoked_at: number;
+  seq: number;
+}
+
+type Patchable = Omit<NewClient, 'clientId' | 'secrets' | 'createdAt' | 'updatedAt'>;
+
+/** Each client field that a patch may set, with its column and how it is stored. */
+const clientColumns: {
+  [F in keyof Patchable]-?: [column: string, encode?: (v: never) => unknown];
+} = {
+  name: ['name'],
+  status: ['status'],
+  scopes: ['scopes', JSON.stringify],
+  audiences: ['audiences', JSON.stringify],
+  tokenTtl: ['token_ttl'],
+  authMethod: ['auth_method'],
+  authConfig: ['auth_config', JSON.stringify],
+  grantTypes: ['grant_types', JSON.stringify],
+};
+const clientFields = Object.keys(clientColumns) as Array<keyof Patchable>;
+
+/** The columns and values a (partial) client sets; undefined fields are left out. */
+export function clientAssignments(client: Partial<Patchable>): Array<[string, unknown]> {
+  const assignments: Array<[string, unknown]> = [];
+  for (const field of clientFields) {
+    const value = client[field];
+    if (value === undefined) continue;
+    const [column, encode] = clientColumns[field];
+    assignments.push([column, encode ? encode(value as never) : value]);
+  }
+  return assignments;
 }
 
 export function toClient(row: ClientRow, secrets: readonly SecretRow[]): ClientRecord {
@@ -58,16 +98,23 @@ export function toClient(row: ClientRow, secrets: readonly SecretRow[]): ClientR
     clientId: row.client_id,
     name: row.name,
     status: row.status,
-    scopes: row.scopes,
-    audiences: row.audiences,
+    scopes: JSON.parse(row.scopes) as string[],
+    audiences: JSON.parse(row.audiences) as string[],
     tokenTtl: row.token_ttl,
     authMethod: row.auth_method,
-    authConfig: row.auth_config,
-    grantTypes: row.grant_types,
+    authConfig: JSON.parse(row.auth_config) as ClientRecord['authConfig'],
+    grantTypes: JSON.parse(row.grant_types) as string[],
     secrets: secrets.map(toSecret),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+export const insertSecretSql =
+  'INSERT INTO client_secrets (id, client_id, hash, created_at, expires_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?)';
+
+export function secretParams(clientId: string, secret: SecretRecord): unknown[] {
+  return [secret.id, clientId, secret.hash, secret.createdAt, secret.expiresAt, secret.lastUsedAt];
 }
 
 function toSecret(row: SecretRow): SecretRecord {
@@ -78,6 +125,22 @@ function toSecret(row: SecretRow): SecretRecord {
     expiresAt: row.expires_at,
     lastUsedAt: row.last_used_at,
   };
+}
+
+export const insertKeySql = `INSERT INTO signing_keys (kid, alg, state, public_jwk, encrypted_private_key, created_at, activates_at, retires_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+
+export function keyParams(key: KeyRecord): unknown[] {
+  return [
+    key.kid,
+    key.alg,
+    key.state,
+    JSON.stringify(key.publicJwk),
+    key.encryptedPrivateKey,
+    key.createdAt,
+    key.activatesAt,
+    key.retiresAt,
+  ];
 }
 
 export function toKey(row: KeyRow): KeyRecord {
@@ -93,6 +156,13 @@ export function toKey(row: KeyRow): KeyRecord {
   };
 }
 
+export const insertAuditSql =
+  'INSERT INTO audit_log (at, actor, action, target, details) VALUES (?, ?, ?, ?, ?)';
+
+export function auditParams(entry: AuditEntry): unknown[] {
+  return [entry.at, entry.actor, entry.action, entry.target, JSON.stringify(entry.details)];
+}
+
 export function toAudit(row: AuditRow): AuditEntry {
   return {
     id: row.id,
@@ -100,17 +170,8 @@ export function toAudit(row: AuditRow): AuditEntry {
     actor: row.actor,
     action: row.action,
     target: row.target,
-    details: row.details,
+    details: JSON.parse(row.details) as AuditEntry['details'],
   };
-}
-
-/** A revocation joined with its newest change sequence number (the feed's cursor). */
-export interface RevocationRow {
-  jti: string;
-  client_id: string;
-  expires_at: number;
-  revoked_at: number;
-  seq: number;
 }
 
 export function toRevocation(row: RevocationRow): SequencedRevocation {

@@ -12,11 +12,21 @@ export interface PostgresConnection {
 
 /** bigint (OID 20) columns hold epoch seconds and change sequence numbers: safe as numbers. */
 const int8Oid = 20;
+/**
+ * jsonb (OID 3802) stays text, as SQLite's JSON columns are, so both drivers return the same
+ * rows and one mapping (store/rows.ts) decodes them.
+ */
+const jsonbOid = 3802;
+const asText = (value: string) => value;
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === int8Oid && format !== 'binary'
-      ? (value: string) => Number(value)
-      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    format === 'binary'
+      ? pg.types.getTypeParser(oid, format)
+      : oid === int8Oid
+        ? Number
+        : oid === jsonbOid
+          ? asText
+          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 /**

@@ -1,12 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-
-/** One secret use, as `Store.recordSecretUse` takes it. */
-export interface SecretUse {
-  clientId: string;
-  secretId: string;
-  at: number;
-}
+import type { SecretUse } from '../sql-driver.js';
 
 /** Records a use unless a later one is already stored (hints may arrive out of order). */
 export const recordSecretUseSql =

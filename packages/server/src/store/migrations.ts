@@ -1,0 +1,194 @@
+import type { Dialect, SqlDriver } from './sql-driver.js';
+
+/**
+ * SQL that is the same in both dialects is one string; where they really differ (column
+ * types: jsonb vs JSON text, identity vs AUTOINCREMENT), one string per dialect, or null
+ * where a dialect has nothing to do.
+ * Prefer types both accept: `text`, `bigint` (epoch seconds), `integer`. A JSON column is
+ * `jsonb` in PostgreSQL and `TEXT` in SQLite (never `jsonb` there: that name gets numeric
+ * affinity), so it needs the per-dialect form.
+ */
+export type MigrationSql = string | Readonly<Record<Dialect, string | null>>;
+
+export interface Migration {
+  /** Stored in `schema_migrations`: never renumber or reuse one. */
+  version: number;
+  name: string;
+  sql: MigrationSql;
+}
+
+export function migrationSql(migration: Migration, dialect: Dialect): string | null {
+  return typeof migration.sql === 'string' ? migration.sql : migration.sql[dialect];
+}
+
+/**
+ * The versioned schema of both dialects; each entry runs once, in order, inside the migration
+ * transaction (SQLite: IMMEDIATE; PostgreSQL: under the migration advisory lock). Timestamps
+ * are epoch seconds, lists are JSON arrays; `public_jwk` stays text so every instance serves
+ * the JWKS bytes exactly as they were generated.
+ */
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: {
+      sqlite: `
+      CREATE TABLE clients (
+        client_id   TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+        scopes      TEXT NOT NULL,
+        audiences   TEXT NOT NULL,
+        token_ttl   INTEGER,
+        auth_method TEXT NOT NULL,
+        grant_types TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+      );
+      CREATE TABLE client_secrets (
+        id           TEXT PRIMARY KEY,
+        client_id    TEXT NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
+        hash         TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER,
+        last_used_at INTEGER
+      );
+      CREATE INDEX client_secrets_client ON client_secrets (client_id);
+      CREATE TABLE signing_keys (
+        kid                   TEXT PRIMARY KEY,
+        alg                   TEXT NOT NULL,
+        state                 TEXT NOT NULL,
+        public_jwk            TEXT NOT NULL,
+        encrypted_private_key TEXT NOT NULL,
+        created_at            INTEGER NOT NULL,
+        activates_at          INTEGER,
+        retires_at            INTEGER
+      );
+      CREATE TABLE settings (
+        name  TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+      CREATE TABLE revocations (
+        jti        TEXT PRIMARY KEY,
+        client_id  TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        revoked_at INTEGER NOT NULL
+      );
+      CREATE INDEX revocations_expires ON revocations (expires_at);
+      CREATE TABLE audit_log (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        at      INTEGER NOT NULL,
+        actor   TEXT NOT NULL,
+        action  TEXT NOT NULL,
+        target  TEXT,
+        details TEXT NOT NULL
+      );
+      CREATE TABLE changes (
+        seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        ref  TEXT NOT NULL,
+        at   INTEGER NOT NULL
+      );
+      CREATE INDEX changes_kind_ref ON changes (kind, ref);
+    `,
+      postgres: `
+      CREATE TABLE clients (
+        client_id   text PRIMARY KEY,
+        name        text NOT NULL,
+        status      text NOT NULL CHECK (status IN ('active', 'disabled')),
+        scopes      jsonb NOT NULL,
+        audiences   jsonb NOT NULL,
+        token_ttl   integer,
+        auth_method text NOT NULL,
+        auth_config jsonb NOT NULL DEFAULT '{}',
+        grant_types jsonb NOT NULL,
+        created_at  bigint NOT NULL,
+        updated_at  bigint NOT NULL
+      );
+      CREATE TABLE client_secrets (
+        id           text PRIMARY KEY,
+        client_id    text NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
+        hash         text NOT NULL,
+        created_at   bigint NOT NULL,
+        expires_at   bigint,
+        last_used_at bigint,
+        position     bigint GENERATED ALWAYS AS IDENTITY
+      );
+      CREATE INDEX client_secrets_client ON client_secrets (client_id);
+      CREATE TABLE signing_keys (
+        kid                   text PRIMARY KEY,
+        alg                   text NOT NULL,
+        state                 text NOT NULL,
+        public_jwk            text NOT NULL,
+        encrypted_private_key text NOT NULL,
+        created_at            bigint NOT NULL,
+        activates_at          bigint,
+        retires_at            bigint
+      );
+      CREATE TABLE settings (
+        name  text PRIMARY KEY,
+        value text NOT NULL
+      );
+      CREATE TABLE revocations (
+        jti        text PRIMARY KEY,
+        client_id  text NOT NULL,
+        expires_at bigint NOT NULL,
+        revoked_at bigint NOT NULL
+      );
+      CREATE INDEX revocations_expires ON revocations (expires_at);
+      CREATE TABLE audit_log (
+        id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at      bigint NOT NULL,
+        actor   text NOT NULL,
+        action  text NOT NULL,
+        target  text,
+        details jsonb NOT NULL
+      );
+      CREATE TABLE changes (
+        seq  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        kind text NOT NULL,
+        ref  text NOT NULL,
+        at   bigint NOT NULL
+      );
+      CREATE INDEX changes_kind_ref ON changes (kind, ref);
+      CREATE INDEX changes_at ON changes (at);
+    `,
+    },
+  },
+  {
+    version: 2,
+    name: 'client auth_config (private_key_jwt, mTLS, DPoP settings)',
+    sql: {
+      sqlite: `ALTER TABLE clients ADD COLUMN auth_config TEXT NOT NULL DEFAULT '{}';`,
+      // PostgreSQL's version 1 has the column already: nothing to run, only recorded.
+      postgres: null,
+    },
+  },
+];
+
+/**
+ * Applies the migrations `driver`'s database has not recorded yet, in one transaction under
+ * the migration lock, so processes starting together apply each one once.
+ */
+export function applyMigrations(driver: SqlDriver): Promise<void> {
+  return driver.transaction(async (tx) => {
+    await tx.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)',
+    );
+    const applied = new Set(
+      (await tx.all<{ version: number }>('SELECT version FROM schema_migrations')).map(
+        (row) => row.version,
+      ),
+    );
+    for (const migration of migrations) {
+      if (applied.has(migration.version)) continue;
+      const sql = migrationSql(migration, driver.dialect);
+      if (sql !== null) await tx.exec(sql);
+      await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
+        migration.version,
+        migration.name,
+        Math.floor(Date.now() / 1000),
+      ]);
+    }
+  }, 'migrations');
+}

@@ -1,0 +1,421 @@
+/**
+ * The one store: every operation of the contract, written once over a {@link SqlDriver}
+ * (sqlite/sqlite-driver.ts, postgres/postgres-driver.ts), so both dialects keep the same
+ * semantics: each write and its change row (and audit entries) commit in one transaction.
+ *
+ * Adding a column (say `clients.contact`) takes three edits, all in this folder:
+ * 1. migrations.ts: append `{ version: N + 1, name, sql }`, one string when both dialects
+ *    accept it (`ALTER TABLE clients ADD COLUMN contact text`), `{ sqlite, postgres }` when
+ *    they differ (JSON: `TEXT` vs `jsonb`). Never edit an applied migration.
+ * 2. rows.ts: the row field, its line in `toClient`, and its entry in `clientColumns` (the
+ *    column and its encoding), which both INSERT and UPDATE are built from.
+ *    `clientColumns` is typed from the record, so forgetting this entry fails to compile.
+ * 3. contract.ts: the record field (and `ClientPatch` if it can be changed).
+ * That is all (six lines for a nullable text column, tried on both dialects): no SQL here or
+ * in a driver changes, and `tessera migrate-store` copies the field with the record. Then
+ * extend store-contract.test.ts, which runs over both dialects. A column of another table
+ * (keys, audit) is the same three files: its migration, its `insert*Sql`, `*Params` and `to*`
+ * in rows.ts, and the contract (plus this file's UPDATE if the column can change).
+ */
+import type {
+  AuditEntry,
+  Change,
+  ChangeKind,
+  ClientPatch,
+  ClientRecord,
+  KeyPatch,
+  KeyRecord,
+  NewClient,
+  RevocationRecord,
+  SecretChange,
+  SequencedRevocation,
+  Store,
+} from './contract.js';
+import { applyMigrations } from './migrations.js';
+import {
+  auditParams,
+  clientAssignments,
+  insertAuditSql,
+  insertKeySql,
+  insertSecretSql,
+  keyParams,
+  secretParams,
+  toAudit,
+  toClient,
+  toKey,
+  toRevocation,
+  type AuditRow,
+  type ClientRow,
+  type KeyRow,
+  type RevocationRow,
+  type SecretRow,
+} from './rows.js';
+import type { Dialect, SecretUse, SqlDriver, SqlExecutor } from './sql-driver.js';
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+const selectKeysSql = 'SELECT * FROM signing_keys ORDER BY created_at, kid';
+const updateKeySql =
+  'UPDATE signing_keys SET state = ?, activates_at = ?, retires_at = ? WHERE kid = ?';
+const selectSettingSql = 'SELECT value FROM settings WHERE name = ?';
+/**
+ * One statement, one snapshot: the newest seq comes from the same view as the rows, or a
+ * change committed between two reads would be skipped by the returned cursor.
+ */
+const changesSinceSql = `WITH newest AS (SELECT MAX(seq) AS last FROM changes)
+  SELECT c.seq, c.kind, c.ref, newest.last
+    FROM newest LEFT JOIN changes c ON c.seq > ?
+   ORDER BY c.seq`;
+
+export class SqlStore implements Store {
+  readonly kind: Dialect;
+  readonly #db: SqlDriver;
+  readonly #secretsOfClientSql: string;
+  readonly #allSecretsSql: string;
+  readonly #watchers = new Set<() => void>();
+  #unwatch: (() => void) | undefined;
+
+  constructor(driver: SqlDriver) {
+    this.#db = driver;
+    this.kind = driver.dialect;
+    this.#secretsOfClientSql = `SELECT * FROM client_secrets WHERE client_id = ? ORDER BY created_at, ${driver.insertionOrder}`;
+    this.#allSecretsSql = `SELECT * FROM client_secrets ORDER BY created_at, ${driver.insertionOrder}`;
+  }
+
+  migrate(): Promise<void> {
+    return applyMigrations(this.#db);
+  }
+
+  close(): Promise<void> {
+    // The driver's close stops its change source (and waits for it).
+    this.#watchers.clear();
+    this.#unwatch = undefined;
+    return this.#db.close();
+  }
+
+  async ping(): Promise<void> {
+    await this.#db.all('SELECT 1');
+  }
+
+  async getClient(clientId: string): Promise<ClientRecord | undefined> {
+    const rows = await this.#db.all<ClientRow>('SELECT * FROM clients WHERE client_id = ?', [
+      clientId,
+    ]);
+    if (!rows[0]) return undefined;
+    return toClient(rows[0], await this.#db.all<SecretRow>(this.#secretsOfClientSql, [clientId]));
+  }
+
+  async listClients(): Promise<ClientRecord[]> {
+    const rows = await this.#db.all<ClientRow>(
+      'SELECT * FROM clients ORDER BY created_at, client_id',
+    );
+    const secrets = await this.#db.all<SecretRow>(this.#allSecretsSql);
+    const byClient = new Map<string, SecretRow[]>();
+    for (const secret of secrets) {
+      const list = byClient.get(secret.client_id);
+      if (list) list.push(secret);
+      else byClient.set(secret.client_id, [secret]);
+    }
+    return rows.map((row) => toClient(row, byClient.get(row.client_id) ?? []));
+  }
+
+  async createClient(client: NewClient, audit?: readonly AuditEntry[]): Promise<ClientRecord> {
+    const now = nowSeconds();
+    const columns: Array<[string, unknown]> = [
+      ['client_id', client.clientId],
+      ...clientAssignments({ ...client, authConfig: client.authConfig ?? {} }),
+      ['created_at', client.createdAt ?? now],
+      ['updated_at', client.updatedAt ?? now],
+    ];
+    await this.#write(
+      'client',
+      client.clientId,
+      async (tx) => {
+        await tx.run(
+          `INSERT INTO clients (${columns.map(([name]) => name).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+          columns.map(([, value]) => value),
+        );
+        for (const secret of client.secrets)
+          await tx.run(insertSecretSql, secretParams(client.clientId, secret));
+      },
+      audit,
+    );
+    return (await this.getClient(client.clientId))!;
+  }
+
+  async updateClient(
+    clientId: string,
+    patch: ClientPatch,
+    audit?: readonly AuditEntry[],
+  ): Promise<ClientRecord | undefined> {
+    const columns = clientAssignments(patch);
+    columns.push(['updated_at', nowSeconds()]);
+    const sql = `UPDATE clients SET ${columns.map(([name]) => `${name} = ?`).join(', ')} WHERE client_id = ?`;
+    const params = [...columns.map(([, value]) => value), clientId];
+    const changed = await this.#write(
+      'client',
+      clientId,
+      async (tx) => (await tx.run(sql, params)) > 0,
+      audit,
+    );
+    return changed ? this.getClient(clientId) : undefined;
+  }
+
+  async deleteClient(clientId: string, audit?: readonly AuditEntry[]): Promise<boolean> {
+    return this.#write(
+      'client',
+      clientId,
+      async (tx) => (await tx.run('DELETE FROM clients WHERE client_id = ?', [clientId])) > 0,
+      audit,
+    );
+  }
+
+  async changeSecrets(
+    clientId: string,
+    change: SecretChange,
+    audit?: readonly AuditEntry[],
+  ): Promise<void> {
+    await this.#write(
+      'client',
+      clientId,
+      async (tx) => {
+        for (const secret of change.add ?? [])
+          await tx.run(insertSecretSql, secretParams(clientId, secret));
+        for (const { id, expiresAt } of change.expire ?? [])
+          await tx.run('UPDATE client_secrets SET expires_at = ? WHERE client_id = ? AND id = ?', [
+            expiresAt,
+            clientId,
+            id,
+          ]);
+        for (const id of change.remove ?? [])
+          await tx.run('DELETE FROM client_secrets WHERE client_id = ? AND id = ?', [clientId, id]);
+      },
+      audit,
+    );
+  }
+
+  /** Usage bookkeeping only: no change row, so it does not invalidate other caches. */
+  async recordSecretUse(uses: readonly SecretUse[]): Promise<void> {
+    if (uses.length > 0) await this.#db.recordSecretUse(uses);
+  }
+
+  async listKeys(): Promise<KeyRecord[]> {
+    return (await this.#db.all<KeyRow>(selectKeysSql)).map(toKey);
+  }
+
+  async insertKey(key: KeyRecord): Promise<void> {
+    await this.#write('key', key.kid, (tx) => tx.run(insertKeySql, keyParams(key)));
+  }
+
+  async insertKeyIfNoneActive(key: KeyRecord): Promise<boolean> {
+    return this.#db.transaction(async (tx) => {
+      const active = await tx.all(
+        "SELECT kid FROM signing_keys WHERE alg = ? AND state = 'active'",
+        [key.alg],
+      );
+      if (active.length > 0) return false;
+      await tx.run(insertKeySql, keyParams(key));
+      await this.#recordChange(tx, 'key', key.kid);
+      return true;
+    }, 'keys');
+  }
+
+  async transitionKeys(
+    plan: (keys: readonly KeyRecord[]) => { patches: KeyPatch[]; insert?: KeyRecord[] },
+  ): Promise<boolean> {
+    return this.#db.transaction(async (tx) => {
+      const keys = (await tx.all<KeyRow>(selectKeysSql)).map(toKey);
+      const { patches, insert = [] } = plan(keys);
+      if (patches.length === 0 && insert.length === 0) return false;
+      for (const patch of patches) {
+        const current = keys.find((key) => key.kid === patch.kid);
+        if (current) await tx.run(updateKeySql, patchedKey(current, patch));
+      }
+      for (const key of insert) await tx.run(insertKeySql, keyParams(key));
+      await this.#recordChange(tx, 'key', '*');
+      return true;
+    }, 'keys');
+  }
+
+  async updateKey(
+    kid: string,
+    patch: Partial<Pick<KeyRecord, 'state' | 'activatesAt' | 'retiresAt'>>,
+  ): Promise<void> {
+    await this.#db.transaction(async (tx) => {
+      const rows = await tx.all<KeyRow>('SELECT * FROM signing_keys WHERE kid = ?', [kid]);
+      if (!rows[0]) return;
+      await tx.run(updateKeySql, patchedKey(toKey(rows[0]), { ...patch, kid }));
+      await this.#recordChange(tx, 'key', kid);
+    }, 'keys');
+  }
+
+  async rewrap(update: {
+    keys: Array<{ kid: string; encryptedPrivateKey: string }>;
+    settings: Array<{ name: string; value: string }>;
+  }): Promise<void> {
+    await this.#db.transaction(async (tx) => {
+      for (const { kid, encryptedPrivateKey } of update.keys)
+        await tx.run('UPDATE signing_keys SET encrypted_private_key = ? WHERE kid = ?', [
+          encryptedPrivateKey,
+          kid,
+        ]);
+      for (const { name, value } of update.settings)
+        await tx.run('UPDATE settings SET value = ? WHERE name = ?', [value, name]);
+      await this.#recordChange(tx, 'key', '*');
+    }, 'keys');
+  }
+
+  async ensureSetting(name: string, value: string): Promise<string> {
+    return this.#write('setting', name, async (tx) => {
+      await tx.run(
+        'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING',
+        [name, value],
+      );
+      return (await tx.all<{ value: string }>(selectSettingSql, [name]))[0]!.value;
+    });
+  }
+
+  async getSetting(name: string): Promise<string | undefined> {
+    return (await this.#db.all<{ value: string }>(selectSettingSql, [name]))[0]?.value;
+  }
+
+  async setSetting(name: string, value: string): Promise<void> {
+    await this.#write('setting', name, (tx) =>
+      tx.run(
+        'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
+        [name, value],
+      ),
+    );
+  }
+
+  async listSettings(): Promise<Array<{ name: string; value: string }>> {
+    return this.#db.all('SELECT name, value FROM settings ORDER BY name');
+  }
+
+  async addRevocation(revocation: RevocationRecord): Promise<number> {
+    return this.#db.transaction(async (tx) => {
+      const inserted = await tx.run(
+        'INSERT INTO revocations (jti, client_id, expires_at, revoked_at) VALUES (?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING',
+        [revocation.jti, revocation.clientId, revocation.expiresAt, revocation.revokedAt],
+      );
+      if (inserted > 0) return this.#recordChange(tx, 'revocation', revocation.jti);
+      const rows = await tx.all<{ seq: number | null }>(
+        "SELECT MAX(seq) AS seq FROM changes WHERE kind = 'revocation' AND ref = ?",
+        [revocation.jti],
+      );
+      return rows[0]?.seq ?? 0;
+    });
+  }
+
+  async listRevocations(afterSeq = 0): Promise<SequencedRevocation[]> {
+    const rows = await this.#db.all<RevocationRow>(
+      `SELECT r.jti, r.client_id, r.expires_at, r.revoked_at, MAX(c.seq) AS seq
+         FROM changes c JOIN revocations r ON r.jti = c.ref
+        WHERE c.kind = 'revocation' AND c.seq > ?
+        GROUP BY r.jti ORDER BY seq`,
+      [afterSeq],
+    );
+    return rows.map(toRevocation);
+  }
+
+  async prune(now: number, changesBefore: number): Promise<number> {
+    return this.#db.transaction(async (tx) => {
+      const revocations = await tx.run('DELETE FROM revocations WHERE expires_at < ?', [now]);
+      // Keep change rows that still name a live revocation: feed cursors count in them.
+      await tx.run(
+        `DELETE FROM changes WHERE at < ?
+            AND NOT (kind = 'revocation' AND ref IN (SELECT jti FROM revocations))`,
+        [changesBefore],
+      );
+      return revocations;
+    });
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    await this.#db.transaction((tx) => tx.run(insertAuditSql, auditParams(entry)));
+  }
+
+  async listAudit(limit: number): Promise<AuditEntry[]> {
+    return (
+      await this.#db.all<AuditRow>('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?', [limit])
+    ).map(toAudit);
+  }
+
+  async latestChange(): Promise<number> {
+    const rows = await this.#db.all<{ seq: number | null }>('SELECT MAX(seq) AS seq FROM changes');
+    return rows[0]?.seq ?? 0;
+  }
+
+  async changesSince(cursor: number): Promise<{ changes: Change[]; cursor: number }> {
+    const rows = await this.#db.all<{
+      seq: number | null;
+      kind: ChangeKind;
+      ref: string;
+      last: number | null;
+    }>(changesSinceSql, [cursor]);
+    const changes: Change[] = [];
+    for (const row of rows)
+      if (row.seq !== null) changes.push({ seq: row.seq, kind: row.kind, ref: row.ref });
+    return {
+      changes,
+      cursor: changes.at(-1)?.seq ?? Math.max(cursor, rows[0]?.last ?? 0),
+    };
+  }
+
+  watch(onChange: () => void): () => void {
+    this.#watchers.add(onChange);
+    this.#unwatch ??= this.#db.watch(() => {
+      for (const watcher of this.#watchers) watcher();
+    });
+    return () => {
+      this.#watchers.delete(onChange);
+      if (this.#watchers.size > 0) return;
+      this.#unwatch?.();
+      this.#unwatch = undefined;
+    };
+  }
+
+  hasForeignChanges(): boolean {
+    return this.#db.hasForeignChanges();
+  }
+
+  /** Appends a change row (its seq is the feed position) in the caller's transaction. */
+  async #recordChange(tx: SqlExecutor, kind: ChangeKind, ref: string): Promise<number> {
+    await this.#db.beforeChange?.(tx);
+    const rows = await tx.all<{ seq: number }>(
+      'INSERT INTO changes (kind, ref, at) VALUES (?, ?, ?) RETURNING seq',
+      [kind, ref, nowSeconds()],
+    );
+    await this.#db.afterChange?.(tx);
+    return rows[0]!.seq;
+  }
+
+  /**
+   * Runs `fn` and records a change in one transaction, with the audit entries unless `fn`
+   * reports that it found nothing to change (returns false).
+   */
+  #write<T>(
+    kind: ChangeKind,
+    ref: string,
+    fn: (tx: SqlExecutor) => Promise<T> | T,
+    audit?: readonly AuditEntry[],
+  ): Promise<T> {
+    return this.#db.transaction(async (tx) => {
+      const result = await fn(tx);
+      await this.#recordChange(tx, kind, ref);
+      if (result !== false)
+        for (const entry of audit ?? []) await tx.run(insertAuditSql, auditParams(entry));
+      return result;
+    });
+  }
+}
+
+/** `updateKeySql`'s parameters: the patch over the key as read in the same transaction. */
+function patchedKey(current: KeyRecord, patch: KeyPatch): unknown[] {
+  return [
+    patch.state ?? current.state,
+    patch.activatesAt !== undefined ? patch.activatesAt : current.activatesAt,
+    patch.retiresAt !== undefined ? patch.retiresAt : current.retiresAt,
+    current.kid,
+  ];
+}
