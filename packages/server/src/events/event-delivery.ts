@@ -2,32 +2,16 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
-import type { NewEvent, StoredEvent } from './event-types.js';
+import type { Store } from '../store/contract.js';
+import type { StoredEvent } from './event-types.js';
 import { wireEvent } from './event-types.js';
 import { signatureHeader } from './webhook-signature.js';
 
 /** What delivery needs from the store: the outbox, the lease, and change hints. */
-export interface EventOutbox {
-  /** Appends events in a transaction of their own (for changes that are not store writes). */
-  appendEvents(events: readonly NewEvent[]): Promise<void>;
-  /** The newest event's seq (0 when none): where a tail of new events starts. */
-  latestEventSeq(): Promise<number>;
-  /** Events after `afterSeq`, oldest first. */
-  listEvents(afterSeq: number, limit: number): Promise<StoredEvent[]>;
-  /** The oldest undelivered events, oldest first, with when each may next be tried (ms). */
-  undeliveredEvents(limit: number): Promise<Array<StoredEvent & { nextAttemptAt: number }>>;
-  markEventDelivered(seq: number, at: number): Promise<void>;
-  recordEventFailure(
-    seq: number,
-    failure: { attempts: number; nextAttemptAt: number; error: string; abandoned: boolean },
-  ): Promise<void>;
-  /**
-   * Takes the named lease for `holder` until `until` (epoch seconds), or renews it, unless
-   * another holder's lease is still running at `now`. Returns whether `holder` holds it.
-   */
-  holdLease(name: string, holder: string, now: number, until: number): Promise<boolean>;
-  watch(onChange: () => void): () => void;
-}
+export type EventOutbox = Pick<
+  Store,
+  'undeliveredEvents' | 'markEventDelivered' | 'recordEventFailure' | 'holdLease' | 'watch'
+>;
 
 export interface WebhookSettings {
   url: string;

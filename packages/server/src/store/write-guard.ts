@@ -17,6 +17,10 @@ const writes = new Set<keyof Store>([
   'addRevocation',
   'prune',
   'appendAudit',
+  'appendEvents',
+  'markEventDelivered',
+  'recordEventFailure',
+  'holdLease',
 ]);
 
 export interface WriteHealth {
