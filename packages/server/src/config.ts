@@ -60,6 +60,8 @@ export interface ServerConfig {
   logLevel: string;
   /** How log lines are written: JSON (default) or pino-pretty's. */
   logFormat: 'json' | 'pretty';
+  /** Where events are POSTed (`--events-webhook`); undefined: none are delivered. */
+  eventsWebhook: string | undefined;
   /** OpenTelemetry tracing; undefined (the default) is off. */
   tracing: TracingSettings | undefined;
 }
@@ -117,6 +119,7 @@ export function configFrom(sources: Sources): ServerConfig {
     bodyLimit: overrides?.bodyLimit ?? 16 * 1024,
     logLevel: value(options.logLevel),
     logFormat: value(options.logFormat),
+    eventsWebhook: read(options.eventsWebhook),
     tracing:
       overrides?.tracing ??
       tracingSettings({
@@ -169,6 +172,13 @@ export function serveSettings(sources: Sources): ServeSettings {
     shutdownTimeout: optionValue(options.shutdownTimeout, sources),
     threadPool: optionValue(options.threadPool, sources),
   };
+}
+
+/** `TESSERA_EVENTS_WEBHOOK_SECRET`: kept out of `ServerConfig`, like the key-encryption key. */
+export function webhookSecretSetting(
+  env: NodeJS.ProcessEnv = processEnvironment(),
+): string | undefined {
+  return readOption(options.eventsWebhookSecret, { env });
 }
 
 /** `TESSERA_KEK`: kept out of `ServerConfig` so a secret never travels with the settings. */

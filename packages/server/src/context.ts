@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { ClientAuthenticator } from './client-auth/authenticate-client.js';
 import { FailureLimiter } from './client-auth/failure-limiter.js';
@@ -5,6 +6,7 @@ import type { ServerConfig } from './config.js';
 import { keyMaintenance } from './keys/key-maintenance.js';
 import { KeyRing } from './keys/key-ring.js';
 import type { KeyEncryptionKey } from './lib/kek.js';
+import { announceLockouts } from './events/lockout-events.js';
 import { countStoreErrors } from './metrics/store-errors.js';
 import { TesseraMetrics } from './metrics/tessera-metrics.js';
 import type { Preset } from './presets/preset.js';
@@ -120,8 +122,11 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     () => config.issuer,
     replayGuards.assertions,
   );
+  // Under `serve --workers N` the primary announces locks (it counts every worker's failures).
+  const announceLockout = cluster.isWorker ? undefined : announceLockouts(store, logger);
   authenticator.failures.onLockout = (lockout) => {
     metrics.lockouts.inc({ key: lockout.key });
+    announceLockout?.(lockout);
     logger.warn(
       {
         lockout: lockout.key,

@@ -3,6 +3,7 @@ import { KekMismatchError } from '../lib/kek.js';
 import { RegistryError } from '../registry/client-registry.js';
 import { auditCommand } from './audit.js';
 import { backupCommand, restoreCommand } from './backup.js';
+import { eventsCommand } from './events.js';
 import { kekCommand } from './kek.js';
 import { clientsCommand } from './clients.js';
 import { keysCommand } from './keys.js';
@@ -21,6 +22,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   backup: backupCommand,
   restore: restoreCommand,
   kek: kekCommand,
+  events: eventsCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

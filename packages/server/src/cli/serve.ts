@@ -9,7 +9,10 @@ import {
 } from '../process/shared-replay.js';
 import { stopGracefully, superviseWorkers } from '../process/supervisor.js';
 import { prepareStorage, startServer } from '../start.js';
-import { configFrom, serveSettings } from '../config.js';
+import { configFrom, serveSettings, webhookSecretSetting } from '../config.js';
+import { startEventDelivery } from '../events/event-service.js';
+import { announceLockouts } from '../events/lockout-events.js';
+import { openStore, parseDatabaseUrl } from '../store/open-store.js';
 import { flagsFor, processEnvironment } from '../config/options.js';
 import { parse } from './common.js';
 import { UsageError } from './usage.js';
@@ -26,7 +29,16 @@ export async function serveCommand(args: string[]): Promise<void> {
     // Migrations, the key-encryption key file, the pepper and the first signing key are made
     // once here, so workers starting together have nothing to race for.
     await prepareStorage(config);
-    countFailuresForWorkers(config.authFailureLimits, logger);
+    // The primary's own store handle: it announces lockouts (it sees every worker's failures)
+    // and delivers events, so workers neither race for the delivery lease nor double-announce.
+    const store = await openStore(parseDatabaseUrl(config.database));
+    countFailuresForWorkers(
+      config.authFailureLimits,
+      logger,
+      undefined,
+      announceLockouts(store, logger),
+    );
+    startEventDelivery(store, config.eventsWebhook, webhookSecretSetting(), logger);
     answerReplayChecksForWorkers();
     addUpMetricsForWorkers(logger);
     superviseWorkers({ workers, shutdownTimeout, logger });
@@ -37,6 +49,14 @@ export async function serveCommand(args: string[]): Promise<void> {
   const server = await startServer(config, { logger, ...(replayGuards ? { replayGuards } : {}) });
   shareFailuresWithPrimary(server.context.authenticator.failures);
   shareMetricsWithPrimary(server.context.metrics, logger);
+  const stopDelivery = cluster.isWorker
+    ? undefined
+    : startEventDelivery(
+        server.context.store,
+        config.eventsWebhook,
+        webhookSecretSetting(),
+        logger,
+      );
   const log = server.app.log;
   log.info(
     {
@@ -50,7 +70,11 @@ export async function serveCommand(args: string[]): Promise<void> {
     },
     'tessera listening',
   );
-  stopGracefully(server.close, shutdownTimeout, log as Logger, {
+  const close = async () => {
+    await stopDelivery?.();
+    await server.close();
+  };
+  stopGracefully(close, shutdownTimeout, log as Logger, {
     startDraining: () => {
       server.context.draining = true;
     },

@@ -43,6 +43,9 @@ Commands:
       Bring a backup back (stop the servers first; needs the same key-encryption key).
   kek rotate | kek prune
       Seal every private key under a new key-encryption key; then destroy the old one.
+  events tail [--since ID]
+      Print events as they are committed, one JSON line each (the webhook's body), from the
+      newest on, or after event ID (--since 0: from the oldest kept). Stop with Ctrl-C.
 
 Every command takes --database URL (default sqlite:./${paths.defaultDataDir}/${paths.databaseFile}, or DATABASE_URL) and
 works on the database directly, whether or not a server is running.

@@ -68,7 +68,8 @@ const headerName = (raw: Raw): string => {
   return value;
 };
 
-const otlpUrl = (raw: Raw): string => {
+/** An http(s) URL, as given (the OTLP endpoints, the events webhook). */
+const httpUrl = (raw: Raw): string => {
   const value = string(raw).trim();
   let url: URL | undefined;
   try {
@@ -297,21 +298,21 @@ export const options = {
     env: 'TESSERA_OTEL_EXPORTER_OTLP_ENDPOINT',
     defaultDoc: '`OTEL_EXPORTER_OTLP_ENDPOINT`, else tracing off',
     doc: 'OpenTelemetry: OTLP/HTTP base URL spans are sent to (`/v1/traces` appended); tracing is on when set',
-    parse: otlpUrl,
+    parse: httpUrl,
   }),
   otelStandardEndpoint: option<string>({
     name: 'otelStandardEndpoint',
     env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
     defaultDoc: 'none',
     doc: 'the standard OpenTelemetry name of the same base URL',
-    parse: otlpUrl,
+    parse: httpUrl,
   }),
   otelTracesEndpoint: option<string>({
     name: 'otelTracesEndpoint',
     env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
     defaultDoc: 'the base URL + `/v1/traces`',
     doc: 'OpenTelemetry: the traces URL itself, used as given',
-    parse: otlpUrl,
+    parse: httpUrl,
   }),
   otelServiceName: option<string>({
     name: 'otelServiceName',
@@ -339,6 +340,23 @@ export const options = {
     default: 1,
     doc: 'OpenTelemetry: the ratio of `*traceidratio` samplers, from 0 to 1',
     parse: ratio,
+  }),
+  eventsWebhook: option<string>({
+    name: 'eventsWebhook',
+    flag: '--events-webhook',
+    metavar: 'URL',
+    env: 'TESSERA_EVENTS_WEBHOOK',
+    defaultDoc: 'none (events stay in the database)',
+    doc: 'URL each event is POSTed to (JSON, signed, retried until a 2xx; loopback allowed)',
+    parse: httpUrl,
+  }),
+  eventsWebhookSecret: option<string>({
+    name: 'eventsWebhookSecret',
+    env: 'TESSERA_EVENTS_WEBHOOK_SECRET',
+    // A secret: from the environment (a secret manager) only, never a flag or a file.
+    file: false,
+    defaultDoc: 'unsigned deliveries',
+    doc: 'HMAC-SHA256 key of the `Tessera-Signature` header of webhook deliveries',
   }),
   workers: option<number>({
     name: 'workers',

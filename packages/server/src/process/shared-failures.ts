@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import type { LockoutAnnouncer } from '../events/lockout-events.js';
 import type { Logger } from 'pino';
 import {
   FailureLimiter,
@@ -50,9 +51,11 @@ export function countFailuresForWorkers(
   limits: FailureLimits,
   logger: Logger,
   nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
+  announce: LockoutAnnouncer = () => {},
 ): void {
   const limiter = new FailureLimiter(limits, nowSeconds);
   limiter.onLockout = (lockout) => {
+    announce(lockout);
     const value = lockout.key === 'client_id' ? lockout.clientId : lockout.address;
     if (value === undefined) return;
     const lock: LockMessage = {
