@@ -145,6 +145,13 @@ export function computeRatios(targets: TargetResult[], micro: MicroResult[], con
       ),
     );
   }
+  if (has('tessera-rs256-pkcs11')) {
+    const hsm = ok(targets, 'tessera-rs256-pkcs11');
+    ratios.push(ratio('req/s: Tessera RS256 keys in SoftHSM2 (PKCS#11) / file keys', hsm?.requestsPerSecond, rs?.requestsPerSecond, 0.7));
+    ratios.push(
+      ratio('event-loop µs per token: Tessera RS256 PKCS#11 / file keys', hsm?.eventLoopMicrosPerToken, rs?.eventLoopMicrosPerToken, null, 'lower is better'),
+    );
+  }
   if (has('tessera-rs256-traced')) {
     ratios.push(
       ratio(

@@ -24,7 +24,7 @@ const usage = `usage: npm run bench -- [options]
   --only NAME[,NAME]   run only these (exact names or a prefix before '-': tessera, ceiling, …)
                        names: tessera-rs256 tessera-es256 tessera-eddsa oidc-provider ceiling-rs256
                        ceiling-es256 ceiling-eddsa tessera-rs256-100k tessera-rs256-2workers
-                       tessera-rs256-traced verifier client rss-60s
+                       tessera-rs256-pkcs11 tessera-rs256-traced verifier client rss-60s
   --duration S         measured seconds per target (default 10)
   --rounds N           runs per target, alternating order; the best req/s is reported (default 2)
   --warmup S           discarded warm-up seconds (default 3)
@@ -101,6 +101,7 @@ const targets: TargetSpec[] = [
   ceilingTarget('EdDSA'),
   tesseraTarget('RS256', { registeredClients: registered, spreadClients: spread, suffix: '-100k' }),
   tesseraTarget('RS256', { workers: 2, suffix: '-2workers' }),
+  tesseraTarget('RS256', { keys: 'pkcs11', suffix: '-pkcs11' }),
   tesseraTarget('RS256', { traced: true, suffix: '-traced' }),
 ];
 const longTargetName = 'rss-60s';

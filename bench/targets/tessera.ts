@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -59,9 +60,34 @@ async function startOtlpSink(): Promise<{ url: string; close: () => Promise<void
   };
 }
 
+/**
+ * A fresh SoftHSM2 token in the target's data directory and the settings that make
+ * `tessera serve` generate and sign its keys there.
+ */
+function softhsmToken(dataDir: string): NodeJS.ProcessEnv {
+  const module = '/usr/lib/softhsm/libsofthsm2.so';
+  if (!existsSync(module)) throw new Error(`${module} is missing (apt-get install softhsm2)`);
+  const tokenDir = join(dataDir, 'softhsm-tokens');
+  mkdirSync(tokenDir);
+  const conf = join(dataDir, 'softhsm2.conf');
+  writeFileSync(conf, `directories.tokendir = ${tokenDir}\nobjectstore.backend = file\nlog.level = ERROR\n`);
+  const env = { SOFTHSM2_CONF: conf };
+  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 'tessera-bench', '--so-pin', '12345678', '--pin', '1234'], {
+    env: { ...process.env, ...env },
+    stdio: 'ignore',
+  });
+  return {
+    ...env,
+    TESSERA_SIGNING_KEYS: 'pkcs11',
+    TESSERA_PKCS11_MODULE: module,
+    TESSERA_PKCS11_TOKEN_LABEL: 'tessera-bench',
+    TESSERA_PKCS11_PIN: '1234',
+  };
+}
+
 export function tesseraTarget(
   alg: Alg,
-  options: { registeredClients?: number; spreadClients?: number; suffix?: string; workers?: number; traced?: boolean } = {},
+  options: { registeredClients?: number; spreadClients?: number; suffix?: string; workers?: number; keys?: 'pkcs11'; traced?: boolean } = {},
 ): TargetSpec {
   const registeredClients = options.registeredClients ?? 1;
   const spreadClients = options.spreadClients ?? 1;
@@ -75,7 +101,7 @@ export function tesseraTarget(
     description:
       registeredClients > 1
         ? `Tessera ${alg}, ${registeredClients.toLocaleString('en-US')} clients registered, load spread across ${spreadClients.toLocaleString('en-US')}`
-        : `Tessera ${alg}, one client${options.workers && options.workers > 1 ? `, ${options.workers} workers` : ''}${options.traced ? ', tracing on (OTLP/HTTP to a local receiver)' : ''}`,
+        : `Tessera ${alg}, one client${options.workers && options.workers > 1 ? `, ${options.workers} workers` : ''}${options.keys === 'pkcs11' ? ', keys in a SoftHSM2 token (PKCS#11)' : ''}${options.traced ? ', tracing on (OTLP/HTTP to a local receiver)' : ''}`,
     async start(context) {
       const dataDir = trackTempDir(mkdtempSync(join(tmpdir(), 'tessera-bench-')));
       const port = await freePort();
@@ -93,6 +119,7 @@ export function tesseraTarget(
         HOST: '127.0.0.1',
       };
       for (const name of ['TESSERA_KEK', 'DATABASE_URL', 'TESSERA_PRESET', 'TESSERA_DEFAULT_AUDIENCE', 'TESSERA_TOKEN_TTL']) delete env[name];
+      if (options.keys === 'pkcs11') Object.assign(env, softhsmToken(dataDir));
       for (const name of Object.keys(env)) if (name.startsWith('OTEL_') || name.startsWith('TESSERA_OTEL_')) delete env[name];
       const sink = options.traced ? await startOtlpSink() : undefined;
       if (sink) env.TESSERA_OTEL_EXPORTER_OTLP_ENDPOINT = sink.url;

@@ -124,6 +124,21 @@ describe('shared store', () => {
 
   test('store contract: memory', () => contract(createMemoryStore()));
 
+  test('an unknown Redis store option is refused, naming it', async () => {
+    await assert.rejects(
+      // @ts-expect-error `prefix` is the misspelling this guards against (`keyPrefix`).
+      createRedisStore({ url: redisUrl, prefix: 'app:' }),
+      (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'invalid_option');
+        assert.match(
+          error.message,
+          /^prefix: is not an option of createRedisStore \(known: redis, url, keyPrefix, operationTimeoutMs\)$/,
+        );
+        return true;
+      },
+    );
+  });
+
   test('store contract: redis (given an ioredis instance)', async (t) => {
     if (!needRedis(t, available)) return;
     const redis = new Redis(redisUrl);

@@ -43,8 +43,19 @@ export interface ServerConfig {
   jwksMaxAge: number;
   /** Rotate the signing key when the active one is this many days old. Default: never. */
   keyRotationDays: number | undefined;
+  /** Where new signing keys are generated: sealed under the KEK (default) or in a PKCS#11 token. */
+  signingKeys: 'sealed' | 'pkcs11';
+  /** PKCS#11 library path, with `signingKeys: 'pkcs11'`. */
+  pkcs11Module: string | undefined;
+  /** Label of the PKCS#11 token (exact match). */
+  pkcs11TokenLabel: string | undefined;
   /** Brute-force protection (the four `TESSERA_AUTH_*` rows). */
   authFailureLimits: FailureLimits;
+  /**
+   * Redis URL for the state every instance shares (failure counts, one-time jtis). Default:
+   * the PostgreSQL database when the store is one, else this machine only.
+   */
+  sharedState: string | undefined;
   /** PEM certificate chain for HTTPS; with `tlsKey`. Default: plain HTTP. */
   tlsCert: string | undefined;
   tlsKey: string | undefined;
@@ -110,12 +121,16 @@ export function configFrom(sources: Sources): ServerConfig {
     defaultAudience: read(options.defaultAudience),
     jwksMaxAge: value(options.jwksMaxAge),
     keyRotationDays: read(options.keyRotationDays),
+    signingKeys: value(options.signingKeys),
+    pkcs11Module: read(options.pkcs11Module),
+    pkcs11TokenLabel: read(options.pkcs11TokenLabel),
     authFailureLimits: overrides?.authFailureLimits ?? {
       perClient: value(options.authMaxFailuresPerClient),
       perAddress: value(options.authMaxFailuresPerAddress),
       windowSeconds: value(options.authFailureWindow),
       lockSeconds: value(options.authLockSeconds),
     },
+    sharedState: read(options.sharedState),
     bodyLimit: overrides?.bodyLimit ?? 16 * 1024,
     logLevel: value(options.logLevel),
     logFormat: value(options.logFormat),
@@ -184,4 +199,15 @@ export function webhookSecretSetting(
 /** `TESSERA_KEK`: kept out of `ServerConfig` so a secret never travels with the settings. */
 export function kekSetting(env: NodeJS.ProcessEnv = processEnvironment()): string | undefined {
   return readOption(options.kek, { env });
+}
+
+/** The PKCS#11 PIN settings: kept out of `ServerConfig`, like the KEK. */
+export function pkcs11PinSettings(env: NodeJS.ProcessEnv = processEnvironment()): {
+  pin: string | undefined;
+  pinFile: string | undefined;
+} {
+  return {
+    pin: readOption(options.pkcs11Pin, { env }),
+    pinFile: readOption(options.pkcs11PinFile, { env }),
+  };
 }

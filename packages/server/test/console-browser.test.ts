@@ -35,7 +35,13 @@ describe('admin console assets', () => {
     for (const [path, type] of [
       ['/console', 'text/html; charset=utf-8'],
       ['/console/index.html', 'text/html; charset=utf-8'],
-      ['/console/console.js', 'text/javascript; charset=utf-8'],
+      ['/console/main.js', 'text/javascript; charset=utf-8'],
+      ['/console/api.js', 'text/javascript; charset=utf-8'],
+      ['/console/dom.js', 'text/javascript; charset=utf-8'],
+      ['/console/clients.js', 'text/javascript; charset=utf-8'],
+      ['/console/keys.js', 'text/javascript; charset=utf-8'],
+      ['/console/activity.js', 'text/javascript; charset=utf-8'],
+      ['/console/dialogs.js', 'text/javascript; charset=utf-8'],
       ['/console/console.css', 'text/css; charset=utf-8'],
       ['/console/favicon.svg', 'image/svg+xml'],
     ] as const) {
@@ -52,6 +58,7 @@ describe('admin console assets', () => {
     const missing = await fetch(`${tessera.url}/console/../package.json`);
     assert.equal(missing.status, 404);
     assert.equal((await fetch(`${tessera.url}/console/nope.js`)).status, 404);
+    assert.equal((await fetch(`${tessera.url}/console/tsconfig.json`)).status, 404);
   });
 });
 

@@ -135,10 +135,15 @@ describe('loadConfig from the option table', () => {
       defaultAudience: undefined,
       jwksMaxAge: 300,
       keyRotationDays: undefined,
+      signingKeys: 'sealed',
+      pkcs11Module: undefined,
+      pkcs11TokenLabel: undefined,
       authFailureLimits: { perClient: 10, perAddress: 50, windowSeconds: 60, lockSeconds: 60 },
+      sharedState: undefined,
       bodyLimit: 16 * 1024,
       logLevel: 'info',
       logFormat: 'json',
+      eventsWebhook: undefined,
       tracing: undefined,
     });
     const serve = serveSettings({ env: {} });
@@ -159,6 +164,9 @@ describe('loadConfig from the option table', () => {
       TESSERA_DEFAULT_AUDIENCE: 'https://api.example.com',
       TESSERA_JWKS_MAX_AGE: '0',
       TESSERA_KEY_ROTATION_DAYS: '30',
+      TESSERA_SIGNING_KEYS: 'pkcs11',
+      TESSERA_PKCS11_MODULE: '/usr/lib/softhsm/libsofthsm2.so',
+      TESSERA_PKCS11_TOKEN_LABEL: 'tessera',
       TESSERA_AUTH_MAX_FAILURES_PER_CLIENT: '3',
       TESSERA_AUTH_MAX_FAILURES_PER_ADDRESS: '4',
       TESSERA_AUTH_FAILURE_WINDOW: '5',
@@ -176,6 +184,8 @@ describe('loadConfig from the option table', () => {
       OTEL_SDK_DISABLED: 'false',
       OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
       OTEL_TRACES_SAMPLER_ARG: '0.5',
+      TESSERA_SHARED_STATE_URL: 'redis://127.0.0.1:6379/2',
+      TESSERA_EVENTS_WEBHOOK: 'http://127.0.0.1:9000/hooks/tessera',
     });
     assert.deepEqual(config, {
       tlsCert: 'c.pem',
@@ -195,10 +205,15 @@ describe('loadConfig from the option table', () => {
       defaultAudience: 'https://api.example.com',
       jwksMaxAge: 0,
       keyRotationDays: 30,
+      signingKeys: 'pkcs11',
+      pkcs11Module: '/usr/lib/softhsm/libsofthsm2.so',
+      pkcs11TokenLabel: 'tessera',
       authFailureLimits: { perClient: 3, perAddress: 4, windowSeconds: 5, lockSeconds: 6 },
+      sharedState: 'redis://127.0.0.1:6379/2',
       bodyLimit: 16 * 1024,
       logLevel: 'warn',
       logFormat: 'pretty',
+      eventsWebhook: 'http://127.0.0.1:9000/hooks/tessera',
       tracing: {
         tracesUrl: 'http://collector:4318/v1/traces',
         serviceName: 'auth',
@@ -281,7 +296,7 @@ describe('loadConfig from the option table', () => {
     const file = refusal(() => configFrom({ file: { signing_alg: 'HS256' } }));
     assert.equal(
       file.message,
-      'signing_alg must be one of RS256, ES256, EdDSA, got "HS256" (--signing-alg or TESSERA_SIGNING_ALG)',
+      'signing_alg must be one of RS256, PS256, ES256, EdDSA, got "HS256" (--signing-alg or TESSERA_SIGNING_ALG)',
     );
     assert.deepEqual(
       configProblems({

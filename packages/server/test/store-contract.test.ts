@@ -160,7 +160,9 @@ for (const adapter of adapters) {
       const expected = [
         { version: 1, name: 'initial schema' },
         { version: 2, name: 'client auth_config (private_key_jwt, mTLS, DPoP settings)' },
-        { version: 3, name: 'events outbox and leases' },
+        { version: 3, name: 'signing key location (sealed or a PKCS#11 token object)' },
+        { version: 4, name: 'shared state: one-time keys and window counters' },
+        { version: 5, name: 'events outbox and leases' },
       ];
       assert.deepEqual(
         migrations.map(({ version, name }) => ({ version, name })),
@@ -201,7 +203,7 @@ for (const adapter of adapters) {
           (await driver.all<{ version: number }>('SELECT version FROM schema_migrations')).map(
             (row) => row.version,
           ),
-          [1, 2, 3],
+          [1, 2, 3, 4, 5],
         );
         assert.deepEqual(await reopened.getClient('old'), {
           clientId: 'old',

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../errors.js';
 import { parseStoredToken, type StoreLock, type TokenStore } from '../stores/store.js';
 
 /**
@@ -12,11 +13,17 @@ export interface RedisLike {
   quit(): Promise<unknown>;
 }
 
-/** Options of {@link createRedisStore}. Give `redis` (your client) or `url` (ioredis is imported). */
+/**
+ * Options of {@link createRedisStore}. Give `redis` (your client) or `url`; `url` needs the
+ * optional peer dependency `ioredis` (`npm install ioredis`).
+ */
 export interface RedisStoreOptions {
   /** Your Redis client; you own it and close it. */
   redis?: RedisLike;
-  /** A `redis://` URL; `ioredis` is imported dynamically and the store owns the connection. */
+  /**
+   * A `redis://` URL; `ioredis` (an optional peer dependency: install it yourself) is imported
+   * dynamically and the store owns the connection.
+   */
   url?: string;
   /** Key prefix; default `tessera:client:`. */
   keyPrefix?: string;
@@ -28,6 +35,13 @@ export interface RedisStoreOptions {
 export interface RedisTokenStore extends TokenStore {
   close(): Promise<void>;
 }
+
+const knownOptions: ReadonlySet<string> = new Set([
+  'redis',
+  'url',
+  'keyPrefix',
+  'operationTimeoutMs',
+] satisfies Array<keyof RedisStoreOptions>);
 
 // Compare-and-delete: only the value's owner may delete it (lock release, token invalidation).
 const deleteIfEquals = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
@@ -52,6 +66,17 @@ if v and string.find(v, ARGV[1], 1, true) then return redis.call('del', KEYS[1])
  * ```
  */
 export async function createRedisStore(options: RedisStoreOptions): Promise<RedisTokenStore> {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidOptionError('options', 'must be an object');
+  // A misspelt option (`prefix` for `keyPrefix`) would otherwise be ignored silently, and two
+  // applications would share, or fail to share, their tokens without anyone noticing.
+  for (const name of Object.keys(options)) {
+    if (!knownOptions.has(name))
+      throw new InvalidOptionError(
+        name,
+        `is not an option of createRedisStore (known: ${[...knownOptions].join(', ')})`,
+      );
+  }
   const prefix = options.keyPrefix ?? 'tessera:client:';
   const timeoutMs = options.operationTimeoutMs ?? 1000;
   let redis = options.redis;
@@ -132,7 +157,17 @@ interface IoredisModule {
 async function openIoredis(url: string, timeoutMs: number): Promise<RedisLike> {
   // A variable specifier keeps bundlers and `tsc` from requiring ioredis: it is optional.
   const specifier = 'ioredis';
-  const mod = (await import(specifier)) as IoredisModule;
+  let mod: IoredisModule;
+  try {
+    mod = (await import(specifier)) as IoredisModule;
+  } catch (error) {
+    if (!isModuleNotFound(error)) throw error;
+    throw new InvalidOptionError(
+      'url',
+      'needs the ioredis package, an optional peer dependency of @tessera/client that is not ' +
+        'installed: run `npm install ioredis`, or pass your own client as `redis`',
+    );
+  }
   const client = new mod.default(url, {
     connectTimeout: timeoutMs,
     // Fail queued commands on the first failed connection instead of waiting forever; the
@@ -144,4 +179,14 @@ async function openIoredis(url: string, timeoutMs: number): Promise<RedisLike> {
   // operations already fail and surface as `store-error`, so the event is only absorbed.
   client.on('error', () => undefined);
   return client;
+}
+
+function isModuleNotFound(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : '';
+  // Only ioredis itself missing; a broken install of it keeps its own error.
+  return (
+    (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
+    /['"]ioredis['"]/.test(message)
+  );
 }

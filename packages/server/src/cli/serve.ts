@@ -8,6 +8,7 @@ import {
   replayGuardsSharedWithPrimary,
 } from '../process/shared-replay.js';
 import { stopGracefully, superviseWorkers } from '../process/supervisor.js';
+import { openSharedState } from '../shared-state/open-shared-state.js';
 import { prepareStorage, startServer } from '../start.js';
 import { configFrom, serveSettings, webhookSecretSetting } from '../config.js';
 import { startEventDelivery } from '../events/event-service.js';
@@ -29,24 +30,39 @@ export async function serveCommand(args: string[]): Promise<void> {
     // Migrations, the key-encryption key file, the pepper and the first signing key are made
     // once here, so workers starting together have nothing to race for.
     await prepareStorage(config);
+    // The primary consults the shared state (PostgreSQL or Redis) for its workers.
+    const shared = await openSharedState(config);
+    if (shared) {
+      setInterval(() => {
+        shared
+          .prune()
+          .catch((error: unknown) => logger.error({ err: error }, 'pruning shared state failed'));
+      }, 60_000).unref();
+    }
+    const limiter = countFailuresForWorkers(config.authFailureLimits, logger, shared);
+    answerReplayChecksForWorkers(undefined, shared, logger);
+    addUpMetricsForWorkers(logger);
     // The primary's own store handle: it announces lockouts (it sees every worker's failures)
     // and delivers events, so workers neither race for the delivery lease nor double-announce.
     const store = await openStore(parseDatabaseUrl(config.database));
-    countFailuresForWorkers(
-      config.authFailureLimits,
-      logger,
-      undefined,
-      announceLockouts(store, logger),
-    );
+    const announce = announceLockouts(store, logger);
+    const reportLock = limiter.onEvent;
+    limiter.onEvent = (event) => {
+      reportLock?.(event);
+      announce(event);
+    };
+    // Ended locks are found by sweeping, as every server does (context.ts).
+    setInterval(() => limiter.sweep(), 1_000).unref();
     startEventDelivery(store, config.eventsWebhook, webhookSecretSetting(), logger);
-    answerReplayChecksForWorkers();
-    addUpMetricsForWorkers(logger);
     superviseWorkers({ workers, shutdownTimeout, logger });
     return;
   }
   const logger = createLogger(config.logLevel, undefined, config.logFormat);
   const replayGuards = replayGuardsSharedWithPrimary(() => Math.floor(Date.now() / 1000), logger);
-  const server = await startServer(config, { logger, ...(replayGuards ? { replayGuards } : {}) });
+  const server = await startServer(config, {
+    logger,
+    ...(replayGuards ? { replayGuards, sharedState: null } : {}),
+  });
   shareFailuresWithPrimary(server.context.authenticator.failures);
   shareMetricsWithPrimary(server.context.metrics, logger);
   const stopDelivery = cluster.isWorker
@@ -65,6 +81,10 @@ export async function serveCommand(args: string[]): Promise<void> {
       database: redactUrl(config.database),
       preset: config.preset ?? null,
       signingAlg: config.signingAlg,
+      signingKeys:
+        config.signingKeys === 'pkcs11'
+          ? { store: 'pkcs11', tokenLabel: config.pkcs11TokenLabel ?? null }
+          : { store: 'sealed' },
       // What libuv read when its pool started (bin/thread-pool.cjs chooses it); 4 by default.
       threadPool,
     },

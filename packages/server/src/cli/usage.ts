@@ -28,9 +28,12 @@ Commands:
       Issue a new secret (shown once); the old one keeps working for the grace period
       (default 86400 s). A client holds at most two live secrets.
   keys list [--json]
+      Every key with its state and where it lives (store: sealed or pkcs11, token label).
   keys rotate [--alg ALG] [--propagation SECONDS] [--json]
+              [--signing-keys sealed|pkcs11 --pkcs11-module PATH --pkcs11-token-label LABEL]
       Publish a new signing key now; it starts signing after the propagation delay
       (default: the JWKS max-age). The old key stays published until its tokens expire.
+      With pkcs11 (or TESSERA_SIGNING_KEYS) the key is generated inside the token.
   audit list [--limit N] [--json]
       Admin changes, newest first (who, what, when; never a secret).
   migrate
@@ -38,11 +41,13 @@ Commands:
   migrate-store --from sqlite:PATH --to postgres://URL
       Copy everything into an empty database (same TESSERA_KEK afterwards).
   backup --out FILE [--force]
-      Consistent online copy of the SQLite database (secrets only as hashes, keys only sealed).
+      Consistent online copy of the SQLite database (secrets only as hashes, keys only sealed;
+      keys in a PKCS#11 token are not in it: back the token up with the HSM's own tools).
   restore FILE [--force]
       Bring a backup back (stop the servers first; needs the same key-encryption key).
   kek rotate | kek prune
       Seal every private key under a new key-encryption key; then destroy the old one.
+      Keys in a PKCS#11 token are not sealed and stay where they are.
   events tail [--since ID]
       Print events as they are committed, one JSON line each (the webhook's body), from the
       newest on, or after event ID (--since 0: from the oldest kept). Stop with Ctrl-C.

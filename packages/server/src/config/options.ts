@@ -93,6 +93,19 @@ const port = (raw: Raw, source: Source): number =>
   // The flag always took digits only; the variable, anything Number() reads as an integer.
   (source === 'flag' ? wholeNumber(0, 65535) : integer(0, 65535))(raw);
 
+const redisUrl = (raw: Raw): string => {
+  const value = string(raw);
+  let protocol: string;
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    throw new InvalidValue('must be a redis:// or rediss:// URL');
+  }
+  if (protocol !== 'redis:' && protocol !== 'rediss:')
+    throw new InvalidValue(`must be a redis:// or rediss:// URL, got a ${protocol} URL`);
+  return value;
+};
+
 const failures = (name: string, env: string, fallback: number, max: number, doc: string) =>
   option<number>({
     name,
@@ -200,6 +213,47 @@ export const options = {
     doc: 'rotate the signing key when the active one is this many days old',
     parse: integer(1, 3650),
   }),
+  signingKeys: option<'sealed' | 'pkcs11'>({
+    name: 'signingKeys',
+    flag: '--signing-keys',
+    metavar: 'STORE',
+    env: 'TESSERA_SIGNING_KEYS',
+    default: 'sealed',
+    defaultDoc: '`sealed` (or `pkcs11`)',
+    doc: 'where new signing keys live: `sealed` under the KEK in the store, `pkcs11` in an HSM token',
+    commands: ['serve', 'keys'],
+    parse: oneOf(['sealed', 'pkcs11'] as const),
+  }),
+  pkcs11Module: option<string>({
+    name: 'pkcs11Module',
+    flag: '--pkcs11-module',
+    metavar: 'PATH',
+    env: 'TESSERA_PKCS11_MODULE',
+    doc: 'PKCS#11 library of the HSM (with `--signing-keys pkcs11`)',
+    commands: ['serve', 'keys'],
+  }),
+  pkcs11TokenLabel: option<string>({
+    name: 'pkcs11TokenLabel',
+    flag: '--pkcs11-token-label',
+    metavar: 'LABEL',
+    env: 'TESSERA_PKCS11_TOKEN_LABEL',
+    doc: 'label of the PKCS#11 token holding the keys (exact match, never a prefix)',
+    commands: ['serve', 'keys'],
+  }),
+  pkcs11Pin: option<string>({
+    name: 'pkcs11Pin',
+    env: 'TESSERA_PKCS11_PIN',
+    // A secret: from the environment (a secret manager) only, never a flag or a file.
+    file: false,
+    doc: 'PKCS#11 token user PIN',
+    commands: ['serve', 'keys'],
+  }),
+  pkcs11PinFile: option<string>({
+    name: 'pkcs11PinFile',
+    env: 'TESSERA_PKCS11_PIN_FILE',
+    doc: 'file holding the PKCS#11 token user PIN (instead of `TESSERA_PKCS11_PIN`)',
+    commands: ['serve', 'keys'],
+  }),
   kek: option<string>({
     name: 'kek',
     env: 'TESSERA_KEK',
@@ -214,14 +268,14 @@ export const options = {
     'TESSERA_AUTH_MAX_FAILURES_PER_CLIENT',
     defaultFailureLimits.perClient,
     1_000_000,
-    'failed client authentications per `client_id` that lock it',
+    'failed client authentications of one `client_id` from one source address that make that address wait for it',
   ),
   authMaxFailuresPerAddress: failures(
     'authMaxFailuresPerAddress',
     'TESSERA_AUTH_MAX_FAILURES_PER_ADDRESS',
     defaultFailureLimits.perAddress,
     1_000_000,
-    'failed client authentications per source address that lock it',
+    'failed client authentications from one source address (IPv6: its /64), any `client_id`, that make it wait',
   ),
   authFailureWindow: failures(
     'authFailureWindow',
@@ -237,6 +291,16 @@ export const options = {
     86400,
     'how long a lock lasts (s)',
   ),
+  // Issue 16: one state across instances (shared-state/).
+  sharedState: option<string>({
+    name: 'sharedState',
+    flag: '--shared-state',
+    metavar: 'URL',
+    env: 'TESSERA_SHARED_STATE_URL',
+    defaultDoc: 'the PostgreSQL store, else this machine only',
+    doc: 'shared failure counts and one-time `jti`s across instances: `redis://…` or `rediss://…`',
+    parse: redisUrl,
+  }),
   tlsCert: option<string>({
     name: 'tlsCert',
     flag: '--tls-cert',
@@ -268,7 +332,7 @@ export const options = {
     multiple: true,
     env: 'TESSERA_TRUSTED_PROXIES',
     defaultDoc: 'none',
-    doc: 'proxies trusted to forward client certificates (addresses or CIDR; flag repeatable, variable comma-separated)',
+    doc: 'proxies trusted for client certificates and `X-Forwarded-For` (IPs or CIDRs; flag repeatable, env comma list)',
     parse: proxies,
   }),
   clientCertHeader: option<string>({

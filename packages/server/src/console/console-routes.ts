@@ -1,15 +1,25 @@
-import { readFileSync } from 'node:fs';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Answer, Endpoint } from '../endpoints/endpoint.js';
 
 /** The console's files, beside `src/` and `dist/` in the package (two levels up from here). */
 const assetDirectory = new URL('../../console/', import.meta.url);
 
-const assets: Readonly<Record<string, string>> = {
-  'index.html': 'text/html; charset=utf-8',
-  'console.css': 'text/css; charset=utf-8',
-  'console.js': 'text/javascript; charset=utf-8',
-  'favicon.svg': 'image/svg+xml',
+/**
+ * What is served, by extension: the page, its style, its ES modules (a module script is refused
+ * by the browser unless its type is JavaScript) and the icon. Nothing else in the folder
+ * (tsconfig.json) is served.
+ */
+const contentTypes: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.svg': 'image/svg+xml',
 };
+
+const contentTypeOf = (name: string): string | undefined =>
+  /^[a-z][a-z0-9-]*\.[a-z]+$/.test(name)
+    ? contentTypes[name.slice(name.lastIndexOf('.'))]
+    : undefined;
 
 /** Scripts and styles from this origin only: no inline code, no framing, no other hosts. */
 export const consoleSecurityHeaders: Readonly<Record<string, string>> = {
@@ -28,29 +38,51 @@ export const consoleSecurityHeaders: Readonly<Record<string, string>> = {
  * with an admin client's credentials at the token endpoint and calls the admin API with the
  * token it gets; the server holds no console session.
  */
-export function registerConsole(app: FastifyInstance): void {
-  const files = new Map<string, Buffer>();
-  for (const name of Object.keys(assets)) {
-    try {
-      files.set(name, readFileSync(new URL(name, assetDirectory)));
-    } catch {
-      // Missing files answer 404 below; the API keeps working without the console.
-    }
+export function consoleEndpoints(): Endpoint[] {
+  const files = new Map<string, { body: Buffer; type: string }>();
+  let names: string[] = [];
+  try {
+    names = readdirSync(assetDirectory);
+  } catch {
+    // No console folder: every console path answers 404; the API keeps working without it.
   }
-  const send = (reply: FastifyReply, name: string) => {
+  for (const name of names) {
+    const type = contentTypeOf(name);
+    if (type) files.set(name, { body: readFileSync(new URL(name, assetDirectory)), type });
+  }
+  const send = (name: string): Answer => {
     const file = files.get(name);
-    const type = assets[name];
-    if (!file || !type) {
-      return reply.code(404).send({
-        error: 'not_found',
-        error_description: 'No such console file',
-      });
+    if (!file) {
+      return {
+        status: 404,
+        body: { error: 'not_found', error_description: 'No such console file' },
+      };
     }
-    return reply.headers(consoleSecurityHeaders).type(type).send(file);
+    return {
+      status: 200,
+      headers: { ...consoleSecurityHeaders, 'content-type': file.type },
+      body: file.body,
+    };
   };
-
-  app.get('/console', async (_request, reply) => send(reply, 'index.html'));
-  app.get<{ Params: { asset: string } }>('/console/:asset', async (request, reply) =>
-    send(reply, request.params.asset === '' ? 'index.html' : request.params.asset),
-  );
+  return [
+    {
+      method: 'GET',
+      paths: ['/console'],
+      summary: 'The admin console (HTML); signs in with an admin client at /oauth/token',
+      caller: 'none',
+      responses: { 200: { description: 'The console page', type: 'text/html' } },
+      handle: () => send('index.html'),
+    },
+    {
+      method: 'GET',
+      paths: ['/console/:asset'],
+      summary: "The console's static files: the page, its style, its ES modules, the icon",
+      caller: 'none',
+      responses: { 200: { description: 'The file', type: '*/*' }, 404: 'not_found' },
+      handle: (request) => {
+        const asset = request.path?.asset ?? '';
+        return send(asset === '' ? 'index.html' : asset);
+      },
+    },
+  ];
 }

@@ -1,42 +1,30 @@
 import type { Logger } from 'pino';
-import type { Lockout } from '../client-auth/failure-limiter.js';
+import type { LockoutEvent } from '../client-auth/failure-limiter.js';
 import type { Store } from '../store/contract.js';
-import type { NewEvent } from './event-types.js';
-
-export type LockoutAnnouncer = (
-  lockout: Lockout & { clientId: string; address: string | undefined },
-) => void;
 
 /**
- * `lockout.started` when a brute-force lock begins and `lockout.ended` when it runs out, in the
- * outbox. A lock lives in memory, so its events are the only write: each in a transaction of its
- * own, off the request (a failed write is logged, never a refusal's business). The end is a
- * timer: a process that stops before it never writes `lockout.ended`. One process announces
- * each lock: the primary under `serve --workers N` (it sees every worker's failures), else the
- * server itself.
+ * The failure limiter's `lockout.started` / `lockout.ended` (client-auth/failure-limiter.ts),
+ * in the outbox. A lock lives in memory, so its event is the only write: each in a transaction
+ * of its own, off the request (a failed write is logged, never a refusal's business). One
+ * process announces each lock: the primary under `serve --workers N` (it sees every worker's
+ * failures), else the server itself. An alert that refuses nobody (`client_id_all_addresses`)
+ * is announced too, with `refused: false`.
  */
 export function announceLockouts(
   store: Pick<Store, 'appendEvents'>,
   logger: Logger,
   nowMs: () => number = Date.now,
-): LockoutAnnouncer {
-  const append = (event: NewEvent) =>
-    store
-      .appendEvents([event])
-      .catch((error: unknown) => logger.error({ err: error }, 'recording a lockout event failed'));
-  return (lockout) => {
-    const started = nowMs();
+): (event: LockoutEvent) => void {
+  return (event) => {
     const data = {
-      key: lockout.key,
-      client_id: lockout.clientId,
-      ...(lockout.key === 'address' ? { address: lockout.address } : {}),
-      seconds: lockout.retryAfter,
-      until: new Date(started + lockout.retryAfter * 1000).toISOString(),
+      key: event.key,
+      refused: event.refused,
+      client_id: event.clientId,
+      ...(event.key === 'address' ? { address: event.address } : {}),
+      until: new Date(event.until * 1000).toISOString(),
     };
-    void append({ type: 'lockout.started', clientId: lockout.clientId, at: started, data });
-    setTimeout(
-      () => void append({ type: 'lockout.ended', clientId: lockout.clientId, at: nowMs(), data }),
-      lockout.retryAfter * 1000,
-    ).unref();
+    store
+      .appendEvents([{ type: event.type, clientId: event.clientId, at: nowMs(), data }])
+      .catch((error: unknown) => logger.error({ err: error }, 'recording a lockout event failed'));
   };
 }

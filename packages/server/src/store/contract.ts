@@ -92,13 +92,24 @@ export type ClientPatch = Partial<
 /** Key lifecycle (ARCHITECTURE.md): published → active → retiring → retired. */
 export type KeyState = 'published' | 'active' | 'retiring' | 'retired';
 
+/** A private key held outside the store (column `key_store`, and `key_handle` as JSON). */
+export interface KeyHandle {
+  store: 'pkcs11';
+  /** The token's label (CKA_LABEL of the token, matched exactly). */
+  tokenLabel: string;
+  /** The key object's CKA_LABEL inside the token. */
+  keyLabel: string;
+}
+
 export interface KeyRecord {
   kid: string;
   alg: SigningAlgorithm;
   state: KeyState;
   publicJwk: JsonWebKey;
-  /** PKCS#8 DER private key sealed under the key-encryption key. */
+  /** PKCS#8 DER private key sealed under the key-encryption key; empty when `keyHandle` is set. */
   encryptedPrivateKey: string;
+  /** Where the private key lives when it is not sealed in this row: a PKCS#11 token object. */
+  keyHandle?: KeyHandle;
   createdAt: number;
   /** When a published key starts signing (epoch seconds). */
   activatesAt: number | null;

@@ -45,6 +45,10 @@ export interface KeyRow {
   created_at: number;
   activates_at: number | null;
   retires_at: number | null;
+  /** 'sealed' (the private key is `encrypted_private_key`) or 'pkcs11'. */
+  key_store: string;
+  /** JSON `{tokenLabel, keyLabel}` for a PKCS#11 key; null for a sealed one. */
+  key_handle: string | null;
 }
 
 export interface AuditRow {
@@ -128,8 +132,8 @@ function toSecret(row: SecretRow): SecretRecord {
   };
 }
 
-export const insertKeySql = `INSERT INTO signing_keys (kid, alg, state, public_jwk, encrypted_private_key, created_at, activates_at, retires_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+export const insertKeySql = `INSERT INTO signing_keys (kid, alg, state, public_jwk, encrypted_private_key, created_at, activates_at, retires_at, key_store, key_handle)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 export function keyParams(key: KeyRecord): unknown[] {
   return [
@@ -141,11 +145,15 @@ export function keyParams(key: KeyRecord): unknown[] {
     key.createdAt,
     key.activatesAt,
     key.retiresAt,
+    key.keyHandle?.store ?? 'sealed',
+    key.keyHandle
+      ? JSON.stringify({ tokenLabel: key.keyHandle.tokenLabel, keyLabel: key.keyHandle.keyLabel })
+      : null,
   ];
 }
 
 export function toKey(row: KeyRow): KeyRecord {
-  return {
+  const key: KeyRecord = {
     kid: row.kid,
     alg: row.alg,
     state: row.state,
@@ -155,6 +163,11 @@ export function toKey(row: KeyRow): KeyRecord {
     activatesAt: row.activates_at,
     retiresAt: row.retires_at,
   };
+  if (row.key_store === 'pkcs11') {
+    const handle = JSON.parse(row.key_handle ?? '{}') as { tokenLabel: string; keyLabel: string };
+    key.keyHandle = { store: 'pkcs11', tokenLabel: handle.tokenLabel, keyLabel: handle.keyLabel };
+  }
+  return key;
 }
 
 export const insertAuditSql =

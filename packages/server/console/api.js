@@ -1,0 +1,122 @@
+// @ts-check
+/**
+ * The console's only HTTP code: the admin token request and the admin API (/admin/v1). The
+ * access token lives in this module's memory only (never localStorage, sessionStorage or a
+ * cookie), so a reload signs out.
+ */
+
+/**
+ * The admin API's shapes, as `clientView`, `keyView` and `auditView` on the server write them.
+ * @typedef {{ id: string, created_at: string, expires_at: string | null, last_used_at: string | null }} SecretView
+ * @typedef {{
+ *   client_id: string, name: string, status: string, scope: string, audience: string[],
+ *   token_ttl: number | null, auth_method: string, secrets: SecretView[]
+ * }} ClientView
+ * @typedef {{ client_id: string, tokens_issued_24h: number, auth_failures_24h: number, last_used_at: string | null }} ClientActivity
+ * @typedef {{ kid: string, alg: string, state: string, created_at: string, activates_at: string | null, retires_at: string | null }} KeyView
+ * @typedef {{ id: number | string, at: string, actor: string, action: string, target: string | null, details: Record<string, unknown> | null }} AuditView
+ * @typedef {{ issued: number[], auth_failures: number[] }} ActivitySeries
+ */
+
+import { messageOf, notify } from './dom.js';
+
+/** @type {{ token: string } | undefined} */
+let session;
+/** @type {(message: string) => void} */
+let onUnauthorized = () => {};
+
+export class ApiError extends Error {
+  /** @param {number} status @param {string} message */
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** Called when the admin API answers 401: the session is over. @param {(message: string) => void} handler */
+export function onSessionEnded(handler) {
+  onUnauthorized = handler;
+}
+
+/** @param {string} token the admin access token */
+export function startSession(token) {
+  session = { token };
+}
+
+export function endSession() {
+  session = undefined;
+}
+
+/** RFC 6749 §2.3.1: form-urlencode id and secret, then Basic. @param {string} id @param {string} secret */
+function basicAuthorization(id, secret) {
+  const encode = (/** @type {string} */ value) => encodeURIComponent(value).replace(/%20/g, '+');
+  return `Basic ${btoa(`${encode(id)}:${encode(secret)}`)}`;
+}
+
+/**
+ * Asks this server's token endpoint for a `tessera:admin` token with client_secret_basic.
+ * @param {string} clientId @param {string} secret
+ * @returns {Promise<{ ok: boolean, status: number, data: any }>}
+ */
+export async function requestAdminToken(clientId, secret) {
+  const response = await fetch('/oauth/token', {
+    method: 'POST',
+    headers: {
+      authorization: basicAuthorization(clientId, secret),
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: 'grant_type=client_credentials&scope=tessera%3Aadmin',
+    cache: 'no-store',
+    // No cookies, and no browser sign-in prompt on the Basic challenge a wrong secret gets.
+    credentials: 'omit',
+  });
+  const data = await response.json().catch(() => ({}));
+  return { ok: response.ok, status: response.status, data };
+}
+
+/**
+ * Calls the admin API with the session's token; a 401 ends the session.
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @returns {Promise<any>}
+ */
+export async function api(method, path, body) {
+  if (!session) throw new ApiError(401, 'Not signed in');
+  /** @type {Record<string, string>} */
+  const headers = { authorization: `Bearer ${session.token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    cache: 'no-store',
+    // No cookies, and no browser sign-in prompt on the Basic challenge a wrong secret gets.
+    credentials: 'omit',
+  });
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : undefined;
+  if (response.status === 401) {
+    onUnauthorized('Your session ended; sign in again.');
+    throw new ApiError(401, 'Signed out');
+  }
+  if (!response.ok) {
+    throw new ApiError(
+      response.status,
+      data?.error_description ?? data?.error ?? `HTTP ${response.status}`,
+    );
+  }
+  return data;
+}
+
+/** True when the error only says the session ended (already reported by signing out). @param {unknown} error */
+export const isSignedOut = (error) => error instanceof ApiError && error.status === 401;
+
+/** Runs an action, reporting its failure in the notice area. @param {() => Promise<void>} run */
+export async function attempt(run) {
+  try {
+    await run();
+  } catch (error) {
+    if (!isSignedOut(error)) notify(messageOf(error), true);
+  }
+}
