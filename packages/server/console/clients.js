@@ -3,6 +3,7 @@
 
 import { renderClientChoices } from './activity.js';
 import { api, attempt, isSignedOut } from './api.js';
+import { readClaims, showClaims } from './claims-field.js';
 import { confirmAction, showSecret } from './dialogs.js';
 import {
   ago,
@@ -163,6 +164,7 @@ function openClientForm(client) {
   value('client-audience', client ? client.audience.join(' ') : '');
   value('client-ttl', client?.token_ttl == null ? '' : String(client.token_ttl));
   value('client-auth-method', client?.auth_method ?? 'any');
+  showClaims(client?.claims);
   dialogById('client-dialog').showModal();
 }
 
@@ -172,6 +174,7 @@ async function submitClientForm(event) {
   const read = (/** @type {string} */ id) => inputById(id).value.trim();
   const ttl = read('client-ttl');
   const body = {
+    claims: {},
     name: read('client-name'),
     scope: read('client-scope').split(/\s+/).filter(Boolean).join(' '),
     audience: read('client-audience')
@@ -181,6 +184,7 @@ async function submitClientForm(event) {
     auth_method: read('client-auth-method'),
   };
   try {
+    body.claims = readClaims();
     if (editing) {
       await api('PATCH', `/admin/v1/clients/${encodeURIComponent(editing)}`, body);
       dialogById('client-dialog').close();

@@ -11,6 +11,7 @@ import {
 import { optionRows, options, processEnvironment } from './config/options.js';
 import { defaultDatabase, resolveDataDir } from './config/paths.js';
 import { tracingSettings, type TracingSettings } from './telemetry/tracing-settings.js';
+import type { ScopeClaims } from './claims/extra-claims.js';
 
 export { ConfigError } from './config/option.js';
 export type { Sources } from './config/option.js';
@@ -75,6 +76,30 @@ export interface ServerConfig {
   eventsWebhook: string | undefined;
   /** OpenTelemetry tracing; undefined (the default) is off. */
   tracing: TracingSettings | undefined;
+  /** Issue 19: claims each granted scope adds (`--scope-claims`). Default: none. */
+  scopeClaims: ScopeClaims | undefined;
+  /** Issue 19: the token hook (`--token-hook`); its secret is read apart (tokenHookSecret). */
+  tokenHook: TokenHookSettings | undefined;
+  // Issue 16 (security round two).
+  /** `private_key_jwt` `aud`: the issuer exactly (default), or also the token endpoint URL. */
+  assertionAudience: 'issuer' | 'any';
+  /** Longest accepted assertion lifetime, now to `exp`, in seconds. Default 300. */
+  assertionMaxLifetime: number;
+  /** A separate listener for `/metrics` (then not served on the main port). Default none. */
+  metricsListen: { host: string; port: number } | undefined;
+  /** Bearer token `/metrics` requires. Default none (open). */
+  metricsToken: string | undefined;
+  /** Whether token metrics carry a `client_id` label. Default false. */
+  metricsClientLabels: boolean;
+}
+
+/** Where the token hook is and how it is called; the secret is not part of the settings. */
+export interface TokenHookSettings {
+  url: string;
+  /** Longest wait for its answer (ms). Default 300. */
+  timeoutMs: number;
+  /** `deny`: a failed call refuses the token (503); `allow`: issues it without the hook. */
+  failure: 'deny' | 'allow';
 }
 
 export type ConfigOverrides = Partial<ServerConfig>;
@@ -104,6 +129,14 @@ export function configFrom(sources: Sources): ServerConfig {
     );
   }
   const overrides = sources.overrides as ConfigOverrides | undefined;
+  // Embedders may pass the hook and the scope claims as typed values (not file paths).
+  const hookUrl = overrides?.tokenHook?.url ?? read(options.tokenHook);
+  if (hookUrl !== undefined && tokenHookSecret(sources.env ?? {}) === undefined) {
+    throw new ConfigError(
+      'TESSERA_TOKEN_HOOK_SECRET must be set with the token hook (--token-hook or TESSERA_TOKEN_HOOK)',
+      'tokenHookSecret',
+    );
+  }
   return {
     tlsCert,
     tlsKey,
@@ -146,6 +179,21 @@ export function configFrom(sources: Sources): ServerConfig {
         otelTracesSampler: value(options.otelTracesSampler),
         otelTracesSamplerArg: value(options.otelTracesSamplerArg),
       }),
+    scopeClaims: overrides?.scopeClaims ?? read(options.scopeClaims),
+    tokenHook:
+      overrides?.tokenHook ??
+      (hookUrl === undefined
+        ? undefined
+        : {
+            url: hookUrl,
+            timeoutMs: value(options.tokenHookTimeout),
+            failure: value(options.tokenHookFailure),
+          }),
+    assertionAudience: value(options.assertionAudience),
+    assertionMaxLifetime: value(options.assertionMaxLifetime),
+    metricsListen: read(options.metricsListen),
+    metricsToken: read(options.metricsToken),
+    metricsClientLabels: value(options.metricsClientLabels),
   };
 }
 
@@ -194,6 +242,11 @@ export function webhookSecretSetting(
   env: NodeJS.ProcessEnv = processEnvironment(),
 ): string | undefined {
   return readOption(options.eventsWebhookSecret, { env });
+}
+
+/** `TESSERA_TOKEN_HOOK_SECRET`: like the KEK, kept out of `ServerConfig`. */
+export function tokenHookSecret(env: NodeJS.ProcessEnv = processEnvironment()): string | undefined {
+  return readOption(options.tokenHookSecret, { env });
 }
 
 /** `TESSERA_KEK`: kept out of `ServerConfig` so a secret never travels with the settings. */

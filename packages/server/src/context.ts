@@ -21,6 +21,10 @@ import { TokenInspector } from './tokens/token-inspector.js';
 import { sharedReplayGuards } from './shared-state/shared-replay-guard.js';
 import { throttled, type SharedState } from './shared-state/shared-state.js';
 import { ReplayCache, type ReplayGuard } from '@tessera/protocol';
+import { TokenHook } from './claims/token-hook.js';
+import { ConfigError, type TokenHookSettings } from './config.js';
+import type { AssertionPolicy } from './client-auth/private-key-jwt.js';
+import { tokenPath } from './endpoints/discovery.js';
 
 /** Change rows are kept this long so a lagging process can still catch up. */
 const changeRetentionSeconds = 2 * 86400;
@@ -40,6 +44,8 @@ export interface TesseraContext {
   inspector: TokenInspector;
   authenticator: ClientAuthenticator;
   secretUsage: SecretUsage;
+  /** The token hook (issue 19), when one is configured. */
+  tokenHook: TokenHook | undefined;
   /** Prometheus metrics and the console's activity counts for this process. */
   metrics: TesseraMetrics;
   logger: Logger;
@@ -77,6 +83,8 @@ export interface ContextOptions {
    * one machine (and in the workers of `serve --workers N`, whose primary consults it).
    */
   sharedState?: SharedState | undefined;
+  /** `TESSERA_TOKEN_HOOK_SECRET`, needed when `config.tokenHook` is set. */
+  tokenHookSecret?: string | undefined;
 }
 
 export interface ReplayGuards {
@@ -87,7 +95,7 @@ export interface ReplayGuards {
 export async function createContext(options: ContextOptions): Promise<TesseraContext> {
   const { config, kek, hasher, logger, preset } = options;
   const nowSeconds = options.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
-  const metrics = new TesseraMetrics(nowSeconds);
+  const metrics = new TesseraMetrics(nowSeconds, config.metricsClientLabels);
   const store = countStoreErrors(options.store, metrics.storeErrors);
   const keyStores = options.keyStores ?? new KeyStores(kek);
   const keys = await KeyRing.open(store, keyStores, config.signingAlg, nowSeconds());
@@ -156,12 +164,15 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     failures,
     () => config.issuer,
     replayGuards.assertions,
+    assertionPolicy(config, preset),
   );
   metrics.watch({
     keys: () => keys.records,
     clientCache: () => ({ hits: clients.hits, misses: clients.storeReads, size: clients.size }),
   });
   const inspector = new TokenInspector(keys, clients, revocations, () => config.issuer, nowSeconds);
+  const tokenHook =
+    config.tokenHook && tokenHookFor(config.tokenHook, options, metrics, nowSeconds);
 
   return {
     config,
@@ -174,6 +185,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     revocations,
     inspector,
     authenticator,
+    tokenHook,
     replayGuards,
     secretUsage,
     metrics,
@@ -184,6 +196,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     maintainKeys,
     close: async () => {
       for (const timer of timers) clearInterval(timer);
+      await tokenHook?.close();
       await changeSync.close();
       await secretUsage
         .flush()
@@ -222,4 +235,38 @@ function reportLockout(
   }
   metrics.lockouts.inc({ key: event.key });
   logger.warn(fields, 'client authentication locked out after repeated failures');
+}
+
+function tokenHookFor(
+  settings: TokenHookSettings,
+  options: ContextOptions,
+  metrics: TesseraMetrics,
+  nowSeconds: () => number,
+): TokenHook {
+  if (!options.tokenHookSecret)
+    throw new ConfigError('TESSERA_TOKEN_HOOK_SECRET must be set with the token hook');
+  return new TokenHook(settings, options.tokenHookSecret, {
+    failures: metrics.tokenHookFailures,
+    logger: options.logger,
+    nowSeconds,
+  });
+}
+
+/**
+ * `--assertion-audience` and `--assertion-max-lifetime`: `any` also accepts the token
+ * endpoint URLs (RFC 7523 §3), the RFC one and the preset's, as a string or in an array.
+ */
+function assertionPolicy(config: ServerConfig, preset: Preset | undefined): AssertionPolicy {
+  const strict = config.assertionAudience === 'issuer';
+  return {
+    strictAudience: strict,
+    maxLifetime: config.assertionMaxLifetime,
+    audiences: () => {
+      const { issuer } = config;
+      if (strict) return [issuer];
+      const urls = [issuer, `${issuer}${tokenPath}`];
+      if (preset) urls.push(`${issuer}${preset.tokenPath}`);
+      return urls;
+    },
+  };
 }

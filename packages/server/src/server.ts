@@ -58,6 +58,7 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
         transport,
         bind,
         sourceAddress: (request: IncomingMessage) => requestSourceAddress(context, request),
+        tokenHook: context.tokenHook,
       },
       preset,
     ),
@@ -74,7 +75,8 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
     jwksEndpoint({ config, keys, syncChanges }),
     discoveryEndpoint({ config, keys }),
     ...healthEndpoints({ store, keys, config, draining: () => context.draining }),
-    metricsEndpoint({ metrics }),
+    // --metrics-listen: /metrics on its own listener only (start.ts), not on this port.
+    ...(config.metricsListen === undefined ? [metricsEndpoint({ metrics, config })] : []),
   ];
   table.push(openApiEndpoint(config, () => table));
   return table;
@@ -141,6 +143,6 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
     }),
   );
 
-  mountEndpoints(app, table, (authorization) => authenticateAdmin(context, authorization));
+  mountEndpoints(app, table, (request) => authenticateAdmin(context, request));
   return app;
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { ServerConfig } from './config.js';
+import { tokenHookSecret, type ServerConfig } from './config.js';
 import { createContext, type ReplayGuards, type TesseraContext } from './context.js';
 import { createLogger } from './http/logger.js';
 import { findPreset } from './presets/index.js';
@@ -14,12 +14,15 @@ import type { SharedState } from './shared-state/shared-state.js';
 import { traceRequests } from './telemetry/request-spans.js';
 import { startTracing } from './telemetry/start-tracing.js';
 import { traceStore } from './telemetry/store-spans.js';
+import { listenForMetrics, type MetricsListener } from './metrics/metrics-listener.js';
 
 export interface RunningServer {
   app: FastifyInstance;
   context: TesseraContext;
   /** Base URL the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
+  /** The `--metrics-listen` address serving /metrics, when set. */
+  metricsUrl: string | undefined;
   close: () => Promise<void>;
 }
 
@@ -71,6 +74,7 @@ export async function startServer(
   let context: TesseraContext | undefined;
   let keyStores: KeyStores | undefined;
   let sharedState: SharedState | undefined;
+  let metricsListener: MetricsListener | undefined;
   try {
     sharedState =
       options.sharedState === null
@@ -97,10 +101,13 @@ export async function startServer(
       nowSeconds: options.nowSeconds,
       replayGuards: options.replayGuards,
       sharedState,
+      tokenHookSecret: config.tokenHook ? tokenHookSecret(options.env) : undefined,
     });
     const app = buildServer(context, logger);
     if (tracing) traceRequests(app, tracing);
     await app.listen({ port: config.port, host: config.host });
+    if (config.metricsListen)
+      metricsListener = await listenForMetrics(context, config.metricsListen);
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -111,8 +118,10 @@ export async function startServer(
       app,
       context: running,
       url: `${config.tlsCert === undefined ? 'http' : 'https'}://${host}:${port}`,
+      metricsUrl: metricsListener?.url,
       close: () =>
         (closing ??= (async () => {
+          await metricsListener?.close();
           await app.close();
           await running.close();
           await openedKeyStores.close();
@@ -122,6 +131,7 @@ export async function startServer(
         })()),
     };
   } catch (error) {
+    await metricsListener?.close();
     await context?.close();
     await keyStores?.close();
     await store.close();

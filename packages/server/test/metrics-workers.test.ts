@@ -127,6 +127,8 @@ describe('metrics and activity across the workers of one serve', () => {
     server = await startTesseraProcess(`sqlite:${join(dataDir, 'tessera.db')}`, {
       ...env,
       TESSERA_WORKERS: '2',
+      // The per-client 24-hour gauges are exported only when asked for.
+      TESSERA_METRICS_CLIENT_LABELS: 'true',
     });
     assert.ok(await within(20_000, async () => listeningPids().length >= 2), server.output());
   });

@@ -18,9 +18,12 @@ Commands:
                  [--auth-method private_key_jwt --jwks-file F | --jwks-uri URL]
                  [--auth-method tls_client_auth --tls-subject-dn DN | --tls-san-dns NAME]
                  [--auth-method self_signed_tls_client_auth --certificate-file F]
-                 [--dpop-bound]
+                 [--dpop-bound] [--claim KEY=VALUE]... [--claims-file FILE]
                  [--client-id ID --client-secret SECRET] [--json]
       Register a client. Its secret is printed exactly once and cannot be recovered.
+  clients update ID [--claim KEY=VALUE]... [--unset-claim KEY]... [--claims-file FILE] [--json]
+      Change the claims put into every token of the client: --claim adds or replaces one
+      (VALUE is JSON when it parses as JSON, else a string), --claims-file replaces them all.
   clients list [--json]
   clients show ID [--json]
   clients disable ID | enable ID | delete ID [--json]

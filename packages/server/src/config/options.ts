@@ -1,5 +1,7 @@
 import { signingAlgorithms, type SigningAlgorithm } from '@tessera/protocol';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { ClaimsError, validScopeClaims, type ScopeClaims } from '../claims/extra-claims.js';
 import { defaultFailureLimits } from '../client-auth/failure-limiter.js';
 import {
   allCommands,
@@ -104,6 +106,59 @@ const redisUrl = (raw: Raw): string => {
   if (protocol !== 'redis:' && protocol !== 'rediss:')
     throw new InvalidValue(`must be a redis:// or rediss:// URL, got a ${protocol} URL`);
   return value;
+};
+
+const scopeClaimsFile = (raw: Raw): ScopeClaims => {
+  const path = string(raw);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InvalidValue(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return validScopeClaims(JSON.parse(text));
+  } catch (error) {
+    if (error instanceof SyntaxError) throw new InvalidValue(`${path} is not JSON`);
+    if (error instanceof ClaimsError) throw new InvalidValue(`${path}: ${error.message}`);
+    throw error;
+  }
+};
+
+const hookUrl = (raw: Raw): string => {
+  const value = string(raw);
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hash)
+    throw new InvalidValue('must be an http(s) URL without fragment');
+  return value;
+};
+
+/** `HOST:PORT` (IPv6 in brackets: `[::1]:9090`). */
+const hostPort = (raw: Raw): { host: string; port: number } => {
+  // An embedder's typed override ({ host, port }) is taken as given.
+  const typed = raw as unknown as { host?: unknown; port?: unknown };
+  if (typeof typed === 'object' && typeof typed.host === 'string' && typeof typed.port === 'number')
+    return { host: typed.host, port: typed.port };
+  const value = string(raw);
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535)
+    throw new InvalidValue(`must be HOST:PORT, got ${JSON.stringify(value)}`);
+  return { host: match[1] ?? match[2]!, port };
+};
+
+/** A switch: the bare flag, or `true`/`false` (`1`/`0`, `on`/`off`, `yes`/`no`). */
+const onOff = (raw: Raw): boolean => {
+  if (typeof raw === 'boolean') return raw;
+  const value = string(raw).toLowerCase();
+  if (['true', '1', 'on', 'yes'].includes(value)) return true;
+  if (['false', '0', 'off', 'no'].includes(value)) return false;
+  throw new InvalidValue(`must be true or false, got ${JSON.stringify(value)}`);
 };
 
 const failures = (name: string, env: string, fallback: number, max: number, doc: string) =>
@@ -451,6 +506,96 @@ export const options = {
     // Only reported in the start-up log; libuv itself decides what it accepts.
     parse: (raw) => Number(raw) || 4,
   }),
+  // Issue 19: claims and the token hook.
+  scopeClaims: option<ScopeClaims>({
+    name: 'scopeClaims',
+    flag: '--scope-claims',
+    metavar: 'FILE',
+    env: 'TESSERA_SCOPE_CLAIMS',
+    defaultDoc: 'none',
+    doc: 'JSON file: scope name → claims added to tokens granting it (a client’s own win)',
+    parse: scopeClaimsFile,
+  }),
+  tokenHook: option<string>({
+    name: 'tokenHook',
+    flag: '--token-hook',
+    metavar: 'URL',
+    env: 'TESSERA_TOKEN_HOOK',
+    defaultDoc: 'none',
+    doc: 'URL POSTed (signed) before each token is signed; may add claims, narrow, deny',
+    parse: hookUrl,
+  }),
+  tokenHookSecret: option<string>({
+    name: 'tokenHookSecret',
+    env: 'TESSERA_TOKEN_HOOK_SECRET',
+    // A secret: from the environment only, never a flag or a file.
+    file: false,
+    defaultDoc: 'none (required with a token hook)',
+    doc: 'HMAC-SHA256 key of the token hook’s `Tessera-Signature` header',
+  }),
+  tokenHookTimeout: option<number>({
+    name: 'tokenHookTimeout',
+    flag: '--token-hook-timeout',
+    metavar: 'MS',
+    env: 'TESSERA_TOKEN_HOOK_TIMEOUT',
+    default: 300,
+    doc: 'longest the token hook may take to answer (ms)',
+    parse: integer(1, 60_000),
+  }),
+  tokenHookFailure: option<'deny' | 'allow'>({
+    name: 'tokenHookFailure',
+    flag: '--token-hook-failure',
+    metavar: 'MODE',
+    env: 'TESSERA_TOKEN_HOOK_FAILURE',
+    default: 'deny',
+    doc: 'when the hook fails: `deny` (503) or `allow` (the token without its changes)',
+    parse: oneOf(['deny', 'allow'] as const),
+  }),
+  // ── Issue 16 (security round two): assertion policy and /metrics exposure. ──
+  assertionAudience: option<'issuer' | 'any'>({
+    name: 'assertionAudience',
+    flag: '--assertion-audience',
+    metavar: 'MODE',
+    env: 'TESSERA_ASSERTION_AUDIENCE',
+    default: 'issuer',
+    doc: '`aud` a `private_key_jwt` assertion may name: `issuer` exactly (FAPI 2.0), or `any` (the issuer or the token endpoint URL, RFC 7523 §3)',
+    parse: oneOf(['issuer', 'any'] as const),
+  }),
+  assertionMaxLifetime: option<number>({
+    name: 'assertionMaxLifetime',
+    flag: '--assertion-max-lifetime',
+    metavar: 'SECONDS',
+    env: 'TESSERA_ASSERTION_MAX_LIFETIME',
+    default: 300,
+    doc: 'longest a `private_key_jwt` assertion may be valid, from now to `exp` (s)',
+    parse: integer(1, 86400),
+  }),
+  metricsListen: option<{ host: string; port: number }>({
+    name: 'metricsListen',
+    flag: '--metrics-listen',
+    metavar: 'HOST:PORT',
+    env: 'TESSERA_METRICS_LISTEN',
+    defaultDoc: 'on the main port',
+    doc: 'serve `/metrics` on this separate address only (then not on the main port)',
+    parse: hostPort,
+  }),
+  metricsToken: option<string>({
+    name: 'metricsToken',
+    env: 'TESSERA_METRICS_TOKEN',
+    // A secret: from the environment only, never a flag (visible in `ps`) or a file.
+    file: false,
+    defaultDoc: 'none: `/metrics` is open',
+    doc: '`/metrics` requires `Authorization: Bearer` with this token',
+  }),
+  metricsClientLabels: option<boolean>({
+    name: 'metricsClientLabels',
+    flag: '--metrics-client-labels',
+    switch: true,
+    env: 'TESSERA_METRICS_CLIENT_LABELS',
+    default: false,
+    doc: 'label token metrics with the `client_id` (off: client_ids are not published)',
+    parse: onOff,
+  }),
 } satisfies Record<string, Option<unknown>>;
 
 export type OptionName = keyof typeof options;
@@ -461,13 +606,15 @@ export const optionRows: readonly Option<unknown>[] = Object.values(options);
 /** `parseArgs` options for the flags of `command`'s settings (`--port`, `--trusted-proxy`…). */
 export function flagsFor(
   command: CommandName,
-): Record<string, { type: 'string'; multiple?: true }> {
-  const flags: Record<string, { type: 'string'; multiple?: true }> = {};
+): Record<string, { type: 'string' | 'boolean'; multiple?: true }> {
+  const flags: Record<string, { type: 'string' | 'boolean'; multiple?: true }> = {};
   for (const row of optionRows) {
     if (row.flag === undefined || !commandsOf(row).includes(command)) continue;
-    flags[row.flag.slice(2)] = row.multiple
-      ? { type: 'string', multiple: true }
-      : { type: 'string' };
+    flags[row.flag.slice(2)] = row.switch
+      ? { type: 'boolean' }
+      : row.multiple
+        ? { type: 'string', multiple: true }
+        : { type: 'string' };
   }
   return flags;
 }

@@ -79,19 +79,19 @@ function route(app: FastifyInstance, endpoint: Endpoint, adminHook: preHandlerAs
 
 /**
  * Mounts the endpoint table: each endpoint's routes, the 405 twins of the OAuth endpoints,
- * and one admin authentication hook (`authenticateAdmin` resolves the Authorization header to
- * the caller's client_id) for every `caller: 'admin'` route. OAuth endpoints take form,
+ * and one admin authentication hook (`authenticateAdmin` resolves the request's Authorization
+ * header, DPoP proof and certificate to the caller's client_id) for every `caller: 'admin'` route. OAuth endpoints take form,
  * multipart and JSON bodies, parsed into one flat parameter map that refuses duplicates
  * before any protocol code sees it.
  */
 export function mountEndpoints(
   app: FastifyInstance,
   endpoints: readonly Endpoint[],
-  authenticateAdmin: (authorization: string | undefined) => Promise<string>,
+  authenticateAdmin: (request: FastifyRequest['raw']) => Promise<string>,
 ): void {
   app.decorateRequest('adminActor', undefined);
   const adminHook: preHandlerAsyncHookHandler = async (request) => {
-    request.adminActor = await authenticateAdmin(request.headers.authorization);
+    request.adminActor = await authenticateAdmin(request.raw);
   };
 
   void app.register(async (oauth) => {

@@ -35,6 +35,9 @@ export interface ClientAuthConfig {
   dpopBound?: boolean;
 }
 
+/** A client's extra token claims (issue 19): any JSON values, nested objects allowed. */
+export type ClientClaims = Record<string, unknown>;
+
 export type ClientStatus = 'active' | 'disabled';
 
 export interface SecretRecord {
@@ -61,6 +64,11 @@ export interface ClientRecord {
   /** Settings of `authMethod` (keys, certificate subject) and sender constraints; `{}` when none. */
   authConfig: ClientAuthConfig;
   grantTypes: string[];
+  /**
+   * Extra claims put into every access token of the client (and its introspection answer):
+   * a JSON object without the names Tessera owns; `{}` when none.
+   */
+  claims: ClientClaims;
   secrets: SecretRecord[];
   createdAt: number;
   updatedAt: number;
@@ -72,9 +80,12 @@ export interface SecretChange {
   remove?: string[];
 }
 
-/** A client to create; the timestamps default to now (a store copy passes the originals). */
-export type NewClient = Omit<ClientRecord, 'createdAt' | 'updatedAt'> &
-  Partial<Pick<ClientRecord, 'createdAt' | 'updatedAt'>>;
+/**
+ * A client to create; the timestamps default to now (a store copy passes the originals), the
+ * claims to none.
+ */
+export type NewClient = Omit<ClientRecord, 'createdAt' | 'updatedAt' | 'claims'> &
+  Partial<Pick<ClientRecord, 'createdAt' | 'updatedAt' | 'claims'>>;
 export type ClientPatch = Partial<
   Pick<
     ClientRecord,
@@ -86,6 +97,7 @@ export type ClientPatch = Partial<
     | 'authMethod'
     | 'authConfig'
     | 'grantTypes'
+    | 'claims'
   >
 >;
 

@@ -198,8 +198,17 @@ export const migrations: readonly Migration[] = [
     `,
     },
   },
+  // Issue 19: per-client claims, a JSON object added to every token of the client.
   {
     version: 5,
+    name: 'client claims (extra token claims)',
+    sql: {
+      sqlite: `ALTER TABLE clients ADD COLUMN claims TEXT NOT NULL DEFAULT '{}';`,
+      postgres: `ALTER TABLE clients ADD COLUMN claims jsonb NOT NULL DEFAULT '{}';`,
+    },
+  },
+  {
+    version: 6,
     name: 'events outbox and leases',
     // `at` and the delivery times are epoch milliseconds (an event's `time` has them).
     sql: {

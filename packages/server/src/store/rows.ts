@@ -23,6 +23,7 @@ export interface ClientRow {
   auth_method: ClientRecord['authMethod'];
   auth_config: string;
   grant_types: string;
+  claims: string;
   created_at: number;
   updated_at: number;
 }
@@ -83,6 +84,7 @@ const clientColumns: {
   authMethod: ['auth_method'],
   authConfig: ['auth_config', JSON.stringify],
   grantTypes: ['grant_types', JSON.stringify],
+  claims: ['claims', JSON.stringify],
 };
 const clientFields = Object.keys(clientColumns) as Array<keyof Patchable>;
 
@@ -109,6 +111,7 @@ export function toClient(row: ClientRow, secrets: readonly SecretRow[]): ClientR
     authMethod: row.auth_method,
     authConfig: JSON.parse(row.auth_config) as ClientRecord['authConfig'],
     grantTypes: JSON.parse(row.grant_types) as string[],
+    claims: JSON.parse(row.claims) as ClientRecord['claims'],
     secrets: secrets.map(toSecret),
     createdAt: row.created_at,
     updatedAt: row.updated_at,

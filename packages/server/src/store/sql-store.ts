@@ -136,7 +136,11 @@ export class SqlStore implements Store {
     const now = nowSeconds();
     const columns: Array<[string, unknown]> = [
       ['client_id', client.clientId],
-      ...clientAssignments({ ...client, authConfig: client.authConfig ?? {} }),
+      ...clientAssignments({
+        ...client,
+        authConfig: client.authConfig ?? {},
+        claims: client.claims ?? {},
+      }),
       ['created_at', client.createdAt ?? now],
       ['updated_at', client.updatedAt ?? now],
     ];
