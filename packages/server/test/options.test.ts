@@ -167,6 +167,15 @@ describe('loadConfig from the option table', () => {
       metricsListen: undefined,
       metricsToken: undefined,
       metricsClientLabels: false,
+      consoleOidcIssuer: undefined,
+      consoleOidcClientId: undefined,
+      consoleOidcClientSecret: undefined,
+      consoleOidcRolesClaim: 'groups',
+      consoleRoles: [],
+      consoleSecretSignIn: true,
+      consoleRequireAcr: undefined,
+      consoleSessionIdle: 1800,
+      consoleSessionMax: 43200,
     });
     const serve = serveSettings({ env: {} });
     assert.equal(serve.shutdownTimeout, 10);
@@ -221,6 +230,15 @@ describe('loadConfig from the option table', () => {
       TESSERA_METRICS_LISTEN: '[::1]:9464',
       TESSERA_METRICS_TOKEN: 'metrics-secret',
       TESSERA_METRICS_CLIENT_LABELS: 'true',
+      TESSERA_CONSOLE_OIDC_ISSUER: 'https://idp.example.com/realms/corp',
+      TESSERA_CONSOLE_OIDC_CLIENT_ID: 'tessera-console',
+      TESSERA_CONSOLE_OIDC_CLIENT_SECRET: 'console-secret',
+      TESSERA_CONSOLE_OIDC_ROLES_CLAIM: 'roles',
+      TESSERA_CONSOLE_ROLES: 'ops=operator,sec=admin',
+      TESSERA_CONSOLE_SECRET_SIGN_IN: 'off',
+      TESSERA_CONSOLE_REQUIRE_ACR: 'mfa',
+      TESSERA_CONSOLE_SESSION_IDLE: '900',
+      TESSERA_CONSOLE_SESSION_MAX: '3600',
     });
     assert.deepEqual(config, {
       tlsCert: 'c.pem',
@@ -262,6 +280,18 @@ describe('loadConfig from the option table', () => {
       metricsListen: { host: '::1', port: 9464 },
       metricsToken: 'metrics-secret',
       metricsClientLabels: true,
+      consoleOidcIssuer: 'https://idp.example.com/realms/corp',
+      consoleOidcClientId: 'tessera-console',
+      consoleOidcClientSecret: 'console-secret',
+      consoleOidcRolesClaim: 'roles',
+      consoleRoles: [
+        ['ops', 'operator'],
+        ['sec', 'admin'],
+      ],
+      consoleSecretSignIn: false,
+      consoleRequireAcr: 'mfa',
+      consoleSessionIdle: 900,
+      consoleSessionMax: 3600,
     });
     assert.equal(
       loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://t:4318/custom' }).tracing?.tracesUrl,

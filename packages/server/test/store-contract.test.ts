@@ -164,7 +164,8 @@ for (const adapter of adapters) {
         { version: 3, name: 'signing key location (sealed or a PKCS#11 token object)' },
         { version: 4, name: 'shared state: one-time keys and window counters' },
         { version: 5, name: 'client claims (extra token claims)' },
-        { version: 6, name: 'events outbox and leases' },
+        { version: 6, name: 'console sessions, operators, and who did it in the audit log' },
+        { version: 7, name: 'events outbox and leases' },
       ];
       assert.deepEqual(
         migrations.map(({ version, name }) => ({ version, name })),
@@ -699,6 +700,41 @@ for (const adapter of adapters) {
       assert.deepEqual(await mine(), []);
     });
 
+    it('a console session starting is operator.signed_in, committed with it; a sign-in in progress is not', async () => {
+      const start = await other.latestEventSeq();
+      const session = (kind: 'sign-in' | 'session') => ({
+        id: unique('session'),
+        kind,
+        data: {
+          person: { iss: 'https://idp.example', sub: 'alice', email: 'alice@example.com' },
+          role: 'admin',
+          csrf: 'never-in-an-event',
+        },
+        createdAt: 1_700_000_100,
+        lastSeenAt: 1_700_000_100,
+        expiresAt: 1_700_003_700,
+      });
+      await store.putConsoleSession(session('sign-in'));
+      await store.putConsoleSession(session('session'));
+      const events = await other.listEvents(start, 10);
+      assert.deepEqual(
+        events.map(({ type, clientId, data, at }) => ({ type, clientId, data, at })),
+        [
+          {
+            type: 'operator.signed_in',
+            clientId: null,
+            at: 1_700_000_100_000,
+            data: {
+              iss: 'https://idp.example',
+              sub: 'alice',
+              email: 'alice@example.com',
+              role: 'admin',
+            },
+          },
+        ],
+      );
+    });
+
     it('holdLease: one holder at a time, renewed by it, taken over once it lapses', async () => {
       const name = unique('lease');
       const results = await Promise.all([
@@ -711,6 +747,81 @@ for (const adapter of adapters) {
       assert.equal(await other.holdLease(name, stranger!, 114, 124), false, 'still held');
       assert.equal(await other.holdLease(name, stranger!, 115, 125), true, 'lapsed: taken over');
       assert.equal(await store.holdLease(name, holder!, 116, 126), false, 'lost');
+    });
+
+    it('audit entries keep the person, address and request id, and filter by actor', async () => {
+      const email = `${unique('person')}@example.com`;
+      const person = { iss: 'https://idp.example.com', sub: unique('sub'), email };
+      await store.appendAudit({
+        at: 30,
+        actor: `person:${email}`,
+        action: 'client.create',
+        target: 'x',
+        details: {},
+        person,
+        sourceAddress: '192.0.2.7',
+        requestId: 'req-1',
+      });
+      const client = unique('machine');
+      await store.appendAudit({
+        at: 31,
+        actor: `admin-api:${client}`,
+        action: 'key.rotate',
+        target: null,
+        details: {},
+      });
+      const [byEmail] = await other.listAudit(10, { actor: email });
+      const { id: _id, ...entry } = byEmail!;
+      assert.deepEqual(entry, {
+        at: 30,
+        actor: `person:${email}`,
+        action: 'client.create',
+        target: 'x',
+        details: {},
+        person,
+        sourceAddress: '192.0.2.7',
+        requestId: 'req-1',
+      });
+      assert.equal((await other.listAudit(10, { actor: person.sub })).length, 1);
+      assert.equal((await other.listAudit(10, { actor: `person:${email}` })).length, 1);
+      assert.deepEqual(
+        (await other.listAudit(10, { actor: client })).map((e) => e.action),
+        ['key.rotate'],
+      );
+      assert.deepEqual(await other.listAudit(10, { actor: unique('nobody') }), []);
+    });
+
+    it('console sessions: stored, touched, deleted once, pruned after they end', async () => {
+      const id = unique('session');
+      const session = {
+        id,
+        kind: 'session' as const,
+        data: { role: 'viewer', person: { iss: 'i', sub: 's' } },
+        createdAt: 100,
+        lastSeenAt: 100,
+        expiresAt: 200,
+      };
+      await store.putConsoleSession(session);
+      assert.deepEqual(await other.getConsoleSession(id), session);
+      await other.touchConsoleSession(id, 150);
+      assert.equal((await store.getConsoleSession(id))!.lastSeenAt, 150);
+      assert.equal(await store.deleteConsoleSession(id), true);
+      assert.equal(await other.deleteConsoleSession(id), false);
+      assert.equal(await store.getConsoleSession(id), undefined);
+      await store.putConsoleSession({ ...session, id: `${id}-old` });
+      await store.prune(201, 0);
+      assert.equal(await store.getConsoleSession(`${id}-old`), undefined);
+    });
+
+    it('operators: added, replaced, listed and removed', async () => {
+      const email = `${unique('op')}@example.com`;
+      await store.putOperator({ email, role: 'viewer', createdAt: 1 });
+      await store.putOperator({ email, role: 'operator', createdAt: 2 });
+      assert.deepEqual(await other.getOperator(email), { email, role: 'operator', createdAt: 2 });
+      assert.ok((await other.listOperators()).some((operator) => operator.email === email));
+      assert.equal(await other.removeOperator(email), true);
+      assert.equal(await store.removeOperator(email), false);
+      assert.equal(await store.getOperator(email), undefined);
     });
 
     it('change feed: latestChange and changesSince report every write in order', async () => {

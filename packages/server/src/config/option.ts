@@ -32,6 +32,7 @@ export const allCommands = [
   'restore',
   'kek',
   'events',
+  'operators',
 ] as const;
 export type CommandName = (typeof allCommands)[number];
 

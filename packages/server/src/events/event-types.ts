@@ -1,9 +1,9 @@
 import type { AuditEntry, KeyPatch, KeyRecord } from '../store/contract.js';
 
 /**
- * Every event type a webhook receiver may see. `quota.exceeded` and `operator.signed_in` are
- * declared for receivers to plan for, but nothing emits them yet: Tessera has no quotas, and
- * the console signs in with an ordinary admin token request (no operator session to report).
+ * Every event type a webhook receiver may see. `quota.exceeded` is declared for receivers to
+ * plan for, but nothing emits it yet: Tessera has no quotas. `operator.signed_in` is a console
+ * session starting (store/sql-store.ts `putConsoleSession`).
  */
 export const eventTypes = [
   'client.created',

@@ -2,7 +2,7 @@ import { OAuthError, formatScope, parseScope, type AccessTokenClaims } from '@te
 import { randomId128 } from '../lib/random-id.js';
 import type { Params } from '../http/parse-params.js';
 import type { ClientRecord } from '../store/contract.js';
-import { adminAudience, adminScope } from '../tokens/admin-audience.js';
+import { adminAudience, isAdminScope } from '../tokens/admin-audience.js';
 
 export const clientCredentialsGrant = 'client_credentials';
 
@@ -86,7 +86,7 @@ function resolveAudience(
   const admin = adminAudience(context.issuer);
   if (requested === undefined) {
     // An admin token is for the admin API alone (see tokens/admin-audience.ts).
-    if (scope.includes(adminScope)) return admin;
+    if (scope.some(isAdminScope)) return admin;
     if (client.audiences.length === 0) return context.defaultAudience;
     return client.audiences.length === 1 ? client.audiences[0]! : [...client.audiences];
   }
@@ -96,7 +96,7 @@ function resolveAudience(
       'The resource parameter must be an absolute URI without a fragment',
     );
   }
-  const mayAskAdmin = requested === admin && client.scopes.includes(adminScope);
+  const mayAskAdmin = requested === admin && client.scopes.some(isAdminScope);
   if (!mayAskAdmin && !client.audiences.includes(requested)) {
     throw new OAuthError('invalid_target', 'The client may not request a token for this resource');
   }

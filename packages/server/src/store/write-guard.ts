@@ -21,6 +21,11 @@ const writes = new Set<keyof Store>([
   'markEventDelivered',
   'recordEventFailure',
   'holdLease',
+  'putConsoleSession',
+  'touchConsoleSession',
+  'deleteConsoleSession',
+  'putOperator',
+  'removeOperator',
 ]);
 
 export interface WriteHealth {

@@ -28,6 +28,7 @@ export function adminActivityEndpoints(deps: AdminActivityDeps): Endpoint[] {
       summary:
         'Tokens issued and failed client authentications per second over the last 15 minutes (the instance: every worker)',
       caller: 'admin',
+      role: 'viewer',
       request: {
         query: object(
           {},
@@ -79,6 +80,7 @@ export function adminActivityEndpoints(deps: AdminActivityDeps): Endpoint[] {
       summary:
         'Per-client tokens issued, failed authentications and last use over 24 hours (the instance: every worker; the 10000 most recently active clients of each)',
       caller: 'admin',
+      role: 'viewer',
       responses: {
         200: json(
           'Clients with activity',

@@ -6,6 +6,7 @@ import type { TesseraContext } from '../../context.js';
 import { requestCertificate } from '../../dpop/sender-binding.js';
 import { adminAudience, adminScope } from '../../tokens/admin-audience.js';
 import { jwksPath } from '../jwks.js';
+import { roleOfScopes, type AdminCaller } from './admin-roles.js';
 
 export { adminScope } from '../../tokens/admin-audience.js';
 const realm = 'tessera-admin';
@@ -77,7 +78,7 @@ function lacksScope(): OAuthError {
 }
 
 const hasAdminScope = (scope: unknown) =>
-  typeof scope === 'string' && scope.split(' ').includes(adminScope);
+  typeof scope === 'string' && roleOfScopes(scope.split(' ')) !== undefined;
 
 /**
  * RFC 6750 (and RFC 9449 §7 for DPoP-bound tokens) with Tessera's own access tokens, checked
@@ -85,12 +86,14 @@ const hasAdminScope = (scope: unknown) =>
  * audience ({@link adminAudience}), lifetime, sender binding (`cnf.jkt`: the `DPoP` scheme
  * and a proof for this method and URL; `cnf.x5t#S256`: the same client certificate), then —
  * what only the issuer knows — revocation at once and a client that exists and is enabled,
- * and the `tessera:admin` scope. Returns the caller's client_id (the audit log's actor).
+ * and an admin scope (`tessera:admin:read`, `tessera:admin:write` or `tessera:admin`).
+ * Returns the caller with the role its scope grants; which role a route needs is checked
+ * after this (admin-roles.ts).
  */
 export async function authenticateAdmin(
   context: AdminContext,
   request: AdminRequest,
-): Promise<string> {
+): Promise<AdminCaller> {
   const header = request.headers.authorization;
   if (header === undefined || header === '')
     throw refuse(
@@ -123,8 +126,10 @@ export async function authenticateAdmin(
   const client = await context.clients.get(claims.client_id);
   if (!client || client.status !== 'active')
     throw invalidToken('The access token is not valid', 'client missing or disabled');
-  if (!hasAdminScope(claims.scope)) throw lacksScope();
-  return claims.client_id;
+  const role = roleOfScopes(typeof claims.scope === 'string' ? claims.scope.split(' ') : []);
+  if (role === undefined) throw lacksScope();
+  const clientId = claims.client_id;
+  return { actor: `admin-api:${clientId}`, clientId, role, bearer: true };
 }
 
 /** The admin API's answer for a verifier rejection (the wire answers predate the verifier). */
