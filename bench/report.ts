@@ -162,6 +162,16 @@ export function computeRatios(targets: TargetResult[], micro: MicroResult[], con
       ratio('event-loop µs per token: Tessera RS256 PKCS#11 / file keys', hsm?.eventLoopMicrosPerToken, rs?.eventLoopMicrosPerToken, null, 'lower is better'),
     );
   }
+  if (has('tessera-rs256-traced')) {
+    ratios.push(
+      ratio(
+        'req/s: Tessera RS256 tracing on (every request exported to a local OTLP receiver) / tracing off',
+        ok(targets, 'tessera-rs256-traced')?.requestsPerSecond,
+        rs?.requestsPerSecond,
+        null,
+      ),
+    );
+  }
   // Issue 19: claims and the token hook against the plain figure of the same run.
   if (has('tessera-rs256-claims10')) {
     ratios.push(ratio('req/s: Tessera RS256 client with 10 claims / plain', ok(targets, 'tessera-rs256-claims10')?.requestsPerSecond, rs?.requestsPerSecond, 0.95));

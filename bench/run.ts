@@ -25,7 +25,7 @@ const usage = `usage: npm run bench -- [options]
                        names: tessera-rs256 tessera-es256 tessera-eddsa oidc-provider ceiling-rs256
                        ceiling-es256 ceiling-eddsa tessera-rs256-100k tessera-rs256-2workers tessera-rs256-pkcs11
                        tessera-rs256-claims10 tessera-rs256-hook-cached tessera-rs256-hook-uncached
-                       verifier client rss-60s
+                       tessera-rs256-traced verifier client rss-60s
   --duration S         measured seconds per target (default 10)
   --rounds N           runs per target, alternating order; the best req/s is reported (default 2)
   --warmup S           discarded warm-up seconds (default 3)
@@ -107,6 +107,7 @@ const targets: TargetSpec[] = [
   tesseraTarget('RS256', { claims: 10, suffix: '-claims10' }),
   tesseraTarget('RS256', { hook: { cacheSeconds: 300 }, suffix: '-hook-cached' }),
   tesseraTarget('RS256', { hook: {}, suffix: '-hook-uncached' }),
+  tesseraTarget('RS256', { traced: true, suffix: '-traced' }),
 ];
 const longTargetName = 'rss-60s';
 

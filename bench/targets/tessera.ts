@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -45,6 +47,23 @@ async function seedClients(context: StartContext, dataDir: string, count: number
 }
 
 /**
+ * An OTLP/HTTP receiver that reads and discards every export, in the harness process: what the
+ * `-traced` target exports its spans to (the cost measured is Tessera's, not a collector's).
+ */
+async function startOtlpSink(): Promise<{ url: string; close: () => Promise<void> }> {
+  const server: Server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => response.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
  * A fresh SoftHSM2 token in the target's data directory and the settings that make
  * `tessera serve` generate and sign its keys there.
  */
@@ -81,6 +100,8 @@ export function tesseraTarget(
     /** Issue 19: a token hook on loopback (bench/hook-server.ts), answering cache_seconds or not. */
     hook?: { cacheSeconds?: number };
     keys?: 'pkcs11';
+    /** Tracing on, every span exported to an OTLP receiver in the harness. */
+    traced?: boolean;
   } = {},
 ): TargetSpec {
   const registeredClients = options.registeredClients ?? 1;
@@ -98,7 +119,8 @@ export function tesseraTarget(
         : `Tessera ${alg}, one client${options.workers && options.workers > 1 ? `, ${options.workers} workers` : ''}` +
           (options.claims ? `, ${options.claims} claims` : '') +
           (options.hook ? `, token hook on loopback ${options.hook.cacheSeconds ? `(cache_seconds ${options.hook.cacheSeconds})` : '(no caching)'}` : '') +
-          (options.keys === 'pkcs11' ? ', keys in a SoftHSM2 token (PKCS#11)' : ''),
+          (options.keys === 'pkcs11' ? ', keys in a SoftHSM2 token (PKCS#11)' : '') +
+          (options.traced ? ', tracing on (OTLP/HTTP to a local receiver)' : ''),
     async start(context) {
       const dataDir = trackTempDir(mkdtempSync(join(tmpdir(), 'tessera-bench-')));
       const port = await freePort();
@@ -120,6 +142,9 @@ export function tesseraTarget(
       if (options.keys === 'pkcs11') Object.assign(env, softhsmToken(dataDir));
       const claimFlags = Array.from({ length: options.claims ?? 0 }, (_, i) => ['--claim', `c${i}=value number ${i}`]).flat();
       let hook: { spawned: Spawned; port: number } | undefined;
+      for (const name of Object.keys(env)) if (name.startsWith('OTEL_') || name.startsWith('TESSERA_OTEL_')) delete env[name];
+      const sink = options.traced ? await startOtlpSink() : undefined;
+      if (sink) env.TESSERA_OTEL_EXPORTER_OTLP_ENDPOINT = sink.url;
       try {
         if (options.hook) {
           const hookPort = await freePort();
@@ -141,6 +166,7 @@ export function tesseraTarget(
         const stop = async () => {
           await stopProcess(spawned);
           if (hook) await stopProcess(hook.spawned);
+          await sink?.close();
           removeTempDir(dataDir);
         };
         try {
@@ -162,6 +188,7 @@ export function tesseraTarget(
         }
       } catch (error) {
         if (hook) await stopProcess(hook.spawned);
+        await sink?.close();
         removeTempDir(dataDir);
         throw error;
       }

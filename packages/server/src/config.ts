@@ -10,6 +10,7 @@ import {
 } from './config/option.js';
 import { optionRows, options, processEnvironment } from './config/options.js';
 import { defaultDatabase, resolveDataDir } from './config/paths.js';
+import { tracingSettings, type TracingSettings } from './telemetry/tracing-settings.js';
 import type { AdminRole } from './endpoints/admin/admin-roles.js';
 import type { ScopeClaims } from './claims/extra-claims.js';
 
@@ -70,6 +71,12 @@ export interface ServerConfig {
   bodyLimit: number;
   /** pino level. Default info. */
   logLevel: string;
+  /** How log lines are written: JSON (default) or pino-pretty's. */
+  logFormat: 'json' | 'pretty';
+  /** Where events are POSTed (`--events-webhook`); undefined: none are delivered. */
+  eventsWebhook: string | undefined;
+  /** OpenTelemetry tracing; undefined (the default) is off. */
+  tracing: TracingSettings | undefined;
   // --- issue 20: the console's sign-in for people --------------------------------------------
   /** OpenID Provider of the console; undefined: secret sign-in only. */
   consoleOidcIssuer: string | undefined;
@@ -205,6 +212,19 @@ export function configFrom(sources: Sources): ServerConfig {
     sharedState: read(options.sharedState),
     bodyLimit: overrides?.bodyLimit ?? 16 * 1024,
     logLevel: value(options.logLevel),
+    logFormat: value(options.logFormat),
+    eventsWebhook: read(options.eventsWebhook),
+    tracing:
+      overrides?.tracing ??
+      tracingSettings({
+        otelEndpoint: read(options.otelEndpoint),
+        otelStandardEndpoint: read(options.otelStandardEndpoint),
+        otelTracesEndpoint: read(options.otelTracesEndpoint),
+        otelServiceName: value(options.otelServiceName),
+        otelSdkDisabled: value(options.otelSdkDisabled),
+        otelTracesSampler: value(options.otelTracesSampler),
+        otelTracesSamplerArg: value(options.otelTracesSamplerArg),
+      }),
     scopeClaims: overrides?.scopeClaims ?? read(options.scopeClaims),
     tokenHook:
       overrides?.tokenHook ??
@@ -273,6 +293,13 @@ export function serveSettings(sources: Sources): ServeSettings {
     shutdownTimeout: optionValue(options.shutdownTimeout, sources),
     threadPool: optionValue(options.threadPool, sources),
   };
+}
+
+/** `TESSERA_EVENTS_WEBHOOK_SECRET`: kept out of `ServerConfig`, like the key-encryption key. */
+export function webhookSecretSetting(
+  env: NodeJS.ProcessEnv = processEnvironment(),
+): string | undefined {
+  return readOption(options.eventsWebhookSecret, { env });
 }
 
 /** `TESSERA_TOKEN_HOOK_SECRET`: like the KEK, kept out of `ServerConfig`. */

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { ClientAuthenticator } from './client-auth/authenticate-client.js';
 import { FailureLimiter, type LockoutEvent } from './client-auth/failure-limiter.js';
@@ -6,6 +7,7 @@ import { keyMaintenance } from './keys/key-maintenance.js';
 import { KeyRing } from './keys/key-ring.js';
 import { KeyStores } from './keys/key-stores.js';
 import type { KeyEncryptionKey } from './lib/kek.js';
+import { announceLockouts } from './events/lockout-events.js';
 import { countStoreErrors } from './metrics/store-errors.js';
 import { TesseraMetrics } from './metrics/tessera-metrics.js';
 import type { Preset } from './presets/preset.js';
@@ -145,7 +147,13 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
       'shared state unavailable: failures counted on this host only',
     ),
   );
-  failures.onEvent = (event) => reportLockout(event, metrics, logger, nowSeconds());
+  // Lockout events go to the outbox too; under `serve --workers N` the primary announces them
+  // (it counts every worker's failures), so a worker does not.
+  const announceLockout = cluster.isWorker ? undefined : announceLockouts(store, logger);
+  failures.onEvent = (event) => {
+    reportLockout(event, metrics, logger, nowSeconds());
+    announceLockout?.(event);
+  };
   every(1_000, async () => failures.sweep(), 'reporting ended lockouts');
   const sharedState = options.sharedState;
   if (sharedState) every(60_000, () => sharedState.prune(), 'pruning shared state');

@@ -95,7 +95,7 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
     ...adminClientEndpoints({ store, hasher, nowSeconds, clients }),
     ...adminKeyEndpoints({ store, keys, nowSeconds, config }),
     ...adminOperatorEndpoints({ store, nowSeconds }),
-    ...adminActivityEndpoints({ activity: metrics.activity, nowSeconds }),
+    ...adminActivityEndpoints({ metrics, nowSeconds }),
     ...signInEndpoints({ config, store, sessions, oidc, nowSeconds, logger: context.logger }),
     ...consoleEndpoints(),
     jwksEndpoint({ config, keys, syncChanges }),

@@ -11,6 +11,9 @@ import type { KeyStores } from './keys/key-stores.js';
 import { openKeyStores } from './keys/open-key-stores.js';
 import { openSharedState } from './shared-state/open-shared-state.js';
 import type { SharedState } from './shared-state/shared-state.js';
+import { traceRequests } from './telemetry/request-spans.js';
+import { startTracing } from './telemetry/start-tracing.js';
+import { traceStore } from './telemetry/store-spans.js';
 import { listenForMetrics, type MetricsListener } from './metrics/metrics-listener.js';
 
 export interface RunningServer {
@@ -60,7 +63,14 @@ export async function startServer(
 ): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const preset = config.preset ? findPreset(config.preset) : undefined;
-  const { store, kek, hasher } = await openStorage(config, options.env);
+  // Off unless an OTLP endpoint is configured; then every request is a span (telemetry/).
+  const tracing = config.tracing ? await startTracing(config.tracing, logger) : undefined;
+  const { store, kek, hasher } = await openStorage(config, options.env).catch(
+    async (error: unknown) => {
+      await tracing?.shutdown();
+      throw error;
+    },
+  );
   let context: TesseraContext | undefined;
   let keyStores: KeyStores | undefined;
   let sharedState: SharedState | undefined;
@@ -82,7 +92,7 @@ export async function startServer(
     });
     context = await createContext({
       config,
-      store,
+      store: tracing ? traceStore(store) : store,
       kek,
       keyStores,
       hasher,
@@ -94,6 +104,7 @@ export async function startServer(
       tokenHookSecret: config.tokenHook ? tokenHookSecret(options.env) : undefined,
     });
     const app = buildServer(context, logger);
+    if (tracing) traceRequests(app, tracing);
     await app.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
       throw listenError(error, config);
     });
@@ -123,6 +134,7 @@ export async function startServer(
           await openedKeyStores.close();
           await store.close();
           if (options.sharedState === undefined) await sharedState?.close();
+          await tracing?.shutdown();
         })()),
     };
   } catch (error) {
@@ -131,6 +143,7 @@ export async function startServer(
     await keyStores?.close();
     await store.close();
     if (options.sharedState === undefined) await sharedState?.close();
+    await tracing?.shutdown();
     throw error;
   }
 }

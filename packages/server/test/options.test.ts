@@ -156,6 +156,9 @@ describe('loadConfig from the option table', () => {
       sharedState: undefined,
       bodyLimit: 16 * 1024,
       logLevel: 'info',
+      logFormat: 'json',
+      eventsWebhook: undefined,
+      tracing: undefined,
       scopeClaims: undefined,
       tokenHook: undefined,
       // Issue 16.
@@ -212,7 +215,15 @@ describe('loadConfig from the option table', () => {
       TESSERA_TRUSTED_PROXIES: ' 10.0.0.0/8 , ::1 ,',
       TESSERA_CLIENT_CERT_HEADER: 'X-SSL-Cert',
       TESSERA_LOG_LEVEL: 'warn',
+      TESSERA_LOG_FORMAT: 'pretty',
+      TESSERA_OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://ignored:4318',
+      OTEL_SERVICE_NAME: 'auth',
+      OTEL_SDK_DISABLED: 'false',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.5',
       TESSERA_SHARED_STATE_URL: 'redis://127.0.0.1:6379/2',
+      TESSERA_EVENTS_WEBHOOK: 'http://127.0.0.1:9000/hooks/tessera',
       // Issue 16.
       TESSERA_ASSERTION_AUDIENCE: 'any',
       TESSERA_ASSERTION_MAX_LIFETIME: '3600',
@@ -254,6 +265,13 @@ describe('loadConfig from the option table', () => {
       sharedState: 'redis://127.0.0.1:6379/2',
       bodyLimit: 16 * 1024,
       logLevel: 'warn',
+      logFormat: 'pretty',
+      eventsWebhook: 'http://127.0.0.1:9000/hooks/tessera',
+      tracing: {
+        tracesUrl: 'http://collector:4318/v1/traces',
+        serviceName: 'auth',
+        sampler: { name: 'parentbased_traceidratio', ratio: 0.5 },
+      },
       scopeClaims: { 'payments:write': { limits: { daily: 10000 } } },
       // The secret is not a setting: tokenHookSecret() reads it apart.
       tokenHook: { url: 'http://127.0.0.1:9999/hook', timeoutMs: 250, failure: 'allow' },
@@ -275,6 +293,10 @@ describe('loadConfig from the option table', () => {
       consoleSessionIdle: 900,
       consoleSessionMax: 3600,
     });
+    assert.equal(
+      loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://t:4318/custom' }).tracing?.tracesUrl,
+      'http://t:4318/custom',
+    );
     assert.deepEqual(
       serveSettings({
         env: { TESSERA_WORKERS: '3', TESSERA_SHUTDOWN_TIMEOUT: '7', UV_THREADPOOL_SIZE: '2' },

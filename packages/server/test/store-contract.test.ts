@@ -165,6 +165,7 @@ for (const adapter of adapters) {
         { version: 4, name: 'shared state: one-time keys and window counters' },
         { version: 5, name: 'client claims (extra token claims)' },
         { version: 6, name: 'console sessions, operators, and who did it in the audit log' },
+        { version: 7, name: 'events outbox and leases' },
       ];
       assert.deepEqual(
         migrations.map(({ version, name }) => ({ version, name })),
@@ -568,6 +569,184 @@ for (const adapter of adapters) {
         'client.update',
         'client.create',
       ]);
+    });
+
+    it('client and key writes commit the events they cause with them, in order', async () => {
+      const start = await other.latestEventSeq();
+      const actor = unique('actor');
+      const id = unique('evented');
+      const entry = (action: string, details: Record<string, unknown> = {}) => ({
+        at: 1_700_000_000,
+        actor,
+        action,
+        target: id,
+        details,
+      });
+      await store.createClient(newClient(id), [
+        entry('client.create', { name: 'n', scope: 'read', auth_method: 'client_secret_basic' }),
+      ]);
+      // A write that fails, or changes nothing, leaves no event behind.
+      await assert.rejects(store.createClient(newClient(id), [entry('client.create')]));
+      await store.updateClient(unique('missing'), { name: 'x' }, [entry('client.update')]);
+      await store.updateClient(id, { status: 'disabled', name: 'renamed' }, [
+        entry('client.update', { name: 'renamed' }),
+        entry('client.disable'),
+      ]);
+      await store.changeSecrets(id, { add: [secret(unique('s'))] }, [
+        entry('client.rotate_secret', { grace_seconds: 60 }),
+      ]);
+      await store.deleteClient(id, [entry('client.delete')]);
+      const kid = unique('evented-key');
+      await store.insertKey(key(kid, 'published'));
+      await store.transitionKeys(() => ({ patches: [{ kid, state: 'active' }] }));
+      await store.updateKey(kid, { state: 'retired' });
+      await store.appendEvents([
+        { type: 'lockout.started', clientId: id, at: 1_700_000_001_000, data: { client_id: id } },
+      ]);
+      const events = await other.listEvents(start, 100);
+      assert.deepEqual(
+        events.map(({ type, clientId, data }) => ({ type, clientId, data })),
+        [
+          {
+            type: 'client.created',
+            clientId: id,
+            data: { client_id: id, name: 'n', scope: 'read', auth_method: 'client_secret_basic' },
+          },
+          { type: 'client.updated', clientId: id, data: { client_id: id, changed: ['name'] } },
+          { type: 'client.disabled', clientId: id, data: { client_id: id } },
+          {
+            type: 'client.secret_rotated',
+            clientId: id,
+            data: { client_id: id, grace_seconds: 60 },
+          },
+          { type: 'client.deleted', clientId: id, data: { client_id: id } },
+          {
+            type: 'key.published',
+            clientId: null,
+            data: { kid, alg: 'RS256', state: 'published', activates_at: null, retires_at: null },
+          },
+          {
+            type: 'key.activated',
+            clientId: null,
+            data: { kid, alg: 'RS256', state: 'active', activates_at: null, retires_at: null },
+          },
+          {
+            type: 'key.retired',
+            clientId: null,
+            data: { kid, alg: 'RS256', state: 'retired', activates_at: null, retires_at: null },
+          },
+          { type: 'lockout.started', clientId: id, data: { client_id: id } },
+        ],
+      );
+      assert.equal(events[0]!.at, 1_700_000_000_000);
+      assert.equal(events[0]!.tenant, 'default');
+      assert.match(events[0]!.id, /^evt_\d{12}$/);
+      const seqs = events.map((event) => event.seq);
+      assert.deepEqual(
+        [...seqs].sort((a, b) => a - b),
+        seqs,
+      );
+      assert.equal(await other.latestEventSeq(), seqs.at(-1));
+      assert.deepEqual(
+        (await other.listEvents(seqs[6]!, 100)).map((event) => event.type),
+        ['key.retired', 'lockout.started'],
+      );
+    });
+
+    it('keeps each event’s delivery state: undelivered in order, failures, delivered, abandoned', async () => {
+      const before = (await store.undeliveredEvents(1000)).length;
+      const id = unique('delivery');
+      const made = (type: 'lockout.started' | 'lockout.ended') => ({
+        type,
+        clientId: id,
+        at: Date.now(),
+        data: { client_id: id },
+      });
+      await store.appendEvents([
+        made('lockout.started'),
+        made('lockout.ended'),
+        made('lockout.started'),
+      ]);
+      const mine = async () =>
+        (await other.undeliveredEvents(1000)).filter((event) => event.clientId === id);
+      const [first, second, third] = await mine();
+      assert.equal((await store.undeliveredEvents(1000)).length, before + 3);
+      assert.deepEqual([first!.attempts, first!.nextAttemptAt, first!.deliveredAt], [0, 0, null]);
+      await store.recordEventFailure(first!.seq, {
+        attempts: 1,
+        nextAttemptAt: 5_000,
+        error: 'HTTP 503',
+        abandoned: false,
+      });
+      const [retried] = await mine();
+      assert.deepEqual(
+        [retried!.seq, retried!.attempts, retried!.nextAttemptAt],
+        [first!.seq, 1, 5_000],
+      );
+      await store.markEventDelivered(first!.seq, 6_000);
+      await store.recordEventFailure(second!.seq, {
+        attempts: 9,
+        nextAttemptAt: 9_000,
+        error: 'timeout',
+        abandoned: true,
+      });
+      assert.deepEqual(
+        (await mine()).map((event) => event.seq),
+        [third!.seq],
+      );
+      const [delivered] = await other.listEvents(first!.seq - 1, 1);
+      assert.equal(delivered!.deliveredAt, 6_000);
+      await store.markEventDelivered(third!.seq, 7_000);
+      assert.deepEqual(await mine(), []);
+    });
+
+    it('a console session starting is operator.signed_in, committed with it; a sign-in in progress is not', async () => {
+      const start = await other.latestEventSeq();
+      const session = (kind: 'sign-in' | 'session') => ({
+        id: unique('session'),
+        kind,
+        data: {
+          person: { iss: 'https://idp.example', sub: 'alice', email: 'alice@example.com' },
+          role: 'admin',
+          csrf: 'never-in-an-event',
+        },
+        createdAt: 1_700_000_100,
+        lastSeenAt: 1_700_000_100,
+        expiresAt: 1_700_003_700,
+      });
+      await store.putConsoleSession(session('sign-in'));
+      await store.putConsoleSession(session('session'));
+      const events = await other.listEvents(start, 10);
+      assert.deepEqual(
+        events.map(({ type, clientId, data, at }) => ({ type, clientId, data, at })),
+        [
+          {
+            type: 'operator.signed_in',
+            clientId: null,
+            at: 1_700_000_100_000,
+            data: {
+              iss: 'https://idp.example',
+              sub: 'alice',
+              email: 'alice@example.com',
+              role: 'admin',
+            },
+          },
+        ],
+      );
+    });
+
+    it('holdLease: one holder at a time, renewed by it, taken over once it lapses', async () => {
+      const name = unique('lease');
+      const results = await Promise.all([
+        store.holdLease(name, 'a', 100, 110),
+        other.holdLease(name, 'b', 100, 110),
+      ]);
+      assert.deepEqual([...results].sort(), [false, true]);
+      const [holder, stranger] = results[0] ? ['a', 'b'] : ['b', 'a'];
+      assert.equal(await store.holdLease(name, holder!, 105, 115), true, 'renewed');
+      assert.equal(await other.holdLease(name, stranger!, 114, 124), false, 'still held');
+      assert.equal(await other.holdLease(name, stranger!, 115, 125), true, 'lapsed: taken over');
+      assert.equal(await store.holdLease(name, holder!, 116, 126), false, 'lost');
     });
 
     it('audit entries keep the person, address and request id, and filter by actor', async () => {

@@ -4,6 +4,7 @@ import { KekMismatchError } from '../lib/kek.js';
 import { RegistryError } from '../registry/client-registry.js';
 import { auditCommand } from './audit.js';
 import { backupCommand, restoreCommand } from './backup.js';
+import { eventsCommand } from './events.js';
 import { kekCommand } from './kek.js';
 import { clientsCommand } from './clients.js';
 import { configCommand } from './config-check.js';
@@ -27,6 +28,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   restore: restoreCommand,
   kek: kekCommand,
   config: configCommand,
+  events: eventsCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

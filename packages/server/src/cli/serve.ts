@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { createLogger } from '../http/logger.js';
 import { countFailuresForWorkers, shareFailuresWithPrimary } from '../process/shared-failures.js';
+import { addUpMetricsForWorkers, shareMetricsWithPrimary } from '../process/shared-metrics.js';
 import {
   answerReplayChecksForWorkers,
   replayGuardsSharedWithPrimary,
@@ -14,9 +15,12 @@ import {
 } from '../process/supervisor.js';
 import { openSharedState } from '../shared-state/open-shared-state.js';
 import { prepareStorage, startServer, type RunningServer } from '../start.js';
-import { configFrom, serveSettings } from '../config.js';
+import { configFrom, serveSettings, webhookSecretSetting } from '../config.js';
 import { withConfigFile } from '../config/file.js';
 import { readOption } from '../config/option.js';
+import { startEventDelivery } from '../events/event-service.js';
+import { announceLockouts } from '../events/lockout-events.js';
+import { openStore, parseDatabaseUrl } from '../store/open-store.js';
 import { flagsFor, options, processEnvironment } from '../config/options.js';
 import { parse } from './common.js';
 import { UsageError } from './usage.js';
@@ -31,7 +35,7 @@ export async function serveCommand(args: string[]): Promise<void> {
   // Said once per service: by the primary, or by the only process.
   const warnings = cluster.isPrimary ? startupWarnings(sources) : [];
   if (workers > 1 && cluster.isPrimary) {
-    const logger = createLogger(config.logLevel);
+    const logger = createLogger(config.logLevel, undefined, config.logFormat);
     for (const warning of warnings) logger.warn(warning);
     // Migrations, the key-encryption key file, the pepper and the first signing key are made
     // once here, so workers starting together have nothing to race for.
@@ -45,12 +49,25 @@ export async function serveCommand(args: string[]): Promise<void> {
           .catch((error: unknown) => logger.error({ err: error }, 'pruning shared state failed'));
       }, 60_000).unref();
     }
-    countFailuresForWorkers(config.authFailureLimits, logger, shared);
+    const limiter = countFailuresForWorkers(config.authFailureLimits, logger, shared);
     answerReplayChecksForWorkers(undefined, shared, logger);
+    addUpMetricsForWorkers(logger);
+    // The primary's own store handle: it announces lockouts (it sees every worker's failures)
+    // and delivers events, so workers neither race for the delivery lease nor double-announce.
+    const store = await openStore(parseDatabaseUrl(config.database));
+    const announce = announceLockouts(store, logger);
+    const reportLock = limiter.onEvent;
+    limiter.onEvent = (event) => {
+      reportLock?.(event);
+      announce(event);
+    };
+    // Ended locks are found by sweeping, as every server does (context.ts).
+    setInterval(() => limiter.sweep(), 1_000).unref();
+    startEventDelivery(store, config.eventsWebhook, webhookSecretSetting(), logger);
     superviseWorkers({ workers, shutdownTimeout, logger });
     return;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, config.logFormat);
   const replayGuards = replayGuardsSharedWithPrimary(() => Math.floor(Date.now() / 1000), logger);
   let server: RunningServer;
   try {
@@ -64,6 +81,15 @@ export async function serveCommand(args: string[]): Promise<void> {
     throw error;
   }
   shareFailuresWithPrimary(server.context.authenticator.failures);
+  shareMetricsWithPrimary(server.context.metrics, logger);
+  const stopDelivery = cluster.isWorker
+    ? undefined
+    : startEventDelivery(
+        server.context.store,
+        config.eventsWebhook,
+        webhookSecretSetting(),
+        logger,
+      );
   const log = server.app.log;
   for (const warning of warnings) log.warn(warning);
   log.info(
@@ -82,7 +108,11 @@ export async function serveCommand(args: string[]): Promise<void> {
     },
     'tessera listening',
   );
-  stopGracefully(server.close, shutdownTimeout, log as Logger, {
+  const close = async () => {
+    await stopDelivery?.();
+    await server.close();
+  };
+  stopGracefully(close, shutdownTimeout, log as Logger, {
     startDraining: () => {
       server.context.draining = true;
     },

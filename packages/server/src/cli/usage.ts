@@ -59,6 +59,10 @@ Commands:
       Validate the configuration file and the environment together; exit 1 naming each bad
       setting.
 
+  events tail [--since ID]
+      Print events as they are committed, one JSON line each (the webhook's body), from the
+      newest on, or after event ID (--since 0: from the oldest kept). Stop with Ctrl-C.
+
 Every command takes --database URL (default sqlite:./${paths.defaultDataDir}/${paths.databaseFile}, or DATABASE_URL) and
 works on the database directly, whether or not a server is running. Every command takes
 --config FILE (or TESSERA_CONFIG): a TOML file of the settings below, named in snake_case.

@@ -23,6 +23,7 @@ import {
   type Source,
 } from './option.js';
 import { paths } from './paths.js';
+import { samplerNames, type SamplerName } from '../telemetry/tracing-settings.js';
 
 /**
  * The option table: every setting of the server and the CLI, once. `loadConfig`, the serve
@@ -182,6 +183,27 @@ const headerName = (raw: Raw): string => {
   const value = string(raw);
   if (!/^[A-Za-z0-9-]+$/.test(value))
     throw new InvalidValue(`must be a header name, got ${JSON.stringify(value)}`);
+  return value;
+};
+
+/** An http(s) URL, as given (the OTLP endpoints, the events webhook). */
+const httpUrl = (raw: Raw): string => {
+  const value = string(raw).trim();
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:')
+    throw new InvalidValue(`must be an http(s) URL, got ${JSON.stringify(value)}`);
+  return value;
+};
+
+const ratio = (raw: Raw): number => {
+  const value = Number(string(raw));
+  if (!(value >= 0 && value <= 1))
+    throw new InvalidValue(`must be a number from 0 to 1, got ${JSON.stringify(raw)}`);
   return value;
 };
 
@@ -585,6 +607,78 @@ export const options = {
     default: 'info',
     doc: `log level (${logLevels.join(', ')})`,
     parse: oneOf(logLevels),
+  }),
+  logFormat: option<'json' | 'pretty'>({
+    name: 'logFormat',
+    env: 'TESSERA_LOG_FORMAT',
+    default: 'json',
+    doc: 'log line format: `json`, or `pretty` (pino-pretty) for a person at a terminal',
+    parse: oneOf(['json', 'pretty'] as const),
+  }),
+  otelEndpoint: option<string>({
+    name: 'otelEndpoint',
+    env: 'TESSERA_OTEL_EXPORTER_OTLP_ENDPOINT',
+    defaultDoc: '`OTEL_EXPORTER_OTLP_ENDPOINT`, else tracing off',
+    doc: 'OpenTelemetry: OTLP/HTTP base URL spans are sent to (`/v1/traces` appended); tracing is on when set',
+    parse: httpUrl,
+  }),
+  otelStandardEndpoint: option<string>({
+    name: 'otelStandardEndpoint',
+    env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    defaultDoc: 'none',
+    doc: 'the standard OpenTelemetry name of the same base URL',
+    parse: httpUrl,
+  }),
+  otelTracesEndpoint: option<string>({
+    name: 'otelTracesEndpoint',
+    env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    defaultDoc: 'the base URL + `/v1/traces`',
+    doc: 'OpenTelemetry: the traces URL itself, used as given',
+    parse: httpUrl,
+  }),
+  otelServiceName: option<string>({
+    name: 'otelServiceName',
+    env: 'OTEL_SERVICE_NAME',
+    default: 'tessera',
+    doc: 'OpenTelemetry `service.name` of the spans',
+  }),
+  otelSdkDisabled: option<boolean>({
+    name: 'otelSdkDisabled',
+    env: 'OTEL_SDK_DISABLED',
+    default: false,
+    doc: 'OpenTelemetry: `true` turns tracing off whatever else is set',
+    parse: (raw) => String(raw).trim().toLowerCase() === 'true',
+  }),
+  otelTracesSampler: option<SamplerName>({
+    name: 'otelTracesSampler',
+    env: 'OTEL_TRACES_SAMPLER',
+    default: 'parentbased_always_on',
+    doc: 'OpenTelemetry: which traces are recorded (the specification’s sampler names)',
+    parse: oneOf(samplerNames),
+  }),
+  otelTracesSamplerArg: option<number>({
+    name: 'otelTracesSamplerArg',
+    env: 'OTEL_TRACES_SAMPLER_ARG',
+    default: 1,
+    doc: 'OpenTelemetry: the ratio of `*traceidratio` samplers, from 0 to 1',
+    parse: ratio,
+  }),
+  eventsWebhook: option<string>({
+    name: 'eventsWebhook',
+    flag: '--events-webhook',
+    metavar: 'URL',
+    env: 'TESSERA_EVENTS_WEBHOOK',
+    defaultDoc: 'none (events stay in the database)',
+    doc: 'URL each event is POSTed to (JSON, signed, retried until a 2xx; loopback allowed)',
+    parse: httpUrl,
+  }),
+  eventsWebhookSecret: option<string>({
+    name: 'eventsWebhookSecret',
+    env: 'TESSERA_EVENTS_WEBHOOK_SECRET',
+    // A secret: from the environment (a secret manager) only, never a flag or a file.
+    file: false,
+    defaultDoc: 'unsigned deliveries',
+    doc: 'HMAC-SHA256 key of the `Tessera-Signature` header of webhook deliveries',
   }),
   workers: option<number>({
     name: 'workers',

@@ -1,5 +1,8 @@
 import { constants, sign, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
+import { SpanKind } from '@opentelemetry/api';
 import type { SigningAlgorithm } from '@tessera/protocol';
+import { inChildSpan } from '../telemetry/request-spans.js';
+import { activeTracer } from '../telemetry/tracer-state.js';
 
 /**
  * Compact JWS signing on node:crypto's callback `sign`, which runs on the libuv pool, so an
@@ -30,6 +33,14 @@ export class JwsSigner {
   }
 
   sign(payload: object): Promise<string> {
+    if (activeTracer !== undefined) {
+      const attributes = { 'tessera.signing.alg': this.alg, 'tessera.signing.kid': this.kid };
+      return inChildSpan('sign', SpanKind.INTERNAL, attributes, () => this.#sign(payload));
+    }
+    return this.#sign(payload);
+  }
+
+  #sign(payload: object): Promise<string> {
     const signingInput = `${this.#encodedHeader}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
     return new Promise((resolve, reject) => {
       sign(this.#digest, Buffer.from(signingInput), this.#signingKey, (error, signature) => {

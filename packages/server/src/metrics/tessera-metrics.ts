@@ -1,6 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { KeyRecord } from '../store/contract.js';
-import { ActivityTracker } from './activity.js';
+import { ActivityTracker, type ClientActivity } from './activity.js';
 import { CountTable } from './count-table.js';
 import { LatencyHistogram } from './latency-histogram.js';
 
@@ -11,6 +11,25 @@ export const topClientSeries = 20;
 export interface MetricSources {
   keys: () => readonly KeyRecord[];
   clientCache: () => { hits: number; misses: number; size: number };
+}
+
+/** One metric as prom-client's `getMetricsAsJSON()` gives it (sent between processes). */
+export interface MetricJson {
+  name: string;
+  help: string;
+  type: string;
+  aggregator: string;
+  values: Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>;
+}
+
+/**
+ * The instance's numbers when they are not this process's alone: under `serve --workers N`
+ * the primary adds up every worker's (process/shared-metrics.ts).
+ */
+export interface InstanceMetrics {
+  scrape(): Promise<string>;
+  activitySeries(now: number, clientId?: string): Promise<{ issued: number[]; failed: number[] }>;
+  activityClients(now: number): Promise<ClientActivity[]>;
 }
 
 /**
@@ -49,6 +68,8 @@ export class TesseraMetrics {
   );
   readonly activity = new ActivityTracker();
   #sources: MetricSources | undefined;
+  /** Set in a worker of `serve --workers N`: scrapes and the console read the instance's. */
+  instance: InstanceMetrics | undefined;
 
   constructor(
     readonly nowSeconds: () => number,
@@ -98,6 +119,8 @@ export class TesseraMetrics {
       name: 'tessera_signing_key_age_seconds',
       help: 'Age of each signing key still in the JWKS, by kid, alg and state',
       labelNames: ['kid', 'alg', 'state'],
+      // Every worker holds the same keys: across workers, the largest (any one) is the answer.
+      aggregator: 'max',
       registers: [registry],
       collect() {
         this.reset();
@@ -122,7 +145,9 @@ export class TesseraMetrics {
     });
     new Gauge({
       name: 'tessera_client_cache_entries',
-      help: 'Clients held in the in-memory cache',
+      help: "Clients held in the in-memory cache (the largest of the workers' caches)",
+      // Each worker caches the clients it has seen: a sum would count a client once per worker.
+      aggregator: 'max',
       registers: [registry],
       collect() {
         this.set(sources()?.clientCache().size ?? 0);
@@ -155,9 +180,23 @@ export class TesseraMetrics {
     this.#sources = sources;
   }
 
-  /** The Prometheus text exposition of every metric. */
+  /** The Prometheus text exposition of every metric, the instance's. */
   async scrape(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const body = await (this.instance?.scrape() ?? this.registry.metrics());
+    return { contentType: this.registry.contentType, body };
+  }
+
+  /** The console's per-second counts for the window ending at `now`, the instance's. */
+  async activitySeries(
+    now: number,
+    clientId?: string,
+  ): Promise<{ issued: number[]; failed: number[] }> {
+    return this.instance?.activitySeries(now, clientId) ?? this.activity.series(now, clientId);
+  }
+
+  /** The console's 24-hour counts per client, the instance's. */
+  async activityClients(now: number): Promise<ClientActivity[]> {
+    return this.instance?.activityClients(now) ?? this.activity.clients(now);
   }
 }
 

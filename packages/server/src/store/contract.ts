@@ -1,3 +1,4 @@
+import type { NewEvent, StoredEvent } from '../events/event-types.js';
 import type { SigningAlgorithm } from '@tessera/protocol';
 
 /** How a client must authenticate at the token endpoint; `any` accepts either secret method. */
@@ -144,6 +145,15 @@ export interface SequencedRevocation extends RevocationRecord {
 export type KeyPatch = { kid: string } & Partial<
   Pick<KeyRecord, 'state' | 'activatesAt' | 'retiresAt'>
 >;
+
+/** A failed delivery attempt: when to try again, or that it is given up. */
+export interface EventFailure {
+  attempts: number;
+  /** Epoch milliseconds. */
+  nextAttemptAt: number;
+  error: string;
+  abandoned: boolean;
+}
 
 export interface AuditEntry {
   id?: number;
@@ -297,6 +307,25 @@ export interface Store {
   latestChange(): Promise<number>;
   /** Changes recorded after `cursor` (exclusive), oldest first. */
   changesSince(cursor: number): Promise<{ changes: Change[]; cursor: number }>;
+  /**
+   * The events outbox (events/): client and key writes append the events they cause in their
+   * own transaction; `appendEvents` is for what is not a store write (lockouts).
+   */
+  appendEvents(events: readonly NewEvent[]): Promise<void>;
+  /** The newest event's seq (0 when none): where a tail of new events starts. */
+  latestEventSeq(): Promise<number>;
+  /** Events after `afterSeq`, oldest first, at most `limit`. */
+  listEvents(afterSeq: number, limit: number): Promise<StoredEvent[]>;
+  /** The oldest undelivered (and not abandoned) events, oldest first, with their next try (ms). */
+  undeliveredEvents(limit: number): Promise<Array<StoredEvent & { nextAttemptAt: number }>>;
+  markEventDelivered(seq: number, at: number): Promise<void>;
+  recordEventFailure(seq: number, failure: EventFailure): Promise<void>;
+  /**
+   * Takes the named lease for `holder` until `until` (epoch seconds), or renews it, unless
+   * another holder's lease still runs at `now`. Returns whether `holder` holds it.
+   */
+  holdLease(name: string, holder: string, now: number, until: number): Promise<boolean>;
+
   /**
    * Subscribes to changes committed by other processes. The callback is a hint: call
    * {@link changesSince} to learn what changed. Returns an unsubscribe function.

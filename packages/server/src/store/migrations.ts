@@ -233,6 +233,55 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE audit_log ADD COLUMN request_id text;
     `,
   },
+  {
+    version: 7,
+    name: 'events outbox and leases',
+    // `at` and the delivery times are epoch milliseconds (an event's `time` has them).
+    sql: {
+      sqlite: `
+      CREATE TABLE events (
+        seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+        type            TEXT NOT NULL,
+        tenant          TEXT NOT NULL DEFAULT 'default',
+        client_id       TEXT,
+        data            TEXT NOT NULL,
+        at              INTEGER NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL DEFAULT 0,
+        delivered_at    INTEGER,
+        abandoned       INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT
+      );
+      CREATE INDEX events_undelivered ON events (seq) WHERE delivered_at IS NULL AND abandoned = 0;
+      CREATE INDEX events_at ON events (at);
+      CREATE TABLE leases (
+        name       TEXT PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );`,
+      postgres: `
+      CREATE TABLE events (
+        seq             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        type            text NOT NULL,
+        tenant          text NOT NULL DEFAULT 'default',
+        client_id       text,
+        data            jsonb NOT NULL,
+        at              bigint NOT NULL,
+        attempts        integer NOT NULL DEFAULT 0,
+        next_attempt_at bigint NOT NULL DEFAULT 0,
+        delivered_at    bigint,
+        abandoned       integer NOT NULL DEFAULT 0,
+        last_error      text
+      );
+      CREATE INDEX events_undelivered ON events (seq) WHERE delivered_at IS NULL AND abandoned = 0;
+      CREATE INDEX events_at ON events (at);
+      CREATE TABLE leases (
+        name       text PRIMARY KEY,
+        holder     text NOT NULL,
+        expires_at bigint NOT NULL
+      );`,
+    },
+  },
 ];
 
 /**

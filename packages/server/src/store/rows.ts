@@ -8,6 +8,7 @@ import type {
   SecretRecord,
   SequencedRevocation,
 } from './contract.js';
+import { eventId, type EventType, type NewEvent, type StoredEvent } from '../events/event-types.js';
 
 /**
  * Table rows exactly as both drivers return them: JSON columns as text (the PostgreSQL driver
@@ -260,5 +261,38 @@ export function toRevocation(row: RevocationRow): SequencedRevocation {
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
     seq: row.seq,
+  };
+}
+
+export interface EventRow {
+  seq: number;
+  type: EventType;
+  tenant: string;
+  client_id: string | null;
+  data: string;
+  at: number;
+  attempts: number;
+  next_attempt_at: number;
+  delivered_at: number | null;
+}
+
+export const insertEventSql = 'INSERT INTO events (type, client_id, data, at) VALUES (?, ?, ?, ?)';
+
+export function eventParams(event: NewEvent): unknown[] {
+  return [event.type, event.clientId, JSON.stringify(event.data), event.at];
+}
+
+export function toEvent(row: EventRow): StoredEvent & { nextAttemptAt: number } {
+  return {
+    seq: row.seq,
+    id: eventId(row.seq),
+    type: row.type,
+    tenant: row.tenant,
+    clientId: row.client_id,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    at: row.at,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    deliveredAt: row.delivered_at,
   };
 }
