@@ -40,6 +40,9 @@ export async function serveCommand(args: string[]): Promise<void> {
       url: server.url,
       issuer: config.issuer,
       database: redactUrl(config.database),
+      ...(config.databaseReplicas.length > 0
+        ? { databaseReplicas: config.databaseReplicas.map(redactUrl) }
+        : {}),
       preset: config.preset ?? null,
       signingAlg: config.signingAlg,
       // What libuv read when its pool started (bin/thread-pool.cjs chooses it); 4 by default.
