@@ -135,6 +135,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
   metrics.watch({
     keys: () => keys.records,
     clientCache: () => ({ hits: clients.hits, misses: clients.storeReads, size: clients.size }),
+    replication: () => store.replication,
   });
   const inspector = new TokenInspector(keys, clients, revocations, () => config.issuer, nowSeconds);
 

@@ -139,6 +139,19 @@ export interface Change {
   ref: string;
 }
 
+/** A replica-attached store's view of its replica (store/replica/), for /readyz and /metrics. */
+export interface ReplicationState {
+  /** Whether the last poll reached a replica. */
+  reachable: boolean;
+  /** Seconds behind the primary at the last successful poll; null before the first one. */
+  lagSeconds: number | null;
+  /** Whether the replica streams from the primary; null when it cannot tell (see replica-status.ts). */
+  streaming: boolean | null;
+  /** Which of the configured replicas is read (0-based, in the order given). */
+  current: number;
+  replicas: number;
+}
+
 /**
  * Storage contract shared by every adapter (SQLite, PostgreSQL). Every write that returns has
  * been committed durably, and records a {@link Change} in the same transaction so other
@@ -148,6 +161,8 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Set by the write guard (store/write-guard.ts): why writes are currently refused, if they are. */
   readonly writeHealth?: { refusedBecause: string | undefined };
+  /** Only on an instance reading a replica (`--database-replica`): the latest poll's view of it. */
+  readonly replication?: ReplicationState;
   migrate(): Promise<void>;
   close(): Promise<void>;
   /** A cheap liveness probe for /readyz. */

@@ -13,6 +13,7 @@ import type {
   KeyPatch,
   KeyRecord,
   NewClient,
+  ReplicationState,
   RevocationRecord,
   SecretChange,
   SequencedRevocation,
@@ -40,18 +41,6 @@ export interface ReplicatedStoreOptions {
   pollMs?: number;
   /** Longest a write waits for the replica to replay it before returning anyway (ms). */
   catchUpMs?: number;
-}
-
-/** The replica as /readyz and /metrics report it; from the latest poll. */
-export interface ReplicationState {
-  /** Whether the last poll reached a replica. */
-  reachable: boolean;
-  /** Seconds behind the primary at the last successful poll; null before the first one. */
-  lagSeconds: number | null;
-  streaming: boolean | null;
-  /** Which of the configured replicas is read (0-based, in the order given). */
-  current: number;
-  replicas: number;
 }
 
 const defaultPollMs = 500;
