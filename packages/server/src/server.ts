@@ -1,51 +1,87 @@
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyRequest,
-} from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
+import { authenticateRequest } from './client-auth/authenticate-request.js';
 import type { TesseraContext } from './context.js';
-import { serverFactory } from './http/server-factory.js';
-import { registerDiscoveryEndpoints } from './endpoints/discovery.js';
-import { registerHealthEndpoints } from './endpoints/health.js';
-import { registerJwksEndpoint } from './endpoints/jwks.js';
-import { registerMethodNotAllowed } from './endpoints/method-not-allowed.js';
-import { registerTokenEndpoint, tokenRoutes } from './endpoints/token.js';
+import { senderBinding, tokenTransport, type TokenTransport } from './dpop/sender-binding.js';
+import { adminActivityEndpoints } from './endpoints/admin/admin-activity.js';
+import { authenticateAdmin } from './endpoints/admin/admin-auth.js';
+import { adminClientEndpoints } from './endpoints/admin/admin-clients.js';
+import { adminKeyEndpoints } from './endpoints/admin/admin-keys.js';
+import { consoleEndpoints } from './console/console-routes.js';
+import { discoveryEndpoint } from './endpoints/discovery.js';
+import type { AuthenticateClient, Endpoint } from './endpoints/endpoint.js';
+import { healthEndpoints } from './endpoints/health.js';
+import { introspectionEndpoint } from './endpoints/introspect.js';
+import { jwksEndpoint } from './endpoints/jwks.js';
+import { metricsEndpoint } from './endpoints/metrics.js';
+import { openApiEndpoint } from './endpoints/openapi.js';
+import { presetRevokeEndpoint } from './endpoints/preset-revoke.js';
+import { revocationFeedEndpoint } from './endpoints/revocation-feed.js';
+import { revocationEndpoint } from './endpoints/revoke.js';
+import { tokenEndpoints } from './endpoints/token.js';
 import { TokenListener } from './endpoints/token-listener.js';
-import { registerAdminClients } from './endpoints/admin/admin-clients.js';
-import { registerAdminKeys } from './endpoints/admin/admin-keys.js';
-import { registerAdminActivity } from './endpoints/admin/admin-activity.js';
-import { registerConsole } from './console/console-routes.js';
-import { registerMetrics } from './metrics/http-metrics.js';
-import { registerOpenApi } from './endpoints/openapi.js';
-import { introspectionPath, registerIntrospectionEndpoint } from './endpoints/introspect.js';
-import { registerRevocationFeed } from './endpoints/revocation-feed.js';
-import { registerRevocationEndpoint, revocationPath } from './endpoints/revoke.js';
-import { errorReply, logRefusal, toOAuthError } from './http/error-reply.js';
+import { refusal } from './http/error-reply.js';
 import { requestIdOf } from './http/request-id.js';
-import { bodyTypeOf, mediaTypes, parseParams, type BodyType } from './http/parse-params.js';
-import { OAuthError } from '@tessera/protocol';
-import { registerPresetRevokeEndpoint } from './endpoints/preset-revoke.js';
-import { ParameterError } from './presets/parameter-error.js';
-import type { Preset } from './presets/preset.js';
+import { mountEndpoints } from './http/routes.js';
+import { serverFactory } from './http/server-factory.js';
+import { recordAnswer, recordRefusal, registerMetrics } from './metrics/http-metrics.js';
+import type { ClientRecord } from './store/contract.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The token endpoint's node:http front door (see endpoints/token-listener.ts). */
     tokenListener: TokenListener;
   }
-  interface FastifyContextConfig {
-    /** The provider dialect whose error shape this route answers in. */
-    preset?: Preset | undefined;
-    /** Body types the route accepts; every type `parseParams` knows when absent. */
-    bodyTypes?: readonly BodyType[] | undefined;
-  }
+}
+
+/** Every endpoint, each given only the parts of the context it uses. */
+export function endpointTable(context: TesseraContext): Endpoint[] {
+  const { config, preset, store, keys, inspector, revocations, nowSeconds, syncChanges } = context;
+  const { authenticator, secretUsage, hasher, clients, kek, metrics } = context;
+  const authenticate: AuthenticateClient = (request, params, options) =>
+    authenticateRequest(context, request.host!, params, options);
+  const transport = (request: IncomingMessage, path: string) =>
+    tokenTransport(context, request, path);
+  const bind = (client: ClientRecord, sent: TokenTransport) => senderBinding(context, client, sent);
+  const revokeDeps = { inspector, store, revocations, nowSeconds };
+  const table: Endpoint[] = [
+    ...tokenEndpoints(
+      { config, keys, nowSeconds, syncChanges, authenticator, secretUsage, transport, bind },
+      preset,
+    ),
+    revocationEndpoint(revokeDeps, authenticate),
+    introspectionEndpoint({ inspector }, authenticate),
+    revocationFeedEndpoint({ revocations, nowSeconds }, authenticate),
+    ...(preset?.revoke
+      ? [presetRevokeEndpoint(revokeDeps, authenticate, preset, preset.revoke)]
+      : []),
+    ...adminClientEndpoints({ store, hasher, nowSeconds, clients }),
+    ...adminKeyEndpoints({ store, kek, keys, nowSeconds, config }),
+    ...adminActivityEndpoints({ activity: metrics.activity, nowSeconds }),
+    ...consoleEndpoints(),
+    jwksEndpoint({ config, keys, syncChanges }),
+    discoveryEndpoint({ config, keys }),
+    ...healthEndpoints({ store, keys, config, draining: () => context.draining }),
+    metricsEndpoint({ metrics }),
+  ];
+  table.push(openApiEndpoint(config, () => table));
+  return table;
 }
 
 /** Builds the HTTP app around a context; listening is the caller's business. */
 export function buildServer(context: TesseraContext, logger: Logger): FastifyInstance {
-  const tokenEndpointRoutes = tokenRoutes(context.preset);
-  const tokenListener = new TokenListener(context, logger, tokenEndpointRoutes);
+  const table = endpointTable(context);
+  const tokenListener = new TokenListener(
+    {
+      logger,
+      bodyLimit: context.config.bodyLimit,
+      refused: (error, facts) => recordRefusal(context, 'token', error, facts),
+      answered: (status, elapsedMs, facts, clientId) =>
+        recordAnswer(context, 'token', status, elapsedMs, facts, clientId),
+    },
+    table.filter((endpoint) => endpoint.kind === 'token'),
+  );
   const app = Fastify({
     serverFactory: serverFactory(context.config, (request, response) =>
       tokenListener.take(request, response),
@@ -77,15 +113,10 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
     done(null, payload);
   });
 
-  app.setErrorHandler(async (error, request, reply) => {
-    const oauthError = toOAuthError(error);
-    logRefusal(oauthError, () => request.log);
-    const shaped = errorReply(
-      oauthError,
-      request.routeOptions.config.preset,
-      request.id,
-      request.body instanceof Map ? (request.body as Map<string, string>) : undefined,
-    );
+  app.setErrorHandler(async (thrown, request, reply) => {
+    const body = request.body instanceof Map ? (request.body as Map<string, string>) : undefined;
+    const { preset } = request.routeOptions.config;
+    const { reply: shaped } = refusal(thrown, preset, request.id, body, () => request.log);
     return reply.code(shaped.status).headers(shaped.headers).send(shaped.body);
   });
 
@@ -99,54 +130,6 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
     }),
   );
 
-  // OAuth endpoints take form, multipart and JSON bodies, parsed into one flat parameter
-  // map that refuses duplicates before any protocol code sees it.
-  void app.register(async (oauth) => {
-    oauth.removeAllContentTypeParsers();
-    oauth.addContentTypeParser(
-      '*',
-      { parseAs: 'buffer' },
-      async (request: FastifyRequest, body: Buffer) => {
-        const contentType = request.headers['content-type'];
-        const type = bodyTypeOf(typeof contentType === 'string' ? contentType : undefined);
-        if (!type) {
-          throw new OAuthError(
-            'invalid_request',
-            'The request body must be application/x-www-form-urlencoded, multipart/form-data or application/json',
-          );
-        }
-        // A preset's paths accept only the body types its provider documents.
-        const accepted = request.routeOptions.config.bodyTypes;
-        if (accepted && !accepted.includes(type)) {
-          throw new ParameterError(
-            'Content-Type',
-            'invalid_request',
-            `The request body must be ${accepted.map((name) => mediaTypes[name]).join(' or ')}`,
-          );
-        }
-        return parseParams(type, body, contentType as string);
-      },
-    );
-    for (const route of tokenEndpointRoutes) {
-      registerTokenEndpoint(oauth, context, route);
-      registerMethodNotAllowed(oauth, route.path, 'POST', route.preset);
-    }
-    registerRevocationEndpoint(oauth, context);
-    registerMethodNotAllowed(oauth, revocationPath, 'POST');
-    registerIntrospectionEndpoint(oauth, context);
-    registerMethodNotAllowed(oauth, introspectionPath, 'POST');
-    const preset = context.preset;
-    if (preset?.revoke) registerPresetRevokeEndpoint(oauth, context, preset, preset.revoke);
-  });
-
-  registerRevocationFeed(app, context);
-  registerAdminClients(app, context);
-  registerAdminKeys(app, context);
-  registerAdminActivity(app, context);
-  registerConsole(app);
-  registerOpenApi(app, context);
-  registerJwksEndpoint(app, context);
-  registerDiscoveryEndpoints(app, context);
-  registerHealthEndpoints(app, context);
+  mountEndpoints(app, table, (authorization) => authenticateAdmin(context, authorization));
   return app;
 }

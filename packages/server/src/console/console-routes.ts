@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Answer, Endpoint } from '../endpoints/endpoint.js';
 
 /** The console's files, beside `src/` and `dist/` in the package (two levels up from here). */
 const assetDirectory = new URL('../../console/', import.meta.url);
@@ -38,7 +38,7 @@ export const consoleSecurityHeaders: Readonly<Record<string, string>> = {
  * with an admin client's credentials at the token endpoint and calls the admin API with the
  * token it gets; the server holds no console session.
  */
-export function registerConsole(app: FastifyInstance): void {
+export function consoleEndpoints(): Endpoint[] {
   const files = new Map<string, { body: Buffer; type: string }>();
   let names: string[] = [];
   try {
@@ -50,19 +50,39 @@ export function registerConsole(app: FastifyInstance): void {
     const type = contentTypeOf(name);
     if (type) files.set(name, { body: readFileSync(new URL(name, assetDirectory)), type });
   }
-  const send = (reply: FastifyReply, name: string) => {
+  const send = (name: string): Answer => {
     const file = files.get(name);
     if (!file) {
-      return reply.code(404).send({
-        error: 'not_found',
-        error_description: 'No such console file',
-      });
+      return {
+        status: 404,
+        body: { error: 'not_found', error_description: 'No such console file' },
+      };
     }
-    return reply.headers(consoleSecurityHeaders).type(file.type).send(file.body);
+    return {
+      status: 200,
+      headers: { ...consoleSecurityHeaders, 'content-type': file.type },
+      body: file.body,
+    };
   };
-
-  app.get('/console', async (_request, reply) => send(reply, 'index.html'));
-  app.get<{ Params: { asset: string } }>('/console/:asset', async (request, reply) =>
-    send(reply, request.params.asset === '' ? 'index.html' : request.params.asset),
-  );
+  return [
+    {
+      method: 'GET',
+      paths: ['/console'],
+      summary: 'The admin console (HTML); signs in with an admin client at /oauth/token',
+      caller: 'none',
+      responses: { 200: { description: 'The console page', type: 'text/html' } },
+      handle: () => send('index.html'),
+    },
+    {
+      method: 'GET',
+      paths: ['/console/:asset'],
+      summary: "The console's static files: the page, its style, its ES modules, the icon",
+      caller: 'none',
+      responses: { 200: { description: 'The file', type: '*/*' }, 404: 'not_found' },
+      handle: (request) => {
+        const asset = request.path?.asset ?? '';
+        return send(asset === '' ? 'index.html' : asset);
+      },
+    },
+  ];
 }

@@ -1,16 +1,18 @@
 import type { AuthorizationServerMetadata } from '@tessera/protocol';
-import type { FastifyInstance } from 'fastify';
 import type { TesseraContext } from '../context.js';
 import { introspectionPath } from './introspect.js';
 import { jwksPath } from './jwks.js';
 import { revocationPath } from './revoke.js';
 import { assertionSigningAlgorithms } from '../client-auth/private-key-jwt.js';
 import { dpopSigningAlgorithms } from '../dpop/dpop-proof.js';
+import { json, list, object, str, type Endpoint } from './endpoint.js';
 
 export const tokenPath = '/oauth/token';
 
 /** RFC 8414 §2 metadata describing exactly what this server does. */
-export function authorizationServerMetadata(context: TesseraContext): AuthorizationServerMetadata {
+export function authorizationServerMetadata(
+  context: Pick<TesseraContext, 'config' | 'keys'>,
+): AuthorizationServerMetadata {
   const { issuer, tlsClientCa, trustedProxies } = context.config;
   // Client certificates reach the server directly (--tls-client-ca) or through a proxy.
   const mtls = tlsClientCa !== undefined || trustedProxies.length > 0;
@@ -36,8 +38,24 @@ export function authorizationServerMetadata(context: TesseraContext): Authorizat
   };
 }
 
-export function registerDiscoveryEndpoints(app: FastifyInstance, context: TesseraContext): void {
-  const handler = async () => authorizationServerMetadata(context);
-  app.get('/.well-known/oauth-authorization-server', handler);
-  app.get('/.well-known/openid-configuration', handler);
+export function discoveryEndpoint(deps: Pick<TesseraContext, 'config' | 'keys'>): Endpoint {
+  return {
+    method: 'GET',
+    // RFC 8414 §3, and the same document at the OpenID path that many libraries try first.
+    paths: ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'],
+    summary: 'Authorization server metadata (RFC 8414)',
+    caller: 'none',
+    responses: {
+      200: json(
+        'Metadata',
+        object({
+          issuer: str,
+          token_endpoint: str,
+          jwks_uri: str,
+          grant_types_supported: list(str),
+        }),
+      ),
+    },
+    handle: () => ({ status: 200, body: authorizationServerMetadata(deps) }),
+  };
 }

@@ -1,25 +1,55 @@
-import type { FastifyInstance } from 'fastify';
 import type { TesseraContext } from '../context.js';
+import { json, object, str, type Endpoint } from './endpoint.js';
+
+export interface HealthDeps extends Pick<TesseraContext, 'store' | 'keys'> {
+  config: Pick<TesseraContext['config'], 'signingAlg'>;
+  /** Whether a graceful stop has begun (read per request: it changes). */
+  draining: () => boolean;
+}
+
+const readiness = object({
+  status: { enum: ['ready', 'degraded', 'not_ready', 'draining'] },
+  checks: { type: 'object', additionalProperties: str },
+});
 
 /** Liveness (`/healthz`: the process answers) and readiness (`/readyz`: it can issue tokens). */
-export function registerHealthEndpoints(app: FastifyInstance, context: TesseraContext): void {
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    const checks: Record<string, string> = {};
-    try {
-      await context.store.ping();
-      checks.store = 'ok';
-    } catch {
-      checks.store = 'unavailable';
-    }
-    checks.signing_key = context.keys.signer(context.config.signingAlg) ? 'ok' : 'missing';
-    const refused = context.store.writeHealth?.refusedBecause;
-    checks.store_writes = refused === undefined ? 'ok' : `refused: ${refused}`;
-    const ready = checks.store === 'ok' && checks.signing_key === 'ok';
-    // Writes refused (full disk, read-only) still leave token issuance working: degraded,
-    // not unready, so a balancer keeps sending token requests here.
-    if (context.draining) return reply.code(503).send({ status: 'draining', checks });
-    const status = !ready ? 'not_ready' : refused === undefined ? 'ready' : 'degraded';
-    return reply.code(ready ? 200 : 503).send({ status, checks });
-  });
+export function healthEndpoints(deps: HealthDeps): Endpoint[] {
+  return [
+    {
+      method: 'GET',
+      paths: ['/healthz'],
+      summary: 'Liveness',
+      caller: 'none',
+      responses: { 200: json('Alive', { const: { status: 'ok' } }) },
+      handle: () => ({ status: 200, body: { status: 'ok' } }),
+    },
+    {
+      method: 'GET',
+      paths: ['/readyz'],
+      summary: 'Readiness: the store answers and a signing key is active',
+      caller: 'none',
+      responses: {
+        200: json('Ready (or degraded: writes refused)', readiness),
+        503: json('Not ready, or draining', readiness),
+      },
+      async handle() {
+        const checks: Record<string, string> = {};
+        try {
+          await deps.store.ping();
+          checks.store = 'ok';
+        } catch {
+          checks.store = 'unavailable';
+        }
+        checks.signing_key = deps.keys.signer(deps.config.signingAlg) ? 'ok' : 'missing';
+        const refused = deps.store.writeHealth?.refusedBecause;
+        checks.store_writes = refused === undefined ? 'ok' : `refused: ${refused}`;
+        const ready = checks.store === 'ok' && checks.signing_key === 'ok';
+        // Writes refused (full disk, read-only) still leave token issuance working: degraded,
+        // not unready, so a balancer keeps sending token requests here.
+        if (deps.draining()) return { status: 503, body: { status: 'draining', checks } };
+        const status = !ready ? 'not_ready' : refused === undefined ? 'ready' : 'degraded';
+        return { status: ready ? 200 : 503, body: { status, checks } };
+      },
+    },
+  ];
 }

@@ -1,21 +1,17 @@
 import { OAuthError, type IntrospectionResponse } from '@tessera/protocol';
-import type { FastifyInstance } from 'fastify';
-import {
-  authenticateRequest,
-  requireIntrospectScope,
-} from '../client-auth/authenticate-request.js';
+import { requireIntrospectScope } from '../client-auth/authenticate-request.js';
 import type { TesseraContext } from '../context.js';
 import { noStoreHeaders } from '../http/error-reply.js';
-import type { Params } from '../http/parse-params.js';
+import { json, ref, tokenParams, type AuthenticateClient, type Endpoint } from './endpoint.js';
 
 export const introspectionPath = '/oauth/introspect';
 
 /** RFC 7662 §2.2: the token's claims when active; otherwise `{active: false}` and nothing else. */
 export async function introspect(
-  context: TesseraContext,
+  deps: Pick<TesseraContext, 'inspector'>,
   token: string,
 ): Promise<IntrospectionResponse> {
-  const inspection = await context.inspector.inspect(token);
+  const inspection = await deps.inspector.inspect(token);
   if (!inspection.active) return { active: false };
   const { claims } = inspection;
   return {
@@ -33,14 +29,31 @@ export async function introspect(
   } as IntrospectionResponse;
 }
 
-export function registerIntrospectionEndpoint(app: FastifyInstance, context: TesseraContext): void {
-  app.post(introspectionPath, async (request, reply) => {
-    const params = (request.body as Params | undefined) ?? new Map<string, string>();
-    const caller = await authenticateRequest(context, request, params);
-    requireIntrospectScope(caller);
-    const token = params.get('token');
-    if (token === undefined)
-      throw new OAuthError('invalid_request', 'The token parameter is missing');
-    return reply.headers(noStoreHeaders).send(await introspect(context, token));
-  });
+export function introspectionEndpoint(
+  deps: Pick<TesseraContext, 'inspector'>,
+  authenticate: AuthenticateClient,
+): Endpoint {
+  return {
+    method: 'POST',
+    paths: [introspectionPath],
+    summary: 'Introspect an access token (RFC 7662); needs the tessera:introspect scope',
+    caller: 'client',
+    body: 'params',
+    kind: 'introspect',
+    request: { body: tokenParams },
+    responses: {
+      200: json('Token state', ref('Introspection')),
+      400: 'invalid_request',
+      401: 'invalid_client',
+      403: 'The client lacks the tessera:introspect scope',
+    },
+    async handle(request) {
+      const params = request.params!;
+      requireIntrospectScope(await authenticate(request, params));
+      const token = params.get('token');
+      if (token === undefined)
+        throw new OAuthError('invalid_request', 'The token parameter is missing');
+      return { status: 200, headers: noStoreHeaders, body: await introspect(deps, token) };
+    },
+  };
 }

@@ -1,12 +1,9 @@
 import { OAuthError } from '@tessera/protocol';
-import type { FastifyInstance } from 'fastify';
-import { authenticateRequest } from '../client-auth/authenticate-request.js';
-import type { TesseraContext } from '../context.js';
 import { noStoreHeaders } from '../http/error-reply.js';
-import type { Params } from '../http/parse-params.js';
 import type { Preset, PresetRevoke } from '../presets/preset.js';
-import { registerMethodNotAllowed } from './method-not-allowed.js';
-import { revokeToken } from './revoke.js';
+import { json, object, str } from './endpoint.js';
+import type { AuthenticateClient, Endpoint } from './endpoint.js';
+import { revokeToken, type RevokeDeps } from './revoke.js';
 
 function checkHeaders(revoke: PresetRevoke, headers: Record<string, unknown>): void {
   for (const [name, pattern] of Object.entries(revoke.requiredHeaders)) {
@@ -23,22 +20,41 @@ function checkHeaders(revoke: PresetRevoke, headers: Record<string, unknown>): v
  * succeed silently — in the provider's wire shape. `json-credentials` reads the client's
  * credentials from the JSON body only; an Authorization header is not consulted.
  */
-export function registerPresetRevokeEndpoint(
-  app: FastifyInstance,
-  context: TesseraContext,
+export function presetRevokeEndpoint(
+  deps: RevokeDeps,
+  authenticate: AuthenticateClient,
   preset: Preset,
   revoke: PresetRevoke,
-): void {
-  app.post(
-    revoke.path,
-    { config: { preset, bodyTypes: ['json'] } },
-    async function presetRevoke(request, reply) {
-      checkHeaders(revoke, request.headers);
-      const params = (request.body as Params | undefined) ?? new Map<string, string>();
-      const caller = await authenticateRequest(context, request, params, { bodyOnly: true });
-      await revokeToken(context, caller, params);
-      return reply.code(200).headers(noStoreHeaders).send(revoke.okBody);
+): Endpoint {
+  return {
+    method: 'POST',
+    paths: [revoke.path],
+    summary: `Revoke an access token in ${preset.name}'s dialect (RFC 7009 semantics)`,
+    caller: 'client',
+    body: 'params',
+    bodyTypes: ['json'],
+    preset,
+    kind: 'revoke',
+    request: {
+      body: object({ client_id: str, client_secret: str, token: str }),
+      headers: Object.fromEntries(
+        Object.entries(revoke.requiredHeaders).map(([name, pattern]) => [
+          name,
+          { ...str, pattern: pattern.source },
+        ]),
+      ),
     },
-  );
-  registerMethodNotAllowed(app, revoke.path, 'POST', preset);
+    responses: {
+      200: json('Revoked, or nothing to revoke', { const: revoke.okBody }),
+      400: 'invalid_request',
+      401: 'invalid_client',
+    },
+    async handle(request) {
+      checkHeaders(revoke, request.raw.headers);
+      const params = request.params!;
+      const caller = await authenticate(request, params, { bodyOnly: true });
+      await revokeToken(deps, caller, params);
+      return { status: 200, headers: noStoreHeaders, body: revoke.okBody };
+    },
+  };
 }

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { OAuthError } from '@tessera/protocol';
 import type { Logger } from 'pino';
-import type { TesseraContext } from '../context.js';
-import { errorReply, logRefusal, noStoreHeaders, toOAuthError } from '../http/error-reply.js';
+import { refusal } from '../http/error-reply.js';
 import {
   bodyTypeOf,
   decodeUtf8,
@@ -12,35 +12,43 @@ import {
   type Params,
 } from '../http/parse-params.js';
 import { requestIdOf } from '../http/request-id.js';
-import { recordAnswer, recordRefusal, type RequestFacts } from '../metrics/http-metrics.js';
-import { answerTokenRequest, type TokenRoute } from './token.js';
+import type { RequestFacts } from '../metrics/http-metrics.js';
+import type { Endpoint, EndpointRequest } from './endpoint.js';
 
 const jsonType = 'application/json; charset=utf-8';
 
+/** What the listener needs besides the token endpoints. */
+export interface ListenerDeps {
+  logger: Logger;
+  bodyLimit: number;
+  /** Counts a refused token request (metrics/http-metrics.ts `recordRefusal`). */
+  refused(error: OAuthError, facts: RequestFacts): void;
+  /** Counts an answered token request (metrics/http-metrics.ts `recordAnswer`). */
+  answered(status: number, elapsedMs: number, facts: RequestFacts, clientId?: string): void;
+}
+
 /**
- * The token endpoint served straight from node:http, ahead of Fastify. Issuing tokens is the
- * hot path, and Fastify's per-request machinery (routing, hooks, a child logger, content-type
- * dispatch, reply serialisation) cost up to ~10 µs of the ~70 µs a token took on the event loop. Only requests
- * whose headers already place them here are taken: POST to a token path exactly (no query
- * string), a body type the path accepts, and a Content-Length within the body limit. Anything
- * else, including every malformed request Fastify answers itself, passes through untouched
- * (nothing has been read from it). What it does with a request is the Fastify route's work:
- * the same parsing, `answerTokenRequest`, error shaping, logging and metrics functions, and
- * `token-listener.test.ts` holds both paths to the same answers.
+ * The token endpoint served straight from node:http, ahead of Fastify: its per-request
+ * machinery (routing, hooks, a child logger, content-type dispatch, reply serialisation) cost
+ * up to ~10 µs of the ~70 µs a token took on the event loop. It takes only requests whose
+ * headers place them here: POST to a token path exactly (no query string), a body type the
+ * path accepts, a Content-Length within the body limit. Anything else, including every
+ * malformed request, passes to Fastify untouched (nothing has been read from it). Taken
+ * requests get the same parsing, endpoint handler (endpoints/token.ts), header set, error
+ * shaping, logging and metrics as on the Fastify route; `token-listener.test.ts` compares them.
  */
 export class TokenListener {
-  readonly #byPath: Map<string, TokenRoute>;
-  readonly #bodyLimit: number;
+  readonly #byPath: Map<string, Endpoint>;
   /** Requests taken so far; tests use it to tell which path answered. */
   taken = 0;
 
   constructor(
-    private readonly context: TesseraContext,
-    private readonly logger: Logger,
-    routes: readonly TokenRoute[],
+    private readonly deps: ListenerDeps,
+    endpoints: readonly Endpoint[],
   ) {
-    this.#byPath = new Map(routes.map((route) => [route.path, route]));
-    this.#bodyLimit = context.config.bodyLimit;
+    this.#byPath = new Map(
+      endpoints.flatMap((endpoint) => endpoint.paths.map((path) => [path, endpoint] as const)),
+    );
   }
 
   /** Takes the request and answers it (true), or leaves it untouched for Fastify (false). */
@@ -54,7 +62,7 @@ export class TokenListener {
     const length = request.headers['content-length'];
     if (length === undefined || request.headers['transfer-encoding'] !== undefined) return false;
     const size = Number(length);
-    if (!(size > 0 && size <= this.#bodyLimit)) return false;
+    if (!(size > 0 && size <= this.deps.bodyLimit)) return false;
 
     this.taken += 1;
     const started = performance.now();
@@ -62,14 +70,17 @@ export class TokenListener {
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.once('end', () => {
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      answer(this.context, this.logger, route, request, response, {
+      // The one object this request allocates here: the handler's request, with what was read.
+      answer(this.deps, route, response, {
+        raw: request,
+        params: undefined,
         type,
         contentType: contentType!,
-        body,
+        bytes: body,
         started,
       }).catch((error: unknown) => {
         // answer() turns every refusal into a response; this is a bug, not a request error.
-        this.logger.error({ err: error }, 'token listener failed');
+        this.deps.logger.error({ err: error }, 'token listener failed');
         response.destroy();
       });
     });
@@ -77,22 +88,22 @@ export class TokenListener {
   }
 }
 
-interface ReadBody {
+interface ReadBody extends EndpointRequest {
   type: BodyType;
   contentType: string;
-  body: Buffer;
+  bytes: Buffer;
   /** performance.now() when the request arrived, for the latency histogram. */
   started: number;
 }
 
 async function answer(
-  context: TesseraContext,
-  logger: Logger,
-  route: TokenRoute,
-  request: IncomingMessage,
+  deps: ListenerDeps,
+  endpoint: Endpoint,
   response: ServerResponse,
   read: ReadBody,
 ): Promise<void> {
+  const { logger } = deps;
+  const request = read.raw;
   const requestId = requestIdOf(request);
   // Fastify makes a child logger per request; here one is made only for a line to write.
   let requestLog: Logger | undefined;
@@ -105,29 +116,26 @@ async function answer(
     );
   }
 
-  let params: Params | undefined;
   let statusCode: number;
   let issuedTo: string | undefined;
   try {
     // The common body type is parsed synchronously: one await fewer per token.
-    params =
+    read.params =
       read.type === 'urlencoded'
-        ? parseUrlEncoded(decodeUtf8(read.body))
-        : await parseParams(read.type, read.body, read.contentType);
-    const issued = await answerTokenRequest(context, route, request, params);
-    statusCode = 200;
-    issuedTo = issued.clientId;
-    send(response, 200, noStoreHeaders, JSON.stringify(issued.response), requestId);
+        ? parseUrlEncoded(decodeUtf8(read.bytes))
+        : await parseParams(read.type, read.bytes, read.contentType);
+    const answered = await endpoint.handle(read);
+    statusCode = answered.status;
+    issuedTo = answered.clientId;
+    send(response, statusCode, answered.headers, JSON.stringify(answered.body), requestId);
   } catch (thrown) {
-    const error = toOAuthError(thrown);
-    logRefusal(error, log);
-    recordRefusal(context, 'token', error, factsOf(request, params));
-    const shaped = errorReply(error, route.preset, requestId, params);
-    statusCode = shaped.status;
-    send(response, shaped.status, shaped.headers, JSON.stringify(shaped.body), requestId);
+    const { error, reply } = refusal(thrown, endpoint.preset, requestId, read.params, log);
+    deps.refused(error, factsOf(request, read.params));
+    statusCode = reply.status;
+    send(response, reply.status, reply.headers, JSON.stringify(reply.body), requestId);
   }
   const elapsedMs = performance.now() - read.started;
-  recordAnswer(context, 'token', statusCode, elapsedMs, factsOf(request, params), issuedTo);
+  deps.answered(statusCode, elapsedMs, factsOf(request, read.params), issuedTo);
   if (logRequests) {
     log().info({ res: { statusCode }, responseTime: elapsedMs }, 'request completed');
   }
@@ -142,7 +150,7 @@ const factsOf = (request: IncomingMessage, params: Params | undefined): RequestF
 function send(
   response: ServerResponse,
   status: number,
-  headers: Readonly<Record<string, string>>,
+  headers: Readonly<Record<string, string>> | undefined,
   body: string,
   requestId: string,
 ): void {

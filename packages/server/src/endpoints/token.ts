@@ -1,17 +1,34 @@
 import { OAuthError, type TokenResponse } from '@tessera/protocol';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { presentedCredentials } from '../client-auth/authenticate-client.js';
-import { ClientAuthError } from '../client-auth/failure-reasons.js';
+import { basicRealm, ClientAuthError } from '../client-auth/failure-reasons.js';
 import type { TesseraContext } from '../context.js';
+import type { ClientRecord } from '../store/contract.js';
 import { clientCredentials, clientCredentialsGrant } from '../grants/client-credentials.js';
 import { noStoreHeaders } from '../http/error-reply.js';
-import type { BodyType, Params } from '../http/parse-params.js';
+import type { Params } from '../http/parse-params.js';
 import { checkPresetParams } from '../presets/check-params.js';
 import { ParameterError } from '../presets/parameter-error.js';
 import { isRfcCompatible, type Preset } from '../presets/preset.js';
 import { tokenPath } from './discovery.js';
-import { senderBinding, tokenTransport, type TokenTransport } from '../dpop/sender-binding.js';
+import type { senderBinding, TokenTransport } from '../dpop/sender-binding.js';
+import { json, object, ref, str, type Answer, type Endpoint } from './endpoint.js';
+
+/** What the token endpoint uses of the context. */
+export interface TokenDeps extends Pick<
+  TesseraContext,
+  'authenticator' | 'secretUsage' | 'nowSeconds' | 'syncChanges'
+> {
+  config: Pick<
+    TesseraContext['config'],
+    'issuer' | 'defaultAudience' | 'defaultTokenTtl' | 'signingAlg'
+  >;
+  keys: Pick<TesseraContext['keys'], 'signer'>;
+  /** The request's sender facts: client certificate, DPoP proof, htu. */
+  transport(request: IncomingMessage, path: string): TokenTransport;
+  /** Binds the token to the DPoP key or certificate the request came with. */
+  bind: (client: ClientRecord, transport: TokenTransport) => ReturnType<typeof senderBinding>;
+}
 
 /** Parameters RFC 6749 §2.3.1 forbids in the request URI. */
 const credentialParams = [
@@ -21,24 +38,18 @@ const credentialParams = [
   'client_assertion_type',
 ];
 
-/** A token response and the client it was issued to (for metrics). */
-export interface IssuedToken {
-  response: TokenResponse;
-  clientId: string;
-}
-
 /**
  * RFC 6749 §4.4.2–§5: checks the request, authenticates the client, issues a signed
- * RFC 9068 access token. Plain function over parsed input, so tests and presets share it.
+ * RFC 9068 access token, answered as the token endpoint answers it (the token listener too).
  */
-export async function issueToken(
-  context: TesseraContext,
+async function issueToken(
+  context: TokenDeps,
   preset: Preset | undefined,
   authorization: string | undefined,
   params: Params,
-  sourceAddress?: string,
-  transport?: TokenTransport,
-): Promise<IssuedToken> {
+  sourceAddress: string | undefined,
+  transport: TokenTransport,
+): Promise<Answer> {
   const grantType = params.get('grant_type');
   if (grantType === undefined)
     throw new ParameterError(
@@ -53,21 +64,19 @@ export async function issueToken(
       'Only the client_credentials grant is supported',
     );
   }
-  const credentials = presentedCredentials(authorization, params, transport?.certificate);
+  const credentials = presentedCredentials(authorization, params, transport.certificate);
   if (preset && !(preset.authMethods as readonly string[]).includes(credentials.method)) {
     throw new ClientAuthError('method_not_allowed', {
       detail: `preset ${preset.name} does not accept ${credentials.method}`,
       headers:
-        credentials.method === 'client_secret_basic'
-          ? { 'www-authenticate': 'Basic realm="tessera"' }
-          : {},
+        credentials.method === 'client_secret_basic' ? { 'www-authenticate': basicRealm } : {},
     });
   }
   if (preset) checkPresetParams(preset, params);
   const { client, secretId } = await context.authenticator.authenticate(credentials, sourceAddress);
   if (secretId !== undefined)
     context.secretUsage.record(client.clientId, secretId, context.nowSeconds());
-  const binding = await senderBinding(context, client, transport);
+  const binding = await context.bind(client, transport);
   const grant = clientCredentials(client, params, {
     issuer: context.config.issuer,
     defaultAudience: context.config.defaultAudience ?? context.config.issuer,
@@ -84,99 +93,85 @@ export async function issueToken(
     expires_in: grant.expiresIn,
   };
   if (grant.claims.scope !== undefined) response.scope = grant.claims.scope;
-  return { response, clientId: client.clientId };
+  return { status: 200, headers: noStoreHeaders, body: response, clientId: client.clientId };
 }
 
-function rejectCredentialsInQuery(request: FastifyRequest): void {
-  const query = request.query as Record<string, unknown> | undefined;
-  if (query && credentialParams.some((name) => name in query)) {
-    throw new OAuthError('invalid_request', 'Client credentials must not be sent in the URL query');
-  }
-}
-
-const tokenResponseSchema = {
-  200: {
-    type: 'object',
-    properties: {
-      access_token: { type: 'string' },
-      token_type: { type: 'string' },
-      expires_in: { type: 'integer' },
-      scope: { type: 'string' },
-    },
-    required: ['access_token', 'token_type', 'expires_in'],
+/** The token request's parameters (RFC 6749 §4.4.2, §2.3.1; RFC 7521; RFC 8707). */
+const tokenRequest = object(
+  { grant_type: { const: clientCredentialsGrant } },
+  {
+    scope: { ...str, description: 'Space-delimited scopes' },
+    resource: { ...str, format: 'uri', description: 'RFC 8707 resource indicator' },
+    audience: { ...str, description: 'Alias of resource' },
+    client_id: str,
+    client_secret: { ...str, description: 'client_secret_post (RFC 6749 §2.3.1)' },
+    client_assertion: { ...str, description: 'private_key_jwt (RFC 7523 §2.2)' },
+    client_assertion_type: { const: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' },
   },
-};
-
-/** A path the token endpoint answers at, and the dialect it answers in there. */
-export interface TokenRoute {
-  path: string;
-  /** Shapes errors and restricts methods and body types; RFC 6749 as written when absent. */
-  preset: Preset | undefined;
-  /** Body types the path accepts; every type `parseParams` knows when absent. */
-  bodyTypes: readonly BodyType[] | undefined;
-}
+);
 
 /**
- * The token endpoint's paths: the RFC one, and a preset's own when it has one. A preset whose
- * token path is the RFC one (Treezor) shares that route, allowed only when it behaves as
+ * The token endpoint at the RFC path, and at a preset's own path when it has one. A preset
+ * whose token path is the RFC one (Treezor) shares that route, allowed only when it behaves as
  * RFC 6749 there, so RFC paths keep RFC behaviour and errors.
  */
-export function tokenRoutes(preset: Preset | undefined): TokenRoute[] {
-  const route = (path: string, dialect: Preset | undefined): TokenRoute => ({
-    path,
-    preset: dialect,
-    bodyTypes: dialect?.bodyTypes,
-  });
-  if (!preset) return [route(tokenPath, undefined)];
+export function tokenEndpoints(deps: TokenDeps, preset: Preset | undefined): Endpoint[] {
+  if (!preset) return [tokenEndpoint(deps, tokenPath, undefined)];
   if (preset.tokenPath !== tokenPath)
-    return [route(tokenPath, undefined), route(preset.tokenPath, preset)];
+    return [
+      tokenEndpoint(deps, tokenPath, undefined),
+      tokenEndpoint(deps, preset.tokenPath, preset),
+    ];
   if (!isRfcCompatible(preset)) {
     throw new Error(
       `preset ${preset.name} serves ${tokenPath}, the RFC token path, but differs from RFC 6749 there`,
     );
   }
-  return [route(tokenPath, preset)];
+  return [tokenEndpoint(deps, tokenPath, preset)];
 }
 
-/**
- * Everything the token endpoint does once the body is parsed; the Fastify route and the
- * node:http fast path (token-listener.ts) both answer through it.
- */
-export async function answerTokenRequest(
-  context: TesseraContext,
-  route: TokenRoute,
-  request: IncomingMessage,
-  params: Params,
-): Promise<IssuedToken> {
-  const syncing = context.syncChanges();
-  if (syncing) await syncing;
-  return issueToken(
-    context,
-    route.preset,
-    request.headers.authorization,
-    params,
-    request.socket.remoteAddress,
-    tokenTransport(context, request, route.path),
-  );
-}
-
-/** Mounts the token endpoint at `route.path`. */
-export function registerTokenEndpoint(
-  app: FastifyInstance,
-  context: TesseraContext,
-  route: TokenRoute,
-): void {
-  app.post(
-    route.path,
-    {
-      config: { preset: route.preset, bodyTypes: route.bodyTypes },
-      schema: { response: tokenResponseSchema },
+function tokenEndpoint(deps: TokenDeps, path: string, preset: Preset | undefined): Endpoint {
+  return {
+    method: 'POST',
+    paths: [path],
+    summary:
+      path === tokenPath
+        ? 'Issue an access token (client credentials grant, RFC 6749 §4.4)'
+        : `Issue an access token in ${preset?.name ?? 'a provider'}'s dialect`,
+    caller: 'client',
+    body: 'params',
+    bodyTypes: preset?.bodyTypes,
+    preset,
+    kind: 'token',
+    request: {
+      body: tokenRequest,
+      headers: { DPoP: { ...str, description: 'RFC 9449 DPoP proof' } },
     },
-    async (request, reply) => {
-      rejectCredentialsInQuery(request);
-      const params = (request.body as Params | undefined) ?? new Map<string, string>();
-      const { response } = await answerTokenRequest(context, route, request.raw, params);
-      return reply.headers(noStoreHeaders).send(response);
+    responses: {
+      200: json('Token issued', ref('TokenResponse')),
+      400: 'invalid_request, unsupported_grant_type, unauthorized_client, invalid_scope, invalid_target',
+      401: 'invalid_client',
     },
-  );
+    // The token listener calls this too: no allocation or await beyond what issuing needs.
+    async handle(request) {
+      const query = request.query;
+      if (query !== undefined && credentialParams.some((name) => name in query)) {
+        throw new OAuthError(
+          'invalid_request',
+          'Client credentials must not be sent in the URL query',
+        );
+      }
+      const syncing = deps.syncChanges();
+      if (syncing) await syncing;
+      const { raw } = request;
+      return issueToken(
+        deps,
+        preset,
+        raw.headers.authorization,
+        request.params ?? new Map<string, string>(),
+        raw.socket.remoteAddress,
+        deps.transport(raw, path),
+      );
+    },
+  };
 }

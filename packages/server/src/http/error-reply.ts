@@ -24,14 +24,9 @@ export function toOAuthError(error: unknown): OAuthError {
   if (error instanceof OAuthError) return error;
   // The storage refuses writes (full disk, read-only): say why; nothing was acknowledged.
   if (error instanceof StoreWritesRefusedError) {
-    return new OAuthError(
-      'temporarily_unavailable',
-      `The database refuses writes (${error.reason}); try again later`,
-      {
-        headers: { 'retry-after': '30' },
-        detail: error.message,
-      },
-    );
+    const description = `The database refuses writes (${error.reason}); try again later`;
+    const options = { headers: { 'retry-after': '30' }, detail: error.message };
+    return new OAuthError('temporarily_unavailable', description, options);
   }
   // The database is down or restarting: the write was not acknowledged and may be retried.
   if (error instanceof StoreUnavailableError) {
@@ -80,10 +75,9 @@ export function errorReply(
 
 /**
  * Logs a refusal: unexpected errors at error level with their stack, protocol refusals with
- * their private detail at info. `log` is called only when there is something to write, so a
- * caller can create its request-scoped logger lazily.
+ * their private detail at info. `log` is called only when there is something to write.
  */
-export function logRefusal(error: OAuthError, log: () => Pick<Logger, 'error' | 'info'>): void {
+function logRefusal(error: OAuthError, log: () => Pick<Logger, 'error' | 'info'>): void {
   if (error.error === 'server_error') {
     log().error({ detail: error.detail }, 'unexpected error');
   } else if (error.detail) {
@@ -91,4 +85,20 @@ export function logRefusal(error: OAuthError, log: () => Pick<Logger, 'error' | 
     const reason = 'reason' in error && typeof error.reason === 'string' ? error.reason : undefined;
     log().info({ error: error.error, reason, detail: error.detail }, 'request refused');
   }
+}
+
+/**
+ * Everything a refused request gets, on either host (Fastify's error handler and the token
+ * listener): the thrown value as an OAuthError, logged, shaped into a reply.
+ */
+export function refusal(
+  thrown: unknown,
+  preset: Preset | undefined,
+  requestId: string,
+  params: Params | undefined,
+  log: () => Pick<Logger, 'error' | 'info'>,
+): { error: OAuthError; reply: ErrorReply } {
+  const error = toOAuthError(thrown);
+  logRefusal(error, log);
+  return { error, reply: errorReply(error, preset, requestId, params) };
 }

@@ -10,7 +10,6 @@ import type { FastifyServerOptions } from 'fastify';
 import type { ServerConfig } from '../config.js';
 import { httpsOptions } from '../tls/https-options.js';
 
-/**
 /** Takes a request and answers it (true), or leaves it untouched for Fastify (false). */
 export type RequestInterceptor = (request: IncomingMessage, response: ServerResponse) => boolean;
 

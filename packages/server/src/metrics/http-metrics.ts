@@ -12,10 +12,6 @@ import {
   type AuthFailureLabel,
 } from '../client-auth/failure-reasons.js';
 import type { TesseraContext } from '../context.js';
-import { tokenPath } from '../endpoints/discovery.js';
-import { introspectionPath } from '../endpoints/introspect.js';
-import { revocationFeedPath } from '../endpoints/revocation-feed.js';
-import { revocationPath } from '../endpoints/revoke.js';
 import { toOAuthError } from '../http/error-reply.js';
 
 /**
@@ -126,23 +122,12 @@ const asArray = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 
 /**
- * Counts requests at the endpoints that authenticate clients and serves `GET /metrics`.
+ * Counts requests at the endpoints that authenticate clients: the routes whose endpoint
+ * declares a `kind` (route config `metricsKind`; `GET /metrics` is endpoints/metrics.ts).
  * Hooks are attached per route (from `onRoute`), so other routes pay nothing, and they are
  * callback-style and run after the response is written: the token path gains no `await`.
  */
 export function registerMetrics(app: FastifyInstance, context: TesseraContext): void {
-  const { metrics } = context;
-  const kinds = new Map<string, EndpointKind>([
-    [`POST ${tokenPath}`, 'token'],
-    [`POST ${revocationPath}`, 'revoke'],
-    [`POST ${introspectionPath}`, 'introspect'],
-    [`GET ${revocationFeedPath}`, 'feed'],
-  ]);
-  if (context.preset) {
-    kinds.set(`POST ${context.preset.tokenPath}`, 'token');
-    if (context.preset.revoke) kinds.set(`POST ${context.preset.revoke.path}`, 'revoke');
-  }
-
   const hooksFor = (kind: EndpointKind) => ({
     onError(
       request: FastifyRequest,
@@ -160,18 +145,10 @@ export function registerMetrics(app: FastifyInstance, context: TesseraContext): 
   });
 
   app.addHook('onRoute', (route: RouteOptions) => {
-    for (const method of asArray(route.method)) {
-      const kind = kinds.get(`${method} ${route.url}`);
-      if (kind === undefined) continue;
-      const hooks = hooksFor(kind);
-      route.onError = [...asArray(route.onError), hooks.onError] as RouteOptions['onError'];
-      route.onResponse = [...asArray(route.onResponse), hooks.onResponse];
-      return;
-    }
-  });
-
-  app.get('/metrics', async (_request, reply) => {
-    const { contentType, body } = await metrics.scrape();
-    return reply.type(contentType).header('cache-control', 'no-store').send(body);
+    const kind = route.config?.metricsKind;
+    if (kind === undefined) return;
+    const hooks = hooksFor(kind);
+    route.onError = [...asArray(route.onError), hooks.onError] as RouteOptions['onError'];
+    route.onResponse = [...asArray(route.onResponse), hooks.onResponse];
   });
 }

@@ -1,5 +1,4 @@
-import { OAuthError } from '@tessera/protocol';
-import type { FastifyRequest } from 'fastify';
+import { OAuthError, type OAuthErrorCode } from '@tessera/protocol';
 import type { TesseraContext } from '../../context.js';
 
 export const adminScope = 'tessera:admin';
@@ -11,26 +10,25 @@ const realm = 'tessera-admin';
  * and is enabled. Returns the caller's client_id (the audit log's actor).
  */
 export async function authenticateAdmin(
-  context: TesseraContext,
-  request: FastifyRequest,
+  context: Pick<TesseraContext, 'syncChanges' | 'inspector'>,
+  header: string | undefined,
 ): Promise<string> {
-  const header = request.headers.authorization;
-  if (header === undefined || header === '') {
-    throw new OAuthError(
+  // RFC 6750 §3: every refusal carries the Bearer challenge, with the error when there is one.
+  const refuse = (code: OAuthErrorCode, description: string, status?: number, params = '') =>
+    new OAuthError(code, description, {
+      status,
+      headers: { 'www-authenticate': `Bearer realm="${realm}"${params}` },
+    });
+  if (header === undefined || header === '')
+    throw refuse(
       'invalid_request',
-      'An access token with the tessera:admin scope is required',
-      {
-        status: 401,
-        headers: { 'www-authenticate': `Bearer realm="${realm}"` },
-      },
+      `An access token with the ${adminScope} scope is required`,
+      401,
     );
-  }
   const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
   if (!match) {
-    throw new OAuthError('invalid_request', 'The Authorization header must be Bearer <token>', {
-      status: 400,
-      headers: { 'www-authenticate': `Bearer realm="${realm}", error="invalid_request"` },
-    });
+    const description = 'The Authorization header must be Bearer <token>';
+    throw refuse('invalid_request', description, 400, ', error="invalid_request"');
   }
   await context.syncChanges();
   const inspection = await context.inspector.inspect(match[1]!);
@@ -39,19 +37,17 @@ export async function authenticateAdmin(
       inspection.reason === 'expired'
         ? 'The access token expired'
         : 'The access token is not valid';
-    throw new OAuthError('invalid_token', description, {
-      headers: {
-        'www-authenticate': `Bearer realm="${realm}", error="invalid_token", error_description="${description}"`,
-      },
-    });
+    const params = `, error="invalid_token", error_description="${description}"`;
+    throw refuse('invalid_token', description, undefined, params);
   }
-  const scopes = (inspection.claims.scope ?? '').split(' ');
-  if (!scopes.includes(adminScope)) {
-    throw new OAuthError('insufficient_scope', 'The access token lacks the tessera:admin scope', {
-      headers: {
-        'www-authenticate': `Bearer realm="${realm}", error="insufficient_scope", scope="${adminScope}"`,
-      },
-    });
+  if (!(inspection.claims.scope ?? '').split(' ').includes(adminScope)) {
+    const description = `The access token lacks the ${adminScope} scope`;
+    throw refuse(
+      'insufficient_scope',
+      description,
+      undefined,
+      `, error="insufficient_scope", scope="${adminScope}"`,
+    );
   }
   return inspection.claims.client_id;
 }

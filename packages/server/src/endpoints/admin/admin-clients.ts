@@ -1,9 +1,9 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { clientView } from '../../views/record-views.js';
 import type { TesseraContext } from '../../context.js';
 import { ClientRegistry } from '../../registry/client-registry.js';
 import { noStoreHeaders } from '../../http/error-reply.js';
-import { authenticateAdmin } from './admin-auth.js';
+import { int, json, list, object, ref, str } from '../endpoint.js';
+import type { Endpoint, EndpointRequest } from '../endpoint.js';
 import {
   authConfigFields,
   objectBody,
@@ -16,105 +16,168 @@ import {
 /** Default grace period (seconds) for the previous secret after a rotation. */
 const defaultGraceSeconds = 86400;
 
-type IdParams = { Params: { id: string } };
+export type AdminClientDeps = Pick<TesseraContext, 'store' | 'hasher' | 'nowSeconds' | 'clients'>;
+
+const client = json('The client (never its secret)', ref('Client'));
+const [notFound, invalid] = ['not_found', 'invalid_client_metadata'];
+const admin = { caller: 'admin' } as const;
+const id = (request: EndpointRequest) => request.path!.id!;
+
+/** The fields `clients create` and `clients update` share, from a JSON body. */
+const clientFields = (body: Record<string, unknown>) => ({
+  name: optionalString(body, 'name'),
+  scope: optionalString(body, 'scope'),
+  audiences: optionalStringList(body, 'audience'),
+  tokenTtl: optionalInteger(body, 'token_ttl'),
+  authMethod: optionalString(body, 'auth_method'),
+});
 
 /** The admin API's client routes: the HTTP twin of `tessera clients …`. */
-export function registerAdminClients(app: FastifyInstance, context: TesseraContext): void {
-  const registryFor = async (request: FastifyRequest) => {
-    const actor = await authenticateAdmin(context, request);
-    return new ClientRegistry(context.store, context.hasher, {
-      nowSeconds: context.nowSeconds,
-      actor: `admin-api:${actor}`,
+export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
+  const registryFor = (request: EndpointRequest) =>
+    new ClientRegistry(deps.store, deps.hasher, {
+      nowSeconds: deps.nowSeconds,
+      actor: `admin-api:${request.actor}`,
     });
-  };
   // A write in this process must be seen by its own next token request at once.
-  const refreshed = <T extends { clientId: string }>(client: T): T => {
-    context.clients.invalidate(client.clientId);
-    return client;
+  const refreshed = <T extends { clientId: string }>(record: T): T => {
+    deps.clients.invalidate(record.clientId);
+    return record;
   };
-
-  app.get('/admin/v1/clients', async (request) => {
-    const registry = await registryFor(request);
-    return { clients: (await registry.list()).map(clientView) };
-  });
-
-  app.post('/admin/v1/clients', async (request, reply) => {
-    const registry = await registryFor(request);
-    const body = objectBody(request.body);
-    const { client, clientSecret } = await registry
-      .create({
-        name: optionalString(body, 'name') ?? '',
-        scope: optionalString(body, 'scope'),
-        audiences: optionalStringList(body, 'audience'),
-        tokenTtl: optionalInteger(body, 'token_ttl'),
-        authMethod: optionalString(body, 'auth_method'),
-        clientId: optionalString(body, 'client_id'),
-        clientSecret: optionalString(body, 'client_secret'),
-        ...authConfigFields(body),
-      })
-      .catch(registryError);
-    const { secrets: _secrets, client_id, ...view } = clientView(refreshed(client));
-    request.log.info({ action: 'client.create', target: client_id }, 'admin change');
-    return reply
-      .code(201)
-      .headers(noStoreHeaders)
-      .send({ client_id, client_secret: clientSecret, ...view });
-  });
-
-  app.get<IdParams>('/admin/v1/clients/:id', async (request) => {
-    const registry = await registryFor(request);
-    return clientView(await registry.get(request.params.id).catch(registryError));
-  });
-
-  app.patch<IdParams>('/admin/v1/clients/:id', async (request) => {
-    const registry = await registryFor(request);
-    const body = objectBody(request.body);
-    const client = await registry
-      .update(request.params.id, {
-        name: optionalString(body, 'name'),
-        scope: optionalString(body, 'scope'),
-        audiences: optionalStringList(body, 'audience'),
-        tokenTtl: optionalInteger(body, 'token_ttl'),
-        authMethod: optionalString(body, 'auth_method'),
-        ...authConfigFields(body),
-      })
-      .catch(registryError);
-    request.log.info({ action: 'client.update', target: client.clientId }, 'admin change');
-    return clientView(refreshed(client));
-  });
-
-  for (const action of ['disable', 'enable'] as const) {
-    app.post<IdParams>(`/admin/v1/clients/:id/${action}`, async (request) => {
-      const registry = await registryFor(request);
+  const statusChanges = (['disable', 'enable'] as const).map((action): Endpoint => ({
+    ...admin,
+    method: 'POST',
+    paths: [`/admin/v1/clients/:id/${action}`],
+    summary: `${action === 'enable' ? 'Enable' : 'Disable'} a client`,
+    responses: { 200: client, 404: notFound },
+    async handle(request) {
       const status = action === 'enable' ? 'active' : 'disabled';
-      const client = await registry.setStatus(request.params.id, status).catch(registryError);
-      request.log.info({ action: `client.${action}`, target: client.clientId }, 'admin change');
-      return clientView(refreshed(client));
-    });
-  }
+      const changed = await registryFor(request)
+        .setStatus(id(request), status)
+        .catch(registryError);
+      const view = clientView(refreshed(changed));
+      return {
+        status: 200,
+        body: view,
+        change: { action: `client.${action}`, target: view.client_id },
+      };
+    },
+  }));
 
-  app.delete<IdParams>('/admin/v1/clients/:id', async (request, reply) => {
-    const registry = await registryFor(request);
-    await registry.delete(request.params.id).catch(registryError);
-    context.clients.invalidate(request.params.id);
-    request.log.info({ action: 'client.delete', target: request.params.id }, 'admin change');
-    return reply.code(204).send();
-  });
-
-  app.post<IdParams>('/admin/v1/clients/:id/rotate-secret', async (request, reply) => {
-    const registry = await registryFor(request);
-    const body = objectBody(request.body);
-    const grace = optionalInteger(body, 'grace_seconds') ?? defaultGraceSeconds;
-    const { client, clientSecret } = await registry
-      .rotateSecret(request.params.id, grace)
-      .catch(registryError);
-    const view = clientView(refreshed(client));
-    request.log.info(
-      { action: 'client.rotate_secret', target: view.client_id, grace_seconds: grace },
-      'admin change',
-    );
-    return reply
-      .headers(noStoreHeaders)
-      .send({ client_id: view.client_id, client_secret: clientSecret, secrets: view.secrets });
-  });
+  return [
+    {
+      ...admin,
+      method: 'GET',
+      paths: ['/admin/v1/clients'],
+      summary: 'List clients',
+      responses: { 200: json('Clients', object({ clients: list(ref('Client')) })) },
+      handle: async (request) => ({
+        status: 200,
+        body: { clients: (await registryFor(request).list()).map(clientView) },
+      }),
+    },
+    {
+      ...admin,
+      method: 'POST',
+      paths: ['/admin/v1/clients'],
+      summary: 'Create a client; the secret is in this response only',
+      request: { body: ref('ClientInput') },
+      responses: {
+        201: json('Created, with client_secret', ref('Client')),
+        400: invalid,
+        409: 'conflict',
+      },
+      async handle(request) {
+        const body = objectBody(request.body);
+        const { client: created, clientSecret } = await registryFor(request)
+          .create({
+            ...clientFields(body),
+            name: optionalString(body, 'name') ?? '',
+            clientId: optionalString(body, 'client_id'),
+            clientSecret: optionalString(body, 'client_secret'),
+            ...authConfigFields(body),
+          })
+          .catch(registryError);
+        const { secrets: _secrets, client_id, ...view } = clientView(refreshed(created));
+        return {
+          status: 201,
+          headers: noStoreHeaders,
+          body: { client_id, client_secret: clientSecret, ...view },
+          change: { action: 'client.create', target: client_id },
+        };
+      },
+    },
+    {
+      ...admin,
+      method: 'GET',
+      paths: ['/admin/v1/clients/:id'],
+      summary: 'Show a client',
+      responses: { 200: client, 404: notFound },
+      handle: async (request) => ({
+        status: 200,
+        body: clientView(await registryFor(request).get(id(request)).catch(registryError)),
+      }),
+    },
+    {
+      ...admin,
+      method: 'PATCH',
+      paths: ['/admin/v1/clients/:id'],
+      summary: 'Update scopes, audience, lifetime, auth method or name',
+      request: { body: ref('ClientInput') },
+      responses: { 200: client, 400: invalid, 404: notFound },
+      async handle(request) {
+        const body = objectBody(request.body);
+        const updated = await registryFor(request)
+          .update(id(request), { ...clientFields(body), ...authConfigFields(body) })
+          .catch(registryError);
+        const view = clientView(refreshed(updated));
+        return {
+          status: 200,
+          body: view,
+          change: { action: 'client.update', target: view.client_id },
+        };
+      },
+    },
+    ...statusChanges,
+    {
+      ...admin,
+      method: 'DELETE',
+      paths: ['/admin/v1/clients/:id'],
+      summary: 'Delete a client',
+      responses: { 204: { description: 'Deleted' }, 404: notFound },
+      async handle(request) {
+        await registryFor(request).delete(id(request)).catch(registryError);
+        deps.clients.invalidate(id(request));
+        return { status: 204, change: { action: 'client.delete', target: id(request) } };
+      },
+    },
+    {
+      ...admin,
+      method: 'POST',
+      paths: ['/admin/v1/clients/:id/rotate-secret'],
+      summary: 'Issue a new secret; the previous one works for grace_seconds (default 86400)',
+      request: { body: object({}, { grace_seconds: { ...int, minimum: 0 } }) },
+      responses: {
+        200: json('The new secret, shown once', {
+          ...object({ client_id: str, client_secret: str, secrets: list(ref('Secret')) }),
+          additionalProperties: false,
+        }),
+        404: notFound,
+      },
+      async handle(request) {
+        const grace =
+          optionalInteger(objectBody(request.body), 'grace_seconds') ?? defaultGraceSeconds;
+        const { client: rotated, clientSecret } = await registryFor(request)
+          .rotateSecret(id(request), grace)
+          .catch(registryError);
+        const { client_id, secrets } = clientView(refreshed(rotated));
+        return {
+          status: 200,
+          headers: noStoreHeaders,
+          body: { client_id, client_secret: clientSecret, secrets },
+          change: { action: 'client.rotate_secret', target: client_id, grace_seconds: grace },
+        };
+      },
+    },
+  ];
 }

@@ -71,23 +71,19 @@ export function authConfigFields(body: Record<string, unknown>): AuthConfigInput
       throw invalid('jwks', 'a JWK Set: {"keys": [ … ]}');
     input.jwks = { keys: keys as JsonWebKey[] };
   }
-  const jwksUri = optionalString(body, 'jwks_uri');
-  if (jwksUri !== undefined) input.jwksUri = jwksUri;
-  const subjectDn = optionalString(body, 'tls_client_auth_subject_dn');
-  if (subjectDn !== undefined) input.tlsSubjectDn = subjectDn;
-  const sanDns = optionalString(body, 'tls_client_auth_san_dns');
-  if (sanDns !== undefined) input.tlsSanDns = sanDns;
-  const certificates = optionalStringList(body, 'certificates');
-  if (certificates !== undefined) input.certificates = certificates;
-  const dpopBound = optionalBoolean(body, 'dpop_bound_access_tokens');
-  if (dpopBound !== undefined) input.dpopBound = dpopBound;
+  const fields: AuthConfigInput = {
+    jwksUri: optionalString(body, 'jwks_uri'),
+    tlsSubjectDn: optionalString(body, 'tls_client_auth_subject_dn'),
+    tlsSanDns: optionalString(body, 'tls_client_auth_san_dns'),
+    certificates: optionalStringList(body, 'certificates'),
+    dpopBound: optionalBoolean(body, 'dpop_bound_access_tokens'),
+  };
+  for (const [name, value] of Object.entries(fields))
+    if (value !== undefined) Object.assign(input, { [name]: value });
   return input;
 }
 
 /** Registry refusals become admin API errors with their own status. */
 export function registryError(error: unknown): never {
-  if (error instanceof RegistryError) {
-    throw new OAuthError(error.code, error.message);
-  }
-  throw error;
+  throw error instanceof RegistryError ? new OAuthError(error.code, error.message) : error;
 }

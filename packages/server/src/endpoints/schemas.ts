@@ -1,0 +1,72 @@
+import { signingAlgorithms } from '@tessera/protocol';
+import { registeredAuthMethods } from '../store/contract.js';
+import { dateTime, int, list, nullable, object, ref, str, stringOrList } from './endpoint.js';
+
+const tokenType = { enum: ['Bearer', 'DPoP'] };
+const authMethod = { enum: [...registeredAuthMethods] };
+const bool = { type: 'boolean' };
+const closed = <T extends object>(schema: T) => ({ ...schema, additionalProperties: false });
+/** The client metadata of the non-secret methods and DPoP (RFC 7591, RFC 8705, RFC 9449). */
+const authConfig = {
+  jwks: ref('JwkSet'),
+  jwks_uri: { ...str, format: 'uri', description: 'private_key_jwt (RFC 7591)' },
+  tls_client_auth_subject_dn: { ...str, description: 'tls_client_auth (RFC 8705)' },
+  tls_client_auth_san_dns: { ...str, description: 'tls_client_auth (RFC 8705)' },
+  dpop_bound_access_tokens: { ...bool, description: 'RFC 9449 §5.2' },
+};
+
+/** The schemas endpoints share, as `#/components/schemas/…` of /openapi.json. */
+export const sharedSchemas = {
+  OAuthError: object({ error: str }, { error_description: str }),
+  // RFC 6749 §5.1; RFC 9449 §5: DPoP-bound tokens are of type DPoP.
+  TokenResponse: closed(
+    object({ access_token: str, token_type: tokenType, expires_in: int }, { scope: str }),
+  ),
+  // RFC 7662 §2.2: an inactive token is `{active: false}` and nothing else.
+  Introspection: closed(
+    object(
+      { active: bool },
+      {
+        ...{ scope: str, client_id: str, sub: str, aud: stringOrList, iss: str, exp: int },
+        ...{ iat: int, jti: str, token_type: tokenType, cnf: { type: 'object' } },
+      },
+    ),
+  ),
+  JwkSet: object({ keys: list({ type: 'object' }) }),
+  ClientInput: object(
+    {},
+    {
+      ...{ name: str, scope: str, audience: stringOrList, token_ttl: nullable(int) },
+      auth_method: authMethod,
+      client_id: { ...str, description: 'Import only' },
+      client_secret: { ...str, description: 'Import only' },
+      ...authConfig,
+      certificates: { ...list(str), description: 'self_signed_tls_client_auth: PEM' },
+    },
+  ),
+  Client: object(
+    {
+      ...{ client_id: str, name: str, status: { enum: ['active', 'disabled'] }, scope: str },
+      ...{ audience: list(str), token_ttl: nullable(int), auth_method: authMethod },
+      ...{ grant_types: list(str), created_at: dateTime, updated_at: dateTime },
+    },
+    {
+      client_secret: { ...str, description: 'Only when just created' },
+      secrets: list(ref('Secret')),
+      ...authConfig,
+    },
+  ),
+  Secret: object({
+    ...{ id: str, created_at: dateTime },
+    ...{ expires_at: nullable(dateTime), last_used_at: nullable(dateTime) },
+  }),
+  Key: object({
+    ...{ kid: str, alg: { enum: [...signingAlgorithms] }, created_at: dateTime },
+    state: { enum: ['published', 'active', 'retiring', 'retired'] },
+    ...{ activates_at: nullable(dateTime), retires_at: nullable(dateTime) },
+  }),
+  AuditEntry: object({
+    ...{ id: int, at: dateTime, actor: str, action: str },
+    ...{ target: nullable(str), details: { type: 'object' } },
+  }),
+};

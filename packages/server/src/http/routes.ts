@@ -1,0 +1,127 @@
+import { OAuthError } from '@tessera/protocol';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  preHandlerAsyncHookHandler,
+} from 'fastify';
+import type { Endpoint, EndpointRequest } from '../endpoints/endpoint.js';
+import type { EndpointKind } from '../metrics/http-metrics.js';
+import { ParameterError } from '../presets/parameter-error.js';
+import type { Preset } from '../presets/preset.js';
+import { bodyTypeOf, mediaTypes, parseParams, type BodyType, type Params } from './parse-params.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The provider dialect whose error shape this route answers in. */
+    preset?: Preset | undefined;
+    /** Body types the route accepts; every type `parseParams` knows when absent. */
+    bodyTypes?: readonly BodyType[] | undefined;
+    /** The metrics series of the route's requests (metrics/http-metrics.ts). */
+    metricsKind?: EndpointKind | undefined;
+  }
+  interface FastifyRequest {
+    /** The admin caller's client_id, once the admin hook has let the request in. */
+    adminActor: string | undefined;
+  }
+}
+
+const otherMethods = ['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+
+function endpointRequest(endpoint: Endpoint, request: FastifyRequest): EndpointRequest {
+  return {
+    raw: request.raw,
+    params:
+      endpoint.body === 'params'
+        ? ((request.body as Params | undefined) ?? new Map<string, string>())
+        : undefined,
+    body: request.body,
+    query: request.query as Record<string, unknown>,
+    path: request.params as Record<string, string>,
+    actor: request.adminActor,
+    host: request,
+  };
+}
+
+function route(app: FastifyInstance, endpoint: Endpoint, adminHook: preHandlerAsyncHookHandler) {
+  const { preset, bodyTypes, kind } = endpoint;
+  for (const path of endpoint.paths) {
+    app.route({
+      method: endpoint.method,
+      url: path,
+      config: { preset, bodyTypes, metricsKind: kind },
+      ...(endpoint.caller === 'admin' ? { preHandler: adminHook } : {}),
+      handler: async function endpointHandler(request: FastifyRequest, reply: FastifyReply) {
+        const answer = await endpoint.handle(endpointRequest(endpoint, request));
+        if (answer.change) request.log.info(answer.change, 'admin change');
+        reply.code(answer.status);
+        if (answer.headers) reply.headers(answer.headers);
+        return reply.send(answer.body);
+      },
+    });
+    // OAuth endpoints answer every other method 405 with `Allow`, in their preset's shape.
+    if (endpoint.body === 'params') {
+      const allow = endpoint.method;
+      app.route({
+        method: otherMethods.filter((method) => method !== allow),
+        url: path,
+        config: { preset },
+        handler: async function methodNotAllowed() {
+          throw new OAuthError('invalid_request', `Method not allowed; use ${allow}`, {
+            status: 405,
+            headers: { allow },
+          });
+        },
+      });
+    }
+  }
+}
+
+/**
+ * Mounts the endpoint table: each endpoint's routes, the 405 twins of the OAuth endpoints,
+ * and one admin authentication hook (`authenticateAdmin` resolves the Authorization header to
+ * the caller's client_id) for every `caller: 'admin'` route. OAuth endpoints take form,
+ * multipart and JSON bodies, parsed into one flat parameter map that refuses duplicates
+ * before any protocol code sees it.
+ */
+export function mountEndpoints(
+  app: FastifyInstance,
+  endpoints: readonly Endpoint[],
+  authenticateAdmin: (authorization: string | undefined) => Promise<string>,
+): void {
+  app.decorateRequest('adminActor', undefined);
+  const adminHook: preHandlerAsyncHookHandler = async (request) => {
+    request.adminActor = await authenticateAdmin(request.headers.authorization);
+  };
+
+  void app.register(async (oauth) => {
+    oauth.removeAllContentTypeParsers();
+    oauth.addContentTypeParser(
+      '*',
+      { parseAs: 'buffer' },
+      async (request: FastifyRequest, body: Buffer) => {
+        const contentType = request.headers['content-type'];
+        const type = bodyTypeOf(typeof contentType === 'string' ? contentType : undefined);
+        if (!type) {
+          throw new OAuthError(
+            'invalid_request',
+            'The request body must be application/x-www-form-urlencoded, multipart/form-data or application/json',
+          );
+        }
+        // A preset's paths accept only the body types its provider documents.
+        const accepted = request.routeOptions.config.bodyTypes;
+        if (accepted && !accepted.includes(type)) {
+          throw new ParameterError(
+            'Content-Type',
+            'invalid_request',
+            `The request body must be ${accepted.map((name) => mediaTypes[name]).join(' or ')}`,
+          );
+        }
+        return parseParams(type, body, contentType as string);
+      },
+    );
+    for (const endpoint of endpoints)
+      if (endpoint.body === 'params') route(oauth, endpoint, adminHook);
+  });
+  for (const endpoint of endpoints) if (endpoint.body !== 'params') route(app, endpoint, adminHook);
+}
