@@ -131,6 +131,26 @@ export interface AuditEntry {
   details: Record<string, unknown>;
 }
 
+/** A page of `Store.listClientPage` (issue 24: a million clients, keyset pagination). */
+export interface ClientPageQuery {
+  /** Most clients returned (the store does not cap it; the admin API does). */
+  limit: number;
+  /** Where the previous page ended: its last client's `createdAt` and `clientId`. */
+  after?: { createdAt: number; clientId: string } | undefined;
+  /**
+   * Only clients whose `client_id` starts with `q` (exactly) or whose name starts with `q`
+   * (case-insensitive): prefixes, so that both are index range scans.
+   */
+  q?: string | undefined;
+}
+
+export interface ClientPage {
+  /** In creation order (then `client_id`), as `listClients`. */
+  clients: ClientRecord[];
+  /** Whether clients follow the last one returned. */
+  more: boolean;
+}
+
 export type ChangeKind = 'client' | 'key' | 'revocation' | 'setting';
 
 export interface Change {
@@ -170,6 +190,16 @@ export interface Store {
 
   getClient(clientId: string): Promise<ClientRecord | undefined>;
   listClients(): Promise<ClientRecord[]>;
+  /** One page of clients by keyset (never an OFFSET): as fast at the millionth as at the first. */
+  listClientPage(query: ClientPageQuery): Promise<ClientPage>;
+  /**
+   * Creates many clients in one transaction with one change row (`client`, `*`: every cache
+   * drops its clients): the bulk seeding of `bench/seed-clients.ts`, no audit entries.
+   * Returns how many were inserted.
+   */
+  importClients(clients: readonly NewClient[]): Promise<number>;
+  /** The longest `token_ttl` any client has, and whether some client uses the server default. */
+  tokenLifetimes(): Promise<{ longest: number | null; someDefault: boolean }>;
   // Client writes take the audit entries that describe them and commit both together (an
   // update or delete that finds no client writes none): a crash cannot keep one without the
   // other.

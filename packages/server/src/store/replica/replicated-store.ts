@@ -12,6 +12,8 @@ import type {
   ClientRecord,
   KeyPatch,
   KeyRecord,
+  ClientPage,
+  ClientPageQuery,
   NewClient,
   ReplicationState,
   RevocationRecord,
@@ -116,6 +118,12 @@ export class ReplicatedStore implements Store {
   listClients(): Promise<ClientRecord[]> {
     return this.#read((store) => store.listClients());
   }
+  listClientPage(query: ClientPageQuery): Promise<ClientPage> {
+    return this.#read((store) => store.listClientPage(query));
+  }
+  tokenLifetimes(): Promise<{ longest: number | null; someDefault: boolean }> {
+    return this.#read((store) => store.tokenLifetimes());
+  }
   listKeys(): Promise<KeyRecord[]> {
     return this.#read((store) => store.listKeys());
   }
@@ -142,6 +150,9 @@ export class ReplicatedStore implements Store {
   // this instance wrote it also reads (an admin call that creates a client then shows it).
   createClient(client: NewClient, audit?: readonly AuditEntry[]): Promise<ClientRecord> {
     return this.#write(() => this.#primary.createClient(client, audit));
+  }
+  importClients(clients: readonly NewClient[]): Promise<number> {
+    return this.#write(() => this.#primary.importClients(clients));
   }
   updateClient(
     clientId: string,
