@@ -9,6 +9,7 @@ import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runAdminListing, type AdminListingResult, type ListingStore } from './admin-listing.js';
 import { renderChart } from './chart.js';
 import { drive } from './lib/load.js';
 import { killAllSync } from './lib/proc.js';
@@ -23,7 +24,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const usage = `usage: npm run bench -- [options]
   --only NAME[,NAME]   run only these (exact names or a prefix before '-': tessera, ceiling, …)
                        names: tessera-rs256 tessera-es256 tessera-eddsa oidc-provider ceiling-rs256
-                       ceiling-es256 ceiling-eddsa tessera-rs256-100k verifier client rss-60s
+                       ceiling-es256 ceiling-eddsa tessera-rs256-100k tessera-rs256-1m
+                       admin-listing-sqlite admin-listing-postgres verifier client rss-60s
   --duration S         measured seconds per target (default 10)
   --rounds N           runs per target, alternating order; the best req/s is reported (default 2)
   --warmup S           discarded warm-up seconds (default 3)
@@ -32,6 +34,9 @@ const usage = `usage: npm run bench -- [options]
   --long-duration S    length of that run (default 60)
   --clients N          registered clients in the scale scenario (default 100000)
   --spread N           clients the scale scenario's load is spread across (default 10000)
+  --million N          registered clients of the million-client rows (default 1000000):
+                       tessera-rs256-1m, admin-listing-sqlite, admin-listing-postgres
+  --million-spread N   clients tessera-rs256-1m's load is spread across (default 100000)
   --profile            start servers with --cpu-prof (profiles in bench/results/profiles)
   --no-build           skip \`tsc -b packages/server\`
   --micro-timeout S    time limit for each micro-benchmark (default 120)`;
@@ -47,6 +52,8 @@ const { values } = parseArgs({
     'long-duration': { type: 'string', default: '60' },
     clients: { type: 'string', default: '100000' },
     spread: { type: 'string', default: '10000' },
+    million: { type: 'string', default: '1000000' },
+    'million-spread': { type: 'string', default: '100000' },
     profile: { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
     'micro-timeout': { type: 'string', default: '120' },
@@ -73,6 +80,8 @@ const connections = Math.round(positive('connections', values.connections));
 const longSeconds = positive('long-duration', values['long-duration']);
 const registered = Math.round(positive('clients', values.clients));
 const spread = Math.round(positive('spread', values.spread));
+const million = Math.round(positive('million', values.million));
+const millionSpread = Math.round(positive('million-spread', values['million-spread']));
 const only = values.only?.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean) ?? null;
 
 const resultsDir = join(root, 'bench', 'results');
@@ -100,10 +109,15 @@ const targets: TargetSpec[] = [
   ceilingTarget('EdDSA'),
   tesseraTarget('RS256', { registeredClients: registered, spreadClients: spread, suffix: '-100k' }),
   tesseraTarget('RS256', { workers: 2, suffix: '-2workers' }),
+  // Issue 24: a million registered, 100,000 in use (SQLite, one transaction per 10,000 seeded).
+  tesseraTarget('RS256', { registeredClients: million, spreadClients: millionSpread, suffix: '-1m' }),
 ];
+/** Issue 24: the admin client list at a million clients, on each store. */
+const listingStores: ListingStore[] = ['sqlite', 'postgres'];
+const listingName = (store: ListingStore) => `admin-listing-${store}`;
 const longTargetName = 'rss-60s';
 
-const allNames = [...targets.map((t) => t.name), ...microBenches.map((m) => m.name), longTargetName];
+const allNames = [...targets.map((t) => t.name), ...listingStores.map(listingName), ...microBenches.map((m) => m.name), longTargetName];
 /** An exact name, or a group prefix such as `tessera` or `ceiling` that is not itself a name. */
 const matches = (o: string, name: string) => name === o || (!allNames.includes(o) && name.startsWith(`${o}-`));
 const selected = (name: string) => (only === null ? name !== longTargetName || values.long : only.some((o) => matches(o, name)));
@@ -174,7 +188,7 @@ async function runRound(spec: TargetSpec, round: number): Promise<RoundResult> {
         `non-2xx ${load.non2xx}, errors ${load.errors + load.timeouts}, server CPU ${load.cpuSeconds.toFixed(2)} s, ` +
         `${Math.round(load.tokensPerCpuSecond)} tokens/CPU-s, event loop ${Math.round(load.eventLoopMicrosPerToken)} µs/token, other processes ${load.otherCores.toFixed(2)} cores`,
     );
-    return { status: 'ok', load };
+    return { status: 'ok', load, ...(running.startupMs !== undefined ? { startupMs: running.startupMs } : {}) };
   } catch (error) {
     log(`${tag}: failed: ${String(error)}`);
     return { status: 'failed', error: `${String(error)}\n${running.spawned.output()}` };
@@ -267,6 +281,12 @@ async function main(): Promise<void> {
 
   const rssLong = selected(longTargetName) ? await runRssLong() : undefined;
 
+  const adminListing: AdminListingResult[] = [];
+  for (const store of listingStores.filter((s) => selected(listingName(s)))) {
+    log(`${listingName(store)}: seeding ${million.toLocaleString('en-US')} clients, then paging and searching the admin list`);
+    adminListing.push(await runAdminListing(context, store, million));
+  }
+
   // After the HTTP runs, so nothing else competes for the CPU.
   const micro: MicroResult[] = [];
   for (const bench of microBenches.filter((m) => selected(m.name))) {
@@ -282,8 +302,9 @@ async function main(): Promise<void> {
     machine,
     settings: { connections, warmupSeconds, durationSeconds, rounds, pipelining: 1, only, long: rssLong !== undefined },
     targets: targetResults,
-    ratios: computeRatios(targetResults, micro, connections),
+    ratios: computeRatios(targetResults, micro, connections, adminListing),
     micro,
+    ...(adminListing.length > 0 ? { adminListing } : {}),
     ...(rssLong ? { rssLong } : {}),
     totalSeconds: (Date.now() - started) / 1000,
   };
