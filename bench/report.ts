@@ -1,6 +1,7 @@
 import type { AdminListingResult } from './admin-listing.js';
 import type { LoadResult, RssSample } from './lib/load.js';
 import type { MicroResult } from './micro.js';
+import type { OpensslSpeed } from './openssl-speed.js';
 import type { Alg } from './targets/common.js';
 
 export interface MachineInfo {
@@ -84,6 +85,8 @@ export interface Results {
   rssLong?: RssLongResult;
   /** Issue 24: the admin client list at a million clients, per store. */
   adminListing?: AdminListingResult[];
+  /** Issue 24: `openssl speed rsa2048` in the same run, the RS256 CPU-efficiency reference. */
+  openssl?: OpensslSpeed;
   totalSeconds: number;
 }
 
@@ -157,8 +160,31 @@ function millionRatios(targets: TargetResult[], listing: AdminListingResult[]): 
   return ratios;
 }
 
-export function computeRatios(targets: TargetResult[], micro: MicroResult[], connections: number, listing: AdminListingResult[] = []): Ratio[] {
-  const ratios: Ratio[] = [...millionRatios(targets, listing)];
+/** RS256 tokens per server CPU-second against OpenSSL's one-core sign rate (issue 24: ≥ 0.85). */
+function opensslRatios(targets: TargetResult[], openssl: OpensslSpeed | undefined): Ratio[] {
+  if (!openssl) return [];
+  const rate = openssl.best;
+  const note = rate !== undefined ? `OpenSSL ${int(rate)} sign/s (${openssl.signPerSecond.map(int).join(', ')}), same run` : `openssl: ${openssl.error ?? 'failed'}`;
+  const ratios: Ratio[] = [];
+  for (const [name, min] of [
+    ['tessera-rs256', 0.85],
+    ['tessera-rs256-2workers', null],
+    ['ceiling-rs256', null],
+  ] as const) {
+    if (!targets.some((t) => t.name === name)) continue;
+    ratios.push(ratio(`RS256 tokens per server CPU-s / openssl speed rsa2048 sign/s (one core): ${name}`, ok(targets, name)?.tokensPerCpuSecond, rate, min, note));
+  }
+  return ratios;
+}
+
+export function computeRatios(
+  targets: TargetResult[],
+  micro: MicroResult[],
+  connections: number,
+  listing: AdminListingResult[] = [],
+  openssl?: OpensslSpeed,
+): Ratio[] {
+  const ratios: Ratio[] = [...opensslRatios(targets, openssl), ...millionRatios(targets, listing)];
   const has = (name: string) => targets.some((t) => t.name === name);
   const rs = ok(targets, 'tessera-rs256');
   const oidc = ok(targets, 'oidc-provider');

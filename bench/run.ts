@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runAdminListing, type AdminListingResult, type ListingStore } from './admin-listing.js';
 import { renderChart } from './chart.js';
+import { collectOpensslSpeed, opensslRsa2048SignRate, type OpensslSpeed } from './openssl-speed.js';
 import { drive } from './lib/load.js';
 import { killAllSync } from './lib/proc.js';
 import { microBenches, runMicroBench, type MicroResult } from './micro.js';
@@ -272,12 +273,25 @@ async function main(): Promise<void> {
   if (values.profile) mkdirSync(profileDir, { recursive: true });
 
   const chosen = targets.filter((t) => selected(t.name));
+  // Issue 24: OpenSSL's one-core RSA-2048 sign rate, before and after the HTTP runs (the ratio
+  // uses the higher), whenever an RS256 target runs.
+  const measureOpenssl = chosen.some((t) => t.alg === 'RS256');
+  const opensslRuns: Array<ReturnType<typeof opensslRsa2048SignRate>> = [];
+  const opensslOnce = () => {
+    log('openssl speed -seconds 3 rsa2048 (one core)');
+    const run = opensslRsa2048SignRate();
+    log(run.rate !== undefined ? `openssl: ${run.rate} RSA-2048 sign/s` : `openssl: ${run.error}`);
+    opensslRuns.push(run);
+  };
+  if (measureOpenssl) opensslOnce();
   const byTarget = new Map<string, RoundResult[]>(chosen.map((t) => [t.name, []]));
   for (let round = 1; round <= rounds; round += 1) {
     // Alternate the order so slow drift in the machine's load does not favour one target.
     for (const spec of round % 2 === 1 ? chosen : [...chosen].reverse()) byTarget.get(spec.name)!.push(await runRound(spec, round));
   }
   const targetResults = chosen.map((spec) => summarize(spec, byTarget.get(spec.name)!));
+  if (measureOpenssl) opensslOnce();
+  const openssl: OpensslSpeed | undefined = measureOpenssl ? collectOpensslSpeed(opensslRuns) : undefined;
 
   const rssLong = selected(longTargetName) ? await runRssLong() : undefined;
 
@@ -302,9 +316,10 @@ async function main(): Promise<void> {
     machine,
     settings: { connections, warmupSeconds, durationSeconds, rounds, pipelining: 1, only, long: rssLong !== undefined },
     targets: targetResults,
-    ratios: computeRatios(targetResults, micro, connections, adminListing),
+    ratios: computeRatios(targetResults, micro, connections, adminListing, openssl),
     micro,
     ...(adminListing.length > 0 ? { adminListing } : {}),
+    ...(openssl ? { openssl } : {}),
     ...(rssLong ? { rssLong } : {}),
     totalSeconds: (Date.now() - started) / 1000,
   };
