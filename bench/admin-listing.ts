@@ -96,7 +96,7 @@ export async function runAdminListing(context: StartContext, store: ListingStore
         '--admin-out',
         adminOut,
       ],
-      { env: process.env, cwd: context.root, timeoutMs: Math.max(180_000, count * 0.5) },
+      { env: process.env, cwd: context.root, timeoutMs: Math.max(180_000, count * 1.2) },
     );
     if (seeded.code !== 0) throw new Error(`seeding failed (${seeded.code}${seeded.timedOut ? ', timed out' : ''}): ${seeded.stderr.slice(-2000)}`);
     const seedSeconds = (performance.now() - seedStarted) / 1000;
@@ -154,12 +154,14 @@ export async function runAdminListing(context: StartContext, store: ListingStore
     }
     // 2. Pages starting deep in the list, and 3./4. prefix searches, over clients spread evenly.
     for (const [i, client] of spread.slice(0, 200).entries()) {
-      const found = await list('search-id', { q: client.clientId.slice(0, 8), limit: '20' });
+      // All but the last digit: the client and its nine neighbours.
+      const found = await list('search-id', { q: client.clientId.slice(0, -1), limit: '20' });
       const self = found.clients.find((c) => c.client_id === client.clientId);
       if (!self) throw new Error(`search by id prefix did not find ${client.clientId}`);
       const deepCursor = Buffer.from(JSON.stringify([Date.parse(self.created_at) / 1000, self.client_id])).toString('base64url');
       await list('deep-page', { limit: String(pageSize), cursor: deepCursor });
-      await list('search-name', { q: `bench-${(i * 4_999) % count}`, limit: String(pageSize) });
+      // Five of the seven digits: a hundred names.
+      await list('search-name', { q: `bench-${String((i * 4_999) % count).padStart(7, '0').slice(0, 5)}`, limit: String(pageSize) });
     }
     const byKind = Object.fromEntries([...samples].map(([kind, values]) => [kind, summary(values)]));
     const all = summary([...samples.values()].flat());

@@ -342,7 +342,7 @@ function listingSection(listing: AdminListingResult[] | undefined): string {
   const parts = [
     '## Admin client list at a million clients (`GET /admin/v1/clients?limit=&cursor=&q=`)',
     '',
-    'One request at a time after 20 uncounted: 200 consecutive pages of 100 from the start, 200 pages of 100 starting deep in the list, 200 searches by client_id prefix (8 characters) and 200 by name prefix.',
+    'One request at a time after 20 uncounted: 200 consecutive pages of 100 from the start, 200 pages of 100 starting deep in the list, 200 searches by client_id prefix (10 matches each) and 200 by name prefix (100 matches each).',
     '',
     '| Store | clients | seeding s | start-up ms | kind | requests | p50 ms | p99 ms | max ms |',
     '|---|--:|--:|--:|---|--:|--:|--:|--:|',

@@ -10,7 +10,8 @@
  *
  * Writes the credentials of `spread` clients, evenly spaced across all of them, to FILE as
  * JSON `[{ clientId, clientSecret }]`; with --admin-out, also makes one `tessera:admin` client
- * and writes its credentials there. Names are `bench-N` (a prefix search target).
+ * and writes its credentials there. Ids are `RUN-NNNNNNN` and names `bench-NNNNNNN` (seven
+ * digits): prefix search targets.
  */
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -38,6 +39,8 @@ if (!dataDir || !out) throw new Error('usage: seed-clients.ts --data-dir DIR [--
 const count = Number(values.count);
 const spread = Math.min(Number(values.spread), count);
 const batch = 10_000;
+/** A new id prefix per run, so a second seeding of one store never collides. */
+const run = randomUUID().slice(0, 8);
 
 const started = Date.now();
 const env = { ...process.env, TESSERA_DATA_DIR: dataDir, ...(values.database ? { DATABASE_URL: values.database } : {}) };
@@ -50,11 +53,14 @@ try {
   for (let start = 0; start < count; start += batch) {
     const clients: NewClient[] = [];
     for (let i = start; i < Math.min(count, start + batch); i += 1) {
-      const clientId = randomUUID();
+      // In insertion order (a run prefix, then the index): every index grows at its end, so a
+      // million inserts never page through the whole B-tree, which random UUIDs did (over
+      // 8 minutes on a busy 2-core machine, against about one).
+      const clientId = `${run}-${String(i).padStart(7, '0')}`;
       const clientSecret = generateClientSecret();
       clients.push({
         clientId,
-        name: `bench-${i}`,
+        name: `bench-${String(i).padStart(7, '0')}`,
         status: 'active',
         scopes: [],
         audiences: [],
@@ -62,7 +68,7 @@ try {
         authMethod: 'any',
         authConfig: {},
         grantTypes: ['client_credentials'],
-        secrets: [hasher.newRecord(clientSecret, now)],
+        secrets: [{ ...hasher.newRecord(clientSecret, now), id: `${clientId}-s1` }],
         createdAt: now,
         updatedAt: now,
       });

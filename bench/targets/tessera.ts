@@ -33,7 +33,7 @@ async function seedClients(context: StartContext, dataDir: string, count: number
   const result = await runToCompletion(
     process.execPath,
     ['--import', 'tsx', join(context.root, 'bench', 'seed-clients.ts'), '--data-dir', dataDir, '--count', String(count), '--spread', String(spread), '--out', out],
-    { env: process.env, cwd: context.root, timeoutMs: Math.max(180_000, count * 0.5) },
+    { env: process.env, cwd: context.root, timeoutMs: Math.max(180_000, count * 1.2) },
   );
   if (result.code !== 0) throw new Error(`seeding failed (${result.code}${result.timedOut ? ', timed out' : ''}): ${result.stderr}`);
   context.log(`seeded: ${result.stdout.trim()}`);

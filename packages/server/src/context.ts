@@ -6,6 +6,7 @@ import { keyMaintenance } from './keys/key-maintenance.js';
 import { KeyRing } from './keys/key-ring.js';
 import type { KeyEncryptionKey } from './lib/kek.js';
 import { countStoreErrors } from './metrics/store-errors.js';
+import { replicaTransitions } from './store/replica/replica-log.js';
 import { TesseraMetrics } from './metrics/tessera-metrics.js';
 import type { Preset } from './presets/preset.js';
 import { ChangeSync } from './registry/change-sync.js';
@@ -95,6 +96,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
   };
   every(1_000, maintainKeys, 'key maintenance');
   every(10_000, () => secretUsage.flush(), 'recording secret use');
+  if (store.replication) every(1_000, replicaTransitions(store, logger), 'watching the replica');
   every(
     60_000,
     async () => {

@@ -302,6 +302,10 @@ describe('an instance on a PostgreSQL streaming replica', { skip }, () => {
       ),
       'tessera_replica_up did not drop to 0',
     );
+    assert.ok(
+      await within(3_000, async () => b.output().includes('database replica unreachable')),
+      'B did not log that its replica is unreachable',
+    );
     // Known clients: from memory.
     for (let i = 0; i < 5; i += 1) await accessToken(b.url, known);
     await registry.setStatus(victim.client.clientId, 'disabled');
@@ -311,6 +315,12 @@ describe('an instance on a PostgreSQL streaming replica', { skip }, () => {
     assert.ok(
       await within(30_000, async () => (await readyz(b)).body.replica?.status === 'ok'),
       'B did not see the replica come back',
+    );
+    assert.ok(
+      await within(3_000, async () =>
+        /replica answers[^\n]*$/m.test(b.output().split('database replica unreachable')[1] ?? ''),
+      ),
+      'B did not log that its replica answers again',
     );
     assert.ok(
       await within(
