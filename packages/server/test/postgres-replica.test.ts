@@ -348,6 +348,14 @@ describe('an instance on a PostgreSQL streaming replica', { skip }, () => {
       });
       assert.equal(refused.status, 503, JSON.stringify(refused.body));
       assert.equal(refused.body.error, 'temporarily_unavailable');
+      // A revocation is a write too: refused, not queued.
+      const revoked = await postForm(
+        `${b.url}/oauth/revoke`,
+        { token: await accessToken(b.url, known) },
+        { authorization: basicAuthorization(known.clientId, known.clientSecret) },
+      );
+      assert.equal(revoked.status, 503, revoked.text);
+      assert.equal((revoked.body as { error: string }).error, 'temporarily_unavailable');
       // Reads still come from the replica.
       assert.equal(
         (await adminCall(b.url, 'GET', `/admin/v1/clients/${known.clientId}`)).status,
