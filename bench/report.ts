@@ -31,6 +31,14 @@ export interface RoundResult {
   load?: LoadResult;
   /** Spawn to first answer (ms), for the targets that measure it. */
   startupMs?: number;
+  /** Token hook scenarios: the hook process's calls and CPU over warm-up and measured run. */
+  hook?: HookCost;
+}
+
+export interface HookCost {
+  calls: number;
+  cpuSeconds: number;
+  cpuMicrosPerCall: number;
 }
 
 export interface TargetResult {
@@ -46,6 +54,8 @@ export interface TargetResult {
   error?: string;
   /** The round with the highest req/s. */
   load?: LoadResult;
+  /** That round's token hook cost, in the hook scenarios. */
+  hook?: HookCost;
   rounds: RoundResult[];
 }
 
@@ -218,6 +228,29 @@ export function computeRatios(
       ),
     );
   }
+  if (has('tessera-rs256-pkcs11')) {
+    const hsm = ok(targets, 'tessera-rs256-pkcs11');
+    ratios.push(ratio('req/s: Tessera RS256 keys in SoftHSM2 (PKCS#11) / file keys', hsm?.requestsPerSecond, rs?.requestsPerSecond, 0.7));
+    ratios.push(
+      ratio('event-loop µs per token: Tessera RS256 PKCS#11 / file keys', hsm?.eventLoopMicrosPerToken, rs?.eventLoopMicrosPerToken, null, 'lower is better'),
+    );
+  }
+  // Issue 19: claims and the token hook against the plain figure of the same run.
+  if (has('tessera-rs256-claims10')) {
+    ratios.push(ratio('req/s: Tessera RS256 client with 10 claims / plain', ok(targets, 'tessera-rs256-claims10')?.requestsPerSecond, rs?.requestsPerSecond, 0.95));
+  }
+  for (const [suffix, min, what] of [
+    ['hook-cached', 0.9, 'token hook on loopback answering cache_seconds'],
+    ['hook-uncached', null, 'token hook on loopback, no caching'],
+  ] as const) {
+    const target = targets.find((t) => t.name === `tessera-rs256-${suffix}`);
+    if (!target) continue;
+    const cost = target.hook;
+    const note = cost
+      ? `hook: ${int(cost.calls)} calls, ${fixed(cost.cpuSeconds)} CPU-s, ${int(cost.cpuMicrosPerCall)} µs CPU per call`
+      : undefined;
+    ratios.push(ratio(`req/s: Tessera RS256 with a ${what} / plain`, ok(targets, target.name)?.requestsPerSecond, rs?.requestsPerSecond, min, note));
+  }
   for (const target of targets.filter((t) => t.group === 'tessera')) {
     const load = target.status === 'ok' ? target.load : undefined;
     // The p99 target is the token endpoint's, in one process; two worker processes on two
@@ -254,6 +287,14 @@ export function computeRatios(
         null,
       ),
     );
+  }
+  for (const [suffix, what] of [
+    ['claims10', 'client with 10 claims'],
+    ['hook-cached', 'token hook, cache_seconds'],
+    ['hook-uncached', 'token hook, no caching (Tessera only, the hook process apart)'],
+  ] as const) {
+    if (!has(`tessera-rs256-${suffix}`)) continue;
+    ratios.push(ratio(`tokens per CPU-s: Tessera RS256 ${what} / plain`, ok(targets, `tessera-rs256-${suffix}`)?.tokensPerCpuSecond, rs?.tokensPerCpuSecond, null));
   }
   if (has('tessera-rs256-100k')) {
     const many = ok(targets, 'tessera-rs256-100k');

@@ -37,6 +37,8 @@ export interface RunningTarget {
   /** From spawning the server to its first answer (/healthz), when the target measures it. */
   startupMs?: number;
   stop(): Promise<void>;
+  /** With a token hook: the hook process's calls so far and CPU-seconds (its own cost). */
+  hookStats?: () => Promise<{ calls: number; cpuSeconds: number }>;
 }
 
 export interface TargetSpec {

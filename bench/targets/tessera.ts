@@ -1,23 +1,27 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  cpuSeconds,
   freePort,
+  httpRequest,
   removeTempDir,
   runToCompletion,
   spawnTracked,
   stopProcess,
   trackTempDir,
   waitForHttp,
+  type Spawned,
 } from '../lib/proc.js';
-import { basicAuthorization, checkTokenResponse, threadPoolFor, type Alg, type Credentials, type StartContext, type TargetSpec } from './common.js';
+import { basicAuthorization, checkTokenResponse, threadPoolFor, type Alg, type Credentials, type RunningTarget, type StartContext, type TargetSpec } from './common.js';
 
 // The bin users run: it sizes libuv's pool for the signing algorithm before the CLI loads.
 const cliPath = (root: string) => join(root, 'packages', 'server', 'bin', 'tessera.cjs');
 
 /** One client registered through the CLI, the way an operator would. */
-async function createClientWithCli(root: string, env: NodeJS.ProcessEnv): Promise<Credentials> {
-  const result = await runToCompletion(process.execPath, [cliPath(root), 'clients', 'create', '--name', 'bench', '--json'], {
+async function createClientWithCli(root: string, env: NodeJS.ProcessEnv, extra: string[] = []): Promise<Credentials> {
+  const result = await runToCompletion(process.execPath, [cliPath(root), 'clients', 'create', '--name', 'bench', ...extra, '--json'], {
     env,
     cwd: root,
     timeoutMs: 30_000,
@@ -40,9 +44,44 @@ async function seedClients(context: StartContext, dataDir: string, count: number
   return JSON.parse(readFileSync(out, 'utf8')) as Credentials[];
 }
 
+/**
+ * A fresh SoftHSM2 token in the target's data directory and the settings that make
+ * `tessera serve` generate and sign its keys there.
+ */
+function softhsmToken(dataDir: string): NodeJS.ProcessEnv {
+  const module = '/usr/lib/softhsm/libsofthsm2.so';
+  if (!existsSync(module)) throw new Error(`${module} is missing (apt-get install softhsm2)`);
+  const tokenDir = join(dataDir, 'softhsm-tokens');
+  mkdirSync(tokenDir);
+  const conf = join(dataDir, 'softhsm2.conf');
+  writeFileSync(conf, `directories.tokendir = ${tokenDir}\nobjectstore.backend = file\nlog.level = ERROR\n`);
+  const env = { SOFTHSM2_CONF: conf };
+  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 'tessera-bench', '--so-pin', '12345678', '--pin', '1234'], {
+    env: { ...process.env, ...env },
+    stdio: 'ignore',
+  });
+  return {
+    ...env,
+    TESSERA_SIGNING_KEYS: 'pkcs11',
+    TESSERA_PKCS11_MODULE: module,
+    TESSERA_PKCS11_TOKEN_LABEL: 'tessera-bench',
+    TESSERA_PKCS11_PIN: '1234',
+  };
+}
+
 export function tesseraTarget(
   alg: Alg,
-  options: { registeredClients?: number; spreadClients?: number; suffix?: string; workers?: number } = {},
+  options: {
+    registeredClients?: number;
+    spreadClients?: number;
+    suffix?: string;
+    workers?: number;
+    /** Issue 19: the client carries this many claims (`--claim cN=…`). */
+    claims?: number;
+    /** Issue 19: a token hook on loopback (bench/hook-server.ts), answering cache_seconds or not. */
+    hook?: { cacheSeconds?: number };
+    keys?: 'pkcs11';
+  } = {},
 ): TargetSpec {
   const registeredClients = options.registeredClients ?? 1;
   const spreadClients = options.spreadClients ?? 1;
@@ -56,7 +95,10 @@ export function tesseraTarget(
     description:
       registeredClients > 1
         ? `Tessera ${alg}, ${registeredClients.toLocaleString('en-US')} clients registered, load spread across ${spreadClients.toLocaleString('en-US')}`
-        : `Tessera ${alg}, one client${options.workers && options.workers > 1 ? `, ${options.workers} workers` : ''}`,
+        : `Tessera ${alg}, one client${options.workers && options.workers > 1 ? `, ${options.workers} workers` : ''}` +
+          (options.claims ? `, ${options.claims} claims` : '') +
+          (options.hook ? `, token hook on loopback ${options.hook.cacheSeconds ? `(cache_seconds ${options.hook.cacheSeconds})` : '(no caching)'}` : '') +
+          (options.keys === 'pkcs11' ? ', keys in a SoftHSM2 token (PKCS#11)' : ''),
     async start(context) {
       const dataDir = trackTempDir(mkdtempSync(join(tmpdir(), 'tessera-bench-')));
       const port = await freePort();
@@ -73,16 +115,33 @@ export function tesseraTarget(
         PORT: String(port),
         HOST: '127.0.0.1',
       };
-      for (const name of ['TESSERA_KEK', 'DATABASE_URL', 'TESSERA_PRESET', 'TESSERA_DEFAULT_AUDIENCE', 'TESSERA_TOKEN_TTL']) delete env[name];
+      for (const name of ['TESSERA_KEK', 'DATABASE_URL', 'TESSERA_PRESET', 'TESSERA_DEFAULT_AUDIENCE', 'TESSERA_TOKEN_TTL', 'TESSERA_TOKEN_HOOK', 'TESSERA_SCOPE_CLAIMS'])
+        delete env[name];
+      if (options.keys === 'pkcs11') Object.assign(env, softhsmToken(dataDir));
+      const claimFlags = Array.from({ length: options.claims ?? 0 }, (_, i) => ['--claim', `c${i}=value number ${i}`]).flat();
+      let hook: { spawned: Spawned; port: number } | undefined;
       try {
+        if (options.hook) {
+          const hookPort = await freePort();
+          const secret = 'bench-hook-secret';
+          const args = ['--import', 'tsx', join(context.root, 'bench', 'hook-server.ts'), '--port', String(hookPort), '--secret', secret];
+          if (options.hook.cacheSeconds) args.push('--cache-seconds', String(options.hook.cacheSeconds));
+          hook = { spawned: spawnTracked(process.execPath, args, process.env, context.root), port: hookPort };
+          await waitForHttp(`http://127.0.0.1:${hookPort}/stats`, hook.spawned);
+          env.TESSERA_TOKEN_HOOK = `http://127.0.0.1:${hookPort}/hook`;
+          env.TESSERA_TOKEN_HOOK_SECRET = secret;
+        }
         const clients =
-          registeredClients > 1 ? await seedClients(context, dataDir, registeredClients, spreadClients) : [await createClientWithCli(context.root, env)];
+          registeredClients > 1
+            ? await seedClients(context, dataDir, registeredClients, spreadClients)
+            : [await createClientWithCli(context.root, env, claimFlags)];
         // Started only now: the server caches clients, and seeding wrote no change records.
         const spawnedAt = performance.now();
         const spawned = spawnTracked(process.execPath, [...context.nodeFlags, cliPath(context.root), 'serve'], env, context.root);
         const tokenUrl = `http://127.0.0.1:${port}/oauth/token`;
         const stop = async () => {
           await stopProcess(spawned);
+          if (hook) await stopProcess(hook.spawned);
           removeTempDir(dataDir);
         };
         try {
@@ -91,12 +150,21 @@ export function tesseraTarget(
           const startupMs = performance.now() - spawnedAt;
           const authorizations = clients.map(basicAuthorization);
           await checkTokenResponse(tokenUrl, authorizations[0]!, alg);
-          return { name: this.name, tokenUrl, pid: spawned.pid, authorizations, spawned, startupMs, stop };
+          const running: RunningTarget = { name: this.name, tokenUrl, pid: spawned.pid, authorizations, spawned, startupMs, stop };
+          if (hook) {
+            const { port: hookPort, spawned: hookProcess } = hook;
+            running.hookStats = async () => ({
+              calls: (JSON.parse((await httpRequest(`http://127.0.0.1:${hookPort}/stats`, { method: 'GET', timeoutMs: 5000 })).body) as { calls: number }).calls,
+              cpuSeconds: cpuSeconds(hookProcess.pid),
+            });
+          }
+          return running;
         } catch (error) {
           await stop();
           throw error;
         }
       } catch (error) {
+        if (hook) await stopProcess(hook.spawned);
         removeTempDir(dataDir);
         throw error;
       }

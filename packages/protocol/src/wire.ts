@@ -57,8 +57,8 @@ export type ClientAuthMethod =
   | 'self_signed_tls_client_auth';
 
 /** Signing algorithms Tessera can issue access tokens with. */
-export type SigningAlgorithm = 'RS256' | 'ES256' | 'EdDSA';
-export const signingAlgorithms: readonly SigningAlgorithm[] = ['RS256', 'ES256', 'EdDSA'];
+export type SigningAlgorithm = 'RS256' | 'PS256' | 'ES256' | 'EdDSA';
+export const signingAlgorithms: readonly SigningAlgorithm[] = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 
 /** RFC 9068 §2.1 media type of JWT access tokens, as it appears in `typ`. */
 export const accessTokenType = 'at+jwt';

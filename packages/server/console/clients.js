@@ -3,6 +3,7 @@
 
 import { renderClientChoices } from './activity.js';
 import { api, attempt, isSignedOut } from './api.js';
+import { readClaims, showClaims } from './claims-field.js';
 import { firstPage, hasMore, nextPage, resetPages, searchWholeRegistry } from './client-pages.js';
 import { confirmAction, showSecret } from './dialogs.js';
 import {
@@ -171,6 +172,7 @@ function openClientForm(client) {
   value('client-audience', client ? client.audience.join(' ') : '');
   value('client-ttl', client?.token_ttl == null ? '' : String(client.token_ttl));
   value('client-auth-method', client?.auth_method ?? 'any');
+  showClaims(client?.claims);
   dialogById('client-dialog').showModal();
 }
 
@@ -180,6 +182,7 @@ async function submitClientForm(event) {
   const read = (/** @type {string} */ id) => inputById(id).value.trim();
   const ttl = read('client-ttl');
   const body = {
+    claims: {},
     name: read('client-name'),
     scope: read('client-scope').split(/\s+/).filter(Boolean).join(' '),
     audience: read('client-audience')
@@ -189,6 +192,7 @@ async function submitClientForm(event) {
     auth_method: read('client-auth-method'),
   };
   try {
+    body.claims = readClaims();
     if (editing) {
       await api('PATCH', `/admin/v1/clients/${encodeURIComponent(editing)}`, body);
       dialogById('client-dialog').close();

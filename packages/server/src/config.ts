@@ -10,6 +10,7 @@ import {
 } from './config/option.js';
 import { optionRows, options, processEnvironment } from './config/options.js';
 import { defaultDatabase, resolveDataDir } from './config/paths.js';
+import type { ScopeClaims } from './claims/extra-claims.js';
 
 export { ConfigError } from './config/option.js';
 export type { Sources } from './config/option.js';
@@ -44,8 +45,19 @@ export interface ServerConfig {
   jwksMaxAge: number;
   /** Rotate the signing key when the active one is this many days old. Default: never. */
   keyRotationDays: number | undefined;
+  /** Where new signing keys are generated: sealed under the KEK (default) or in a PKCS#11 token. */
+  signingKeys: 'sealed' | 'pkcs11';
+  /** PKCS#11 library path, with `signingKeys: 'pkcs11'`. */
+  pkcs11Module: string | undefined;
+  /** Label of the PKCS#11 token (exact match). */
+  pkcs11TokenLabel: string | undefined;
   /** Brute-force protection (the four `TESSERA_AUTH_*` rows). */
   authFailureLimits: FailureLimits;
+  /**
+   * Redis URL for the state every instance shares (failure counts, one-time jtis). Default:
+   * the PostgreSQL database when the store is one, else this machine only.
+   */
+  sharedState: string | undefined;
   /** PEM certificate chain for HTTPS; with `tlsKey`. Default: plain HTTP. */
   tlsCert: string | undefined;
   tlsKey: string | undefined;
@@ -59,6 +71,19 @@ export interface ServerConfig {
   bodyLimit: number;
   /** pino level. Default info. */
   logLevel: string;
+  /** Issue 19: claims each granted scope adds (`--scope-claims`). Default: none. */
+  scopeClaims: ScopeClaims | undefined;
+  /** Issue 19: the token hook (`--token-hook`); its secret is read apart (tokenHookSecret). */
+  tokenHook: TokenHookSettings | undefined;
+}
+
+/** Where the token hook is and how it is called; the secret is not part of the settings. */
+export interface TokenHookSettings {
+  url: string;
+  /** Longest wait for its answer (ms). Default 300. */
+  timeoutMs: number;
+  /** `deny`: a failed call refuses the token (503); `allow`: issues it without the hook. */
+  failure: 'deny' | 'allow';
 }
 
 export type ConfigOverrides = Partial<ServerConfig>;
@@ -88,6 +113,14 @@ export function configFrom(sources: Sources): ServerConfig {
     );
   }
   const overrides = sources.overrides as ConfigOverrides | undefined;
+  // Embedders may pass the hook and the scope claims as typed values (not file paths).
+  const hookUrl = overrides?.tokenHook?.url ?? read(options.tokenHook);
+  if (hookUrl !== undefined && tokenHookSecret(sources.env ?? {}) === undefined) {
+    throw new ConfigError(
+      'TESSERA_TOKEN_HOOK_SECRET must be set with the token hook (--token-hook or TESSERA_TOKEN_HOOK)',
+      'tokenHookSecret',
+    );
+  }
   return {
     tlsCert,
     tlsKey,
@@ -106,14 +139,28 @@ export function configFrom(sources: Sources): ServerConfig {
     defaultAudience: read(options.defaultAudience),
     jwksMaxAge: value(options.jwksMaxAge),
     keyRotationDays: read(options.keyRotationDays),
+    signingKeys: value(options.signingKeys),
+    pkcs11Module: read(options.pkcs11Module),
+    pkcs11TokenLabel: read(options.pkcs11TokenLabel),
     authFailureLimits: overrides?.authFailureLimits ?? {
       perClient: value(options.authMaxFailuresPerClient),
       perAddress: value(options.authMaxFailuresPerAddress),
       windowSeconds: value(options.authFailureWindow),
       lockSeconds: value(options.authLockSeconds),
     },
+    sharedState: read(options.sharedState),
     bodyLimit: overrides?.bodyLimit ?? 16 * 1024,
     logLevel: value(options.logLevel),
+    scopeClaims: overrides?.scopeClaims ?? read(options.scopeClaims),
+    tokenHook:
+      overrides?.tokenHook ??
+      (hookUrl === undefined
+        ? undefined
+        : {
+            url: hookUrl,
+            timeoutMs: value(options.tokenHookTimeout),
+            failure: value(options.tokenHookFailure),
+          }),
   };
 }
 
@@ -167,7 +214,23 @@ export function serveSettings(sources: Sources): ServeSettings {
   };
 }
 
+/** `TESSERA_TOKEN_HOOK_SECRET`: like the KEK, kept out of `ServerConfig`. */
+export function tokenHookSecret(env: NodeJS.ProcessEnv = processEnvironment()): string | undefined {
+  return readOption(options.tokenHookSecret, { env });
+}
+
 /** `TESSERA_KEK`: kept out of `ServerConfig` so a secret never travels with the settings. */
 export function kekSetting(env: NodeJS.ProcessEnv = processEnvironment()): string | undefined {
   return readOption(options.kek, { env });
+}
+
+/** The PKCS#11 PIN settings: kept out of `ServerConfig`, like the KEK. */
+export function pkcs11PinSettings(env: NodeJS.ProcessEnv = processEnvironment()): {
+  pin: string | undefined;
+  pinFile: string | undefined;
+} {
+  return {
+    pin: readOption(options.pkcs11Pin, { env }),
+    pinFile: readOption(options.pkcs11PinFile, { env }),
+  };
 }

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import { ClientAuthenticator } from './client-auth/authenticate-client.js';
-import { FailureLimiter } from './client-auth/failure-limiter.js';
+import { FailureLimiter, type LockoutEvent } from './client-auth/failure-limiter.js';
 import type { ServerConfig } from './config.js';
 import { keyMaintenance } from './keys/key-maintenance.js';
 import { KeyRing } from './keys/key-ring.js';
+import { KeyStores } from './keys/key-stores.js';
 import type { KeyEncryptionKey } from './lib/kek.js';
 import { countStoreErrors } from './metrics/store-errors.js';
 import { replicaTransitions } from './store/replica/replica-log.js';
@@ -16,7 +17,11 @@ import { RevocationList } from './revocation/revocation-list.js';
 import type { SecretHasher } from './secrets/client-secret.js';
 import type { Store } from './store/contract.js';
 import { TokenInspector } from './tokens/token-inspector.js';
+import { sharedReplayGuards } from './shared-state/shared-replay-guard.js';
+import { throttled, type SharedState } from './shared-state/shared-state.js';
 import { ReplayCache, type ReplayGuard } from '@tessera/protocol';
+import { TokenHook } from './claims/token-hook.js';
+import { ConfigError, type TokenHookSettings } from './config.js';
 
 /** Change rows are kept this long so a lagging process can still catch up. */
 const changeRetentionSeconds = 2 * 86400;
@@ -36,6 +41,8 @@ export interface TesseraContext {
   inspector: TokenInspector;
   authenticator: ClientAuthenticator;
   secretUsage: SecretUsage;
+  /** The token hook (issue 19), when one is configured. */
+  tokenHook: TokenHook | undefined;
   /** Prometheus metrics and the console's activity counts for this process. */
   metrics: TesseraMetrics;
   logger: Logger;
@@ -57,6 +64,8 @@ export interface ContextOptions {
   config: ServerConfig;
   store: Store;
   kek: KeyEncryptionKey;
+  /** Where signing keys live; default: sealed keys under `kek` only. The caller closes it. */
+  keyStores?: KeyStores | undefined;
   hasher: SecretHasher;
   preset?: Preset | undefined;
   logger: Logger;
@@ -66,6 +75,13 @@ export interface ContextOptions {
    * process's own caches; the workers of `serve --workers N` share the primary's.
    */
   replayGuards?: ReplayGuards | undefined;
+  /**
+   * Failure counts and jtis shared with every instance (PostgreSQL or Redis); undefined for
+   * one machine (and in the workers of `serve --workers N`, whose primary consults it).
+   */
+  sharedState?: SharedState | undefined;
+  /** `TESSERA_TOKEN_HOOK_SECRET`, needed when `config.tokenHook` is set. */
+  tokenHookSecret?: string | undefined;
 }
 
 export interface ReplayGuards {
@@ -78,13 +94,14 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
   const nowSeconds = options.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
   const metrics = new TesseraMetrics(nowSeconds);
   const store = countStoreErrors(options.store, metrics.storeErrors);
-  const keys = await KeyRing.open(store, kek, config.signingAlg, nowSeconds());
+  const keyStores = options.keyStores ?? new KeyStores(kek);
+  const keys = await KeyRing.open(store, keyStores, config.signingAlg, nowSeconds());
   const clients = new ClientCache(store);
   const revocations = new RevocationList();
   revocations.apply(await store.listRevocations(0));
   const secretUsage = new SecretUsage(store, { nowSeconds });
   const changeSync = await ChangeSync.open({ store, clients, revocations, keys, logger });
-  const maintainKeys = keyMaintenance({ store, kek, keys, config, preset, logger, nowSeconds });
+  const maintainKeys = keyMaintenance({ store, keys, config, preset, logger, nowSeconds });
 
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, task: () => Promise<unknown>, what: string) => {
@@ -110,36 +127,44 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
 
   changeSync.watch();
   // Bounded: each refuses new identifiers (fails closed) rather than forget a live one.
-  const replayGuards = options.replayGuards ?? {
-    dpop: new ReplayCache(100_000, nowSeconds),
-    assertions: new ReplayCache(100_000, nowSeconds),
-  };
+  const replayGuards =
+    options.replayGuards ??
+    sharedReplayGuards(
+      {
+        dpop: new ReplayCache(100_000, nowSeconds),
+        assertions: new ReplayCache(100_000, nowSeconds),
+      },
+      options.sharedState,
+      logger,
+    );
+  const failures = new FailureLimiter(config.authFailureLimits, nowSeconds);
+  failures.shared = options.sharedState;
+  failures.onSharedError = throttled((error, dropped) =>
+    logger.warn(
+      { err: error, dropped },
+      'shared state unavailable: failures counted on this host only',
+    ),
+  );
+  failures.onEvent = (event) => reportLockout(event, metrics, logger, nowSeconds());
+  every(1_000, async () => failures.sweep(), 'reporting ended lockouts');
+  const sharedState = options.sharedState;
+  if (sharedState) every(60_000, () => sharedState.prune(), 'pruning shared state');
   const authenticator = new ClientAuthenticator(
     clients,
     hasher,
     nowSeconds,
-    new FailureLimiter(config.authFailureLimits, nowSeconds),
+    failures,
     () => config.issuer,
     replayGuards.assertions,
   );
-  authenticator.failures.onLockout = (lockout) => {
-    metrics.lockouts.inc({ key: lockout.key });
-    logger.warn(
-      {
-        lockout: lockout.key,
-        client_id: lockout.clientId,
-        address: lockout.address,
-        seconds: lockout.retryAfter,
-      },
-      'client authentication locked out after repeated failures',
-    );
-  };
   metrics.watch({
     keys: () => keys.records,
     clientCache: () => ({ hits: clients.hits, misses: clients.storeReads, size: clients.size }),
     replication: () => store.replication,
   });
   const inspector = new TokenInspector(keys, clients, revocations, () => config.issuer, nowSeconds);
+  const tokenHook =
+    config.tokenHook && tokenHookFor(config.tokenHook, options, metrics, nowSeconds);
 
   return {
     config,
@@ -152,6 +177,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     revocations,
     inspector,
     authenticator,
+    tokenHook,
     replayGuards,
     secretUsage,
     metrics,
@@ -162,10 +188,58 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     maintainKeys,
     close: async () => {
       for (const timer of timers) clearInterval(timer);
+      await tokenHook?.close();
       await changeSync.close();
       await secretUsage
         .flush()
         .catch((error: unknown) => logger.error({ err: error }, 'recording secret use failed'));
     },
   };
+}
+
+/** Log lines and metrics of the failure limiter's locks and alerts. */
+function reportLockout(
+  event: LockoutEvent,
+  metrics: TesseraMetrics,
+  logger: Logger,
+  now: number,
+): void {
+  const fields = {
+    lockout: event.key,
+    client_id: event.clientId,
+    address: event.address,
+    seconds: Math.max(0, event.until - now),
+  };
+  if (event.type === 'lockout.ended') {
+    logger.info(
+      { lockout: event.key, client_id: event.clientId, address: event.address },
+      'lockout ended',
+    );
+    return;
+  }
+  if (!event.refused) {
+    metrics.failureAlerts.inc();
+    logger.warn(
+      { ...fields, refused: false },
+      'client_id failing from several addresses; not refused',
+    );
+    return;
+  }
+  metrics.lockouts.inc({ key: event.key });
+  logger.warn(fields, 'client authentication locked out after repeated failures');
+}
+
+function tokenHookFor(
+  settings: TokenHookSettings,
+  options: ContextOptions,
+  metrics: TesseraMetrics,
+  nowSeconds: () => number,
+): TokenHook {
+  if (!options.tokenHookSecret)
+    throw new ConfigError('TESSERA_TOKEN_HOOK_SECRET must be set with the token hook');
+  return new TokenHook(settings, options.tokenHookSecret, {
+    failures: metrics.tokenHookFailures,
+    logger: options.logger,
+    nowSeconds,
+  });
 }

@@ -20,6 +20,7 @@ import { presetRevokeEndpoint } from './endpoints/preset-revoke.js';
 import { revocationFeedEndpoint } from './endpoints/revocation-feed.js';
 import { revocationEndpoint } from './endpoints/revoke.js';
 import { tokenEndpoints } from './endpoints/token.js';
+import { requestSourceAddress } from './client-auth/source-address.js';
 import { TokenListener } from './endpoints/token-listener.js';
 import { refusal } from './http/error-reply.js';
 import { requestIdOf } from './http/request-id.js';
@@ -38,7 +39,7 @@ declare module 'fastify' {
 /** Every endpoint, each given only the parts of the context it uses. */
 export function endpointTable(context: TesseraContext): Endpoint[] {
   const { config, preset, store, keys, inspector, revocations, nowSeconds, syncChanges } = context;
-  const { authenticator, secretUsage, hasher, clients, kek, metrics } = context;
+  const { authenticator, secretUsage, hasher, clients, metrics } = context;
   const authenticate: AuthenticateClient = (request, params, options) =>
     authenticateRequest(context, request.host!, params, options);
   const transport = (request: IncomingMessage, path: string) =>
@@ -47,7 +48,18 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
   const revokeDeps = { inspector, store, revocations, nowSeconds };
   const table: Endpoint[] = [
     ...tokenEndpoints(
-      { config, keys, nowSeconds, syncChanges, authenticator, secretUsage, transport, bind },
+      {
+        config,
+        keys,
+        nowSeconds,
+        syncChanges,
+        authenticator,
+        secretUsage,
+        transport,
+        bind,
+        sourceAddress: (request: IncomingMessage) => requestSourceAddress(context, request),
+        tokenHook: context.tokenHook,
+      },
       preset,
     ),
     revocationEndpoint(revokeDeps, authenticate),
@@ -57,7 +69,7 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
       ? [presetRevokeEndpoint(revokeDeps, authenticate, preset, preset.revoke)]
       : []),
     ...adminClientEndpoints({ store, hasher, nowSeconds, clients }),
-    ...adminKeyEndpoints({ store, kek, keys, nowSeconds, config }),
+    ...adminKeyEndpoints({ store, keys, nowSeconds, config }),
     ...adminActivityEndpoints({ activity: metrics.activity, nowSeconds }),
     ...consoleEndpoints(),
     jwksEndpoint({ config, keys, syncChanges }),

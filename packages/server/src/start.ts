@@ -1,12 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { ServerConfig } from './config.js';
+import { tokenHookSecret, type ServerConfig } from './config.js';
 import { createContext, type ReplayGuards, type TesseraContext } from './context.js';
 import { createLogger } from './http/logger.js';
 import { findPreset } from './presets/index.js';
 import { openStorage } from './runtime.js';
 import { buildServer } from './server.js';
 import { KeyRing } from './keys/key-ring.js';
+import type { KeyStores } from './keys/key-stores.js';
+import { openKeyStores } from './keys/open-key-stores.js';
+import { openSharedState } from './shared-state/open-shared-state.js';
+import type { SharedState } from './shared-state/shared-state.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -24,7 +28,12 @@ export interface RunningServer {
 export async function prepareStorage(config: ServerConfig, env?: NodeJS.ProcessEnv): Promise<void> {
   const { store, kek } = await openStorage(config, env);
   try {
-    await KeyRing.open(store, kek, config.signingAlg, Math.floor(Date.now() / 1000));
+    const keyStores = openKeyStores(config, kek, env ? { env } : {});
+    try {
+      await KeyRing.open(store, keyStores, config.signingAlg, Math.floor(Date.now() / 1000));
+    } finally {
+      await keyStores.close();
+    }
   } finally {
     await store.close();
   }
@@ -38,22 +47,47 @@ export async function startServer(
     logger?: Logger;
     nowSeconds?: () => number;
     replayGuards?: ReplayGuards;
+    /**
+     * The state shared across instances; default: opened from the configuration (Redis,
+     * or the PostgreSQL store). `null` in a worker of `serve --workers N`: its primary
+     * consults it for the worker.
+     */
+    sharedState?: SharedState | null;
   } = {},
 ): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const preset = config.preset ? findPreset(config.preset) : undefined;
   const { store, kek, hasher } = await openStorage(config, options.env);
   let context: TesseraContext | undefined;
+  let keyStores: KeyStores | undefined;
+  let sharedState: SharedState | undefined;
   try {
+    sharedState =
+      options.sharedState === null
+        ? undefined
+        : (options.sharedState ?? (await openSharedState(config, options.nowSeconds)));
+    keyStores = openKeyStores(config, kek, {
+      ...(options.env ? { env: options.env } : {}),
+      onHealthChange: (health) =>
+        health.state === 'ok'
+          ? logger.info({ key_store: config.signingKeys }, 'signing key store available again')
+          : logger.error(
+              { key_store: config.signingKeys, reason: health.reason },
+              'signing key store unavailable: token requests answer 503 until it is back',
+            ),
+    });
     context = await createContext({
       config,
       store,
       kek,
+      keyStores,
       hasher,
       preset,
       logger,
       nowSeconds: options.nowSeconds,
       replayGuards: options.replayGuards,
+      sharedState,
+      tokenHookSecret: config.tokenHook ? tokenHookSecret(options.env) : undefined,
     });
     const app = buildServer(context, logger);
     await app.listen({ port: config.port, host: config.host });
@@ -61,6 +95,7 @@ export async function startServer(
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const running = context;
+    const openedKeyStores = keyStores;
     let closing: Promise<void> | undefined;
     return {
       app,
@@ -70,12 +105,16 @@ export async function startServer(
         (closing ??= (async () => {
           await app.close();
           await running.close();
+          await openedKeyStores.close();
           await store.close();
+          if (options.sharedState === undefined) await sharedState?.close();
         })()),
     };
   } catch (error) {
     await context?.close();
+    await keyStores?.close();
     await store.close();
+    if (options.sharedState === undefined) await sharedState?.close();
     throw error;
   }
 }

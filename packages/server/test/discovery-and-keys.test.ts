@@ -165,7 +165,7 @@ describe('configuration', () => {
     );
     assert.throws(
       () => loadConfig({ TESSERA_SIGNING_ALG: 'HS256' }),
-      /TESSERA_SIGNING_ALG must be one of RS256, ES256, EdDSA/,
+      /TESSERA_SIGNING_ALG must be one of RS256, PS256, ES256, EdDSA/,
     );
     assert.throws(
       () => loadConfig({ TESSERA_TOKEN_TTL: '0' }),

@@ -251,6 +251,32 @@ describe('OpenAPI document: every route answers as documented', () => {
     await api.call('GET', `/admin/v1/clients/${id}`, { headers: admin }, 200);
     await api.call('GET', '/admin/v1/clients/unknown', { headers: admin }, 404);
     await api.call('PATCH', `/admin/v1/clients/${id}`, jsonBody({ scope: 'read' }, admin), 200);
+    // Issue 19: claims in the client documents, and a token with them introspected.
+    const withClaims = { claims: { merchant: 'm-1', limits: { daily: 1 } } };
+    await api.call('PATCH', `/admin/v1/clients/${id}`, jsonBody(withClaims, admin), 200);
+    const reserved = jsonBody({ claims: { iss: 'x' } }, admin);
+    await api.call('PATCH', `/admin/v1/clients/${id}`, reserved, 400);
+    const claimed = await api.call(
+      'POST',
+      '/admin/v1/clients',
+      jsonBody({ name: 'claims', ...withClaims }, admin),
+      201,
+    );
+    const { client_id: claimedId, client_secret: claimedSecret } = claimed.body as {
+      client_id: string;
+      client_secret: string;
+    };
+    const claimedToken = await getToken(tessera.url, {
+      clientId: claimedId,
+      clientSecret: claimedSecret,
+    });
+    const introspected = await api.call(
+      'POST',
+      '/oauth/introspect',
+      form({ token: claimedToken }, { authorization: basic }),
+      200,
+    );
+    assert.equal((introspected.body as { merchant: string }).merchant, 'm-1');
     await api.call('POST', `/admin/v1/clients/${id}/disable`, { headers: admin }, 200);
     await api.call('POST', `/admin/v1/clients/${id}/enable`, { headers: admin }, 200);
     await api.call('POST', `/admin/v1/clients/${id}/rotate-secret`, jsonBody({}, admin), 200);

@@ -90,6 +90,7 @@ function newClient(clientId: string, overrides: Partial<NewClient> = {}): NewCli
     authMethod: 'client_secret_basic',
     authConfig: {},
     grantTypes: ['client_credentials'],
+    claims: {},
     secrets: [secret(`${clientId}-s1`)],
     ...overrides,
   };
@@ -160,7 +161,10 @@ for (const adapter of adapters) {
       const expected = [
         { version: 1, name: 'initial schema' },
         { version: 2, name: 'client auth_config (private_key_jwt, mTLS, DPoP settings)' },
-        { version: 3, name: 'client list indexes: creation order, name and client_id prefixes' },
+        { version: 3, name: 'signing key location (sealed or a PKCS#11 token object)' },
+        { version: 4, name: 'shared state: one-time keys and window counters' },
+        { version: 5, name: 'client claims (extra token claims)' },
+        { version: 6, name: 'client list indexes: creation order, name and client_id prefixes' },
       ];
       assert.deepEqual(
         migrations.map(({ version, name }) => ({ version, name })),
@@ -201,7 +205,7 @@ for (const adapter of adapters) {
           (await driver.all<{ version: number }>('SELECT version FROM schema_migrations')).map(
             (row) => row.version,
           ),
-          [1, 2, 3],
+          migrations.map((migration) => migration.version),
         );
         assert.deepEqual(await reopened.getClient('old'), {
           clientId: 'old',
@@ -213,6 +217,7 @@ for (const adapter of adapters) {
           authMethod: 'client_secret_basic',
           authConfig: {},
           grantTypes: ['client_credentials'],
+          claims: {},
           secrets: [],
           createdAt: 5,
           updatedAt: 6,
@@ -234,6 +239,7 @@ for (const adapter of adapters) {
       assert.equal(created.updatedAt, created.createdAt);
       const expected: ClientRecord = {
         ...newClient(id),
+        claims: {},
         secrets: [secret(`${id}-a`, 10), secret(`${id}-b`, 20, 5_000)],
         createdAt: created.createdAt,
         updatedAt: created.updatedAt,
@@ -274,6 +280,20 @@ for (const adapter of adapters) {
       assert.equal(await store.deleteClient(id), true);
       assert.equal(await store.deleteClient(id), false);
       assert.equal(await other.getClient(id), undefined);
+    });
+
+    it('stores a client’s claims as JSON and replaces them on update (issue 19)', async () => {
+      const id = unique('claims');
+      const claims = { merchant: 'm-1', limits: { daily: 10_000, currencies: ['EUR'] }, vip: true };
+      const created = await store.createClient(newClient(id, { claims }));
+      assert.deepEqual(created.claims, claims);
+      assert.deepEqual((await other.getClient(id))?.claims, claims);
+      const updated = await store.updateClient(id, { claims: { tier: 'b' } });
+      assert.deepEqual(updated?.claims, { tier: 'b' });
+      assert.deepEqual((await other.getClient(id))?.claims, { tier: 'b' });
+      // A client created without claims has none.
+      const { claims: _none, ...without } = newClient(unique('no-claims'));
+      assert.deepEqual((await store.createClient(without)).claims, {});
     });
 
     it('keeps given creation timestamps (store copies) and lists clients oldest first', async () => {

@@ -40,6 +40,7 @@ export async function backupCommand(args: string[]): Promise<void> {
   print(
     `Backed up ${summary.clients} client(s), ${summary.keys} key(s) and ${summary.revocations} revocation(s) to ${out}.`,
   );
+  printTokenKeyNote(out);
 }
 
 /** `tessera restore FILE`: brings a backup back into the database (stop the servers first). */
@@ -72,6 +73,35 @@ export async function restoreCommand(args: string[]): Promise<void> {
   print(
     `Restored ${summary.clients} client(s), ${summary.keys} key(s) and ${summary.revocations} revocation(s) into ${location.path}.`,
   );
+  printTokenKeyNote(file);
+}
+
+/**
+ * Keys in a PKCS#11 token are only named in the database (label and public key): their
+ * private halves are in the HSM, which its own backup (or cluster replication) covers.
+ */
+function printTokenKeyNote(file: string): void {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const rows = db
+      .prepare(
+        "SELECT key_handle FROM signing_keys WHERE key_store = 'pkcs11' AND state <> 'retired'",
+      )
+      .all() as Array<{ key_handle: string }>;
+    if (rows.length === 0) return;
+    const tokens = [
+      ...new Set(
+        rows.map((row) => (JSON.parse(row.key_handle) as { tokenLabel: string }).tokenLabel),
+      ),
+    ];
+    print(
+      `${rows.length} key(s) live in PKCS#11 token(s) ${tokens.map((t) => `"${t}"`).join(', ')}: the file holds only their labels and public keys; back the token up with the HSM's own tools.`,
+    );
+  } catch {
+    // A database from before key locations existed: every key is sealed in it.
+  } finally {
+    db.close();
+  }
 }
 
 /** Counts what a backup holds, and refuses a file that is not a Tessera database. */

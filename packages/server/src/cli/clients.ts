@@ -13,6 +13,7 @@ import { clientView } from '../views/record-views.js';
 import { table } from './output.js';
 import { UsageError } from './usage.js';
 import { authConfigInput, authConfigOptions } from './client-auth-options.js';
+import { claimOptions, claimsInput } from './claim-options.js';
 
 /** How long the previous secret keeps working after a rotation unless `--grace` says otherwise. */
 export const defaultGraceSeconds = 86400;
@@ -34,6 +35,8 @@ export async function clientsCommand(args: string[]): Promise<void> {
   switch (sub) {
     case 'create':
       return create(rest);
+    case 'update':
+      return update(rest);
     case 'list':
       return list(rest);
     case 'show':
@@ -49,7 +52,7 @@ export async function clientsCommand(args: string[]): Promise<void> {
       throw new UsageError(
         sub
           ? `unknown clients command: ${sub}`
-          : 'clients needs a command: create, list, show, disable, enable, delete, rotate-secret',
+          : 'clients needs a command: create, update, list, show, disable, enable, delete, rotate-secret',
       );
   }
 }
@@ -65,11 +68,13 @@ async function create(args: string[]): Promise<void> {
     'client-id': { type: 'string' },
     'client-secret': { type: 'string' },
     ...authConfigOptions,
+    ...claimOptions,
     json: { type: 'boolean' },
   });
   if (positionals.length > 0)
     throw new UsageError(`clients create takes no arguments, got ${positionals.join(' ')}`);
   const authConfig = await authConfigInput(values);
+  const claims = await claimsInput(values);
   if (values.name === undefined) throw new UsageError('clients create needs --name');
   const ttl = values['token-ttl'];
   if (ttl !== undefined && !/^\d+$/.test(ttl))
@@ -87,6 +92,7 @@ async function create(args: string[]): Promise<void> {
       clientId: values['client-id'],
       clientSecret: values['client-secret'],
       ...authConfig,
+      claims,
     }),
   );
   const view = clientView(client);
@@ -103,6 +109,26 @@ async function create(args: string[]): Promise<void> {
   print(`client_secret: ${clientSecret}`);
   print('');
   print('Store the secret now: it is shown only this once and cannot be recovered.');
+}
+
+/** `clients update ID`: the claims for now (`--claim` merges, `--claims-file` replaces). */
+async function update(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, {
+    ...databaseOption,
+    ...claimOptions,
+    'unset-claim': { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+  });
+  const clientId = onePositional(positionals, 'client ID');
+  const client = await withRegistry(values.database, async (registry) => {
+    const current = await registry.get(clientId);
+    const claims = await claimsInput(values, current.claims);
+    if (claims === undefined)
+      throw new UsageError('clients update needs --claim, --unset-claim or --claims-file');
+    return registry.update(clientId, { claims });
+  });
+  if (values.json) return printJson(clientView(client));
+  print(`Client ${client.clientId} is updated.`);
 }
 
 async function list(args: string[]): Promise<void> {
@@ -129,9 +155,13 @@ async function show(args: string[]): Promise<void> {
   if (values.json) return printJson(view);
   for (const [key, value] of Object.entries(view)) {
     if (key === 'secrets') continue;
-    print(
-      `${`${key}:`.padEnd(14)} ${Array.isArray(value) ? value.join(', ') || '-' : (value ?? '-')}`,
-    );
+    const shown =
+      key === 'claims'
+        ? JSON.stringify(value)
+        : Array.isArray(value)
+          ? value.join(', ') || '-'
+          : (value ?? '-');
+    print(`${`${key}:`.padEnd(14)} ${String(shown)}`);
   }
   print('secrets:');
   print(

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { envelopesUnderOldKeys, rewrapAll } from '../keys/kek-rotation.js';
+import { envelopesUnderOldKeys, rewrapAll, tokenKeyCount } from '../keys/kek-rotation.js';
 import {
   decodeKek,
   KeyEncryptionKey,
@@ -66,6 +66,11 @@ export async function kekCommand(args: string[]): Promise<void> {
       print(
         `Sealed ${result.keys} signing key(s) and the secret pepper under key-encryption key ${kek.id}.`,
       );
+      const inToken = await tokenKeyCount(store);
+      if (inToken > 0)
+        print(
+          `${inToken} key(s) live in a PKCS#11 token: the KEK never protected them, and they stay where they are.`,
+        );
       if (fromEnv) {
         print(`New TESSERA_KEK (shown once): ${fresh.toString('base64')}`);
         print(

@@ -18,9 +18,12 @@ Commands:
                  [--auth-method private_key_jwt --jwks-file F | --jwks-uri URL]
                  [--auth-method tls_client_auth --tls-subject-dn DN | --tls-san-dns NAME]
                  [--auth-method self_signed_tls_client_auth --certificate-file F]
-                 [--dpop-bound]
+                 [--dpop-bound] [--claim KEY=VALUE]... [--claims-file FILE]
                  [--client-id ID --client-secret SECRET] [--json]
       Register a client. Its secret is printed exactly once and cannot be recovered.
+  clients update ID [--claim KEY=VALUE]... [--unset-claim KEY]... [--claims-file FILE] [--json]
+      Change the claims put into every token of the client: --claim adds or replaces one
+      (VALUE is JSON when it parses as JSON, else a string), --claims-file replaces them all.
   clients list [--json]
   clients show ID [--json]
   clients disable ID | enable ID | delete ID [--json]
@@ -28,9 +31,12 @@ Commands:
       Issue a new secret (shown once); the old one keeps working for the grace period
       (default 86400 s). A client holds at most two live secrets.
   keys list [--json]
+      Every key with its state and where it lives (store: sealed or pkcs11, token label).
   keys rotate [--alg ALG] [--propagation SECONDS] [--json]
+              [--signing-keys sealed|pkcs11 --pkcs11-module PATH --pkcs11-token-label LABEL]
       Publish a new signing key now; it starts signing after the propagation delay
       (default: the JWKS max-age). The old key stays published until its tokens expire.
+      With pkcs11 (or TESSERA_SIGNING_KEYS) the key is generated inside the token.
   audit list [--limit N] [--json]
       Admin changes, newest first (who, what, when; never a secret).
   migrate
@@ -38,11 +44,13 @@ Commands:
   migrate-store --from sqlite:PATH --to postgres://URL
       Copy everything into an empty database (same TESSERA_KEK afterwards).
   backup --out FILE [--force]
-      Consistent online copy of the SQLite database (secrets only as hashes, keys only sealed).
+      Consistent online copy of the SQLite database (secrets only as hashes, keys only sealed;
+      keys in a PKCS#11 token are not in it: back the token up with the HSM's own tools).
   restore FILE [--force]
       Bring a backup back (stop the servers first; needs the same key-encryption key).
   kek rotate | kek prune
       Seal every private key under a new key-encryption key; then destroy the old one.
+      Keys in a PKCS#11 token are not sealed and stay where they are.
 
 Every command takes --database URL (default sqlite:./${paths.defaultDataDir}/${paths.databaseFile}, or DATABASE_URL) and
 works on the database directly, whether or not a server is running.

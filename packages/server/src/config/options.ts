@@ -1,5 +1,7 @@
 import { signingAlgorithms, type SigningAlgorithm } from '@tessera/protocol';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { ClaimsError, validScopeClaims, type ScopeClaims } from '../claims/extra-claims.js';
 import { defaultFailureLimits } from '../client-auth/failure-limiter.js';
 import {
   allCommands,
@@ -78,6 +80,49 @@ const replicaUrls = (raw: Raw): string[] => {
 const port = (raw: Raw, source: Source): number =>
   // The flag always took digits only; the variable, anything Number() reads as an integer.
   (source === 'flag' ? wholeNumber(0, 65535) : integer(0, 65535))(raw);
+
+const redisUrl = (raw: Raw): string => {
+  const value = string(raw);
+  let protocol: string;
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    throw new InvalidValue('must be a redis:// or rediss:// URL');
+  }
+  if (protocol !== 'redis:' && protocol !== 'rediss:')
+    throw new InvalidValue(`must be a redis:// or rediss:// URL, got a ${protocol} URL`);
+  return value;
+};
+
+const scopeClaimsFile = (raw: Raw): ScopeClaims => {
+  const path = string(raw);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InvalidValue(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return validScopeClaims(JSON.parse(text));
+  } catch (error) {
+    if (error instanceof SyntaxError) throw new InvalidValue(`${path} is not JSON`);
+    if (error instanceof ClaimsError) throw new InvalidValue(`${path}: ${error.message}`);
+    throw error;
+  }
+};
+
+const hookUrl = (raw: Raw): string => {
+  const value = string(raw);
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hash)
+    throw new InvalidValue('must be an http(s) URL without fragment');
+  return value;
+};
 
 const failures = (name: string, env: string, fallback: number, max: number, doc: string) =>
   option<number>({
@@ -198,6 +243,47 @@ export const options = {
     doc: 'rotate the signing key when the active one is this many days old',
     parse: integer(1, 3650),
   }),
+  signingKeys: option<'sealed' | 'pkcs11'>({
+    name: 'signingKeys',
+    flag: '--signing-keys',
+    metavar: 'STORE',
+    env: 'TESSERA_SIGNING_KEYS',
+    default: 'sealed',
+    defaultDoc: '`sealed` (or `pkcs11`)',
+    doc: 'where new signing keys live: `sealed` under the KEK in the store, `pkcs11` in an HSM token',
+    commands: ['serve', 'keys'],
+    parse: oneOf(['sealed', 'pkcs11'] as const),
+  }),
+  pkcs11Module: option<string>({
+    name: 'pkcs11Module',
+    flag: '--pkcs11-module',
+    metavar: 'PATH',
+    env: 'TESSERA_PKCS11_MODULE',
+    doc: 'PKCS#11 library of the HSM (with `--signing-keys pkcs11`)',
+    commands: ['serve', 'keys'],
+  }),
+  pkcs11TokenLabel: option<string>({
+    name: 'pkcs11TokenLabel',
+    flag: '--pkcs11-token-label',
+    metavar: 'LABEL',
+    env: 'TESSERA_PKCS11_TOKEN_LABEL',
+    doc: 'label of the PKCS#11 token holding the keys (exact match, never a prefix)',
+    commands: ['serve', 'keys'],
+  }),
+  pkcs11Pin: option<string>({
+    name: 'pkcs11Pin',
+    env: 'TESSERA_PKCS11_PIN',
+    // A secret: from the environment (a secret manager) only, never a flag or a file.
+    file: false,
+    doc: 'PKCS#11 token user PIN',
+    commands: ['serve', 'keys'],
+  }),
+  pkcs11PinFile: option<string>({
+    name: 'pkcs11PinFile',
+    env: 'TESSERA_PKCS11_PIN_FILE',
+    doc: 'file holding the PKCS#11 token user PIN (instead of `TESSERA_PKCS11_PIN`)',
+    commands: ['serve', 'keys'],
+  }),
   kek: option<string>({
     name: 'kek',
     env: 'TESSERA_KEK',
@@ -212,14 +298,14 @@ export const options = {
     'TESSERA_AUTH_MAX_FAILURES_PER_CLIENT',
     defaultFailureLimits.perClient,
     1_000_000,
-    'failed client authentications per `client_id` that lock it',
+    'failed client authentications of one `client_id` from one source address that make that address wait for it',
   ),
   authMaxFailuresPerAddress: failures(
     'authMaxFailuresPerAddress',
     'TESSERA_AUTH_MAX_FAILURES_PER_ADDRESS',
     defaultFailureLimits.perAddress,
     1_000_000,
-    'failed client authentications per source address that lock it',
+    'failed client authentications from one source address (IPv6: its /64), any `client_id`, that make it wait',
   ),
   authFailureWindow: failures(
     'authFailureWindow',
@@ -235,6 +321,16 @@ export const options = {
     86400,
     'how long a lock lasts (s)',
   ),
+  // Issue 16: one state across instances (shared-state/).
+  sharedState: option<string>({
+    name: 'sharedState',
+    flag: '--shared-state',
+    metavar: 'URL',
+    env: 'TESSERA_SHARED_STATE_URL',
+    defaultDoc: 'the PostgreSQL store, else this machine only',
+    doc: 'shared failure counts and one-time `jti`s across instances: `redis://…` or `rediss://…`',
+    parse: redisUrl,
+  }),
   tlsCert: option<string>({
     name: 'tlsCert',
     flag: '--tls-cert',
@@ -266,7 +362,7 @@ export const options = {
     multiple: true,
     env: 'TESSERA_TRUSTED_PROXIES',
     defaultDoc: 'none',
-    doc: 'proxies trusted to forward client certificates (addresses or CIDR; flag repeatable, variable comma-separated)',
+    doc: 'proxies trusted for client certificates and `X-Forwarded-For` (IPs or CIDRs; flag repeatable, env comma list)',
     parse: proxies,
   }),
   clientCertHeader: option<string>({
@@ -312,6 +408,51 @@ export const options = {
     doc: 'libuv threads that sign tokens',
     // Only reported in the start-up log; libuv itself decides what it accepts.
     parse: (raw) => Number(raw) || 4,
+  }),
+  // Issue 19: claims and the token hook.
+  scopeClaims: option<ScopeClaims>({
+    name: 'scopeClaims',
+    flag: '--scope-claims',
+    metavar: 'FILE',
+    env: 'TESSERA_SCOPE_CLAIMS',
+    defaultDoc: 'none',
+    doc: 'JSON file: scope name → claims added to tokens granting it (a client’s own win)',
+    parse: scopeClaimsFile,
+  }),
+  tokenHook: option<string>({
+    name: 'tokenHook',
+    flag: '--token-hook',
+    metavar: 'URL',
+    env: 'TESSERA_TOKEN_HOOK',
+    defaultDoc: 'none',
+    doc: 'URL POSTed (signed) before each token is signed; may add claims, narrow, deny',
+    parse: hookUrl,
+  }),
+  tokenHookSecret: option<string>({
+    name: 'tokenHookSecret',
+    env: 'TESSERA_TOKEN_HOOK_SECRET',
+    // A secret: from the environment only, never a flag or a file.
+    file: false,
+    defaultDoc: 'none (required with a token hook)',
+    doc: 'HMAC-SHA256 key of the token hook’s `Tessera-Signature` header',
+  }),
+  tokenHookTimeout: option<number>({
+    name: 'tokenHookTimeout',
+    flag: '--token-hook-timeout',
+    metavar: 'MS',
+    env: 'TESSERA_TOKEN_HOOK_TIMEOUT',
+    default: 300,
+    doc: 'longest the token hook may take to answer (ms)',
+    parse: integer(1, 60_000),
+  }),
+  tokenHookFailure: option<'deny' | 'allow'>({
+    name: 'tokenHookFailure',
+    flag: '--token-hook-failure',
+    metavar: 'MODE',
+    env: 'TESSERA_TOKEN_HOOK_FAILURE',
+    default: 'deny',
+    doc: 'when the hook fails: `deny` (503) or `allow` (the token without its changes)',
+    parse: oneOf(['deny', 'allow'] as const),
   }),
 } satisfies Record<string, Option<unknown>>;
 

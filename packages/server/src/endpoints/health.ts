@@ -51,7 +51,13 @@ export function healthEndpoints(deps: HealthDeps): Endpoint[] {
         } catch {
           checks.store = 'unavailable';
         }
-        checks.signing_key = deps.keys.signer(deps.config.signingAlg) ? 'ok' : 'missing';
+        const alg = deps.config.signingAlg;
+        // A PKCS#11 token that went away: not ready until it is back (it re-initialises itself).
+        checks.signing_key = !deps.keys.signer(alg)
+          ? 'missing'
+          : deps.keys.health(alg).state === 'ok'
+            ? 'ok'
+            : 'unavailable';
         const refused = deps.store.writeHealth?.refusedBecause;
         checks.store_writes = refused === undefined ? 'ok' : `refused: ${refused}`;
         const ready = checks.store === 'ok' && checks.signing_key === 'ok';

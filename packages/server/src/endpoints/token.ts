@@ -10,7 +10,11 @@ import type { Params } from '../http/parse-params.js';
 import { checkPresetParams } from '../presets/check-params.js';
 import { ParameterError } from '../presets/parameter-error.js';
 import { isRfcCompatible, type Preset } from '../presets/preset.js';
+import { keyStoreUnavailable } from '../keys/key-store.js';
 import { tokenPath } from './discovery.js';
+import { addExtraClaims } from '../claims/extra-claims.js';
+import { applyHookChanges, type TokenHook } from '../claims/token-hook.js';
+import { requestIdOf } from '../http/request-id.js';
 import type { senderBinding, TokenTransport } from '../dpop/sender-binding.js';
 import { json, object, ref, str, type Answer, type Endpoint } from './endpoint.js';
 
@@ -21,13 +25,17 @@ export interface TokenDeps extends Pick<
 > {
   config: Pick<
     TesseraContext['config'],
-    'issuer' | 'defaultAudience' | 'defaultTokenTtl' | 'signingAlg'
+    'issuer' | 'defaultAudience' | 'defaultTokenTtl' | 'signingAlg' | 'scopeClaims'
   >;
+  /** Asked before each token is signed (issue 19); undefined when none is configured. */
+  tokenHook: TokenHook | undefined;
   keys: Pick<TesseraContext['keys'], 'signer'>;
   /** The request's sender facts: client certificate, DPoP proof, htu. */
   transport(request: IncomingMessage, path: string): TokenTransport;
   /** Binds the token to the DPoP key or certificate the request came with. */
   bind: (client: ClientRecord, transport: TokenTransport) => ReturnType<typeof senderBinding>;
+  /** The address failures are counted against (the peer, or behind a trusted proxy its client). */
+  sourceAddress(request: IncomingMessage): string | undefined;
 }
 
 /** Parameters RFC 6749 §2.3.1 forbids in the request URI. */
@@ -49,6 +57,7 @@ async function issueToken(
   params: Params,
   sourceAddress: string | undefined,
   transport: TokenTransport,
+  request: IncomingMessage,
 ): Promise<Answer> {
   const grantType = params.get('grant_type');
   if (grantType === undefined)
@@ -87,8 +96,26 @@ async function issueToken(
   if (!signer)
     throw new OAuthError('temporarily_unavailable', 'No signing key is active', { status: 503 });
   if (binding.cnf) grant.claims.cnf = binding.cnf;
+  const hook = context.tokenHook;
+  if (hook === undefined) {
+    addExtraClaims(grant.claims, grant.scope, client.claims, context.config.scopeClaims);
+  } else {
+    let changes = hook.ask({
+      client,
+      scope: grant.scope,
+      scopeText: grant.claims.scope,
+      aud: grant.claims.aud,
+      binding: binding.cnf,
+      sourceAddress,
+      requestId: requestIdOf(request),
+    });
+    if (changes instanceof Promise) changes = await changes;
+    if (changes !== undefined) applyHookChanges(grant, changes);
+    const { scopeClaims } = context.config;
+    addExtraClaims(grant.claims, grant.scope, client.claims, scopeClaims, changes?.claims);
+  }
   const response: TokenResponse = {
-    access_token: await signer.sign(grant.claims),
+    access_token: await signer.sign(grant.claims).catch(keyStoreUnavailable),
     token_type: binding.tokenType,
     expires_in: grant.expiresIn,
   };
@@ -169,8 +196,9 @@ function tokenEndpoint(deps: TokenDeps, path: string, preset: Preset | undefined
         preset,
         raw.headers.authorization,
         request.params ?? new Map<string, string>(),
-        raw.socket.remoteAddress,
+        deps.sourceAddress(raw),
         deps.transport(raw, path),
+        raw,
       );
     },
   };

@@ -1,4 +1,4 @@
-import { sign, type KeyObject } from 'node:crypto';
+import { constants, sign, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
 import type { SigningAlgorithm } from '@tessera/protocol';
 
 /**
@@ -7,8 +7,8 @@ import type { SigningAlgorithm } from '@tessera/protocol';
  * which also leaves the loop but costs more per call; this path is the token hot path.
  */
 export class JwsSigner {
-  /** The key as `sign` takes it: ES256 asks for raw r||s (JWS), not DER. */
-  readonly #signingKey: KeyObject | { key: KeyObject; dsaEncoding: 'ieee-p1363' };
+  /** The key as `sign` takes it: ES256 asks for raw r||s (JWS), not DER; PS256 for PSS. */
+  readonly #signingKey: KeyObject | SignKeyObjectInput;
   readonly #digest: string | null;
   readonly #encodedHeader: string;
 
@@ -18,9 +18,15 @@ export class JwsSigner {
     key: KeyObject,
     typ: string,
   ) {
-    this.#signingKey = alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key;
+    this.#signingKey =
+      alg === 'ES256'
+        ? { key, dsaEncoding: 'ieee-p1363' }
+        : alg === 'PS256'
+          ? // RFC 7518 §3.5: MGF1 with SHA-256 and a salt as long as the hash.
+            { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
+          : key;
     this.#digest = alg === 'EdDSA' ? null : 'sha256';
-    this.#encodedHeader = Buffer.from(JSON.stringify({ alg, typ, kid })).toString('base64url');
+    this.#encodedHeader = encodeJwsHeader(alg, typ, kid);
   }
 
   sign(payload: object): Promise<string> {
@@ -32,4 +38,9 @@ export class JwsSigner {
       });
     });
   }
+}
+
+/** The protected header every Tessera token carries, base64url-encoded once per key. */
+export function encodeJwsHeader(alg: SigningAlgorithm, typ: string, kid: string): string {
+  return Buffer.from(JSON.stringify({ alg, typ, kid })).toString('base64url');
 }

@@ -14,7 +14,7 @@ export async function rewrapAll(
 ): Promise<{ keys: number; settings: number }> {
   if (!store.rewrap)
     throw new Error(`key-encryption key rotation is not available for the ${store.kind} store yet`);
-  const keys = (await store.listKeys()).filter((key) => !kek.isCurrent(key.encryptedPrivateKey));
+  const keys = (await sealedKeys(store)).filter((key) => !kek.isCurrent(key.encryptedPrivateKey));
   const pepper = await store.getSetting(pepperSetting);
   const settings =
     pepper !== undefined && !kek.isCurrent(pepper)
@@ -32,10 +32,20 @@ export async function rewrapAll(
 
 /** Envelopes in the store not sealed under the sealing key (must be 0 before an old KEK goes). */
 export async function envelopesUnderOldKeys(store: Store, kek: KeyEncryptionKey): Promise<number> {
-  const keys = await store.listKeys();
+  const keys = await sealedKeys(store);
   const pepper = await store.getSetting(pepperSetting);
   return (
     keys.filter((key) => !kek.isCurrent(key.encryptedPrivateKey)).length +
     (pepper !== undefined && !kek.isCurrent(pepper) ? 1 : 0)
   );
+}
+
+/** Keys whose private half is sealed in the store; PKCS#11 keys never were, the KEK is not theirs. */
+async function sealedKeys(store: Store) {
+  return (await store.listKeys()).filter((key) => !key.keyHandle);
+}
+
+/** How many keys live in a PKCS#11 token, which KEK rotation does not touch. */
+export async function tokenKeyCount(store: Store): Promise<number> {
+  return (await store.listKeys()).filter((key) => key.keyHandle && key.state !== 'retired').length;
 }

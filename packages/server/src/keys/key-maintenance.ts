@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config.js';
-import type { KeyEncryptionKey } from '../lib/kek.js';
 import type { Preset } from '../presets/preset.js';
-import type { Store } from '../store/contract.js';
+import type { KeyPatch, Store } from '../store/contract.js';
+import { keyLocation } from './key-location.js';
 import { planKeyTransitions, rotationDue } from './key-schedule.js';
 import type { KeyRing } from './key-ring.js';
 import { rotateKey } from './rotate-key.js';
@@ -12,7 +12,6 @@ const clockToleranceSeconds = 60;
 
 export interface KeyMaintenanceOptions {
   store: Store;
-  kek: KeyEncryptionKey;
   keys: KeyRing;
   /** Read on each run, so a changed setting takes effect at the next one. */
   config: Pick<ServerConfig, 'signingAlg' | 'keyRotationDays' | 'jwksMaxAge' | 'defaultTokenTtl'>;
@@ -27,7 +26,7 @@ export interface KeyMaintenanceOptions {
  * retired once every token the key signed has expired). The server runs it every second.
  */
 export function keyMaintenance(options: KeyMaintenanceOptions): () => Promise<void> {
-  const { store, kek, keys, config, preset, logger, nowSeconds } = options;
+  const { store, keys, config, preset, logger, nowSeconds } = options;
   // The lifetime clients get now; read only when a key actually transitions.
   const longestTokenLifetime = async (): Promise<number> => {
     const serverDefault = preset?.defaultTokenTtl ?? config.defaultTokenTtl;
@@ -35,6 +34,29 @@ export function keyMaintenance(options: KeyMaintenanceOptions): () => Promise<vo
     const { longest, someDefault } = await store.tokenLifetimes();
     if (longest === null) return serverDefault;
     return someDefault ? Math.max(longest, serverDefault) : longest;
+  };
+  // A retired key has left the JWKS and every token it signed has expired: its private half
+  // goes too. For a PKCS#11 key that deletes the token objects (the process whose transition
+  // committed does it); a sealed key's envelope stays in its row, as before.
+  const destroyRetired = async (patches: readonly KeyPatch[]): Promise<void> => {
+    for (const patch of patches) {
+      if (patch.state !== 'retired') continue;
+      const record = keys.records.find((key) => key.kid === patch.kid);
+      if (!record?.keyHandle) continue;
+      const location = keyLocation(record);
+      try {
+        await keys.keyStores.of(location).destroy(location);
+        logger.info(
+          { kid: record.kid, key_label: record.keyHandle.keyLabel },
+          'retired key destroyed in its token',
+        );
+      } catch (error) {
+        logger.warn(
+          { err: error, kid: record.kid },
+          'could not destroy a retired key in its token',
+        );
+      }
+    }
   };
   return async () => {
     const now = nowSeconds();
@@ -44,7 +66,7 @@ export function keyMaintenance(options: KeyMaintenanceOptions): () => Promise<vo
     ) {
       const rotated = await rotateKey(
         store,
-        kek,
+        keys.keyStores.generating,
         config.signingAlg,
         nowSeconds,
         config.jwksMaxAge,
@@ -60,15 +82,18 @@ export function keyMaintenance(options: KeyMaintenanceOptions): () => Promise<vo
     }
     if (planKeyTransitions(keys.records, { now, retireAfterSeconds: 0 }).length === 0) return;
     const retireAfterSeconds = (await longestTokenLifetime()) + clockToleranceSeconds;
-    const changed = await store.transitionKeys((records) => ({
-      patches: planKeyTransitions(records, { now, retireAfterSeconds }),
-    }));
+    let applied: KeyPatch[] = [];
+    const changed = await store.transitionKeys((records) => {
+      applied = planKeyTransitions(records, { now, retireAfterSeconds });
+      return { patches: applied };
+    });
     if (changed) {
       await keys.reload();
       logger.info(
         { keys: keys.records.map((key) => ({ kid: key.kid, state: key.state })) },
         'signing keys transitioned',
       );
+      await destroyRetired(applied);
     }
   };
 }

@@ -1,9 +1,10 @@
 import type { SigningAlgorithm } from '@tessera/protocol';
-import { accessTokenType } from '@tessera/protocol';
-import type { KeyEncryptionKey } from '../lib/kek.js';
 import type { KeyRecord, Store } from '../store/contract.js';
-import { JwsSigner } from './jws-signer.js';
-import { createKeyRecord, openPrivateKey } from './key-material.js';
+import { keyLocation, keyRecordFor } from './key-location.js';
+import type { KeyStore, KeyStoreHealth, TokenSigner } from './key-store.js';
+import type { KeyStores } from './key-stores.js';
+
+const ok: KeyStoreHealth = { state: 'ok' };
 
 export interface JsonWebKeySet {
   keys: JsonWebKey[];
@@ -15,29 +16,37 @@ export interface JsonWebKeySet {
  */
 export class KeyRing {
   readonly #store: Store;
-  readonly #kek: KeyEncryptionKey;
-  #signers = new Map<SigningAlgorithm, JwsSigner>();
+  readonly keyStores: KeyStores;
+  #signers = new Map<SigningAlgorithm, TokenSigner>();
+  /** The key store each active key signs in. */
+  #signingStores = new Map<SigningAlgorithm, KeyStore>();
   #jwks: JsonWebKeySet = { keys: [] };
   #jwksJson = '{"keys":[]}';
   #records: KeyRecord[] = [];
 
-  private constructor(store: Store, kek: KeyEncryptionKey) {
+  private constructor(store: Store, keyStores: KeyStores) {
     this.#store = store;
-    this.#kek = kek;
+    this.keyStores = keyStores;
   }
 
-  /** Loads the keys, generating an active key for `alg` on first start. */
+  /**
+   * Loads the keys, generating an active key for `alg` on first start (in the key store new
+   * keys go to: sealed, or the PKCS#11 token).
+   */
   static async open(
     store: Store,
-    kek: KeyEncryptionKey,
+    keyStores: KeyStores,
     alg: SigningAlgorithm,
     now: number,
   ): Promise<KeyRing> {
-    const ring = new KeyRing(store, kek);
+    const ring = new KeyRing(store, keyStores);
     await ring.reload();
     if (!ring.#signers.has(alg)) {
       // Nobody can have cached a JWKS without a key yet, so the first key signs at once.
-      await store.insertKeyIfNoneActive(await createKeyRecord(alg, kek, 'active', now));
+      const generating = keyStores.generating;
+      const key = await generating.generate(alg);
+      if (!(await store.insertKeyIfNoneActive(keyRecordFor(key, 'active', now))))
+        await generating.destroy(key.location); // another process stored its first key first
       await ring.reload();
     }
     return ring;
@@ -45,22 +54,35 @@ export class KeyRing {
 
   async reload(): Promise<void> {
     const records = await this.#store.listKeys();
-    const signers = new Map<SigningAlgorithm, JwsSigner>();
+    const signers = new Map<SigningAlgorithm, TokenSigner>();
+    const signingStores = new Map<SigningAlgorithm, KeyStore>();
     for (const record of records) {
       if (record.state !== 'active' || signers.has(record.alg)) continue;
+      const location = keyLocation(record);
+      const keyStore = this.keyStores.of(location);
       signers.set(
         record.alg,
-        new JwsSigner(record.kid, record.alg, openPrivateKey(record, this.#kek), accessTokenType),
+        await keyStore.signer({ kid: record.kid, alg: record.alg, location }),
       );
+      signingStores.set(record.alg, keyStore);
     }
+    this.#signingStores = signingStores;
     this.#records = records;
     this.#signers = signers;
     this.#jwks = { keys: records.filter((r) => r.state !== 'retired').map((r) => r.publicJwk) };
     this.#jwksJson = JSON.stringify(this.#jwks);
   }
 
-  signer(alg: SigningAlgorithm): JwsSigner | undefined {
+  signer(alg: SigningAlgorithm): TokenSigner | undefined {
     return this.#signers.get(alg);
+  }
+
+  /**
+   * Whether the active key for `alg` can sign now: a PKCS#11 token can go away and come back
+   * (its key store then says why); sealed keys always can.
+   */
+  health(alg: SigningAlgorithm): KeyStoreHealth {
+    return this.#signingStores.get(alg)?.health() ?? ok;
   }
 
   get jwks(): JsonWebKeySet {

@@ -23,10 +23,16 @@ export interface MetricSources {
 export class TesseraMetrics {
   readonly registry = new Registry();
   /**
-   * Brute-force lockouts started, by what was locked (`client_id` or `address`). Exported as
-   * `tessera_auth_lockouts_total`; the failure limiter's `onLockout` increments it.
+   * Brute-force lockouts started, by what was locked (`client_id`: one client_id from one
+   * source address; `address`: one source address). Exported as `tessera_auth_lockouts_total`;
+   * the failure limiter's `lockout.started` events increment it.
    */
   readonly lockouts: Counter<'key'>;
+  /**
+   * Alerts for one client_id failing from several addresses, which refuse nobody
+   * (`tessera_auth_failure_alerts_total`, issue 16). No client label: the log line names it.
+   */
+  readonly failureAlerts: Counter;
   /** Token requests by outcome (`issued` or the OAuth error code) and auth method. */
   readonly tokenRequests = new CountTable();
   /** Failed client authentications by reason, at every endpoint that authenticates clients. */
@@ -37,6 +43,8 @@ export class TesseraMetrics {
   readonly introspections = new CountTable();
   /** Failed store calls by operation. */
   readonly storeErrors = new CountTable();
+  /** Token hook calls that gave no usable answer, by reason (issue 19). */
+  readonly tokenHookFailures = new CountTable();
   readonly tokenLatency = new LatencyHistogram(
     'tessera_token_request_duration_seconds',
     'Token endpoint response time, from request received to response sent',
@@ -48,8 +56,13 @@ export class TesseraMetrics {
     const registry = this.registry;
     this.lockouts = new Counter({
       name: 'tessera_auth_lockouts_total',
-      help: 'Brute-force lockouts started, by what was locked (client_id or address)',
+      help: 'Brute-force lockouts started, by what was locked (client_id from one address, or address)',
       labelNames: ['key'],
+      registers: [registry],
+    });
+    this.failureAlerts = new Counter({
+      name: 'tessera_auth_failure_alerts_total',
+      help: 'A client_id failing authentication from several addresses (nobody is refused)',
       registers: [registry],
     });
     fromTable(registry, this.tokenRequests, 'tessera_token_requests_total', {
@@ -72,6 +85,10 @@ export class TesseraMetrics {
     fromTable(registry, this.storeErrors, 'tessera_store_errors_total', {
       help: 'Failed store calls by operation',
       labels: ['operation'],
+    });
+    fromTable(registry, this.tokenHookFailures, 'tessera_token_hook_failures_total', {
+      help: 'Token hook calls without a usable answer, by reason (timeout, connection, status, too_large, malformed)',
+      labels: ['reason'],
     });
 
     const sources = () => this.#sources;

@@ -12,6 +12,7 @@ import {
 } from '../store/contract.js';
 import { clientCredentialsGrant } from '../grants/client-credentials.js';
 import { usesSecret, validAuthConfig, type AuthConfigInput } from '../client-auth/auth-config.js';
+import { ClaimsError, validClaims } from '../claims/extra-claims.js';
 
 /** A request the registry refuses; its message names the offending field. */
 export class RegistryError extends Error {
@@ -31,6 +32,8 @@ export interface ClientInput extends AuthConfigInput {
   tokenTtl?: number | null | undefined;
   authMethod?: string | undefined;
   grantTypes?: string[] | undefined;
+  /** Extra token claims (issue 19); an update replaces the whole object. */
+  claims?: unknown;
   /** Import an existing client (migration): its id and secret instead of generated ones. */
   clientId?: string | undefined;
   clientSecret?: string | undefined;
@@ -124,6 +127,7 @@ export class ClientRegistry {
       authMethod,
       authConfig,
       grantTypes: input.grantTypes ?? [clientCredentialsGrant],
+      claims: registryClaims(input.claims ?? {}),
       secrets:
         clientSecret === undefined ? [] : [this.hasher.newRecord(clientSecret, this.nowSeconds())],
     };
@@ -136,6 +140,7 @@ export class ClientRegistry {
         token_ttl: record.tokenTtl,
         auth_method: record.authMethod,
         ...(Object.keys(authConfig).length > 0 ? { auth_config: authConfig } : {}),
+        ...(Object.keys(record.claims ?? {}).length > 0 ? { claims: record.claims } : {}),
         imported: input.clientSecret !== undefined,
       }),
     );
@@ -166,6 +171,7 @@ export class ClientRegistry {
     if (input.authMethod !== undefined) patch.authMethod = validAuthMethod(input.authMethod);
     if (input.grantTypes !== undefined) patch.grantTypes = input.grantTypes;
     if (input.status !== undefined) patch.status = input.status;
+    if (input.claims !== undefined) patch.claims = registryClaims(input.claims);
     const authConfigKeys = [
       'jwks',
       'jwksUri',
@@ -312,6 +318,15 @@ function registryAuthConfig(method: RegisteredAuthMethod, input: AuthConfigInput
     return validAuthConfig(method, input);
   } catch (error) {
     throw new RegistryError((error as Error).message, 'invalid_client_metadata');
+  }
+}
+
+function registryClaims(claims: unknown) {
+  try {
+    return validClaims(claims);
+  } catch (error) {
+    if (!(error instanceof ClaimsError)) throw error;
+    throw new RegistryError(error.message, 'invalid_client_metadata');
   }
 }
 

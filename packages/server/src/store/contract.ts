@@ -34,6 +34,9 @@ export interface ClientAuthConfig {
   dpopBound?: boolean;
 }
 
+/** A client's extra token claims (issue 19): any JSON values, nested objects allowed. */
+export type ClientClaims = Record<string, unknown>;
+
 export type ClientStatus = 'active' | 'disabled';
 
 export interface SecretRecord {
@@ -60,6 +63,11 @@ export interface ClientRecord {
   /** Settings of `authMethod` (keys, certificate subject) and sender constraints; `{}` when none. */
   authConfig: ClientAuthConfig;
   grantTypes: string[];
+  /**
+   * Extra claims put into every access token of the client (and its introspection answer):
+   * a JSON object without the names Tessera owns; `{}` when none.
+   */
+  claims: ClientClaims;
   secrets: SecretRecord[];
   createdAt: number;
   updatedAt: number;
@@ -71,9 +79,12 @@ export interface SecretChange {
   remove?: string[];
 }
 
-/** A client to create; the timestamps default to now (a store copy passes the originals). */
-export type NewClient = Omit<ClientRecord, 'createdAt' | 'updatedAt'> &
-  Partial<Pick<ClientRecord, 'createdAt' | 'updatedAt'>>;
+/**
+ * A client to create; the timestamps default to now (a store copy passes the originals), the
+ * claims to none.
+ */
+export type NewClient = Omit<ClientRecord, 'createdAt' | 'updatedAt' | 'claims'> &
+  Partial<Pick<ClientRecord, 'createdAt' | 'updatedAt' | 'claims'>>;
 export type ClientPatch = Partial<
   Pick<
     ClientRecord,
@@ -85,19 +96,31 @@ export type ClientPatch = Partial<
     | 'authMethod'
     | 'authConfig'
     | 'grantTypes'
+    | 'claims'
   >
 >;
 
 /** Key lifecycle (ARCHITECTURE.md): published → active → retiring → retired. */
 export type KeyState = 'published' | 'active' | 'retiring' | 'retired';
 
+/** A private key held outside the store (column `key_store`, and `key_handle` as JSON). */
+export interface KeyHandle {
+  store: 'pkcs11';
+  /** The token's label (CKA_LABEL of the token, matched exactly). */
+  tokenLabel: string;
+  /** The key object's CKA_LABEL inside the token. */
+  keyLabel: string;
+}
+
 export interface KeyRecord {
   kid: string;
   alg: SigningAlgorithm;
   state: KeyState;
   publicJwk: JsonWebKey;
-  /** PKCS#8 DER private key sealed under the key-encryption key. */
+  /** PKCS#8 DER private key sealed under the key-encryption key; empty when `keyHandle` is set. */
   encryptedPrivateKey: string;
+  /** Where the private key lives when it is not sealed in this row: a PKCS#11 token object. */
+  keyHandle?: KeyHandle;
   createdAt: number;
   /** When a published key starts signing (epoch seconds). */
   activatesAt: number | null;

@@ -164,9 +164,52 @@ export const migrations: readonly Migration[] = [
       postgres: null,
     },
   },
-  // Issue 24 (a million clients): keyset pagination and prefix search of the client list.
   {
     version: 3,
+    name: 'signing key location (sealed or a PKCS#11 token object)',
+    sql: `
+      ALTER TABLE signing_keys ADD COLUMN key_store text NOT NULL DEFAULT 'sealed'
+        CHECK (key_store IN ('sealed', 'pkcs11'));
+      ALTER TABLE signing_keys ADD COLUMN key_handle text;
+    `,
+  },
+  {
+    version: 4,
+    // Issue 16: failure counters and one-time jtis shared by every instance on one
+    // PostgreSQL (shared-state/postgres-state.ts). UNLOGGED: cheap writes, emptied after a
+    // crash. SQLite keeps this state in the serving machine's memory: nothing to create.
+    name: 'shared state: one-time keys and window counters',
+    sql: {
+      sqlite: null,
+      postgres: `
+      CREATE UNLOGGED TABLE shared_once (
+        key        text PRIMARY KEY,
+        expires_at bigint NOT NULL
+      );
+      CREATE INDEX shared_once_expires ON shared_once (expires_at);
+      CREATE UNLOGGED TABLE shared_counters (
+        key          text NOT NULL,
+        window_start bigint NOT NULL,
+        count        bigint NOT NULL,
+        expires_at   bigint NOT NULL,
+        PRIMARY KEY (key, window_start)
+      );
+      CREATE INDEX shared_counters_expires ON shared_counters (expires_at);
+    `,
+    },
+  },
+  // Issue 19: per-client claims, a JSON object added to every token of the client.
+  {
+    version: 5,
+    name: 'client claims (extra token claims)',
+    sql: {
+      sqlite: `ALTER TABLE clients ADD COLUMN claims TEXT NOT NULL DEFAULT '{}';`,
+      postgres: `ALTER TABLE clients ADD COLUMN claims jsonb NOT NULL DEFAULT '{}';`,
+    },
+  },
+  // Issue 24 (a million clients): keyset pagination and prefix search of the client list.
+  {
+    version: 6,
     name: 'client list indexes: creation order, name and client_id prefixes',
     sql: {
       sqlite: `

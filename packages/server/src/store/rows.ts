@@ -22,6 +22,7 @@ export interface ClientRow {
   auth_method: ClientRecord['authMethod'];
   auth_config: string;
   grant_types: string;
+  claims: string;
   created_at: number;
   updated_at: number;
 }
@@ -44,6 +45,10 @@ export interface KeyRow {
   created_at: number;
   activates_at: number | null;
   retires_at: number | null;
+  /** 'sealed' (the private key is `encrypted_private_key`) or 'pkcs11'. */
+  key_store: string;
+  /** JSON `{tokenLabel, keyLabel}` for a PKCS#11 key; null for a sealed one. */
+  key_handle: string | null;
 }
 
 export interface AuditRow {
@@ -78,6 +83,7 @@ const clientColumns: {
   authMethod: ['auth_method'],
   authConfig: ['auth_config', JSON.stringify],
   grantTypes: ['grant_types', JSON.stringify],
+  claims: ['claims', JSON.stringify],
 };
 const clientFields = Object.keys(clientColumns) as Array<keyof Patchable>;
 
@@ -104,6 +110,7 @@ export function toClient(row: ClientRow, secrets: readonly SecretRow[]): ClientR
     authMethod: row.auth_method,
     authConfig: JSON.parse(row.auth_config) as ClientRecord['authConfig'],
     grantTypes: JSON.parse(row.grant_types) as string[],
+    claims: JSON.parse(row.claims) as ClientRecord['claims'],
     secrets: secrets.map(toSecret),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -127,8 +134,8 @@ function toSecret(row: SecretRow): SecretRecord {
   };
 }
 
-export const insertKeySql = `INSERT INTO signing_keys (kid, alg, state, public_jwk, encrypted_private_key, created_at, activates_at, retires_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+export const insertKeySql = `INSERT INTO signing_keys (kid, alg, state, public_jwk, encrypted_private_key, created_at, activates_at, retires_at, key_store, key_handle)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 export function keyParams(key: KeyRecord): unknown[] {
   return [
@@ -140,11 +147,15 @@ export function keyParams(key: KeyRecord): unknown[] {
     key.createdAt,
     key.activatesAt,
     key.retiresAt,
+    key.keyHandle?.store ?? 'sealed',
+    key.keyHandle
+      ? JSON.stringify({ tokenLabel: key.keyHandle.tokenLabel, keyLabel: key.keyHandle.keyLabel })
+      : null,
   ];
 }
 
 export function toKey(row: KeyRow): KeyRecord {
-  return {
+  const key: KeyRecord = {
     kid: row.kid,
     alg: row.alg,
     state: row.state,
@@ -154,6 +165,11 @@ export function toKey(row: KeyRow): KeyRecord {
     activatesAt: row.activates_at,
     retiresAt: row.retires_at,
   };
+  if (row.key_store === 'pkcs11') {
+    const handle = JSON.parse(row.key_handle ?? '{}') as { tokenLabel: string; keyLabel: string };
+    key.keyHandle = { store: 'pkcs11', tokenLabel: handle.tokenLabel, keyLabel: handle.keyLabel };
+  }
+  return key;
 }
 
 export const insertAuditSql =

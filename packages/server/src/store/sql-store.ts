@@ -491,7 +491,11 @@ export class SqlStore implements Store {
 function insertColumns(client: NewClient, now: number): Array<[string, unknown]> {
   return [
     ['client_id', client.clientId],
-    ...clientAssignments({ ...client, authConfig: client.authConfig ?? {} }),
+    ...clientAssignments({
+      ...client,
+      authConfig: client.authConfig ?? {},
+      claims: client.claims ?? {},
+    }),
     ['created_at', client.createdAt ?? now],
     ['updated_at', client.updatedAt ?? now],
   ];

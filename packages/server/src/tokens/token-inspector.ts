@@ -1,4 +1,4 @@
-import { accessTokenType, type AccessTokenClaims } from '@tessera/protocol';
+import { accessTokenType, signingAlgorithms, type AccessTokenClaims } from '@tessera/protocol';
 import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { ClientCache } from '../registry/client-cache.js';
@@ -35,7 +35,7 @@ export class TokenInspector {
       const { payload } = await jwtVerify(token, this.#keySet(), {
         issuer: this.issuer(),
         typ: accessTokenType,
-        algorithms: ['RS256', 'ES256', 'EdDSA'],
+        algorithms: [...signingAlgorithms],
         currentDate: new Date(this.nowSeconds() * 1000),
         requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'],
       });

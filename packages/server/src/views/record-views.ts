@@ -19,6 +19,8 @@ export function clientView(client: ClientRecord) {
     auth_method: client.authMethod,
     ...authConfigView(client.authConfig),
     grant_types: client.grantTypes,
+    // Shown when the client has some, like the auth settings above.
+    ...(Object.keys(client.claims).length > 0 ? { claims: client.claims } : {}),
     created_at: iso(client.createdAt),
     updated_at: iso(client.updatedAt),
     secrets: client.secrets.map((secret) => ({

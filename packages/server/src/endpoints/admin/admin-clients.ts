@@ -31,6 +31,8 @@ const clientFields = (body: Record<string, unknown>) => ({
   audiences: optionalStringList(body, 'audience'),
   tokenTtl: optionalInteger(body, 'token_ttl'),
   authMethod: optionalString(body, 'auth_method'),
+  // The registry checks it (a JSON object, no reserved names, at most 4,096 bytes).
+  claims: body.claims,
 });
 
 /** The admin API's client routes: the HTTP twin of `tessera clients …`. */
@@ -138,7 +140,7 @@ export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
       ...admin,
       method: 'PATCH',
       paths: ['/admin/v1/clients/:id'],
-      summary: 'Update scopes, audience, lifetime, auth method or name',
+      summary: 'Update scopes, audience, lifetime, auth method, name or claims (replaced whole)',
       request: { body: ref('ClientInput') },
       responses: { 200: client, 400: invalid, 404: notFound },
       async handle(request) {

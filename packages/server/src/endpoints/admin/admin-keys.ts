@@ -1,11 +1,12 @@
 import { OAuthError, signingAlgorithms, type SigningAlgorithm } from '@tessera/protocol';
 import { auditView, keyView } from '../../views/record-views.js';
 import type { TesseraContext } from '../../context.js';
+import { keyStoreUnavailable } from '../../keys/key-store.js';
 import { rotateKey } from '../../keys/rotate-key.js';
 import { int, json, list, object, ref, type Endpoint } from '../endpoint.js';
 import { objectBody, optionalInteger, optionalString } from './admin-input.js';
 
-export type AdminKeyDeps = Pick<TesseraContext, 'store' | 'kek' | 'keys' | 'nowSeconds'> & {
+export type AdminKeyDeps = Pick<TesseraContext, 'store' | 'keys' | 'nowSeconds'> & {
   config: Pick<TesseraContext['config'], 'signingAlg' | 'jwksMaxAge'>;
 };
 
@@ -52,7 +53,13 @@ export function adminKeyEndpoints(deps: AdminKeyDeps): Endpoint[] {
           throw new OAuthError('invalid_request', 'propagation_seconds must be from 0 to 604800');
         }
         const now = deps.nowSeconds();
-        const key = (await rotateKey(deps.store, deps.kek, alg, deps.nowSeconds, propagation))!;
+        const key = (await rotateKey(
+          deps.store,
+          deps.keys.keyStores.generating,
+          alg,
+          deps.nowSeconds,
+          propagation,
+        ).catch(keyStoreUnavailable))!;
         await deps.store.appendAudit({
           at: now,
           actor: `admin-api:${request.actor}`,
