@@ -84,6 +84,8 @@ function renderClients() {
           class: cls,
           'data-action': action,
           'data-id': client.client_id,
+          // The role the action needs: hidden from people whose role is weaker (console.css).
+          'data-needs': action === 'delete' ? 'admin' : 'operator',
           'aria-label': `${text} ${label}`,
         },
         [text],

@@ -10,6 +10,7 @@ import {
 } from './config/option.js';
 import { optionRows, options, processEnvironment } from './config/options.js';
 import { defaultDatabase, resolveDataDir } from './config/paths.js';
+import type { AdminRole } from './endpoints/admin/admin-roles.js';
 import type { ScopeClaims } from './claims/extra-claims.js';
 
 export { ConfigError } from './config/option.js';
@@ -71,10 +72,38 @@ export interface ServerConfig {
   bodyLimit: number;
   /** pino level. Default info. */
   logLevel: string;
+  // --- issue 20: the console's sign-in for people --------------------------------------------
+  /** OpenID Provider of the console; undefined: secret sign-in only. */
+  consoleOidcIssuer: string | undefined;
+  consoleOidcClientId: string | undefined;
+  /** Undefined: a public client (PKCE only). */
+  consoleOidcClientSecret: string | undefined;
+  /** ID token claim whose values `consoleRoles` maps. Default `groups`. */
+  consoleOidcRolesClaim: string;
+  /** Group → role pairs (`--console-role GROUP=ROLE`). */
+  consoleRoles: Array<[string, AdminRole]>;
+  /** Whether the console offers the admin-client-secret sign-in. Default true. */
+  consoleSecretSignIn: boolean;
+  /** The `acr` admin actions of a person need. */
+  consoleRequireAcr: string | undefined;
+  /** Idle and absolute session lifetimes (s). Defaults 1800 and 43200. */
+  consoleSessionIdle: number;
+  consoleSessionMax: number;
   /** Issue 19: claims each granted scope adds (`--scope-claims`). Default: none. */
   scopeClaims: ScopeClaims | undefined;
   /** Issue 19: the token hook (`--token-hook`); its secret is read apart (tokenHookSecret). */
   tokenHook: TokenHookSettings | undefined;
+  // Issue 16 (security round two).
+  /** `private_key_jwt` `aud`: the issuer exactly (default), or also the token endpoint URL. */
+  assertionAudience: 'issuer' | 'any';
+  /** Longest accepted assertion lifetime, now to `exp`, in seconds. Default 300. */
+  assertionMaxLifetime: number;
+  /** A separate listener for `/metrics` (then not served on the main port). Default none. */
+  metricsListen: { host: string; port: number } | undefined;
+  /** Bearer token `/metrics` requires. Default none (open). */
+  metricsToken: string | undefined;
+  /** Whether token metrics carry a `client_id` label. Default false. */
+  metricsClientLabels: boolean;
 }
 
 /** Where the token hook is and how it is called; the secret is not part of the settings. */
@@ -87,6 +116,32 @@ export interface TokenHookSettings {
 }
 
 export type ConfigOverrides = Partial<ServerConfig>;
+
+/** The console's sign-in settings (issue 20): an issuer and a client_id go together. */
+function consoleSettings(
+  read: <T>(row: Option<T>) => T | undefined,
+  value: <T>(row: Option<T>) => T,
+) {
+  const consoleOidcIssuer = read(options.consoleOidcIssuer);
+  const consoleOidcClientId = read(options.consoleOidcClientId);
+  if ((consoleOidcIssuer === undefined) !== (consoleOidcClientId === undefined)) {
+    throw new ConfigError(
+      'TESSERA_CONSOLE_OIDC_ISSUER (--console-oidc-issuer) and TESSERA_CONSOLE_OIDC_CLIENT_ID (--console-oidc-client-id) go together',
+    );
+  }
+  const consoleSecretSignIn = value(options.consoleSecretSignIn);
+  return {
+    consoleOidcIssuer,
+    consoleOidcClientId,
+    consoleOidcClientSecret: read(options.consoleOidcClientSecret),
+    consoleOidcRolesClaim: value(options.consoleOidcRolesClaim),
+    consoleRoles: read(options.consoleRoles) ?? [],
+    consoleSecretSignIn,
+    consoleRequireAcr: read(options.consoleRequireAcr),
+    consoleSessionIdle: value(options.consoleSessionIdle),
+    consoleSessionMax: value(options.consoleSessionMax),
+  };
+}
 
 /** Builds the configuration from the environment, then typed overrides on top. */
 export function loadConfig(
@@ -161,6 +216,12 @@ export function configFrom(sources: Sources): ServerConfig {
             timeoutMs: value(options.tokenHookTimeout),
             failure: value(options.tokenHookFailure),
           }),
+    assertionAudience: value(options.assertionAudience),
+    assertionMaxLifetime: value(options.assertionMaxLifetime),
+    metricsListen: read(options.metricsListen),
+    metricsToken: read(options.metricsToken),
+    metricsClientLabels: value(options.metricsClientLabels),
+    ...consoleSettings(read, value),
   };
 }
 

@@ -22,6 +22,8 @@ import { throttled, type SharedState } from './shared-state/shared-state.js';
 import { ReplayCache, type ReplayGuard } from '@tessera/protocol';
 import { TokenHook } from './claims/token-hook.js';
 import { ConfigError, type TokenHookSettings } from './config.js';
+import type { AssertionPolicy } from './client-auth/private-key-jwt.js';
+import { tokenPath } from './endpoints/discovery.js';
 
 /** Change rows are kept this long so a lagging process can still catch up. */
 const changeRetentionSeconds = 2 * 86400;
@@ -92,7 +94,7 @@ export interface ReplayGuards {
 export async function createContext(options: ContextOptions): Promise<TesseraContext> {
   const { config, kek, hasher, logger, preset } = options;
   const nowSeconds = options.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
-  const metrics = new TesseraMetrics(nowSeconds);
+  const metrics = new TesseraMetrics(nowSeconds, config.metricsClientLabels);
   const store = countStoreErrors(options.store, metrics.storeErrors);
   const keyStores = options.keyStores ?? new KeyStores(kek);
   const keys = await KeyRing.open(store, keyStores, config.signingAlg, nowSeconds());
@@ -156,6 +158,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     failures,
     () => config.issuer,
     replayGuards.assertions,
+    assertionPolicy(config, preset),
   );
   metrics.watch({
     keys: () => keys.records,
@@ -242,4 +245,23 @@ function tokenHookFor(
     logger: options.logger,
     nowSeconds,
   });
+}
+
+/**
+ * `--assertion-audience` and `--assertion-max-lifetime`: `any` also accepts the token
+ * endpoint URLs (RFC 7523 §3), the RFC one and the preset's, as a string or in an array.
+ */
+function assertionPolicy(config: ServerConfig, preset: Preset | undefined): AssertionPolicy {
+  const strict = config.assertionAudience === 'issuer';
+  return {
+    strictAudience: strict,
+    maxLifetime: config.assertionMaxLifetime,
+    audiences: () => {
+      const { issuer } = config;
+      if (strict) return [issuer];
+      const urls = [issuer, `${issuer}${tokenPath}`];
+      if (preset) urls.push(`${issuer}${preset.tokenPath}`);
+      return urls;
+    },
+  };
 }

@@ -11,12 +11,15 @@ import type { KeyStores } from './keys/key-stores.js';
 import { openKeyStores } from './keys/open-key-stores.js';
 import { openSharedState } from './shared-state/open-shared-state.js';
 import type { SharedState } from './shared-state/shared-state.js';
+import { listenForMetrics, type MetricsListener } from './metrics/metrics-listener.js';
 
 export interface RunningServer {
   app: FastifyInstance;
   context: TesseraContext;
   /** Base URL the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
+  /** The `--metrics-listen` address serving /metrics, when set. */
+  metricsUrl: string | undefined;
   close: () => Promise<void>;
 }
 
@@ -61,6 +64,7 @@ export async function startServer(
   let context: TesseraContext | undefined;
   let keyStores: KeyStores | undefined;
   let sharedState: SharedState | undefined;
+  let metricsListener: MetricsListener | undefined;
   try {
     sharedState =
       options.sharedState === null
@@ -91,6 +95,8 @@ export async function startServer(
     });
     const app = buildServer(context, logger);
     await app.listen({ port: config.port, host: config.host });
+    if (config.metricsListen)
+      metricsListener = await listenForMetrics(context, config.metricsListen);
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -101,8 +107,10 @@ export async function startServer(
       app,
       context: running,
       url: `${config.tlsCert === undefined ? 'http' : 'https'}://${host}:${port}`,
+      metricsUrl: metricsListener?.url,
       close: () =>
         (closing ??= (async () => {
+          await metricsListener?.close();
           await app.close();
           await running.close();
           await openedKeyStores.close();
@@ -111,6 +119,7 @@ export async function startServer(
         })()),
     };
   } catch (error) {
+    await metricsListener?.close();
     await context?.close();
     await keyStores?.close();
     await store.close();

@@ -77,7 +77,8 @@ describe('option table', () => {
   it('is what `tessera --help` lists: every flag and variable, each serve flag accepted', async () => {
     for (const row of optionRows) {
       if (row.env) assert.match(usage, new RegExp(`\\b${row.env}\\b`), row.name);
-      if (row.flag) assert.ok(usage.includes(`${row.flag} ${row.metavar}`), row.name);
+      if (row.flag)
+        assert.ok(usage.includes(row.switch ? row.flag : `${row.flag} ${row.metavar}`), row.name);
       if (row.flag && commandsOf(row).includes('serve'))
         assert.ok(row.flag.slice(2) in flagsFor('serve'), row.flag);
     }
@@ -101,7 +102,7 @@ describe('option table', () => {
       }
       assert.ok(row.doc.length > 0 && !row.doc.includes('|'), row.name);
       assert.ok(commandsOf(row).length > 0, row.name);
-      if (row.flag) assert.ok(row.metavar, `${row.flag} needs a metavar`);
+      if (row.flag && !row.switch) assert.ok(row.metavar, `${row.flag} needs a metavar`);
     }
     assert.equal(fileKey(options.signingAlg), 'signing_alg');
     assert.equal(fileKey(options.authMaxFailuresPerClient), 'auth_max_failures_per_client');
@@ -158,6 +159,21 @@ describe('loadConfig from the option table', () => {
       logLevel: 'info',
       scopeClaims: undefined,
       tokenHook: undefined,
+      // Issue 16.
+      assertionAudience: 'issuer',
+      assertionMaxLifetime: 300,
+      metricsListen: undefined,
+      metricsToken: undefined,
+      metricsClientLabels: false,
+      consoleOidcIssuer: undefined,
+      consoleOidcClientId: undefined,
+      consoleOidcClientSecret: undefined,
+      consoleOidcRolesClaim: 'groups',
+      consoleRoles: [],
+      consoleSecretSignIn: true,
+      consoleRequireAcr: undefined,
+      consoleSessionIdle: 1800,
+      consoleSessionMax: 43200,
     });
     const serve = serveSettings({ env: {} });
     assert.equal(serve.shutdownTimeout, 10);
@@ -198,6 +214,21 @@ describe('loadConfig from the option table', () => {
       TESSERA_CLIENT_CERT_HEADER: 'X-SSL-Cert',
       TESSERA_LOG_LEVEL: 'warn',
       TESSERA_SHARED_STATE_URL: 'redis://127.0.0.1:6379/2',
+      // Issue 16.
+      TESSERA_ASSERTION_AUDIENCE: 'any',
+      TESSERA_ASSERTION_MAX_LIFETIME: '3600',
+      TESSERA_METRICS_LISTEN: '[::1]:9464',
+      TESSERA_METRICS_TOKEN: 'metrics-secret',
+      TESSERA_METRICS_CLIENT_LABELS: 'true',
+      TESSERA_CONSOLE_OIDC_ISSUER: 'https://idp.example.com/realms/corp',
+      TESSERA_CONSOLE_OIDC_CLIENT_ID: 'tessera-console',
+      TESSERA_CONSOLE_OIDC_CLIENT_SECRET: 'console-secret',
+      TESSERA_CONSOLE_OIDC_ROLES_CLAIM: 'roles',
+      TESSERA_CONSOLE_ROLES: 'ops=operator,sec=admin',
+      TESSERA_CONSOLE_SECRET_SIGN_IN: 'off',
+      TESSERA_CONSOLE_REQUIRE_ACR: 'mfa',
+      TESSERA_CONSOLE_SESSION_IDLE: '900',
+      TESSERA_CONSOLE_SESSION_MAX: '3600',
     });
     assert.deepEqual(config, {
       tlsCert: 'c.pem',
@@ -228,6 +259,23 @@ describe('loadConfig from the option table', () => {
       scopeClaims: { 'payments:write': { limits: { daily: 10000 } } },
       // The secret is not a setting: tokenHookSecret() reads it apart.
       tokenHook: { url: 'http://127.0.0.1:9999/hook', timeoutMs: 250, failure: 'allow' },
+      assertionAudience: 'any',
+      assertionMaxLifetime: 3600,
+      metricsListen: { host: '::1', port: 9464 },
+      metricsToken: 'metrics-secret',
+      metricsClientLabels: true,
+      consoleOidcIssuer: 'https://idp.example.com/realms/corp',
+      consoleOidcClientId: 'tessera-console',
+      consoleOidcClientSecret: 'console-secret',
+      consoleOidcRolesClaim: 'roles',
+      consoleRoles: [
+        ['ops', 'operator'],
+        ['sec', 'admin'],
+      ],
+      consoleSecretSignIn: false,
+      consoleRequireAcr: 'mfa',
+      consoleSessionIdle: 900,
+      consoleSessionMax: 3600,
     });
     assert.deepEqual(
       serveSettings({

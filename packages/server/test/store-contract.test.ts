@@ -164,7 +164,8 @@ for (const adapter of adapters) {
         { version: 3, name: 'signing key location (sealed or a PKCS#11 token object)' },
         { version: 4, name: 'shared state: one-time keys and window counters' },
         { version: 5, name: 'client claims (extra token claims)' },
-        { version: 6, name: 'client list indexes: creation order, name and client_id prefixes' },
+        { version: 6, name: 'console sessions, operators, and who did it in the audit log' },
+        { version: 7, name: 'client list indexes: creation order, name and client_id prefixes' },
       ];
       assert.deepEqual(
         migrations.map(({ version, name }) => ({ version, name })),
@@ -625,6 +626,81 @@ for (const adapter of adapters) {
         'client.update',
         'client.create',
       ]);
+    });
+
+    it('audit entries keep the person, address and request id, and filter by actor', async () => {
+      const email = `${unique('person')}@example.com`;
+      const person = { iss: 'https://idp.example.com', sub: unique('sub'), email };
+      await store.appendAudit({
+        at: 30,
+        actor: `person:${email}`,
+        action: 'client.create',
+        target: 'x',
+        details: {},
+        person,
+        sourceAddress: '192.0.2.7',
+        requestId: 'req-1',
+      });
+      const client = unique('machine');
+      await store.appendAudit({
+        at: 31,
+        actor: `admin-api:${client}`,
+        action: 'key.rotate',
+        target: null,
+        details: {},
+      });
+      const [byEmail] = await other.listAudit(10, { actor: email });
+      const { id: _id, ...entry } = byEmail!;
+      assert.deepEqual(entry, {
+        at: 30,
+        actor: `person:${email}`,
+        action: 'client.create',
+        target: 'x',
+        details: {},
+        person,
+        sourceAddress: '192.0.2.7',
+        requestId: 'req-1',
+      });
+      assert.equal((await other.listAudit(10, { actor: person.sub })).length, 1);
+      assert.equal((await other.listAudit(10, { actor: `person:${email}` })).length, 1);
+      assert.deepEqual(
+        (await other.listAudit(10, { actor: client })).map((e) => e.action),
+        ['key.rotate'],
+      );
+      assert.deepEqual(await other.listAudit(10, { actor: unique('nobody') }), []);
+    });
+
+    it('console sessions: stored, touched, deleted once, pruned after they end', async () => {
+      const id = unique('session');
+      const session = {
+        id,
+        kind: 'session' as const,
+        data: { role: 'viewer', person: { iss: 'i', sub: 's' } },
+        createdAt: 100,
+        lastSeenAt: 100,
+        expiresAt: 200,
+      };
+      await store.putConsoleSession(session);
+      assert.deepEqual(await other.getConsoleSession(id), session);
+      await other.touchConsoleSession(id, 150);
+      assert.equal((await store.getConsoleSession(id))!.lastSeenAt, 150);
+      assert.equal(await store.deleteConsoleSession(id), true);
+      assert.equal(await other.deleteConsoleSession(id), false);
+      assert.equal(await store.getConsoleSession(id), undefined);
+      await store.putConsoleSession({ ...session, id: `${id}-old` });
+      await store.prune(201, 0);
+      assert.equal(await store.getConsoleSession(`${id}-old`), undefined);
+    });
+
+    it('operators: added, replaced, listed and removed', async () => {
+      const email = `${unique('op')}@example.com`;
+      await store.putOperator({ email, role: 'viewer', createdAt: 1 });
+      await store.putOperator({ email, role: 'operator', createdAt: 2 });
+      assert.deepEqual(await other.getOperator(email), { email, role: 'operator', createdAt: 2 });
+      assert.ok((await other.listOperators()).some((operator) => operator.email === email));
+      assert.equal(await other.removeOperator(email), true);
+      assert.equal(await store.removeOperator(email), false);
+      assert.equal(await store.getOperator(email), undefined);
     });
 
     it('change feed: latestChange and changesSince report every write in order', async () => {

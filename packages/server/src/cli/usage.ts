@@ -37,8 +37,12 @@ Commands:
       Publish a new signing key now; it starts signing after the propagation delay
       (default: the JWKS max-age). The old key stays published until its tokens expire.
       With pkcs11 (or TESSERA_SIGNING_KEYS) the key is generated inside the token.
-  audit list [--limit N] [--json]
-      Admin changes, newest first (who, what, when; never a secret).
+  audit list [--limit N] [--actor WHO] [--json]
+      Admin changes, newest first (who, from where, what, when; never a secret). --actor
+      keeps one actor's: a client_id, a person's email or subject, or cli:USER.
+  operators add EMAIL --role viewer|operator|admin | operators list | operators remove EMAIL [--json]
+      People given a console role by Tessera itself (matched on their verified email),
+      besides the roles their identity provider's groups map to (--console-role).
   migrate
       Apply pending database migrations (serve does this on start).
   migrate-store --from sqlite:PATH --to postgres://URL

@@ -31,6 +31,7 @@ export const allCommands = [
   'backup',
   'restore',
   'kek',
+  'operators',
 ] as const;
 export type CommandName = (typeof allCommands)[number];
 
@@ -46,6 +47,8 @@ export interface Option<T> {
   metavar?: string;
   /** The flag may be given several times (values are collected). */
   multiple?: true;
+  /** The flag is a switch, given alone (`--metrics-client-labels`); its variable says true/false. */
+  switch?: true;
   /** Environment variable; undefined when the option has none. */
   env?: string;
   /** False: not settable from a configuration file (secrets, things read before start-up). */
@@ -97,7 +100,7 @@ export interface Sources {
   /** Typed values from an embedder (`loadConfig`'s overrides); they win over everything. */
   overrides?: Readonly<Record<string, unknown>>;
   /** Parsed command-line flags by flag name without dashes (`port`, `trusted-proxy`). */
-  flags?: Readonly<Record<string, string | string[] | boolean | undefined>>;
+  flags?: Readonly<Record<string, string | boolean | readonly (string | boolean)[] | undefined>>;
   env?: NodeJS.ProcessEnv;
   /** A configuration file's top-level table, by snake_case key. */
   file?: Readonly<Record<string, unknown>>;

@@ -81,5 +81,8 @@ export const sharedSchemas = {
   AuditEntry: object({
     ...{ id: int, at: dateTime, actor: str, action: str },
     ...{ target: nullable(str), details: { type: 'object' } },
+    // Who, from where, in which request (issue 20): a person's issuer, subject and email.
+    person: nullable(object({ iss: str, sub: str }, { email: str })),
+    ...{ source_address: nullable(str), request_id: nullable(str) },
   }),
 };

@@ -52,7 +52,11 @@ export class TesseraMetrics {
   readonly activity = new ActivityTracker();
   #sources: MetricSources | undefined;
 
-  constructor(readonly nowSeconds: () => number) {
+  constructor(
+    readonly nowSeconds: () => number,
+    /** `--metrics-client-labels`: publish the per-client gauges (client_ids). Default off. */
+    clientLabels = false,
+  ) {
     const registry = this.registry;
     this.lockouts = new Counter({
       name: 'tessera_auth_lockouts_total',
@@ -127,6 +131,8 @@ export class TesseraMetrics {
       },
     });
     const activity = this.activity;
+    // client_ids are identifiers an outsider can aim at (issue 16): off unless switched on.
+    if (!clientLabels) return;
     for (const [name, help, field] of [
       ['tessera_client_tokens_issued_24h', 'Tokens issued over the last 24 h', 'issued'],
       ['tessera_client_auth_failures_24h', 'Failed authentications over the last 24 h', 'failed'],

@@ -48,18 +48,25 @@ const clientIdPattern = /^[\x20-\x7e]{1,200}$/;
 export class ClientRegistry {
   readonly #nowSeconds: () => number;
   readonly #actor: string | undefined;
+  readonly #about: Pick<AuditEntry, 'person' | 'sourceAddress' | 'requestId'>;
 
   /**
    * @param actor who makes the changes, for the audit log (e.g. `cli:alice`,
    *   `admin-api:<client_id>`); no audit entries are written without one.
+   * @param about the person, source address and request id the audit entries record.
    */
   constructor(
     private readonly store: Store,
     private readonly hasher: SecretHasher,
-    options: { nowSeconds?: (() => number) | undefined; actor?: string } = {},
+    options: {
+      nowSeconds?: (() => number) | undefined;
+      actor?: string;
+      about?: Pick<AuditEntry, 'person' | 'sourceAddress' | 'requestId'>;
+    } = {},
   ) {
     this.#nowSeconds = options.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
     this.#actor = options.actor;
+    this.#about = options.about ?? {};
   }
 
   private nowSeconds(): number {
@@ -72,7 +79,7 @@ export class ClientRegistry {
    */
   #audit(action: string, target: string, details: Record<string, unknown> = {}): AuditEntry[] {
     if (this.#actor === undefined) return [];
-    return [{ at: this.nowSeconds(), actor: this.#actor, action, target, details }];
+    return [{ at: this.nowSeconds(), actor: this.#actor, action, target, details, ...this.#about }];
   }
 
   /** Creates a client; the returned secret is the only copy that will ever exist. */

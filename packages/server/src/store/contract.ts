@@ -148,10 +148,44 @@ export type KeyPatch = { kid: string } & Partial<
 export interface AuditEntry {
   id?: number;
   at: number;
+  /** `cli:<user>`, `admin-api:<client_id>` or `person:<email or sub>`. */
   actor: string;
   action: string;
   target: string | null;
   details: Record<string, unknown>;
+  /** The person behind `actor` (the ID token's `iss`, `sub`, `email`), when a person acted. */
+  person?: AuditPerson | null;
+  /** The caller's address and the request id of the admin API request, when there was one. */
+  sourceAddress?: string | null;
+  requestId?: string | null;
+}
+
+/** A person as the audit log records one: the ID token's issuer, subject and email. */
+export interface AuditPerson {
+  iss: string;
+  sub: string;
+  email?: string | undefined;
+}
+
+/**
+ * A console session or a sign-in in progress, server-side. `id` is a SHA-256 of the opaque
+ * value in the browser's cookie, so the stored rows cannot be replayed as cookies.
+ */
+export interface ConsoleSessionRecord {
+  id: string;
+  kind: 'sign-in' | 'session';
+  data: Record<string, unknown>;
+  createdAt: number;
+  lastSeenAt: number;
+  /** The absolute end (epoch seconds): the maximum lifetime; idle expiry uses lastSeenAt. */
+  expiresAt: number;
+}
+
+/** A person given a console role in Tessera itself (`tessera operators add`). */
+export interface OperatorRecord {
+  email: string;
+  role: string;
+  createdAt: number;
 }
 
 /** A page of `Store.listClientPage` (issue 24: a million clients, keyset pagination). */
@@ -286,7 +320,23 @@ export interface Store {
   prune(now: number, changesBefore: number): Promise<number>;
 
   appendAudit(entry: AuditEntry): Promise<void>;
-  listAudit(limit: number): Promise<AuditEntry[]>;
+  /**
+   * The newest `limit` entries, newest first; with `actor`, only those whose actor, person
+   * email or subject, or machine client_id is `actor`.
+   */
+  listAudit(limit: number, filter?: { actor?: string | undefined }): Promise<AuditEntry[]>;
+
+  // Console sessions (issue 20): pruned with the revocations once past expiresAt.
+  putConsoleSession(session: ConsoleSessionRecord): Promise<void>;
+  getConsoleSession(id: string): Promise<ConsoleSessionRecord | undefined>;
+  touchConsoleSession(id: string, lastSeenAt: number): Promise<void>;
+  /** Deletes the session; returns whether there was one (a sign-in is used once). */
+  deleteConsoleSession(id: string): Promise<boolean>;
+  // Operators kept in Tessera (`tessera operators …`).
+  listOperators(): Promise<OperatorRecord[]>;
+  getOperator(email: string): Promise<OperatorRecord | undefined>;
+  putOperator(operator: OperatorRecord): Promise<void>;
+  removeOperator(email: string): Promise<boolean>;
 
   /** The newest change's sequence number (0 when none): where a new cache starts following. */
   latestChange(): Promise<number>;

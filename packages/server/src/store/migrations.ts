@@ -207,9 +207,35 @@ export const migrations: readonly Migration[] = [
       postgres: `ALTER TABLE clients ADD COLUMN claims jsonb NOT NULL DEFAULT '{}';`,
     },
   },
-  // Issue 24 (a million clients): keyset pagination and prefix search of the client list.
+  // --- issue 20: people (console sign-in, operators, per-person audit) ---------------------
   {
     version: 6,
+    name: 'console sessions, operators, and who did it in the audit log',
+    sql: `
+      CREATE TABLE console_sessions (
+        id           text PRIMARY KEY,
+        kind         text NOT NULL,
+        data         text NOT NULL,
+        created_at   bigint NOT NULL,
+        last_seen_at bigint NOT NULL,
+        expires_at   bigint NOT NULL
+      );
+      CREATE INDEX console_sessions_expires ON console_sessions (expires_at);
+      CREATE TABLE operators (
+        email      text PRIMARY KEY,
+        role       text NOT NULL,
+        created_at bigint NOT NULL
+      );
+      ALTER TABLE audit_log ADD COLUMN actor_issuer text;
+      ALTER TABLE audit_log ADD COLUMN actor_subject text;
+      ALTER TABLE audit_log ADD COLUMN actor_email text;
+      ALTER TABLE audit_log ADD COLUMN source_address text;
+      ALTER TABLE audit_log ADD COLUMN request_id text;
+    `,
+  },
+  // Issue 24 (a million clients): keyset pagination and prefix search of the client list.
+  {
+    version: 7,
     name: 'client list indexes: creation order, name and client_id prefixes',
     sql: {
       sqlite: `

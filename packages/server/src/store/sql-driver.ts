@@ -44,7 +44,7 @@ export interface SqlDriver {
   readonly insertionOrder: string;
   /**
    * Appended to a text expression so it compares byte by byte, as the prefix indexes of
-   * migration 6 do (PostgreSQL: ` COLLATE "C"`; SQLite's default is already binary).
+   * migration 7 do (PostgreSQL: ` COLLATE "C"`; SQLite's default is already binary).
    */
   readonly bytewise: string;
   /**

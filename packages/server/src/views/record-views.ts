@@ -51,6 +51,9 @@ export function auditView(entry: AuditEntry) {
     action: entry.action,
     target: entry.target,
     details: entry.details,
+    person: entry.person ?? null,
+    source_address: entry.sourceAddress ?? null,
+    request_id: entry.requestId ?? null,
   };
 }
 

@@ -2,6 +2,7 @@ import { clientView } from '../../views/record-views.js';
 import type { TesseraContext } from '../../context.js';
 import { ClientRegistry } from '../../registry/client-registry.js';
 import { noStoreHeaders } from '../../http/error-reply.js';
+import { auditAbout } from './admin-audit.js';
 import { int, json, list, object, ref, str } from '../endpoint.js';
 import type { Endpoint, EndpointRequest } from '../endpoint.js';
 import { clientPageParams, clientPageQuery, encodeCursor } from './admin-client-page.js';
@@ -21,7 +22,10 @@ export type AdminClientDeps = Pick<TesseraContext, 'store' | 'hasher' | 'nowSeco
 
 const client = json('The client (never its secret)', ref('Client'));
 const [notFound, invalid] = ['not_found', 'invalid_client_metadata'];
-const admin = { caller: 'admin' } as const;
+// The role each route needs: reading is viewer, changing is operator, deleting is admin.
+const viewer = { caller: 'admin', role: 'viewer' } as const;
+const operator = { caller: 'admin', role: 'operator' } as const;
+const admin = { caller: 'admin', role: 'admin' } as const;
 const id = (request: EndpointRequest) => request.path!.id!;
 
 /** The fields `clients create` and `clients update` share, from a JSON body. */
@@ -37,18 +41,21 @@ const clientFields = (body: Record<string, unknown>) => ({
 
 /** The admin API's client routes: the HTTP twin of `tessera clients …`. */
 export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
-  const registryFor = (request: EndpointRequest) =>
-    new ClientRegistry(deps.store, deps.hasher, {
+  const registryFor = (request: EndpointRequest) => {
+    const { actor, ...about } = auditAbout(request);
+    return new ClientRegistry(deps.store, deps.hasher, {
       nowSeconds: deps.nowSeconds,
-      actor: `admin-api:${request.actor}`,
+      actor,
+      about,
     });
+  };
   // A write in this process must be seen by its own next token request at once.
   const refreshed = <T extends { clientId: string }>(record: T): T => {
     deps.clients.invalidate(record.clientId);
     return record;
   };
   const statusChanges = (['disable', 'enable'] as const).map((action): Endpoint => ({
-    ...admin,
+    ...operator,
     method: 'POST',
     paths: [`/admin/v1/clients/:id/${action}`],
     summary: `${action === 'enable' ? 'Enable' : 'Disable'} a client`,
@@ -69,7 +76,7 @@ export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
 
   return [
     {
-      ...admin,
+      ...viewer,
       method: 'GET',
       paths: ['/admin/v1/clients'],
       summary: 'List clients, oldest first, a page at a time; `q` searches id and name prefixes',
@@ -95,7 +102,7 @@ export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
       },
     },
     {
-      ...admin,
+      ...operator,
       method: 'POST',
       paths: ['/admin/v1/clients'],
       summary: 'Create a client; the secret is in this response only',
@@ -126,7 +133,7 @@ export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
       },
     },
     {
-      ...admin,
+      ...viewer,
       method: 'GET',
       paths: ['/admin/v1/clients/:id'],
       summary: 'Show a client',
@@ -137,7 +144,7 @@ export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
       }),
     },
     {
-      ...admin,
+      ...operator,
       method: 'PATCH',
       paths: ['/admin/v1/clients/:id'],
       summary: 'Update scopes, audience, lifetime, auth method, name or claims (replaced whole)',
@@ -170,7 +177,7 @@ export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
       },
     },
     {
-      ...admin,
+      ...operator,
       method: 'POST',
       paths: ['/admin/v1/clients/:id/rotate-secret'],
       summary: 'Issue a new secret; the previous one works for grace_seconds (default 86400)',

@@ -14,7 +14,9 @@ import type {
   KeyRecord,
   ClientPage,
   ClientPageQuery,
+  ConsoleSessionRecord,
   NewClient,
+  OperatorRecord,
   ReplicationState,
   RevocationRecord,
   SecretChange,
@@ -136,8 +138,8 @@ export class ReplicatedStore implements Store {
   listRevocations(afterSeq?: number): Promise<SequencedRevocation[]> {
     return this.#read((store) => store.listRevocations(afterSeq));
   }
-  listAudit(limit: number): Promise<AuditEntry[]> {
-    return this.#read((store) => store.listAudit(limit));
+  listAudit(limit: number, filter?: { actor?: string | undefined }): Promise<AuditEntry[]> {
+    return this.#read((store) => store.listAudit(limit, filter));
   }
   latestChange(): Promise<number> {
     return this.#read((store) => store.latestChange());
@@ -214,6 +216,34 @@ export class ReplicatedStore implements Store {
   }
   appendAudit(entry: AuditEntry): Promise<void> {
     return this.#write(() => this.#primary.appendAudit(entry));
+  }
+
+  // Console sessions and operators: the primary, reads too. A session is written at sign-in
+  // and touched on every console request; reading it back from a replica would have each
+  // request wait for replication. Without the primary there is no administering anyway.
+  putConsoleSession(session: ConsoleSessionRecord): Promise<void> {
+    return this.#primary.putConsoleSession(session);
+  }
+  getConsoleSession(id: string): Promise<ConsoleSessionRecord | undefined> {
+    return this.#primary.getConsoleSession(id);
+  }
+  touchConsoleSession(id: string, lastSeenAt: number): Promise<void> {
+    return this.#primary.touchConsoleSession(id, lastSeenAt);
+  }
+  deleteConsoleSession(id: string): Promise<boolean> {
+    return this.#primary.deleteConsoleSession(id);
+  }
+  listOperators(): Promise<OperatorRecord[]> {
+    return this.#primary.listOperators();
+  }
+  getOperator(email: string): Promise<OperatorRecord | undefined> {
+    return this.#primary.getOperator(email);
+  }
+  putOperator(operator: OperatorRecord): Promise<void> {
+    return this.#primary.putOperator(operator);
+  }
+  removeOperator(email: string): Promise<boolean> {
+    return this.#primary.removeOperator(email);
   }
 
   /**
