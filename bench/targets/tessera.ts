@@ -39,7 +39,7 @@ async function seedClients(context: StartContext, dataDir: string, count: number
   const result = await runToCompletion(
     process.execPath,
     ['--import', 'tsx', join(context.root, 'bench', 'seed-clients.ts'), '--data-dir', dataDir, '--count', String(count), '--spread', String(spread), '--out', out],
-    { env: process.env, cwd: context.root, timeoutMs: 180_000 },
+    { env: process.env, cwd: context.root, timeoutMs: Math.max(180_000, count * 1.2) },
   );
   if (result.code !== 0) throw new Error(`seeding failed (${result.code}${result.timedOut ? ', timed out' : ''}): ${result.stderr}`);
   context.log(`seeded: ${result.stdout.trim()}`);
@@ -161,6 +161,7 @@ export function tesseraTarget(
             ? await seedClients(context, dataDir, registeredClients, spreadClients)
             : [await createClientWithCli(context.root, env, claimFlags)];
         // Started only now: the server caches clients, and seeding wrote no change records.
+        const spawnedAt = performance.now();
         const spawned = spawnTracked(process.execPath, [...context.nodeFlags, cliPath(context.root), 'serve'], env, context.root);
         const tokenUrl = `http://127.0.0.1:${port}/oauth/token`;
         const stop = async () => {
@@ -171,9 +172,11 @@ export function tesseraTarget(
         };
         try {
           await waitForHttp(`http://127.0.0.1:${port}/healthz`, spawned);
+          // Start-up with a big registry: it must not load every client (issue 24).
+          const startupMs = performance.now() - spawnedAt;
           const authorizations = clients.map(basicAuthorization);
           await checkTokenResponse(tokenUrl, authorizations[0]!, alg);
-          const running: RunningTarget = { name: this.name, tokenUrl, pid: spawned.pid, authorizations, spawned, stop };
+          const running: RunningTarget = { name: this.name, tokenUrl, pid: spawned.pid, authorizations, spawned, startupMs, stop };
           if (hook) {
             const { port: hookPort, spawned: hookProcess } = hook;
             running.hookStats = async () => ({

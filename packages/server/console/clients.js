@@ -4,6 +4,7 @@
 import { renderClientChoices } from './activity.js';
 import { api, attempt, isSignedOut } from './api.js';
 import { readClaims, showClaims } from './claims-field.js';
+import { firstPage, hasMore, nextPage, resetPages, searchWholeRegistry } from './client-pages.js';
 import { confirmAction, showSecret } from './dialogs.js';
 import {
   ago,
@@ -25,24 +26,30 @@ import {
 let clients = [];
 /** @type {Map<string, ClientActivity>} */
 let clientActivity = new Map();
-
 /** Forgets the clients shown (on sign-out). */
 export function clearClients() {
   clients = [];
+  resetPages();
   tableBody('clients-table')?.replaceChildren();
 }
 
-/** Fetches the clients and their 24-hour activity, then renders the table. */
+/** Fetches the first page of clients and their 24-hour activity, then renders the table. */
 export async function loadClients() {
-  /** @type {[{ clients: ClientView[] }, { clients: ClientActivity[] }]} */
+  /** @type {[ClientView[], { clients: ClientActivity[] }]} */
   const [list, activity] = await Promise.all([
-    api('GET', '/admin/v1/clients'),
+    firstPage(),
     api('GET', '/admin/v1/activity/clients'),
   ]);
-  clients = list.clients;
+  clients = list;
   clientActivity = new Map(activity.clients.map((a) => [a.client_id, a]));
   renderClients();
   renderClientChoices(clients);
+}
+
+/** Adds clients to the loaded ones (a later page, or server-side search results). */
+function merge(/** @type {ClientView[]} */ more) {
+  const known = new Set(clients.map((client) => client.client_id));
+  clients = [...clients, ...more.filter((client) => !known.has(client.client_id))];
 }
 
 function renderClients() {
@@ -60,7 +67,8 @@ function renderClients() {
       .toLowerCase()
       .includes(query),
   );
-  byId('client-count').textContent = `${shown.length} of ${clients.length}`;
+  byId('client-count').textContent = `${shown.length} of ${clients.length}${hasMore() ? '+' : ''}`;
+  byId('clients-more').hidden = !hasMore();
   const rows = shown.map((client) => {
     const activity = clientActivity.get(client.client_id);
     const lastUse = [activity?.last_used_at, ...client.secrets.map((s) => s.last_used_at)]
@@ -284,7 +292,18 @@ async function submitRotate(event) {
 
 /** Wires the clients view's controls and dialogs. */
 export function wireClients() {
-  byId('client-search').addEventListener('input', renderClients);
+  const add = (/** @type {ClientView[]} */ more) => {
+    merge(more);
+    renderClients();
+  };
+  byId('client-search').addEventListener('input', () => {
+    renderClients();
+    searchWholeRegistry(inputById('client-search').value.trim(), add);
+  });
+  byId('clients-more').addEventListener(
+    'click',
+    () => void attempt(async () => add(await nextPage())),
+  );
   byId('new-client').addEventListener('click', () => openClientForm(undefined));
   byId('client-form').addEventListener(
     'submit',

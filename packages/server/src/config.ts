@@ -33,6 +33,8 @@ export interface ServerConfig {
   dataDir: string;
   /** `sqlite:PATH` or `postgres://…`. Default sqlite:<dataDir>/tessera.db. */
   database: string;
+  /** PostgreSQL streaming replicas of `database` to read from (issue 24). Default: none. */
+  databaseReplicas: string[];
   /** Provider dialect; the RFC endpoints stay mounted beside it. */
   preset: string | undefined;
   /** JWS algorithm for new signing keys. Default RS256. */
@@ -194,6 +196,7 @@ export function configFrom(sources: Sources): ServerConfig {
       listenIssuer(value(options.host), value(options.port), tlsCert !== undefined),
     dataDir,
     database: database ?? defaultDatabase(dataDir),
+    databaseReplicas: replicasOf(database, read(options.databaseReplicas) ?? []),
     preset: read(options.preset),
     signingAlg: value(options.signingAlg),
     defaultTokenTtl: value(options.defaultTokenTtl),
@@ -242,6 +245,16 @@ export function configFrom(sources: Sources): ServerConfig {
     metricsClientLabels: value(options.metricsClientLabels),
     ...consoleSettings(read, value),
   };
+}
+
+/** Replicas only make sense for a PostgreSQL primary: said at start-up, naming the option. */
+function replicasOf(database: string | undefined, replicas: string[]): string[] {
+  if (replicas.length > 0 && !/^postgres(ql)?:\/\//.test(database ?? ''))
+    throw new ConfigError(
+      'TESSERA_DATABASE_REPLICA (--database-replica) needs a PostgreSQL primary in DATABASE_URL (--database)',
+      'databaseReplicas',
+    );
+  return replicas;
 }
 
 /**

@@ -9,6 +9,7 @@ import { KeyStores } from './keys/key-stores.js';
 import type { KeyEncryptionKey } from './lib/kek.js';
 import { announceLockouts } from './events/lockout-events.js';
 import { countStoreErrors } from './metrics/store-errors.js';
+import { replicaTransitions } from './store/replica/replica-log.js';
 import { TesseraMetrics } from './metrics/tessera-metrics.js';
 import type { Preset } from './presets/preset.js';
 import { ChangeSync } from './registry/change-sync.js';
@@ -116,6 +117,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
   };
   every(1_000, maintainKeys, 'key maintenance');
   every(10_000, () => secretUsage.flush(), 'recording secret use');
+  if (store.replication) every(1_000, replicaTransitions(store, logger), 'watching the replica');
   every(
     60_000,
     async () => {
@@ -169,6 +171,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
   metrics.watch({
     keys: () => keys.records,
     clientCache: () => ({ hits: clients.hits, misses: clients.storeReads, size: clients.size }),
+    replication: () => store.replication,
   });
   const inspector = new TokenInspector(keys, clients, revocations, () => config.issuer, nowSeconds);
   const tokenHook =

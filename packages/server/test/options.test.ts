@@ -143,6 +143,7 @@ describe('loadConfig from the option table', () => {
       issuer: 'http://localhost:8080',
       dataDir: resolve('data'),
       database: `sqlite:${resolve('data', 'tessera.db')}`,
+      databaseReplicas: [],
       preset: undefined,
       signingAlg: 'RS256',
       defaultTokenTtl: 3600,
@@ -252,6 +253,7 @@ describe('loadConfig from the option table', () => {
       // No TESSERA_DATA_DIR: the SQLite file's directory, so kek.key sits beside the data.
       dataDir: '/tmp/tessera-options',
       database: 'sqlite:/tmp/tessera-options/x.db',
+      databaseReplicas: [],
       preset: 'tesouro',
       signingAlg: 'ES256',
       defaultTokenTtl: 600,

@@ -166,6 +166,7 @@ for (const adapter of adapters) {
         { version: 5, name: 'client claims (extra token claims)' },
         { version: 6, name: 'console sessions, operators, and who did it in the audit log' },
         { version: 7, name: 'events outbox and leases' },
+        { version: 8, name: 'client list indexes: creation order, name and client_id prefixes' },
       ];
       assert.deepEqual(
         migrations.map(({ version, name }) => ({ version, name })),
@@ -308,6 +309,63 @@ for (const adapter of adapters) {
       const ids = (await store.listClients()).map((client) => client.clientId);
       assert.ok(ids.indexOf(older) < ids.indexOf(newer));
       assert.equal(ids.indexOf(older), 0);
+    });
+
+    it('imports clients in bulk with one change row, and pages through them by keyset and prefix', async () => {
+      const prefix = unique('bulk');
+      const before = await store.latestChange();
+      const count = 2_345;
+      const imported = await store.importClients(
+        Array.from({ length: count }, (_, i) =>
+          newClient(`${prefix}-${String(i).padStart(5, '0')}`, {
+            name: `${prefix.toUpperCase()} Name ${i}`,
+            // Several clients per second, as a real registry has: the keyset's tie-break.
+            createdAt: 1_000_000 + Math.floor(i / 7),
+            updatedAt: 1_000_000,
+            tokenTtl: i === 5 ? 7_200 : null,
+            secrets: i % 2 === 0 ? [secret(`${prefix}-${i}-s`)] : [],
+          }),
+        ),
+      );
+      assert.equal(imported, count);
+      const { changes } = await other.changesSince(before);
+      assert.deepEqual(
+        changes.map(({ kind, ref }) => ({ kind, ref })),
+        [{ kind: 'client', ref: '*' }],
+      );
+      const seen: string[] = [];
+      let after: { createdAt: number; clientId: string } | undefined;
+      for (let pages = 0; pages < 10; pages += 1) {
+        const page = await other.listClientPage({ limit: 1_000, after, q: prefix });
+        seen.push(...page.clients.map((client) => client.clientId));
+        const last = page.clients.at(-1);
+        if (!page.more || !last) break;
+        after = { createdAt: last.createdAt, clientId: last.clientId };
+      }
+      assert.equal(seen.length, count);
+      assert.deepEqual(
+        seen,
+        Array.from({ length: count }, (_, i) => `${prefix}-${String(i).padStart(5, '0')}`),
+      );
+      const first = await store.listClientPage({ limit: 3, q: `${prefix}-0000` });
+      assert.deepEqual(
+        first.clients.map((client) => [client.clientId, client.secrets.length]),
+        [
+          [`${prefix}-00000`, 1],
+          [`${prefix}-00001`, 0],
+          [`${prefix}-00002`, 1],
+        ],
+      );
+      assert.equal(first.more, true);
+      assert.equal(first.clients[0]!.secrets[0]!.hash, secret(`${prefix}-0-s`).hash);
+      // The name, case-insensitively, by prefix; "Name 12" is 12 and 120…129 and 1200…1299.
+      const byName = await store.listClientPage({ limit: 500, q: `${prefix} name 12` });
+      assert.equal(byName.clients.length, 1 + 10 + 100);
+      assert.equal(byName.more, false);
+      assert.deepEqual((await store.listClientPage({ limit: 5, q: `${prefix}-zzz` })).clients, []);
+      const lifetimes = await store.tokenLifetimes();
+      assert.ok((lifetimes.longest ?? 0) >= 7_200);
+      assert.equal(lifetimes.someDefault, true);
     });
 
     it('refuses a duplicate client_id', async () => {

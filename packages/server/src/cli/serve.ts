@@ -97,6 +97,9 @@ export async function serveCommand(args: string[]): Promise<void> {
       url: server.url,
       issuer: server.context.config.issuer,
       database: redactUrl(config.database),
+      ...(config.databaseReplicas.length > 0
+        ? { databaseReplicas: config.databaseReplicas.map(redactUrl) }
+        : {}),
       preset: config.preset ?? null,
       signingAlg: config.signingAlg,
       signingKeys:

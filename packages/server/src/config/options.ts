@@ -207,6 +207,16 @@ const ratio = (raw: Raw): number => {
   return value;
 };
 
+const replicaUrls = (raw: Raw): string[] => {
+  const urls = list(raw);
+  for (const url of urls)
+    if (!/^postgres(ql)?:\/\//.test(url))
+      throw new InvalidValue(
+        `entries must be postgres://… URLs, got ${JSON.stringify(url.replace(/\/\/[^@/]*@/, '//…@'))}`,
+      );
+  return urls;
+};
+
 const port = (raw: Raw, source: Source): number =>
   // The flag always took digits only; the variable, anything Number() reads as an integer.
   (source === 'flag' ? wholeNumber(0, 65535) : integer(0, 65535))(raw);
@@ -333,6 +343,18 @@ export const options = {
     commands: allCommands.filter((command) => command !== 'migrate-store'),
     parse: database,
   }),
+  // Issue 24 (read replicas): rows of this block.
+  databaseReplicas: option<string[]>({
+    name: 'databaseReplicas',
+    flag: '--database-replica',
+    metavar: 'URL',
+    multiple: true,
+    env: 'TESSERA_DATABASE_REPLICA',
+    defaultDoc: 'none (read the primary)',
+    doc: 'PostgreSQL replica to read from; writes go to `--database` (flag repeatable, variable comma-separated)',
+    parse: replicaUrls,
+  }),
+  // End of issue 24's block.
   preset: option<string>({
     name: 'preset',
     flag: '--preset',

@@ -7,10 +7,21 @@ export interface HealthDeps extends Pick<TesseraContext, 'store' | 'keys'> {
   draining: () => boolean;
 }
 
-const readiness = object({
-  status: { enum: ['ready', 'degraded', 'not_ready', 'draining'] },
-  checks: { type: 'object', additionalProperties: str },
+/** Only on an instance reading a replica (`--database-replica`, issue 24). */
+const replica = object({
+  status: { enum: ['ok', 'unreachable'] },
+  /** From the latest poll (every 500 ms); null before the first. */
+  lag_seconds: { type: ['number', 'null'] },
+  streaming: { type: ['boolean', 'null'] },
 });
+
+const readiness = object(
+  {
+    status: { enum: ['ready', 'degraded', 'not_ready', 'draining'] },
+    checks: { type: 'object', additionalProperties: str },
+  },
+  { replica },
+);
 
 /** Liveness (`/healthz`: the process answers) and readiness (`/readyz`: it can issue tokens). */
 export function healthEndpoints(deps: HealthDeps): Endpoint[] {
@@ -50,11 +61,25 @@ export function healthEndpoints(deps: HealthDeps): Endpoint[] {
         const refused = deps.store.writeHealth?.refusedBecause;
         checks.store_writes = refused === undefined ? 'ok' : `refused: ${refused}`;
         const ready = checks.store === 'ok' && checks.signing_key === 'ok';
+        // With a replica, `store` is the replica (what this instance reads and hears changes
+        // from): an instance that cannot learn of revocations is not ready. The primary's
+        // absence only refuses writes.
+        const replication = deps.store.replication;
+        const extra =
+          replication === undefined
+            ? {}
+            : {
+                replica: {
+                  status: checks.store === 'ok' ? 'ok' : 'unreachable',
+                  lag_seconds: replication.lagSeconds,
+                  streaming: replication.streaming,
+                },
+              };
         // Writes refused (full disk, read-only) still leave token issuance working: degraded,
         // not unready, so a balancer keeps sending token requests here.
-        if (deps.draining()) return { status: 503, body: { status: 'draining', checks } };
+        if (deps.draining()) return { status: 503, body: { status: 'draining', checks, ...extra } };
         const status = !ready ? 'not_ready' : refused === undefined ? 'ready' : 'degraded';
-        return { status: ready ? 200 : 503, body: { status, checks } };
+        return { status: ready ? 200 : 503, body: { status, checks, ...extra } };
       },
     },
   ];

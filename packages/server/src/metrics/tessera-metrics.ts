@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { KeyRecord } from '../store/contract.js';
+import type { KeyRecord, ReplicationState } from '../store/contract.js';
 import { ActivityTracker, type ClientActivity } from './activity.js';
 import { CountTable } from './count-table.js';
 import { LatencyHistogram } from './latency-histogram.js';
@@ -11,6 +11,8 @@ export const topClientSeries = 20;
 export interface MetricSources {
   keys: () => readonly KeyRecord[];
   clientCache: () => { hits: number; misses: number; size: number };
+  /** The replica this instance reads, when it reads one (`--database-replica`). */
+  replication?: () => ReplicationState | undefined;
 }
 
 /** One metric as prom-client's `getMetricsAsJSON()` gives it (sent between processes). */
@@ -178,6 +180,8 @@ export class TesseraMetrics {
   /** Connects the scrape-time gauges to the key ring and client cache once they exist. */
   watch(sources: MetricSources): void {
     this.#sources = sources;
+    const replication = sources.replication;
+    if (replication?.() !== undefined) registerReplicaGauges(this.registry, replication);
   }
 
   /** The Prometheus text exposition of every metric, the instance's. */
@@ -218,6 +222,29 @@ function fromTable(
       for (const [a, b, count] of table.cells()) {
         this.inc(second === undefined ? { [first]: a } : { [first]: a, [second]: b }, count);
       }
+    },
+  });
+}
+
+/** Only on instances that read a replica: how far behind it is, and whether it answers. */
+function registerReplicaGauges(
+  registry: Registry,
+  replication: () => ReplicationState | undefined,
+): void {
+  new Gauge({
+    name: 'tessera_replica_lag_seconds',
+    help: 'How far the database replica this instance reads is behind the primary (s), at its last poll',
+    registers: [registry],
+    collect() {
+      this.set(replication()?.lagSeconds ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'tessera_replica_up',
+    help: 'Whether the last poll reached the database replica this instance reads (1) or not (0)',
+    registers: [registry],
+    collect() {
+      this.set(replication()?.reachable ? 1 : 0);
     },
   });
 }

@@ -198,12 +198,45 @@ export interface OperatorRecord {
   createdAt: number;
 }
 
+/** A page of `Store.listClientPage` (issue 24: a million clients, keyset pagination). */
+export interface ClientPageQuery {
+  /** Most clients returned (the store does not cap it; the admin API does). */
+  limit: number;
+  /** Where the previous page ended: its last client's `createdAt` and `clientId`. */
+  after?: { createdAt: number; clientId: string } | undefined;
+  /**
+   * Only clients whose `client_id` starts with `q` (exactly) or whose name starts with `q`
+   * (case-insensitive): prefixes, so that both are index range scans.
+   */
+  q?: string | undefined;
+}
+
+export interface ClientPage {
+  /** In creation order (then `client_id`), as `listClients`. */
+  clients: ClientRecord[];
+  /** Whether clients follow the last one returned. */
+  more: boolean;
+}
+
 export type ChangeKind = 'client' | 'key' | 'revocation' | 'setting';
 
 export interface Change {
   seq: number;
   kind: ChangeKind;
   ref: string;
+}
+
+/** A replica-attached store's view of its replica (store/replica/), for /readyz and /metrics. */
+export interface ReplicationState {
+  /** Whether the last poll reached a replica. */
+  reachable: boolean;
+  /** Seconds behind the primary at the last successful poll; null before the first one. */
+  lagSeconds: number | null;
+  /** Whether the replica streams from the primary; null when it cannot tell (see replica-status.ts). */
+  streaming: boolean | null;
+  /** Which of the configured replicas is read (0-based, in the order given). */
+  current: number;
+  replicas: number;
 }
 
 /**
@@ -215,6 +248,8 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Set by the write guard (store/write-guard.ts): why writes are currently refused, if they are. */
   readonly writeHealth?: { refusedBecause: string | undefined };
+  /** Only on an instance reading a replica (`--database-replica`): the latest poll's view of it. */
+  readonly replication?: ReplicationState;
   migrate(): Promise<void>;
   close(): Promise<void>;
   /** A cheap liveness probe for /readyz. */
@@ -222,6 +257,16 @@ export interface Store {
 
   getClient(clientId: string): Promise<ClientRecord | undefined>;
   listClients(): Promise<ClientRecord[]>;
+  /** One page of clients by keyset (never an OFFSET): as fast at the millionth as at the first. */
+  listClientPage(query: ClientPageQuery): Promise<ClientPage>;
+  /**
+   * Creates many clients in one transaction with one change row (`client`, `*`: every cache
+   * drops its clients): the bulk seeding of `bench/seed-clients.ts`, no audit entries.
+   * Returns how many were inserted.
+   */
+  importClients(clients: readonly NewClient[]): Promise<number>;
+  /** The longest `token_ttl` any client has, and whether some client uses the server default. */
+  tokenLifetimes(): Promise<{ longest: number | null; someDefault: boolean }>;
   // Client writes take the audit entries that describe them and commit both together (an
   // update or delete that finds no client writes none): a crash cannot keep one without the
   // other.

@@ -282,6 +282,22 @@ export const migrations: readonly Migration[] = [
       );`,
     },
   },
+  // Issue 24 (a million clients): keyset pagination and prefix search of the client list.
+  {
+    version: 8,
+    name: 'client list indexes: creation order, name and client_id prefixes',
+    sql: {
+      sqlite: `
+      CREATE INDEX clients_created ON clients (created_at, client_id);
+      CREATE INDEX clients_name_prefix ON clients (lower(name));`,
+      // Byte order (COLLATE "C") for the prefix ranges whatever the database's collation;
+      // the primary key's index keeps serving equality lookups.
+      postgres: `
+      CREATE INDEX clients_created ON clients (created_at, client_id);
+      CREATE INDEX clients_name_prefix ON clients ((lower(name) COLLATE "C"));
+      CREATE INDEX clients_id_prefix ON clients ((client_id COLLATE "C"));`,
+    },
+  },
 ];
 
 /**

@@ -21,6 +21,8 @@ import type {
   AuditEntry,
   Change,
   EventFailure,
+  ClientPage,
+  ClientPageQuery,
   ChangeKind,
   ClientPatch,
   ClientRecord,
@@ -72,6 +74,11 @@ import type { Dialect, SecretUse, SqlDriver, SqlExecutor } from './sql-driver.js
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 /** Undelivered events older than this are deleted by `prune` all the same. */
 const eventRetentionSeconds = 7 * 86400;
+
+/** The greatest code point: `q` … `q + top` is the range of every text starting with `q`. */
+const top = '\u{10FFFF}';
+/** Rows per multi-row INSERT of `importClients` (11 parameters each: well under both limits). */
+const importChunk = 1_000;
 
 const selectKeysSql = 'SELECT * FROM signing_keys ORDER BY created_at, kid';
 const updateKeySql =
@@ -138,18 +145,84 @@ export class SqlStore implements Store {
     return rows.map((row) => toClient(row, byClient.get(row.client_id) ?? []));
   }
 
-  async createClient(client: NewClient, audit?: readonly AuditEntry[]): Promise<ClientRecord> {
+  async listClientPage({ limit, after, q }: ClientPageQuery): Promise<ClientPage> {
+    const conditions: string[] = [];
+    const params: unknown[] = [];
+    if (q !== undefined && q !== '') {
+      const b = this.#db.bytewise;
+      conditions.push(
+        `((lower(name)${b} >= ? AND lower(name)${b} < ?) OR (client_id${b} >= ? AND client_id${b} < ?))`,
+      );
+      const lower = q.toLowerCase();
+      params.push(lower, lower + top, q, q + top);
+    }
+    if (after) {
+      conditions.push('(created_at, client_id) > (?, ?)');
+      params.push(after.createdAt, after.clientId);
+    }
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    const rows = await this.#db.all<ClientRow>(
+      `SELECT * FROM clients ${where} ORDER BY created_at, client_id LIMIT ?`,
+      [...params, limit + 1],
+    );
+    const page = rows.slice(0, limit);
+    const byClient = new Map<string, SecretRow[]>(page.map((row) => [row.client_id, []]));
+    if (page.length > 0) {
+      const secrets = await this.#db.all<SecretRow>(
+        `SELECT * FROM client_secrets WHERE client_id IN (${page.map(() => '?').join(', ')})
+          ORDER BY created_at, ${this.#db.insertionOrder}`,
+        page.map((row) => row.client_id),
+      );
+      for (const secret of secrets) byClient.get(secret.client_id)?.push(secret);
+    }
+    return {
+      clients: page.map((row) => toClient(row, byClient.get(row.client_id) ?? [])),
+      more: rows.length > limit,
+    };
+  }
+
+  async importClients(clients: readonly NewClient[]): Promise<number> {
+    if (clients.length === 0) return 0;
     const now = nowSeconds();
-    const columns: Array<[string, unknown]> = [
-      ['client_id', client.clientId],
-      ...clientAssignments({
-        ...client,
-        authConfig: client.authConfig ?? {},
-        claims: client.claims ?? {},
-      }),
-      ['created_at', client.createdAt ?? now],
-      ['updated_at', client.updatedAt ?? now],
-    ];
+    return this.#write('client', '*', async (tx) => {
+      for (let start = 0; start < clients.length; start += importChunk) {
+        const chunk = clients.slice(start, start + importChunk);
+        const rows = chunk.map((client) => insertColumns(client, now));
+        const names = rows[0]!.map(([name]) => name);
+        const row = `(${names.map(() => '?').join(', ')})`;
+        await tx.run(
+          `INSERT INTO clients (${names.join(', ')}) VALUES ${rows.map(() => row).join(', ')}`,
+          rows.flatMap((columns) => {
+            if (columns.length !== names.length) throw new Error('importClients: uneven clients');
+            return columns.map(([, value]) => value);
+          }),
+        );
+        const secrets = chunk.flatMap((client) =>
+          client.secrets.map((secret) => secretParams(client.clientId, secret)),
+        );
+        for (let at = 0; at < secrets.length; at += importChunk) {
+          const part = secrets.slice(at, at + importChunk);
+          await tx.run(
+            `${insertSecretSql}${', (?, ?, ?, ?, ?, ?)'.repeat(part.length - 1)}`,
+            part.flat(),
+          );
+        }
+      }
+      return clients.length;
+    });
+  }
+
+  async tokenLifetimes(): Promise<{ longest: number | null; someDefault: boolean }> {
+    const rows = await this.#db.all<{ longest: number | null; defaulted: number | null }>(
+      `SELECT MAX(token_ttl) AS longest,
+              (SELECT 1 FROM clients WHERE token_ttl IS NULL LIMIT 1) AS defaulted
+         FROM clients`,
+    );
+    return { longest: rows[0]?.longest ?? null, someDefault: rows[0]?.defaulted != null };
+  }
+
+  async createClient(client: NewClient, audit?: readonly AuditEntry[]): Promise<ClientRecord> {
+    const columns = insertColumns(client, nowSeconds());
     await this.#write(
       'client',
       client.clientId,
@@ -613,6 +686,20 @@ function signedInEvent(session: ConsoleSessionRecord): NewEvent {
       ...(data.acr !== undefined ? { acr: data.acr } : {}),
     },
   };
+}
+
+/** Every column of a new client's row; the timestamps default to `now`. */
+function insertColumns(client: NewClient, now: number): Array<[string, unknown]> {
+  return [
+    ['client_id', client.clientId],
+    ...clientAssignments({
+      ...client,
+      authConfig: client.authConfig ?? {},
+      claims: client.claims ?? {},
+    }),
+    ['created_at', client.createdAt ?? now],
+    ['updated_at', client.updatedAt ?? now],
+  ];
 }
 
 /** `updateKeySql`'s parameters: the patch over the key as read in the same transaction. */

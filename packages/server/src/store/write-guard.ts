@@ -3,6 +3,7 @@ import { StoreWritesRefusedError, writeError } from './errors.js';
 
 const writes = new Set<keyof Store>([
   'createClient',
+  'importClients',
   'updateClient',
   'deleteClient',
   'changeSecrets',

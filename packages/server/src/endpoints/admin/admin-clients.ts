@@ -5,6 +5,7 @@ import { noStoreHeaders } from '../../http/error-reply.js';
 import { auditAbout } from './admin-audit.js';
 import { int, json, list, object, ref, str } from '../endpoint.js';
 import type { Endpoint, EndpointRequest } from '../endpoint.js';
+import { clientPageParams, clientPageQuery, encodeCursor } from './admin-client-page.js';
 import {
   authConfigFields,
   objectBody,
@@ -78,12 +79,27 @@ export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
       ...viewer,
       method: 'GET',
       paths: ['/admin/v1/clients'],
-      summary: 'List clients',
-      responses: { 200: json('Clients', object({ clients: list(ref('Client')) })) },
-      handle: async (request) => ({
-        status: 200,
-        body: { clients: (await registryFor(request).list()).map(clientView) },
-      }),
+      summary: 'List clients, oldest first, a page at a time; `q` searches id and name prefixes',
+      request: { query: clientPageQuery },
+      responses: {
+        200: json(
+          'A page of clients; next_cursor fetches the next (null after the last)',
+          object({ clients: list(ref('Client')), next_cursor: { type: ['string', 'null'] } }),
+        ),
+        400: 'invalid_request',
+      },
+      async handle(request) {
+        const { limit, after, q } = clientPageParams(request.query);
+        const page = await deps.store.listClientPage({ limit, after, q });
+        const last = page.clients.at(-1);
+        return {
+          status: 200,
+          body: {
+            clients: page.clients.map(clientView),
+            next_cursor: page.more && last ? encodeCursor(last) : null,
+          },
+        };
+      },
     },
     {
       ...operator,
