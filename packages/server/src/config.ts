@@ -50,6 +50,11 @@ export interface ServerConfig {
   pkcs11TokenLabel: string | undefined;
   /** Brute-force protection (the four `TESSERA_AUTH_*` rows). */
   authFailureLimits: FailureLimits;
+  /**
+   * Redis URL for the state every instance shares (failure counts, one-time jtis). Default:
+   * the PostgreSQL database when the store is one, else this machine only.
+   */
+  sharedState: string | undefined;
   /** PEM certificate chain for HTTPS; with `tlsKey`. Default: plain HTTP. */
   tlsCert: string | undefined;
   tlsKey: string | undefined;
@@ -118,6 +123,7 @@ export function configFrom(sources: Sources): ServerConfig {
       windowSeconds: value(options.authFailureWindow),
       lockSeconds: value(options.authLockSeconds),
     },
+    sharedState: read(options.sharedState),
     bodyLimit: overrides?.bodyLimit ?? 16 * 1024,
     logLevel: value(options.logLevel),
   };

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ClientAuthenticator } from './client-auth/authenticate-client.js';
-import { FailureLimiter } from './client-auth/failure-limiter.js';
+import { FailureLimiter, type LockoutEvent } from './client-auth/failure-limiter.js';
 import type { ServerConfig } from './config.js';
 import { keyMaintenance } from './keys/key-maintenance.js';
 import { KeyRing } from './keys/key-ring.js';
@@ -16,6 +16,8 @@ import { RevocationList } from './revocation/revocation-list.js';
 import type { SecretHasher } from './secrets/client-secret.js';
 import type { Store } from './store/contract.js';
 import { TokenInspector } from './tokens/token-inspector.js';
+import { sharedReplayGuards } from './shared-state/shared-replay-guard.js';
+import { throttled, type SharedState } from './shared-state/shared-state.js';
 import { ReplayCache, type ReplayGuard } from '@tessera/protocol';
 
 /** Change rows are kept this long so a lagging process can still catch up. */
@@ -68,6 +70,11 @@ export interface ContextOptions {
    * process's own caches; the workers of `serve --workers N` share the primary's.
    */
   replayGuards?: ReplayGuards | undefined;
+  /**
+   * Failure counts and jtis shared with every instance (PostgreSQL or Redis); undefined for
+   * one machine (and in the workers of `serve --workers N`, whose primary consults it).
+   */
+  sharedState?: SharedState | undefined;
 }
 
 export interface ReplayGuards {
@@ -112,30 +119,36 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
 
   changeSync.watch();
   // Bounded: each refuses new identifiers (fails closed) rather than forget a live one.
-  const replayGuards = options.replayGuards ?? {
-    dpop: new ReplayCache(100_000, nowSeconds),
-    assertions: new ReplayCache(100_000, nowSeconds),
-  };
+  const replayGuards =
+    options.replayGuards ??
+    sharedReplayGuards(
+      {
+        dpop: new ReplayCache(100_000, nowSeconds),
+        assertions: new ReplayCache(100_000, nowSeconds),
+      },
+      options.sharedState,
+      logger,
+    );
+  const failures = new FailureLimiter(config.authFailureLimits, nowSeconds);
+  failures.shared = options.sharedState;
+  failures.onSharedError = throttled((error, dropped) =>
+    logger.warn(
+      { err: error, dropped },
+      'shared state unavailable: failures counted on this host only',
+    ),
+  );
+  failures.onEvent = (event) => reportLockout(event, metrics, logger, nowSeconds());
+  every(1_000, async () => failures.sweep(), 'reporting ended lockouts');
+  const sharedState = options.sharedState;
+  if (sharedState) every(60_000, () => sharedState.prune(), 'pruning shared state');
   const authenticator = new ClientAuthenticator(
     clients,
     hasher,
     nowSeconds,
-    new FailureLimiter(config.authFailureLimits, nowSeconds),
+    failures,
     () => config.issuer,
     replayGuards.assertions,
   );
-  authenticator.failures.onLockout = (lockout) => {
-    metrics.lockouts.inc({ key: lockout.key });
-    logger.warn(
-      {
-        lockout: lockout.key,
-        client_id: lockout.clientId,
-        address: lockout.address,
-        seconds: lockout.retryAfter,
-      },
-      'client authentication locked out after repeated failures',
-    );
-  };
   metrics.watch({
     keys: () => keys.records,
     clientCache: () => ({ hits: clients.hits, misses: clients.storeReads, size: clients.size }),
@@ -169,4 +182,36 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
         .catch((error: unknown) => logger.error({ err: error }, 'recording secret use failed'));
     },
   };
+}
+
+/** Log lines and metrics of the failure limiter's locks and alerts. */
+function reportLockout(
+  event: LockoutEvent,
+  metrics: TesseraMetrics,
+  logger: Logger,
+  now: number,
+): void {
+  const fields = {
+    lockout: event.key,
+    client_id: event.clientId,
+    address: event.address,
+    seconds: Math.max(0, event.until - now),
+  };
+  if (event.type === 'lockout.ended') {
+    logger.info(
+      { lockout: event.key, client_id: event.clientId, address: event.address },
+      'lockout ended',
+    );
+    return;
+  }
+  if (!event.refused) {
+    metrics.failureAlerts.inc();
+    logger.warn(
+      { ...fields, refused: false },
+      'client_id failing from several addresses; not refused',
+    );
+    return;
+  }
+  metrics.lockouts.inc({ key: event.key });
+  logger.warn(fields, 'client authentication locked out after repeated failures');
 }

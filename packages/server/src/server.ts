@@ -20,6 +20,7 @@ import { presetRevokeEndpoint } from './endpoints/preset-revoke.js';
 import { revocationFeedEndpoint } from './endpoints/revocation-feed.js';
 import { revocationEndpoint } from './endpoints/revoke.js';
 import { tokenEndpoints } from './endpoints/token.js';
+import { requestSourceAddress } from './client-auth/source-address.js';
 import { TokenListener } from './endpoints/token-listener.js';
 import { refusal } from './http/error-reply.js';
 import { requestIdOf } from './http/request-id.js';
@@ -47,7 +48,17 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
   const revokeDeps = { inspector, store, revocations, nowSeconds };
   const table: Endpoint[] = [
     ...tokenEndpoints(
-      { config, keys, nowSeconds, syncChanges, authenticator, secretUsage, transport, bind },
+      {
+        config,
+        keys,
+        nowSeconds,
+        syncChanges,
+        authenticator,
+        secretUsage,
+        transport,
+        bind,
+        sourceAddress: (request) => requestSourceAddress(context, request),
+      },
       preset,
     ),
     revocationEndpoint(revokeDeps, authenticate),

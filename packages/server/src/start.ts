@@ -9,6 +9,8 @@ import { buildServer } from './server.js';
 import { KeyRing } from './keys/key-ring.js';
 import type { KeyStores } from './keys/key-stores.js';
 import { openKeyStores } from './keys/open-key-stores.js';
+import { openSharedState } from './shared-state/open-shared-state.js';
+import type { SharedState } from './shared-state/shared-state.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -45,6 +47,12 @@ export async function startServer(
     logger?: Logger;
     nowSeconds?: () => number;
     replayGuards?: ReplayGuards;
+    /**
+     * The state shared across instances; default: opened from the configuration (Redis,
+     * or the PostgreSQL store). `null` in a worker of `serve --workers N`: its primary
+     * consults it for the worker.
+     */
+    sharedState?: SharedState | null;
   } = {},
 ): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -52,7 +60,12 @@ export async function startServer(
   const { store, kek, hasher } = await openStorage(config, options.env);
   let context: TesseraContext | undefined;
   let keyStores: KeyStores | undefined;
+  let sharedState: SharedState | undefined;
   try {
+    sharedState =
+      options.sharedState === null
+        ? undefined
+        : (options.sharedState ?? (await openSharedState(config, options.nowSeconds)));
     keyStores = openKeyStores(config, kek, {
       ...(options.env ? { env: options.env } : {}),
       onHealthChange: (health) =>
@@ -73,6 +86,7 @@ export async function startServer(
       logger,
       nowSeconds: options.nowSeconds,
       replayGuards: options.replayGuards,
+      sharedState,
     });
     const app = buildServer(context, logger);
     await app.listen({ port: config.port, host: config.host });
@@ -92,12 +106,14 @@ export async function startServer(
           await running.close();
           await openedKeyStores.close();
           await store.close();
+          if (options.sharedState === undefined) await sharedState?.close();
         })()),
     };
   } catch (error) {
     await context?.close();
     await keyStores?.close();
     await store.close();
+    if (options.sharedState === undefined) await sharedState?.close();
     throw error;
   }
 }

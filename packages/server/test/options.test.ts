@@ -139,6 +139,7 @@ describe('loadConfig from the option table', () => {
       pkcs11Module: undefined,
       pkcs11TokenLabel: undefined,
       authFailureLimits: { perClient: 10, perAddress: 50, windowSeconds: 60, lockSeconds: 60 },
+      sharedState: undefined,
       bodyLimit: 16 * 1024,
       logLevel: 'info',
     });
@@ -173,6 +174,7 @@ describe('loadConfig from the option table', () => {
       TESSERA_TRUSTED_PROXIES: ' 10.0.0.0/8 , ::1 ,',
       TESSERA_CLIENT_CERT_HEADER: 'X-SSL-Cert',
       TESSERA_LOG_LEVEL: 'warn',
+      TESSERA_SHARED_STATE_URL: 'redis://127.0.0.1:6379/2',
     });
     assert.deepEqual(config, {
       tlsCert: 'c.pem',
@@ -196,6 +198,7 @@ describe('loadConfig from the option table', () => {
       pkcs11Module: '/usr/lib/softhsm/libsofthsm2.so',
       pkcs11TokenLabel: 'tessera',
       authFailureLimits: { perClient: 3, perAddress: 4, windowSeconds: 5, lockSeconds: 6 },
+      sharedState: 'redis://127.0.0.1:6379/2',
       bodyLimit: 16 * 1024,
       logLevel: 'warn',
     });

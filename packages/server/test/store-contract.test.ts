@@ -161,6 +161,7 @@ for (const adapter of adapters) {
         { version: 1, name: 'initial schema' },
         { version: 2, name: 'client auth_config (private_key_jwt, mTLS, DPoP settings)' },
         { version: 3, name: 'signing key location (sealed or a PKCS#11 token object)' },
+        { version: 4, name: 'shared state: one-time keys and window counters' },
       ];
       assert.deepEqual(
         migrations.map(({ version, name }) => ({ version, name })),

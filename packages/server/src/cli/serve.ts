@@ -7,6 +7,7 @@ import {
   replayGuardsSharedWithPrimary,
 } from '../process/shared-replay.js';
 import { stopGracefully, superviseWorkers } from '../process/supervisor.js';
+import { openSharedState } from '../shared-state/open-shared-state.js';
 import { prepareStorage, startServer } from '../start.js';
 import { configFrom, serveSettings } from '../config.js';
 import { flagsFor, processEnvironment } from '../config/options.js';
@@ -25,14 +26,26 @@ export async function serveCommand(args: string[]): Promise<void> {
     // Migrations, the key-encryption key file, the pepper and the first signing key are made
     // once here, so workers starting together have nothing to race for.
     await prepareStorage(config);
-    countFailuresForWorkers(config.authFailureLimits, logger);
-    answerReplayChecksForWorkers();
+    // The primary consults the shared state (PostgreSQL or Redis) for its workers.
+    const shared = await openSharedState(config);
+    if (shared) {
+      setInterval(() => {
+        shared
+          .prune()
+          .catch((error: unknown) => logger.error({ err: error }, 'pruning shared state failed'));
+      }, 60_000).unref();
+    }
+    countFailuresForWorkers(config.authFailureLimits, logger, shared);
+    answerReplayChecksForWorkers(undefined, shared, logger);
     superviseWorkers({ workers, shutdownTimeout, logger });
     return;
   }
   const logger = createLogger(config.logLevel);
   const replayGuards = replayGuardsSharedWithPrimary(() => Math.floor(Date.now() / 1000), logger);
-  const server = await startServer(config, { logger, ...(replayGuards ? { replayGuards } : {}) });
+  const server = await startServer(config, {
+    logger,
+    ...(replayGuards ? { replayGuards, sharedState: null } : {}),
+  });
   shareFailuresWithPrimary(server.context.authenticator.failures);
   const log = server.app.log;
   log.info(

@@ -94,10 +94,14 @@ export class ClientAuthenticator {
     this.failures.check(credentials.clientId, sourceAddress);
     try {
       const authenticated = await this.#verify(credentials);
-      this.failures.recordSuccess(credentials.clientId);
+      this.failures.recordSuccess(credentials.clientId, sourceAddress);
       return authenticated;
     } catch (error) {
-      this.failures.recordFailure(credentials.clientId, sourceAddress, clientAuthFailureOf(error));
+      await this.failures.recordFailure(
+        credentials.clientId,
+        sourceAddress,
+        clientAuthFailureOf(error),
+      );
       throw error;
     }
   }

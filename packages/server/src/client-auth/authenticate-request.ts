@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { requestCertificate } from '../dpop/sender-binding.js';
 import type { Params } from '../http/parse-params.js';
 import { presentedCredentials, type AuthenticatedClient } from './authenticate-client.js';
+import { requestSourceAddress } from './source-address.js';
 
 /** The scope a client needs to introspect tokens and follow the revocation feed. */
 export const introspectScope = 'tessera:introspect';
@@ -25,7 +26,7 @@ export async function authenticateRequest(
   const authorization = options.bodyOnly ? undefined : request.headers.authorization;
   const authenticated = await context.authenticator.authenticate(
     presentedCredentials(authorization, params, certificate),
-    request.ip,
+    requestSourceAddress(context, request.raw),
   );
   if (authenticated.secretId !== undefined) {
     context.secretUsage.record(

@@ -1,14 +1,21 @@
 import { LruMap } from '../lib/lru.js';
+import type { SharedState } from '../shared-state/shared-state.js';
+import { withTimeout } from '../shared-state/shared-replay-guard.js';
 import {
   ClientAuthError,
   clientAuthFailures,
   type ClientAuthFailureReason,
 } from './failure-reasons.js';
+import { addressKey } from './source-address.js';
 
 export interface FailureLimits {
-  /** Failed authentications within `windowSeconds` that lock a client_id. */
+  /**
+   * Failed authentications of one client_id from one source address within `windowSeconds`
+   * that make that address wait for that client_id; the same client_id from other addresses
+   * is not affected. Also the count, across addresses, at which the client-wide alert fires.
+   */
   perClient: number;
-  /** Failed authentications within `windowSeconds` that lock a source address. */
+  /** Failed authentications from one source address (any client_id) that make it wait. */
   perAddress: number;
   windowSeconds: number;
   /** How long a lock lasts; it expires by itself. */
@@ -22,29 +29,75 @@ export const defaultFailureLimits: FailureLimits = {
   lockSeconds: 60,
 };
 
+/**
+ * What a lock is on: `client_id` is one client_id from one source address, `address` one
+ * source address (IPv6: its /64) whatever client_ids it tries; `client_id_all_addresses` is
+ * the alert for one client_id failing from several addresses, which refuses nobody.
+ */
+export type LockoutKey = 'client_id' | 'address' | 'client_id_all_addresses';
+
+/**
+ * A lock (or the client-wide alert) starting or ending: what the logs, the metrics and, later,
+ * the `lockout.started` / `lockout.ended` events are made from.
+ */
+export interface LockoutEvent {
+  type: 'lockout.started' | 'lockout.ended';
+  key: LockoutKey;
+  /** False for `client_id_all_addresses`: seen and reported, nobody refused. */
+  refused: boolean;
+  /** The client_id of the failure that started it (also for an `address` lock). */
+  clientId: string;
+  /** The source address of that failure. */
+  address: string | undefined;
+  /** Epoch seconds: when it ends. */
+  until: number;
+}
+
 interface Counter {
   windowStart: number;
   failures: number;
-  lockedUntil: number;
+  /** Epoch seconds: the lock (or alert) is in force before this. */
+  until: number;
 }
 
-export interface Lockout {
-  key: 'client_id' | 'address';
-  retryAfter: number;
-}
+/** Namespaces in the shared state (shared-state/). */
+const namespaces = {
+  client_id: 'auth-failures/client-address',
+  address: 'auth-failures/address',
+  client_id_all_addresses: 'auth-failures/client',
+} as const satisfies Record<LockoutKey, string>;
+
+/** Locks and alerts remembered so their end can be reported; beyond this, ends go unreported. */
+const trackedLimit = 10_000;
 
 /**
- * Brute-force protection for client secrets: failed authentications are counted per
- * client_id and per source address in fixed windows; past a limit, that client_id (or
- * address) is refused with 429 until the lock expires. Other clients are unaffected. Counters
- * are bounded (LRU) so a flood of made-up ids cannot grow memory without limit.
+ * Brute-force protection for client secrets that an outsider cannot aim at a victim. Failed
+ * authentications are counted in fixed windows per (client_id, source address) and per source
+ * address; past a limit only that address waits (429), for that client_id or for every one.
+ * A correct credential from another address is never refused because of someone else's
+ * failures: knowing a client_id (it is every token's `sub`) is not enough to lock its owner
+ * out. With 256-bit generated secrets there is nothing to brute-force anyway; the lock slows
+ * guessing per address and keeps the cost of a flood bounded (a locked address does no store
+ * read). Failures of one client_id from several addresses raise an alert (log line, metric,
+ * `lockout.started` with `refused: false`) and refuse no one.
+ *
+ * Memory is bounded: every counter map is an LRU, so a flood of made-up client_ids or
+ * addresses evicts the oldest counters instead of growing. With a `shared` state (PostgreSQL
+ * or Redis) the counts are also kept there, so every instance counts together; a process
+ * learns of a lock decided elsewhere with its next failure for that key (at most one more
+ * attempt per process). A success writes nothing, except to clear failures it finds.
  */
 export class FailureLimiter {
-  readonly #clients = new LruMap<string, Counter>(100_000);
+  readonly #pairs = new LruMap<string, Counter>(100_000);
   readonly #addresses = new LruMap<string, Counter>(100_000);
-  /** Called once per new lock, for logs and metrics. */
-  onLockout:
-    ((lockout: Lockout & { clientId: string; address: string | undefined }) => void) | undefined;
+  readonly #clients = new LruMap<string, Counter>(100_000);
+  readonly #tracked = new Map<string, LockoutEvent>();
+  /** Counts across instances (undefined: this process, or its primary, counts alone). */
+  shared: SharedState | undefined;
+  /** Every lock and alert that starts or ends here. */
+  onEvent: ((event: LockoutEvent) => void) | undefined;
+  /** The shared state failed or did not answer in time; local counting went on. */
+  onSharedError: ((error: unknown) => void) | undefined;
   /**
    * Called with every failure and with a success that cleared failures, so the primary of
    * `serve --workers N` can count across workers (process/shared-failures.ts).
@@ -56,26 +109,37 @@ export class FailureLimiter {
         reason: ClientAuthFailureReason | undefined,
       ) => void)
     | undefined;
-  onFailuresCleared: ((clientId: string) => void) | undefined;
+  onFailuresCleared: ((clientId: string, address: string | undefined) => void) | undefined;
 
   constructor(
     private readonly limits: FailureLimits = defaultFailureLimits,
     private readonly nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
   ) {}
 
-  /** Throws a 429 when the client_id or the address is locked. */
+  /** How many counters are held (each map is bounded at 100,000). */
+  get size(): { pairs: number; addresses: number; clients: number } {
+    return {
+      pairs: this.#pairs.size,
+      addresses: this.#addresses.size,
+      clients: this.#clients.size,
+    };
+  }
+
+  /** Throws a 429 when this client_id from this address, or this address, is locked. */
   check(clientId: string, address: string | undefined): void {
+    if (this.#pairs.size === 0 && this.#addresses.size === 0) return;
     const now = this.nowSeconds();
+    const from = addressKey(address);
     const locked =
-      this.#lockedFor(this.#clients.get(clientId), now) ??
-      this.#lockedFor(address === undefined ? undefined : this.#addresses.get(address), now);
+      lockedFor(this.#pairs.get(pairKey(clientId, from)), now) ??
+      lockedFor(this.#addresses.get(from), now);
     if (locked !== undefined) {
       throw new ClientAuthError(
         'locked_out',
         {
           status: 429,
           headers: { 'retry-after': String(locked) },
-          detail: `lockout in force for client_id ${clientId} / address ${address ?? '-'}`,
+          detail: `lockout in force for client_id ${clientId} from address ${address ?? '-'}`,
         },
         `Too many failed authentication attempts; retry after ${locked} seconds`,
       );
@@ -85,66 +149,155 @@ export class FailureLimiter {
   /**
    * Counts a failed authentication. `reason` is the typed one when the failure was a refused
    * credential (`undefined` for anything else thrown while checking, e.g. a store outage,
-   * which counts as today); reasons whose table entry says `lockout: false` are not counted.
+   * which counts too); reasons whose table entry says `lockout: false` are not counted.
+   * Resolves once the shared state (if any) has counted it too, so a lock it reveals applies
+   * to the next attempt; it never rejects.
    */
-  recordFailure(
+  async recordFailure(
     clientId: string,
     address: string | undefined,
     reason?: ClientAuthFailureReason,
-  ): void {
+  ): Promise<void> {
     if (reason !== undefined && !clientAuthFailures[reason].lockout) return;
     this.onFailure?.(clientId, address, reason);
+    const from = addressKey(address);
+    const pair = pairKey(clientId, from);
     const now = this.nowSeconds();
-    if (this.#count(this.#clients, clientId, this.limits.perClient, now)) {
-      this.onLockout?.({
-        key: 'client_id',
-        retryAfter: this.limits.lockSeconds,
-        clientId,
-        address,
+    this.#decide(clientId, address, from, now, {
+      client_id: this.#count(this.#pairs, pair, now),
+      address: this.#count(this.#addresses, from, now),
+      client_id_all_addresses: this.#count(this.#clients, clientId, now),
+    });
+    const shared = this.shared;
+    if (shared === undefined) return;
+    const window = this.limits.windowSeconds;
+    try {
+      const [byPair, byAddress, byClient] = await withTimeout(
+        Promise.all([
+          shared.increment(namespaces.client_id, pair, window),
+          shared.increment(namespaces.address, from, window),
+          shared.increment(namespaces.client_id_all_addresses, clientId, window),
+        ]),
+      );
+      this.#decide(clientId, address, from, this.nowSeconds(), {
+        client_id: byPair.count,
+        address: byAddress.count,
+        client_id_all_addresses: byClient.count,
       });
-    }
-    if (
-      address !== undefined &&
-      this.#count(this.#addresses, address, this.limits.perAddress, now)
-    ) {
-      this.onLockout?.({ key: 'address', retryAfter: this.limits.lockSeconds, clientId, address });
+    } catch (error) {
+      this.onSharedError?.(error);
     }
   }
 
-  /** A success clears the client's failure count (not the address's). */
-  recordSuccess(clientId: string): void {
-    // Almost every success finds nothing to clear: only then is anyone told.
-    if (this.#clients.peek(clientId) === undefined) return;
-    this.#clients.delete(clientId);
-    this.onFailuresCleared?.(clientId);
+  /**
+   * A success clears the failures of this client_id from this address (not the address's,
+   * not those from elsewhere). Almost every success finds nothing to clear: then nothing is
+   * written or sent.
+   */
+  recordSuccess(clientId: string, address: string | undefined): void {
+    if (this.#pairs.size === 0) return;
+    const pair = pairKey(clientId, addressKey(address));
+    if (this.#pairs.peek(pair) === undefined) return;
+    this.#pairs.delete(pair);
+    this.onFailuresCleared?.(clientId, address);
+    this.shared
+      ?.reset(namespaces.client_id, pair, this.limits.windowSeconds)
+      .catch((error: unknown) => this.onSharedError?.(error));
   }
 
   /** A lock decided elsewhere (another worker's failures), in force here until `until`. */
-  applyLock(key: Lockout['key'], value: string, until: number): void {
-    const map = key === 'client_id' ? this.#clients : this.#addresses;
-    const counter = map.get(value);
-    if (counter) counter.lockedUntil = Math.max(counter.lockedUntil, until);
-    else map.set(value, { windowStart: this.nowSeconds(), failures: 0, lockedUntil: until });
+  applyLock(
+    key: Exclude<LockoutKey, 'client_id_all_addresses'>,
+    clientId: string,
+    address: string | undefined,
+    until: number,
+  ): void {
+    const from = addressKey(address);
+    const [map, mapKey] =
+      key === 'client_id' ? [this.#pairs, pairKey(clientId, from)] : [this.#addresses, from];
+    const counter = map.get(mapKey);
+    if (counter) counter.until = Math.max(counter.until, until);
+    else map.set(mapKey, { windowStart: this.nowSeconds(), failures: 0, until });
   }
 
-  #lockedFor(counter: Counter | undefined, now: number): number | undefined {
-    return counter && counter.lockedUntil > now ? counter.lockedUntil - now : undefined;
+  /** Reports the locks and alerts that have ended (run every second or so). */
+  sweep(now: number = this.nowSeconds()): void {
+    for (const [id, started] of this.#tracked) {
+      if (started.until > now) continue;
+      this.#tracked.delete(id);
+      this.onEvent?.({ ...started, type: 'lockout.ended' });
+    }
   }
 
-  /** Counts one failure; returns true when it starts a lock. */
-  #count(map: LruMap<string, Counter>, key: string, limit: number, now: number): boolean {
+  #decide(
+    clientId: string,
+    address: string | undefined,
+    from: string,
+    now: number,
+    counts: Record<LockoutKey, number>,
+  ): void {
+    const { perClient, perAddress } = this.limits;
+    if (counts.client_id >= perClient)
+      this.#start('client_id', this.#pairs, pairKey(clientId, from), clientId, address, now);
+    if (counts.address >= perAddress)
+      this.#start('address', this.#addresses, from, clientId, address, now);
+    // More failures for the client_id than from this address: some came from elsewhere.
+    if (
+      counts.client_id_all_addresses >= perClient &&
+      counts.client_id_all_addresses > counts.client_id
+    )
+      this.#start('client_id_all_addresses', this.#clients, clientId, clientId, address, now);
+  }
+
+  #start(
+    key: LockoutKey,
+    map: LruMap<string, Counter>,
+    mapKey: string,
+    clientId: string,
+    address: string | undefined,
+    now: number,
+  ): void {
+    let counter = map.get(mapKey);
+    if (!counter) {
+      counter = { windowStart: now, failures: 0, until: 0 };
+      map.set(mapKey, counter);
+    }
+    if (counter.until > now) return;
+    counter.until = now + this.limits.lockSeconds;
+    const event: LockoutEvent = {
+      type: 'lockout.started',
+      key,
+      refused: key !== 'client_id_all_addresses',
+      clientId,
+      address,
+      until: counter.until,
+    };
+    const id = `${key}\u0000${mapKey}`;
+    if (this.#tracked.has(id) || this.#tracked.size < trackedLimit) this.#tracked.set(id, event);
+    this.onEvent?.(event);
+  }
+
+  /**
+   * Counts one failure; returns the count in the window that began with the first failure
+   * counted (the shared state's windows are aligned to the epoch instead, so that every
+   * process agrees on them). A lock does not reset the count: another failure in the same
+   * window, once the lock has passed, locks again at once.
+   */
+  #count(map: LruMap<string, Counter>, key: string, now: number): number {
     let counter = map.get(key);
-    if (!counter || now - counter.windowStart >= this.limits.windowSeconds) {
-      counter = { windowStart: now, failures: 0, lockedUntil: counter?.lockedUntil ?? 0 };
+    if (!counter) {
+      counter = { windowStart: now, failures: 0, until: 0 };
       map.set(key, counter);
+    } else if (now - counter.windowStart >= this.limits.windowSeconds) {
+      counter.windowStart = now;
+      counter.failures = 0;
     }
     counter.failures += 1;
-    if (counter.failures >= limit && counter.lockedUntil <= now) {
-      counter.lockedUntil = now + this.limits.lockSeconds;
-      counter.failures = 0;
-      counter.windowStart = now;
-      return true;
-    }
-    return false;
+    return counter.failures;
   }
 }
+
+const lockedFor = (counter: Counter | undefined, now: number): number | undefined =>
+  counter && counter.until > now ? counter.until - now : undefined;
+
+const pairKey = (clientId: string, from: string): string => `${clientId}\u0000${from}`;

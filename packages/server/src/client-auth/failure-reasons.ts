@@ -117,7 +117,7 @@ export const clientAuthFailures: Readonly<Record<ClientAuthFailureReason, Failur
   locked_out: {
     metric: 'locked_out',
     lockout: false,
-    doc: 'refused without checking: too many recent failures for the client_id or address',
+    doc: 'refused unchecked: too many failures of this client_id from here, or from here',
   },
 };
 

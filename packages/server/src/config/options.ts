@@ -71,6 +71,19 @@ const port = (raw: Raw, source: Source): number =>
   // The flag always took digits only; the variable, anything Number() reads as an integer.
   (source === 'flag' ? wholeNumber(0, 65535) : integer(0, 65535))(raw);
 
+const redisUrl = (raw: Raw): string => {
+  const value = string(raw);
+  let protocol: string;
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    throw new InvalidValue('must be a redis:// or rediss:// URL');
+  }
+  if (protocol !== 'redis:' && protocol !== 'rediss:')
+    throw new InvalidValue(`must be a redis:// or rediss:// URL, got a ${protocol} URL`);
+  return value;
+};
+
 const failures = (name: string, env: string, fallback: number, max: number, doc: string) =>
   option<number>({
     name,
@@ -233,14 +246,14 @@ export const options = {
     'TESSERA_AUTH_MAX_FAILURES_PER_CLIENT',
     defaultFailureLimits.perClient,
     1_000_000,
-    'failed client authentications per `client_id` that lock it',
+    'failed client authentications of one `client_id` from one source address that make that address wait for it',
   ),
   authMaxFailuresPerAddress: failures(
     'authMaxFailuresPerAddress',
     'TESSERA_AUTH_MAX_FAILURES_PER_ADDRESS',
     defaultFailureLimits.perAddress,
     1_000_000,
-    'failed client authentications per source address that lock it',
+    'failed client authentications from one source address (IPv6: its /64), any `client_id`, that make it wait',
   ),
   authFailureWindow: failures(
     'authFailureWindow',
@@ -256,6 +269,16 @@ export const options = {
     86400,
     'how long a lock lasts (s)',
   ),
+  // Issue 16: one state across instances (shared-state/).
+  sharedState: option<string>({
+    name: 'sharedState',
+    flag: '--shared-state',
+    metavar: 'URL',
+    env: 'TESSERA_SHARED_STATE_URL',
+    defaultDoc: 'the PostgreSQL store, else this machine only',
+    doc: 'shared failure counts and one-time `jti`s across instances: `redis://…` or `rediss://…`',
+    parse: redisUrl,
+  }),
   tlsCert: option<string>({
     name: 'tlsCert',
     flag: '--tls-cert',
@@ -287,7 +310,7 @@ export const options = {
     multiple: true,
     env: 'TESSERA_TRUSTED_PROXIES',
     defaultDoc: 'none',
-    doc: 'proxies trusted to forward client certificates (addresses or CIDR; flag repeatable, variable comma-separated)',
+    doc: 'proxies trusted for client certificates and `X-Forwarded-For` (IPs or CIDRs; flag repeatable, env comma list)',
     parse: proxies,
   }),
   clientCertHeader: option<string>({

@@ -27,6 +27,8 @@ export interface TokenDeps extends Pick<
   keys: Pick<TesseraContext['keys'], 'signer'>;
   /** The request's sender facts: client certificate, DPoP proof, htu. */
   transport(request: IncomingMessage, path: string): TokenTransport;
+  /** The address failures are counted under (the peer, or behind a trusted proxy, the client). */
+  sourceAddress(request: IncomingMessage): string | undefined;
   /** Binds the token to the DPoP key or certificate the request came with. */
   bind: (client: ClientRecord, transport: TokenTransport) => ReturnType<typeof senderBinding>;
 }
@@ -170,7 +172,7 @@ function tokenEndpoint(deps: TokenDeps, path: string, preset: Preset | undefined
         preset,
         raw.headers.authorization,
         request.params ?? new Map<string, string>(),
-        raw.socket.remoteAddress,
+        deps.sourceAddress(raw),
         deps.transport(raw, path),
       );
     },

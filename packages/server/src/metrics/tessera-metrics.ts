@@ -21,10 +21,16 @@ export interface MetricSources {
 export class TesseraMetrics {
   readonly registry = new Registry();
   /**
-   * Brute-force lockouts started, by what was locked (`client_id` or `address`). Exported as
-   * `tessera_auth_lockouts_total`; the failure limiter's `onLockout` increments it.
+   * Brute-force lockouts started, by what was locked (`client_id`: one client_id from one
+   * source address; `address`: one source address). Exported as `tessera_auth_lockouts_total`;
+   * the failure limiter's `lockout.started` events increment it.
    */
   readonly lockouts: Counter<'key'>;
+  /**
+   * Alerts for one client_id failing from several addresses, which refuse nobody
+   * (`tessera_auth_failure_alerts_total`, issue 16). No client label: the log line names it.
+   */
+  readonly failureAlerts: Counter;
   /** Token requests by outcome (`issued` or the OAuth error code) and auth method. */
   readonly tokenRequests = new CountTable();
   /** Failed client authentications by reason, at every endpoint that authenticates clients. */
@@ -46,8 +52,13 @@ export class TesseraMetrics {
     const registry = this.registry;
     this.lockouts = new Counter({
       name: 'tessera_auth_lockouts_total',
-      help: 'Brute-force lockouts started, by what was locked (client_id or address)',
+      help: 'Brute-force lockouts started, by what was locked (client_id from one address, or address)',
       labelNames: ['key'],
+      registers: [registry],
+    });
+    this.failureAlerts = new Counter({
+      name: 'tessera_auth_failure_alerts_total',
+      help: 'A client_id failing authentication from several addresses (nobody is refused)',
       registers: [registry],
     });
     fromTable(registry, this.tokenRequests, 'tessera_token_requests_total', {

@@ -3,25 +3,27 @@ import type { Logger } from 'pino';
 import {
   FailureLimiter,
   type FailureLimits,
-  type Lockout,
+  type LockoutKey,
 } from '../client-auth/failure-limiter.js';
+import { throttled, type SharedState } from '../shared-state/shared-state.js';
 
 /**
  * Brute-force counting across the workers of `serve --workers N`. Each worker still counts
  * and locks on its own (so one process behaves as before), and also reports every failure to
- * the primary, which counts them together and sends each lock it decides to every worker.
- * Without it an attacker spreading attempts over N workers got N times the allowance. The
- * primary is told of a success only when it cleared failures, so the token path sends
- * nothing. Counts are per host: instances on several machines still count separately.
+ * the primary, which counts them together (and, with a shared state, with every other
+ * instance's) and sends each lock it decides to every worker. Without it an attacker
+ * spreading attempts over N workers got N times the allowance. The primary is told of a
+ * success only when it cleared failures, so the token path sends nothing.
  */
 type WorkerMessage =
   | { tessera: 'auth-failure'; clientId: string; address: string | undefined }
-  | { tessera: 'auth-failures-cleared'; clientId: string };
+  | { tessera: 'auth-failures-cleared'; clientId: string; address: string | undefined };
 
 interface LockMessage {
   tessera: 'auth-lock';
-  key: Lockout['key'];
-  value: string;
+  key: Exclude<LockoutKey, 'client_id_all_addresses'>;
+  clientId: string;
+  address: string | undefined;
   /** Epoch seconds. */
   until: number;
 }
@@ -39,9 +41,11 @@ export function shareFailuresWithPrimary(limiter: FailureLimiter): void {
     if (process.connected) process.send!(message);
   };
   limiter.onFailure = (clientId, address) => send({ tessera: 'auth-failure', clientId, address });
-  limiter.onFailuresCleared = (clientId) => send({ tessera: 'auth-failures-cleared', clientId });
+  limiter.onFailuresCleared = (clientId, address) =>
+    send({ tessera: 'auth-failures-cleared', clientId, address });
   process.on('message', (message: unknown) => {
-    if (isLock(message)) limiter.applyLock(message.key, message.value, message.until);
+    if (isLock(message))
+      limiter.applyLock(message.key, message.clientId, message.address, message.until);
   });
 }
 
@@ -49,29 +53,46 @@ export function shareFailuresWithPrimary(limiter: FailureLimiter): void {
 export function countFailuresForWorkers(
   limits: FailureLimits,
   logger: Logger,
+  shared?: SharedState,
   nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
-): void {
+): FailureLimiter {
   const limiter = new FailureLimiter(limits, nowSeconds);
-  limiter.onLockout = (lockout) => {
-    const value = lockout.key === 'client_id' ? lockout.clientId : lockout.address;
-    if (value === undefined) return;
-    const lock: LockMessage = {
-      tessera: 'auth-lock',
-      key: lockout.key,
-      value,
-      until: nowSeconds() + lockout.retryAfter,
-    };
+  limiter.shared = shared;
+  limiter.onSharedError = throttled((error, dropped) =>
     logger.warn(
-      { lockout: lockout.key, client_id: lockout.clientId, address: lockout.address },
+      { err: error, dropped },
+      'shared state unavailable: failures counted on this host only',
+    ),
+  );
+  limiter.onEvent = (event) => {
+    if (event.type !== 'lockout.started') return;
+    if (event.key === 'client_id_all_addresses') {
+      logger.warn(
+        { lockout: event.key, client_id: event.clientId, refused: false },
+        'client_id failing from several addresses; not refused',
+      );
+      return;
+    }
+    logger.warn(
+      { lockout: event.key, client_id: event.clientId, address: event.address },
       'client authentication locked out after repeated failures across workers',
     );
+    const lock: LockMessage = {
+      tessera: 'auth-lock',
+      key: event.key,
+      clientId: event.clientId,
+      address: event.address,
+      until: event.until,
+    };
     for (const worker of Object.values(cluster.workers ?? {})) {
       if (worker?.isConnected()) worker.send(lock);
     }
   };
   cluster.on('message', (_worker, message: WorkerMessage | undefined) => {
     if (message?.tessera === 'auth-failure')
-      limiter.recordFailure(message.clientId, message.address);
-    else if (message?.tessera === 'auth-failures-cleared') limiter.recordSuccess(message.clientId);
+      void limiter.recordFailure(message.clientId, message.address);
+    else if (message?.tessera === 'auth-failures-cleared')
+      limiter.recordSuccess(message.clientId, message.address);
   });
+  return limiter;
 }

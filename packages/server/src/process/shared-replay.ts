@@ -2,13 +2,16 @@ import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import type { ReplayGuards } from '../context.js';
 import { ReplayCache, type ReplayGuard, type ReplayOutcome } from '@tessera/protocol';
+import { sharedReplayGuards } from '../shared-state/shared-replay-guard.js';
+import type { SharedState } from '../shared-state/shared-state.js';
 
 /**
  * One-time `jti`s (DPoP proofs, client assertions) remembered across the workers of
  * `serve --workers N`: a proof or assertion used at one worker is refused at every other,
  * not only at the one that saw it. A worker checks its own cache first, then asks the primary,
  * which keeps one cache for all; that round trip is paid only by requests that carry a DPoP
- * proof or an assertion. Instances on several machines still remember separately.
+ * proof or an assertion. With a shared state (PostgreSQL or Redis, shared-state/), the
+ * primary also consults it, so instances on several machines remember together.
  */
 interface Question {
   tessera: 'jti-check';
@@ -25,8 +28,11 @@ interface Answer {
   outcome: ReplayOutcome;
 }
 
-/** How long a worker waits for the primary before trusting its own cache alone. */
-const answerTimeoutMs = 2_000;
+/**
+ * How long a worker waits for the primary before trusting its own cache alone: longer than
+ * the primary waits for the shared state, so the primary's answer normally arrives.
+ */
+const answerTimeoutMs = 3_000;
 
 class WorkerReplayGuard implements ReplayGuard {
   readonly #local: ReplayCache;
@@ -80,24 +86,32 @@ export function replayGuardsSharedWithPrimary(
   };
 }
 
-/** In the primary: answer every worker's jti checks from one cache per kind. */
+/** In the primary: answer every worker's jti checks from one cache per kind (and the shared state). */
 export function answerReplayChecksForWorkers(
   nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
+  shared?: SharedState,
+  logger?: Logger,
 ): void {
-  const caches: Record<keyof ReplayGuards, ReplayCache> = {
-    dpop: new ReplayCache(200_000, nowSeconds),
-    assertions: new ReplayCache(200_000, nowSeconds),
-  };
+  const guards = sharedReplayGuards(
+    {
+      dpop: new ReplayCache(200_000, nowSeconds),
+      assertions: new ReplayCache(200_000, nowSeconds),
+    },
+    shared,
+    logger,
+  );
   cluster.on('message', (worker, message: Partial<Question> | undefined) => {
     if (message?.tessera !== 'jti-check') return;
-    const cache = caches[message.guard!];
-    if (!cache) return;
-    const answer: Answer = {
-      tessera: 'jti-answer',
-      guard: message.guard!,
-      id: message.id!,
-      outcome: cache.use(message.key!, message.expiresAt!),
-    };
-    if (worker.isConnected()) worker.send(answer);
+    const guard = guards[message.guard!];
+    if (!guard) return;
+    void Promise.resolve(guard.use(message.key!, message.expiresAt!)).then((outcome) => {
+      const answer: Answer = {
+        tessera: 'jti-answer',
+        guard: message.guard!,
+        id: message.id!,
+        outcome,
+      };
+      if (worker.isConnected()) worker.send(answer);
+    });
   });
 }

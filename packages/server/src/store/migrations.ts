@@ -173,6 +173,31 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE signing_keys ADD COLUMN key_handle text;
     `,
   },
+  {
+    version: 4,
+    // Issue 16: failure counters and one-time jtis shared by every instance on one
+    // PostgreSQL (shared-state/postgres-state.ts). UNLOGGED: cheap writes, emptied after a
+    // crash. SQLite keeps this state in the serving machine's memory: nothing to create.
+    name: 'shared state: one-time keys and window counters',
+    sql: {
+      sqlite: null,
+      postgres: `
+      CREATE UNLOGGED TABLE shared_once (
+        key        text PRIMARY KEY,
+        expires_at bigint NOT NULL
+      );
+      CREATE INDEX shared_once_expires ON shared_once (expires_at);
+      CREATE UNLOGGED TABLE shared_counters (
+        key          text NOT NULL,
+        window_start bigint NOT NULL,
+        count        bigint NOT NULL,
+        expires_at   bigint NOT NULL,
+        PRIMARY KEY (key, window_start)
+      );
+      CREATE INDEX shared_counters_expires ON shared_counters (expires_at);
+    `,
+    },
+  },
 ];
 
 /**
