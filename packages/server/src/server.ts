@@ -58,6 +58,9 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
         transport,
         bind,
         sourceAddress: (request) => requestSourceAddress(context, request),
+        quotas: context.quotas,
+        tokenReuse: context.tokenReuse,
+        revocations,
       },
       preset,
     ),
@@ -67,7 +70,7 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
     ...(preset?.revoke
       ? [presetRevokeEndpoint(revokeDeps, authenticate, preset, preset.revoke)]
       : []),
-    ...adminClientEndpoints({ store, hasher, nowSeconds, clients }),
+    ...adminClientEndpoints({ store, hasher, nowSeconds, clients, quotas: context.quotas }),
     ...adminKeyEndpoints({ store, keys, nowSeconds, config }),
     ...adminActivityEndpoints({ activity: metrics.activity, nowSeconds }),
     ...consoleEndpoints(),

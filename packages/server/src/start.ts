@@ -11,6 +11,7 @@ import type { KeyStores } from './keys/key-stores.js';
 import { openKeyStores } from './keys/open-key-stores.js';
 import { openSharedState } from './shared-state/open-shared-state.js';
 import type { SharedState } from './shared-state/shared-state.js';
+import type { QuotaCounter } from './quotas/quota-counter.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -53,6 +54,8 @@ export async function startServer(
      * consults it for the worker.
      */
     sharedState?: SharedState | null;
+    /** Issue 22: where token quota allowances are leased (a worker: from its primary). */
+    quotaCounter?: QuotaCounter | undefined;
   } = {},
 ): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -87,6 +90,7 @@ export async function startServer(
       nowSeconds: options.nowSeconds,
       replayGuards: options.replayGuards,
       sharedState,
+      quotaCounter: options.quotaCounter,
     });
     const app = buildServer(context, logger);
     await app.listen({ port: config.port, host: config.host });

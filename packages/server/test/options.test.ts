@@ -64,7 +64,11 @@ describe('option table', () => {
   it('is what `tessera --help` lists: every flag and variable, each serve flag accepted', async () => {
     for (const row of optionRows) {
       if (row.env) assert.match(usage, new RegExp(`\\b${row.env}\\b`), row.name);
-      if (row.flag) assert.ok(usage.includes(`${row.flag} ${row.metavar}`), row.name);
+      if (row.flag)
+        assert.ok(
+          usage.includes(row.boolean ? `[${row.flag}]` : `${row.flag} ${row.metavar}`),
+          row.name,
+        );
       if (row.flag && commandsOf(row).includes('serve'))
         assert.ok(row.flag.slice(2) in flagsFor('serve'), row.flag);
     }
@@ -88,7 +92,8 @@ describe('option table', () => {
       }
       assert.ok(row.doc.length > 0 && !row.doc.includes('|'), row.name);
       assert.ok(commandsOf(row).length > 0, row.name);
-      if (row.flag) assert.ok(row.metavar, `${row.flag} needs a metavar`);
+      // A flag takes a value (named by its metavar) unless it is a bare boolean flag.
+      if (row.flag) assert.ok(row.boolean ? !row.metavar : row.metavar, `${row.flag} needs a metavar`);
     }
     assert.equal(fileKey(options.signingAlg), 'signing_alg');
     assert.equal(fileKey(options.authMaxFailuresPerClient), 'auth_max_failures_per_client');

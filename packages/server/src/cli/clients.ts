@@ -45,11 +45,13 @@ export async function clientsCommand(args: string[]): Promise<void> {
       return remove(rest);
     case 'rotate-secret':
       return rotateSecret(rest);
+    case 'update':
+      return update(rest);
     default:
       throw new UsageError(
         sub
           ? `unknown clients command: ${sub}`
-          : 'clients needs a command: create, list, show, disable, enable, delete, rotate-secret',
+          : 'clients needs a command: create, update, list, show, disable, enable, delete, rotate-secret',
       );
   }
 }
@@ -65,6 +67,7 @@ async function create(args: string[]): Promise<void> {
     'client-id': { type: 'string' },
     'client-secret': { type: 'string' },
     ...authConfigOptions,
+    ...quotaOptions,
     json: { type: 'boolean' },
   });
   if (positionals.length > 0)
@@ -87,6 +90,7 @@ async function create(args: string[]): Promise<void> {
       clientId: values['client-id'],
       clientSecret: values['client-secret'],
       ...authConfig,
+      ...quotaInput(values),
     }),
   );
   const view = clientView(client);
@@ -103,6 +107,55 @@ async function create(args: string[]): Promise<void> {
   print(`client_secret: ${clientSecret}`);
   print('');
   print('Store the secret now: it is shown only this once and cannot be recovered.');
+}
+
+/** Issue 22: `--token-quota N/PERIOD[,…]` (`none` clears it) and `--reuse-tokens`. */
+const quotaOptions = {
+  'token-quota': { type: 'string' },
+  'reuse-tokens': { type: 'boolean' },
+  'no-reuse-tokens': { type: 'boolean' },
+} as const;
+
+function quotaInput(values: {
+  'token-quota'?: string | undefined;
+  'reuse-tokens'?: boolean | undefined;
+  'no-reuse-tokens'?: boolean | undefined;
+}): { tokenQuota?: string | null; reuseTokens?: boolean } {
+  if (values['reuse-tokens'] && values['no-reuse-tokens'])
+    throw new UsageError('--reuse-tokens and --no-reuse-tokens contradict each other');
+  const quota = values['token-quota'];
+  return {
+    ...(quota !== undefined ? { tokenQuota: quota === 'none' ? null : quota } : {}),
+    ...(values['reuse-tokens'] ? { reuseTokens: true } : {}),
+    ...(values['no-reuse-tokens'] ? { reuseTokens: false } : {}),
+  };
+}
+
+async function update(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, {
+    ...databaseOption,
+    name: { type: 'string' },
+    scope: { type: 'string' },
+    audience: { type: 'string', multiple: true },
+    'token-ttl': { type: 'string' },
+    ...quotaOptions,
+    json: { type: 'boolean' },
+  });
+  const clientId = onePositional(positionals, 'client ID');
+  const ttl = values['token-ttl'];
+  if (ttl !== undefined && !/^\d+$/.test(ttl))
+    throw new UsageError('--token-ttl must be a whole number of seconds');
+  const client = await withRegistry(values.database, (registry) =>
+    registry.update(clientId, {
+      name: values.name,
+      scope: values.scope,
+      audiences: values.audience,
+      tokenTtl: ttl === undefined ? undefined : Number(ttl),
+      ...quotaInput(values),
+    }),
+  );
+  if (values.json) return printJson(clientView(client));
+  print(`Client ${client.clientId} is updated.`);
 }
 
 async function list(args: string[]): Promise<void> {

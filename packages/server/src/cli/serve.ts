@@ -7,7 +7,9 @@ import {
   replayGuardsSharedWithPrimary,
 } from '../process/shared-replay.js';
 import { stopGracefully, superviseWorkers } from '../process/supervisor.js';
-import { openSharedState } from '../shared-state/open-shared-state.js';
+import { MemorySharedState, openSharedState } from '../shared-state/open-shared-state.js';
+import { answerQuotaLeasesForWorkers, quotaCounterOfPrimary } from '../process/shared-quotas.js';
+import { SharedQuotaCounter } from '../quotas/quota-counter.js';
 import { prepareStorage, startServer } from '../start.js';
 import { configFrom, serveSettings } from '../config.js';
 import { flagsFor, processEnvironment } from '../config/options.js';
@@ -37,6 +39,13 @@ export async function serveCommand(args: string[]): Promise<void> {
     }
     countFailuresForWorkers(config.authFailureLimits, logger, shared);
     answerReplayChecksForWorkers(undefined, shared, logger);
+    // Issue 22: the machine's one token quota counter (the shared state's, else memory).
+    const nowSeconds = () => Math.floor(Date.now() / 1000);
+    answerQuotaLeasesForWorkers(
+      new SharedQuotaCounter(shared ?? new MemorySharedState(nowSeconds), nowSeconds, (error) =>
+        logger.warn({ err: error }, 'token quota counter unavailable'),
+      ),
+    );
     superviseWorkers({ workers, shutdownTimeout, logger });
     return;
   }
@@ -45,6 +54,7 @@ export async function serveCommand(args: string[]): Promise<void> {
   const server = await startServer(config, {
     logger,
     ...(replayGuards ? { replayGuards, sharedState: null } : {}),
+    quotaCounter: quotaCounterOfPrimary(),
   });
   shareFailuresWithPrimary(server.context.authenticator.failures);
   const log = server.app.log;

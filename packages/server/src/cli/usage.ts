@@ -18,9 +18,13 @@ Commands:
                  [--auth-method private_key_jwt --jwks-file F | --jwks-uri URL]
                  [--auth-method tls_client_auth --tls-subject-dn DN | --tls-san-dns NAME]
                  [--auth-method self_signed_tls_client_auth --certificate-file F]
-                 [--dpop-bound]
+                 [--dpop-bound] [--token-quota N/PERIOD[,N/PERIOD]...] [--reuse-tokens]
                  [--client-id ID --client-secret SECRET] [--json]
       Register a client. Its secret is printed exactly once and cannot be recovered.
+  clients update ID [--name NAME] [--scope "a b"] [--audience URI]... [--token-ttl SECONDS]
+                 [--token-quota N/PERIOD[,N/PERIOD]...|none] [--reuse-tokens|--no-reuse-tokens]
+                 [--json]
+      Change a client. PERIOD is s, min, h or d (e.g. 10/s,5000/d); none clears the quota.
   clients list [--json]
   clients show ID [--json]
   clients disable ID | enable ID | delete ID [--json]

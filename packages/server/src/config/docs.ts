@@ -11,7 +11,7 @@ import { optionRows } from './options.js';
 export function flagSynopsis(command: CommandName, indent: string, width = 100): string[] {
   const words = optionRows
     .filter((row) => row.flag !== undefined && commandsOf(row).includes(command))
-    .map((row) => `[${row.flag} ${row.metavar ?? 'VALUE'}]${row.multiple ? '...' : ''}`);
+    .map((row) => `[${flagWithValue(row)}]${row.multiple ? '...' : ''}`);
   const lines: string[] = [];
   let line = '';
   for (const word of words) {
@@ -24,13 +24,17 @@ export function flagSynopsis(command: CommandName, indent: string, width = 100):
   return lines;
 }
 
+/** `--port N`, or `--reuse-tokens` for a flag without a value. */
+export const flagWithValue = (row: Option<unknown>): string =>
+  row.boolean ? row.flag! : `${row.flag} ${row.metavar ?? 'VALUE'}`;
+
 const plain = (markdown: string): string => markdown.replace(/`/g, '');
 
 /** One line per option for `tessera --help`. */
 export function settingsHelp(): string {
   return optionRows
     .map((row) => {
-      const names = [row.flag && `${row.flag} ${row.metavar ?? 'VALUE'}`, row.env]
+      const names = [row.flag && flagWithValue(row), row.env]
         .filter((name) => name)
         .join(', ');
       const used = commandsOf(row);
@@ -47,7 +51,7 @@ export function settingsHelp(): string {
 export function readmeSettingsTable(): string {
   const rows = optionRows.map((row: Option<unknown>) => [
     row.doc,
-    row.flag === undefined ? '' : `\`${row.flag} ${row.metavar ?? 'VALUE'}\``,
+    row.flag === undefined ? '' : `\`${flagWithValue(row)}\``,
     row.env === undefined ? '' : `\`${row.env}\``,
     describeDefault(row),
   ]);

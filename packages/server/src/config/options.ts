@@ -4,6 +4,7 @@ import { defaultFailureLimits } from '../client-auth/failure-limiter.js';
 import {
   allCommands,
   commandsOf,
+  flag,
   integer,
   InvalidValue,
   list,
@@ -16,6 +17,7 @@ import {
   type Source,
 } from './option.js';
 import { paths } from './paths.js';
+import { canonicalQuota } from '../quotas/token-quota.js';
 
 /**
  * The option table: every setting of the server and the CLI, once. `loadConfig`, the serve
@@ -279,6 +281,38 @@ export const options = {
     doc: 'shared failure counts and one-time `jti`s across instances: `redis://…` or `rediss://…`',
     parse: redisUrl,
   }),
+  // Issue 22: per-client token quotas and reuse of a still-fresh token (quotas/, tokens/).
+  tokenQuota: option<string>({
+    name: 'tokenQuota',
+    env: 'TESSERA_TOKEN_QUOTA',
+    defaultDoc: 'none (no quota)',
+    doc: 'token quota of every client without one of its own: `N/PERIOD[,N/PERIOD…]`, PERIOD `s`, `min`, `h` or `d`',
+    parse: (raw) => {
+      try {
+        return canonicalQuota(string(raw));
+      } catch (error) {
+        throw new InvalidValue((error as Error).message);
+      }
+    },
+  }),
+  tokenQuotaMode: option<'enforce' | 'observe'>({
+    name: 'tokenQuotaMode',
+    flag: '--token-quota-mode',
+    metavar: 'MODE',
+    env: 'TESSERA_TOKEN_QUOTA_MODE',
+    default: 'enforce',
+    doc: '`enforce` answers 429 past a quota; `observe` counts and logs it without refusing',
+    parse: oneOf(['enforce', 'observe'] as const),
+  }),
+  reuseTokens: option<boolean>({
+    name: 'reuseTokens',
+    flag: '--reuse-tokens',
+    boolean: true,
+    env: 'TESSERA_REUSE_TOKENS',
+    default: false,
+    doc: 'answer every client a still-fresh token again (half its lifetime left) instead of signing a new one',
+    parse: flag,
+  }),
   tlsCert: option<string>({
     name: 'tlsCert',
     flag: '--tls-cert',
@@ -367,13 +401,15 @@ export const optionRows: readonly Option<unknown>[] = Object.values(options);
 /** `parseArgs` options for the flags of `command`'s settings (`--port`, `--trusted-proxy`…). */
 export function flagsFor(
   command: CommandName,
-): Record<string, { type: 'string'; multiple?: true }> {
-  const flags: Record<string, { type: 'string'; multiple?: true }> = {};
+): Record<string, { type: 'string' | 'boolean'; multiple?: true }> {
+  const flags: Record<string, { type: 'string' | 'boolean'; multiple?: true }> = {};
   for (const row of optionRows) {
     if (row.flag === undefined || !commandsOf(row).includes(command)) continue;
-    flags[row.flag.slice(2)] = row.multiple
-      ? { type: 'string', multiple: true }
-      : { type: 'string' };
+    flags[row.flag.slice(2)] = row.boolean
+      ? { type: 'boolean' }
+      : row.multiple
+        ? { type: 'string', multiple: true }
+        : { type: 'string' };
   }
   return flags;
 }

@@ -60,6 +60,10 @@ export interface ClientRecord {
   /** Settings of `authMethod` (keys, certificate subject) and sender constraints; `{}` when none. */
   authConfig: ClientAuthConfig;
   grantTypes: string[];
+  /** Issue 22: tokens allowed per window (`10/s,5000/d`, quotas/token-quota.ts); null = the server default. */
+  tokenQuota: string | null;
+  /** Issue 22: answer a still-fresh token again instead of signing a new one (or the server's `--reuse-tokens`). */
+  reuseTokens: boolean;
   secrets: SecretRecord[];
   createdAt: number;
   updatedAt: number;
@@ -72,8 +76,11 @@ export interface SecretChange {
 }
 
 /** A client to create; the timestamps default to now (a store copy passes the originals). */
-export type NewClient = Omit<ClientRecord, 'createdAt' | 'updatedAt'> &
-  Partial<Pick<ClientRecord, 'createdAt' | 'updatedAt'>>;
+export type NewClient = Omit<
+  ClientRecord,
+  'createdAt' | 'updatedAt' | 'tokenQuota' | 'reuseTokens'
+> &
+  Partial<Pick<ClientRecord, 'createdAt' | 'updatedAt' | 'tokenQuota' | 'reuseTokens'>>;
 export type ClientPatch = Partial<
   Pick<
     ClientRecord,
@@ -85,6 +92,8 @@ export type ClientPatch = Partial<
     | 'authMethod'
     | 'authConfig'
     | 'grantTypes'
+    | 'tokenQuota'
+    | 'reuseTokens'
   >
 >;
 

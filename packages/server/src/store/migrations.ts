@@ -198,6 +198,15 @@ export const migrations: readonly Migration[] = [
     `,
     },
   },
+  // Issue 22 (token quotas and reuse): a self-contained entry; renumber freely on merge.
+  {
+    version: 5,
+    name: 'client token quota and token reuse',
+    sql: `
+      ALTER TABLE clients ADD COLUMN token_quota text;
+      ALTER TABLE clients ADD COLUMN reuse_tokens integer NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /**

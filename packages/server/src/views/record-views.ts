@@ -19,6 +19,8 @@ export function clientView(client: ClientRecord) {
     auth_method: client.authMethod,
     ...authConfigView(client.authConfig),
     grant_types: client.grantTypes,
+    token_quota: client.tokenQuota,
+    reuse_tokens: client.reuseTokens,
     created_at: iso(client.createdAt),
     updated_at: iso(client.updatedAt),
     secrets: client.secrets.map((secret) => ({

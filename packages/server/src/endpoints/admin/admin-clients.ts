@@ -7,7 +7,9 @@ import type { Endpoint, EndpointRequest } from '../endpoint.js';
 import {
   authConfigFields,
   objectBody,
+  optionalBoolean,
   optionalInteger,
+  optionalNullableString,
   optionalString,
   optionalStringList,
   registryError,
@@ -16,7 +18,10 @@ import {
 /** Default grace period (seconds) for the previous secret after a rotation. */
 const defaultGraceSeconds = 86400;
 
-export type AdminClientDeps = Pick<TesseraContext, 'store' | 'hasher' | 'nowSeconds' | 'clients'>;
+export type AdminClientDeps = Pick<
+  TesseraContext,
+  'store' | 'hasher' | 'nowSeconds' | 'clients' | 'quotas'
+>;
 
 const client = json('The client (never its secret)', ref('Client'));
 const [notFound, invalid] = ['not_found', 'invalid_client_metadata'];
@@ -30,6 +35,8 @@ const clientFields = (body: Record<string, unknown>) => ({
   audiences: optionalStringList(body, 'audience'),
   tokenTtl: optionalInteger(body, 'token_ttl'),
   authMethod: optionalString(body, 'auth_method'),
+  tokenQuota: optionalNullableString(body, 'token_quota'),
+  reuseTokens: optionalBoolean(body, 'reuse_tokens'),
 });
 
 /** The admin API's client routes: the HTTP twin of `tessera clients …`. */
@@ -135,6 +142,31 @@ export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
           status: 200,
           body: view,
           change: { action: 'client.update', target: view.client_id },
+        };
+      },
+    },
+    {
+      ...admin,
+      method: 'GET',
+      paths: ['/admin/v1/clients/:id/usage'],
+      summary: "The client's token quota and each window's use (issue 22)",
+      responses: { 200: json('Token quota use', ref('ClientUsage')), 404: notFound },
+      async handle(request) {
+        const found = await registryFor(request).get(id(request)).catch(registryError);
+        const quota = deps.quotas.quotaOf(found);
+        const windows = quota ? await deps.quotas.gate.usage(found.clientId, quota) : [];
+        return {
+          status: 200,
+          body: {
+            client_id: found.clientId,
+            token_quota: quota?.text ?? null,
+            windows: windows.map(({ window, used, resetsAt }) => ({
+              period: window.period,
+              limit: window.limit,
+              used,
+              resets_at: new Date(resetsAt * 1000).toISOString(),
+            })),
+          },
         };
       },
     },
