@@ -41,12 +41,12 @@ export function parseTokenQuota(text: string): TokenQuota {
     const match = part.exec(entry);
     if (!match) {
       throw new InvalidQuota(
-        `token quota ${JSON.stringify(text)}: ${JSON.stringify(entry)} is not N/PERIOD (N a positive integer, PERIOD s, min, h or d)`,
+        `token quota '${text}': '${entry}' is not N/PERIOD (N a positive integer, PERIOD s, min, h or d)`,
       );
     }
     const period = match[2] as QuotaPeriod;
     if (windows.some((window) => window.period === period))
-      throw new InvalidQuota(`token quota ${JSON.stringify(text)}: period ${period} given twice`);
+      throw new InvalidQuota(`token quota '${text}': period ${period} given twice`);
     windows.push({ period, limit: Number(match[1]), windowSeconds: quotaPeriods[period] });
   }
   windows.sort((a, b) => a.windowSeconds - b.windowSeconds);
