@@ -152,6 +152,15 @@ export function computeRatios(targets: TargetResult[], micro: MicroResult[], con
       ratio('event-loop µs per token: Tessera RS256 PKCS#11 / file keys', hsm?.eventLoopMicrosPerToken, rs?.eventLoopMicrosPerToken, null, 'lower is better'),
     );
   }
+  // Issue 22: token reuse and quotas.
+  if (has('tessera-rs256-reuse')) {
+    const reuse = ok(targets, 'tessera-rs256-reuse')?.requestsPerSecond;
+    ratios.push(ratio('req/s: Tessera RS256 reusing tokens / signing each', reuse, rs?.requestsPerSecond, 3));
+    if (has('ceiling-nosign')) ratios.push(ratio('req/s: Tessera RS256 reusing tokens / no-signing HTTP floor', reuse, ok(targets, 'ceiling-nosign')?.requestsPerSecond, 0.5));
+  }
+  if (has('tessera-rs256-quota')) {
+    ratios.push(ratio('req/s: Tessera RS256 with a quota far above the load / without', ok(targets, 'tessera-rs256-quota')?.requestsPerSecond, rs?.requestsPerSecond, 0.95));
+  }
   for (const target of targets.filter((t) => t.group === 'tessera')) {
     const load = target.status === 'ok' ? target.load : undefined;
     // The p99 target is the token endpoint's, in one process; two worker processes on two

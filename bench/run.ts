@@ -23,7 +23,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const usage = `usage: npm run bench -- [options]
   --only NAME[,NAME]   run only these (exact names or a prefix before '-': tessera, ceiling, …)
                        names: tessera-rs256 tessera-es256 tessera-eddsa oidc-provider ceiling-rs256
-                       ceiling-es256 ceiling-eddsa tessera-rs256-100k tessera-rs256-pkcs11 verifier client rss-60s
+                       ceiling-es256 ceiling-eddsa tessera-rs256-100k tessera-rs256-pkcs11 tessera-rs256-reuse
+                       ceiling-nosign tessera-rs256-quota verifier client rss-60s
   --duration S         measured seconds per target (default 10)
   --rounds N           runs per target, alternating order; the best req/s is reported (default 2)
   --warmup S           discarded warm-up seconds (default 3)
@@ -101,6 +102,11 @@ const targets: TargetSpec[] = [
   tesseraTarget('RS256', { registeredClients: registered, spreadClients: spread, suffix: '-100k' }),
   tesseraTarget('RS256', { workers: 2, suffix: '-2workers' }),
   tesseraTarget('RS256', { keys: 'pkcs11', suffix: '-pkcs11' }),
+  // Issue 22: reuse of a still-fresh token, against fresh signing and the no-signing floor;
+  // a quota far above the load, against no quota.
+  tesseraTarget('RS256', { suffix: '-reuse', env: { TESSERA_REUSE_TOKENS: '1' }, note: 'token reuse on' }),
+  ceilingTarget('RS256', { noSign: true }),
+  tesseraTarget('RS256', { suffix: '-quota', env: { TESSERA_TOKEN_QUOTA: '100000000/min' }, note: 'quota 100000000/min' }),
 ];
 const longTargetName = 'rss-60s';
 

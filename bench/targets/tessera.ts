@@ -68,7 +68,16 @@ function softhsmToken(dataDir: string): NodeJS.ProcessEnv {
 
 export function tesseraTarget(
   alg: Alg,
-  options: { registeredClients?: number; spreadClients?: number; suffix?: string; workers?: number; keys?: 'pkcs11' } = {},
+  options: {
+    registeredClients?: number;
+    spreadClients?: number;
+    suffix?: string;
+    workers?: number;
+    keys?: 'pkcs11';
+    /** Issue 22: extra environment (TESSERA_REUSE_TOKENS, TESSERA_TOKEN_QUOTA) and its words. */
+    env?: NodeJS.ProcessEnv;
+    note?: string;
+  } = {},
 ): TargetSpec {
   const registeredClients = options.registeredClients ?? 1;
   const spreadClients = options.spreadClients ?? 1;
@@ -82,7 +91,7 @@ export function tesseraTarget(
     description:
       registeredClients > 1
         ? `Tessera ${alg}, ${registeredClients.toLocaleString('en-US')} clients registered, load spread across ${spreadClients.toLocaleString('en-US')}`
-        : `Tessera ${alg}, one client${options.workers && options.workers > 1 ? `, ${options.workers} workers` : ''}${options.keys === 'pkcs11' ? ', keys in a SoftHSM2 token (PKCS#11)' : ''}`,
+        : `Tessera ${alg}, one client${options.workers && options.workers > 1 ? `, ${options.workers} workers` : ''}${options.keys === 'pkcs11' ? ', keys in a SoftHSM2 token (PKCS#11)' : ''}${options.note ? `, ${options.note}` : ''}`,
     async start(context) {
       const dataDir = trackTempDir(mkdtempSync(join(tmpdir(), 'tessera-bench-')));
       const port = await freePort();
@@ -101,6 +110,7 @@ export function tesseraTarget(
       };
       for (const name of ['TESSERA_KEK', 'DATABASE_URL', 'TESSERA_PRESET', 'TESSERA_DEFAULT_AUDIENCE', 'TESSERA_TOKEN_TTL']) delete env[name];
       if (options.keys === 'pkcs11') Object.assign(env, softhsmToken(dataDir));
+      Object.assign(env, options.env ?? {});
       try {
         const clients =
           registeredClients > 1 ? await seedClients(context, dataDir, registeredClients, spreadClients) : [await createClientWithCli(context.root, env)];

@@ -36,13 +36,12 @@ export interface QuotaTicket {
 }
 
 /**
- * How many tokens to lease at once: `1` when the counter is this process's own memory (it
- * costs nothing to ask), else a block of 1/16 of what is left in the window, at most 256, so a
- * quota far above the load asks the shared state about once per 256 tokens, and near the
- * limit every token asks (block 1), which is what keeps the total exact.
+ * How many tokens to lease at once: a block of 1/16 of what is left in the window, at most
+ * 256, so a quota far above the load asks the counter about once per 256 tokens (and the
+ * token path awaits nothing in between), and near the limit every token asks (block 1),
+ * which is what keeps every process's unspent allowance small when the quota runs out.
  */
-export function leaseSize(limit: number, seen: number, local: boolean): number {
-  if (local) return 1;
+export function leaseSize(limit: number, seen: number): number {
   return Math.max(1, Math.min(256, Math.floor((limit - seen) / 16)));
 }
 
@@ -63,7 +62,7 @@ export class QuotaGate {
   constructor(
     private readonly counter: QuotaCounter,
     private readonly options: {
-      /** True when `counter` is this process's memory: leases of one token, exact usage. */
+      /** True when `counter` is this process's memory: nobody else to give allowances back to. */
       local: boolean;
       /** The clock windows are told by (epoch seconds), the shared state's. */
       nowSeconds: () => number;
@@ -124,7 +123,7 @@ export class QuotaGate {
           this.#refund(spent);
           return { window, resetsAt: allowance.resetsAt };
         }
-        const want = leaseSize(window.limit, allowance?.seen ?? 0, this.options.local);
+        const want = leaseSize(window.limit, allowance?.seen ?? 0);
         let lease;
         try {
           lease = await this.counter.lease(clientId, window.windowSeconds, window.limit, want);
