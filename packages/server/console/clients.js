@@ -4,6 +4,7 @@
 import { renderClientChoices } from './activity.js';
 import { api, attempt, isSignedOut } from './api.js';
 import { confirmAction, showSecret } from './dialogs.js';
+import { quotaBars } from './quota.js';
 import {
   ago,
   byId,
@@ -83,6 +84,7 @@ function renderClients() {
       el('td', {}, [
         el('span', { class: 'client-name' }, [client.name || '(unnamed)']),
         el('span', { class: 'client-id mono' }, [client.client_id]),
+        ...(client.token_quota ? [quotaBars(client.client_id)] : []),
       ]),
       el('td', {}, [el('span', { class: `badge ${client.status}` }, [client.status])]),
       el(
@@ -163,6 +165,8 @@ function openClientForm(client) {
   value('client-audience', client ? client.audience.join(' ') : '');
   value('client-ttl', client?.token_ttl == null ? '' : String(client.token_ttl));
   value('client-auth-method', client?.auth_method ?? 'any');
+  value('client-quota', client?.token_quota ?? '');
+  inputById('client-reuse').checked = client?.reuse_tokens ?? false;
   dialogById('client-dialog').showModal();
 }
 
@@ -179,6 +183,8 @@ async function submitClientForm(event) {
       .filter(Boolean),
     token_ttl: ttl === '' ? null : Number(ttl),
     auth_method: read('client-auth-method'),
+    token_quota: read('client-quota') === '' ? null : read('client-quota'),
+    reuse_tokens: inputById('client-reuse').checked,
   };
   try {
     if (editing) {
