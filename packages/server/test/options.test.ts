@@ -145,6 +145,9 @@ describe('loadConfig from the option table', () => {
       pkcs11TokenLabel: undefined,
       authFailureLimits: { perClient: 10, perAddress: 50, windowSeconds: 60, lockSeconds: 60 },
       sharedState: undefined,
+      tokenQuota: undefined,
+      tokenQuotaMode: 'enforce',
+      reuseTokens: false,
       bodyLimit: 16 * 1024,
       logLevel: 'info',
     });
@@ -180,6 +183,9 @@ describe('loadConfig from the option table', () => {
       TESSERA_CLIENT_CERT_HEADER: 'X-SSL-Cert',
       TESSERA_LOG_LEVEL: 'warn',
       TESSERA_SHARED_STATE_URL: 'redis://127.0.0.1:6379/2',
+      TESSERA_TOKEN_QUOTA: '5000/d, 10/s',
+      TESSERA_TOKEN_QUOTA_MODE: 'observe',
+      TESSERA_REUSE_TOKENS: '1',
     });
     assert.deepEqual(config, {
       tlsCert: 'c.pem',
@@ -204,6 +210,9 @@ describe('loadConfig from the option table', () => {
       pkcs11TokenLabel: 'tessera',
       authFailureLimits: { perClient: 3, perAddress: 4, windowSeconds: 5, lockSeconds: 6 },
       sharedState: 'redis://127.0.0.1:6379/2',
+      tokenQuota: '10/s,5000/d',
+      tokenQuotaMode: 'observe',
+      reuseTokens: true,
       bodyLimit: 16 * 1024,
       logLevel: 'warn',
     });
