@@ -162,6 +162,7 @@ for (const adapter of adapters) {
         { version: 2, name: 'client auth_config (private_key_jwt, mTLS, DPoP settings)' },
         { version: 3, name: 'signing key location (sealed or a PKCS#11 token object)' },
         { version: 4, name: 'shared state: one-time keys and window counters' },
+        { version: 5, name: 'client token quota and token reuse' },
       ];
       assert.deepEqual(
         migrations.map(({ version, name }) => ({ version, name })),
@@ -202,7 +203,7 @@ for (const adapter of adapters) {
           (await driver.all<{ version: number }>('SELECT version FROM schema_migrations')).map(
             (row) => row.version,
           ),
-          [1, 2, 3],
+          [1, 2, 3, 4, 5],
         );
         assert.deepEqual(await reopened.getClient('old'), {
           clientId: 'old',
@@ -214,6 +215,8 @@ for (const adapter of adapters) {
           authMethod: 'client_secret_basic',
           authConfig: {},
           grantTypes: ['client_credentials'],
+          tokenQuota: null,
+          reuseTokens: false,
           secrets: [],
           createdAt: 5,
           updatedAt: 6,
@@ -223,6 +226,25 @@ for (const adapter of adapters) {
         await driver.close();
         await earlier.dispose();
       }
+    });
+
+    it('keeps a client token quota and reuse flag (issue 22), both ways', async () => {
+      const id = unique('quota');
+      const created = await store.createClient({
+        ...newClient(id),
+        tokenQuota: '10/s,5000/d',
+        reuseTokens: true,
+      });
+      assert.equal(created.tokenQuota, '10/s,5000/d');
+      assert.equal(created.reuseTokens, true);
+      const changed = await store.updateClient(id, { tokenQuota: null, reuseTokens: false });
+      assert.equal(changed?.tokenQuota, null);
+      assert.equal(changed?.reuseTokens, false);
+      const read = await other.getClient(id);
+      assert.equal(read?.tokenQuota, null);
+      assert.equal(read?.reuseTokens, false);
+      await store.updateClient(id, { tokenQuota: '50/min' });
+      assert.equal((await other.getClient(id))?.tokenQuota, '50/min');
     });
 
     it('creates, reads, lists, updates and deletes clients with their secrets', async () => {
@@ -235,6 +257,8 @@ for (const adapter of adapters) {
       assert.equal(created.updatedAt, created.createdAt);
       const expected: ClientRecord = {
         ...newClient(id),
+        tokenQuota: null,
+        reuseTokens: false,
         secrets: [secret(`${id}-a`, 10), secret(`${id}-b`, 20, 5_000)],
         createdAt: created.createdAt,
         updatedAt: created.updatedAt,
