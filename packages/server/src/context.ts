@@ -158,16 +158,19 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
   const quotaError = throttled((error, dropped) =>
     logger.warn(
       { err: error, dropped },
-      'token quota counter unavailable: requests admitted uncounted',
+      'token quota counter unavailable: tokens counted by this process alone',
     ),
   );
   const remoteCounter =
     options.quotaCounter ??
     (sharedState ? new SharedQuotaCounter(sharedState, nowSeconds, quotaError) : undefined);
-  const gate = new QuotaGate(
-    remoteCounter ?? new SharedQuotaCounter(new MemorySharedState(nowSeconds), nowSeconds),
-    { local: remoteCounter === undefined, nowSeconds, onError: quotaError },
-  );
+  const ownCounter = new SharedQuotaCounter(new MemorySharedState(nowSeconds), nowSeconds);
+  const gate = new QuotaGate(remoteCounter ?? ownCounter, {
+    local: remoteCounter === undefined,
+    nowSeconds,
+    onError: quotaError,
+    fallback: ownCounter,
+  });
   every(1_000, async () => gate.sweep(), 'returning idle token quota allowances');
   const quotas = new TokenAdmission(gate, {
     defaultQuota: config.tokenQuota,

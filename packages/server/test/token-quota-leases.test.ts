@@ -66,6 +66,29 @@ describe('token quota parser', () => {
   });
 });
 
+describe('token quota gate while the shared count is unreachable', () => {
+  it('counts in the process alone (N there), and says so once per outage through onError', async () => {
+    const now = () => 1_800_000_000;
+    const errors: unknown[] = [];
+    const broken = {
+      lease: () => Promise.reject(new Error('connection refused')),
+      giveBack: () => {},
+      count: () => Promise.reject(new Error('connection refused')),
+    };
+    const gate = new QuotaGate(broken, {
+      local: false,
+      nowSeconds: now,
+      onError: (error) => errors.push(error),
+      fallback: new SharedQuotaCounter(new MemorySharedState(now), now),
+    });
+    const quota = parseTokenQuota('3/min');
+    const admitted: boolean[] = [];
+    for (let i = 0; i < 5; i++) admitted.push(!isRefusal(await gate.admit('c', quota)));
+    assert.deepEqual(admitted, [true, true, true, false, false]);
+    assert.ok(errors.length >= 3);
+  });
+});
+
 const backends: Array<{
   name: string;
   skip: () => Promise<string | undefined>;

@@ -68,8 +68,10 @@ export class QuotaGate {
       nowSeconds: () => number;
       nowMs?: () => number;
       capacity?: number;
-      /** Called when the counter fails: the request is admitted (fail open, logged). */
+      /** Called when the counter fails (the request is then counted by `fallback`). */
       onError?: (error: unknown) => void;
+      /** This process's own count, used while `counter` cannot be reached. */
+      fallback?: QuotaCounter;
     },
   ) {
     this.#allowances = new LruMap(options.capacity ?? 100_000);
@@ -129,7 +131,16 @@ export class QuotaGate {
           lease = await this.counter.lease(clientId, window.windowSeconds, window.limit, want);
         } catch (error) {
           this.options.onError?.(error);
-          continue; // fail open: this window is not counted for this request
+          // The shared count is unreachable: count in this process alone until it is back
+          // (each process then allows up to N), rather than refuse everyone or count nothing.
+          const alone = await this.options.fallback
+            ?.lease(clientId, window.windowSeconds, window.limit, 1)
+            .catch(() => undefined);
+          if (alone?.granted === 0) {
+            this.#refund(spent);
+            return { window, resetsAt: alone.resetsAt };
+          }
+          continue;
         }
         allowance = this.#current(clientId, window);
         if (allowance === undefined || allowance.windowStart !== lease.windowStart) {
