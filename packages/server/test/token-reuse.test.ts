@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { basicAuthorization, postForm, startTessera, type TestTessera } from './support/tessera.js';
+import { TokenReuse } from '../src/tokens/token-reuse.js';
 
 interface Answer {
   status: number;
@@ -36,6 +37,37 @@ async function start(options: { reuseTokens?: boolean } = {}) {
 }
 
 describe('token reuse', () => {
+  it('keys a token by client, scope, audience, token type and both binding thumbprints', () => {
+    const claims = {
+      ...{ iss: 'i', sub: 'c', aud: 'https://api', exp: 20, iat: 10, jti: 'j', client_id: 'c' },
+      scope: 'read',
+    };
+    const base = TokenReuse.key('c', claims, 'Bearer');
+    const keys = [
+      TokenReuse.key('d', claims, 'Bearer'),
+      TokenReuse.key('c', { ...claims, scope: 'write' }, 'Bearer'),
+      TokenReuse.key('c', { ...claims, aud: ['https://api', 'https://other'] }, 'Bearer'),
+      TokenReuse.key('c', { ...claims, cnf: { jkt: 'k1' } }, 'DPoP'),
+      TokenReuse.key('c', { ...claims, cnf: { jkt: 'k2' } }, 'DPoP'),
+      TokenReuse.key('c', { ...claims, cnf: { 'x5t#S256': 'cert1' } }, 'Bearer'),
+      TokenReuse.key('c', { ...claims, cnf: { 'x5t#S256': 'cert2' } }, 'Bearer'),
+    ];
+    assert.equal(new Set([base, ...keys]).size, keys.length + 1);
+    const reuse = new TokenReuse(2);
+    reuse.remember(keys[5]!, 'token-for-cert1', { ...claims, exp: 20, iat: 10 }, 1);
+    assert.deepEqual(reuse.find(keys[5]!, 14, 1, () => false), {
+      accessToken: 'token-for-cert1',
+      expiresIn: 6,
+    });
+    assert.equal(reuse.find(keys[6]!, 14, 1, () => false), undefined, 'another certificate');
+    assert.equal(reuse.find(keys[5]!, 14, 2, () => false), undefined, 'the client changed');
+    reuse.remember(keys[5]!, 'token-for-cert1', { ...claims, exp: 20, iat: 10 }, 1);
+    assert.equal(reuse.find(keys[5]!, 14, 1, () => true), undefined, 'revoked');
+    // Bounded: the least recently used goes.
+    for (const key of keys.slice(0, 3)) reuse.remember(key, 't', claims, 1);
+    assert.equal(reuse.size, 2);
+  });
+
   it('answers the same 10 s token at 2 s with expires_in 8, at 5 s with 5, a new one at 6 s', async () => {
     const { clock, tessera } = await start();
     try {
