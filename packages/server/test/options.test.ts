@@ -93,7 +93,8 @@ describe('option table', () => {
       assert.ok(row.doc.length > 0 && !row.doc.includes('|'), row.name);
       assert.ok(commandsOf(row).length > 0, row.name);
       // A flag takes a value (named by its metavar) unless it is a bare boolean flag.
-      if (row.flag) assert.ok(row.boolean ? !row.metavar : row.metavar, `${row.flag} needs a metavar`);
+      if (row.flag)
+        assert.ok(row.boolean ? !row.metavar : row.metavar, `${row.flag} needs a metavar`);
     }
     assert.equal(fileKey(options.signingAlg), 'signing_alg');
     assert.equal(fileKey(options.authMaxFailuresPerClient), 'auth_max_failures_per_client');

@@ -114,7 +114,10 @@ describe('token quotas', () => {
       const refusedByMinute = await statuses(2);
       assert.deepEqual(refusedByMinute, [200, 429]);
       const last = await token(tessera.url, client.clientId, client.clientSecret);
-      assert.equal(last.headers.get('ratelimit-policy'), '"tokens-per-s";q=2;w=1, "tokens-per-min";q=3;w=60');
+      assert.equal(
+        last.headers.get('ratelimit-policy'),
+        '"tokens-per-s";q=2;w=1, "tokens-per-min";q=3;w=60',
+      );
       assert.equal(last.headers.get('ratelimit'), '"tokens-per-min";r=0;t=59');
     } finally {
       await tessera.close();
@@ -257,7 +260,10 @@ describe('token quotas', () => {
       const view = JSON.parse(shown.stdout) as Record<string, unknown>;
       assert.equal(view.token_quota, '5/s,100/h');
       assert.equal(view.reuse_tokens, true);
-      const badUpdate = await runCli(['clients', 'update', client_id, '--token-quota', '5/s,6/s'], env);
+      const badUpdate = await runCli(
+        ['clients', 'update', client_id, '--token-quota', '5/s,6/s'],
+        env,
+      );
       assert.equal(badUpdate.status, 1);
       assert.match(badUpdate.stderr, /period s given twice/);
     } finally {

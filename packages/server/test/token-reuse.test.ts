@@ -55,14 +55,29 @@ describe('token reuse', () => {
     assert.equal(new Set([base, ...keys]).size, keys.length + 1);
     const reuse = new TokenReuse(2);
     reuse.remember(keys[5]!, 'token-for-cert1', { ...claims, exp: 20, iat: 10 }, 1);
-    assert.deepEqual(reuse.find(keys[5]!, 14, 1, () => false), {
-      accessToken: 'token-for-cert1',
-      expiresIn: 6,
-    });
-    assert.equal(reuse.find(keys[6]!, 14, 1, () => false), undefined, 'another certificate');
-    assert.equal(reuse.find(keys[5]!, 14, 2, () => false), undefined, 'the client changed');
+    assert.deepEqual(
+      reuse.find(keys[5]!, 14, 1, () => false),
+      {
+        accessToken: 'token-for-cert1',
+        expiresIn: 6,
+      },
+    );
+    assert.equal(
+      reuse.find(keys[6]!, 14, 1, () => false),
+      undefined,
+      'another certificate',
+    );
+    assert.equal(
+      reuse.find(keys[5]!, 14, 2, () => false),
+      undefined,
+      'the client changed',
+    );
     reuse.remember(keys[5]!, 'token-for-cert1', { ...claims, exp: 20, iat: 10 }, 1);
-    assert.equal(reuse.find(keys[5]!, 14, 1, () => true), undefined, 'revoked');
+    assert.equal(
+      reuse.find(keys[5]!, 14, 1, () => true),
+      undefined,
+      'revoked',
+    );
     // Bounded: the least recently used goes.
     for (const key of keys.slice(0, 3)) reuse.remember(key, 't', claims, 1);
     assert.equal(reuse.size, 2);
@@ -94,7 +109,10 @@ describe('token reuse', () => {
       const narrow = await ask(tessera, client, { scope: 'read' });
       assert.notEqual(narrow.body.access_token, fourth.body.access_token);
       assert.equal(narrow.body.scope, 'read');
-      assert.equal((await ask(tessera, client, { scope: 'read' })).body.access_token, narrow.body.access_token);
+      assert.equal(
+        (await ask(tessera, client, { scope: 'read' })).body.access_token,
+        narrow.body.access_token,
+      );
       assert.equal((await ask(tessera, client)).body.access_token, fourth.body.access_token);
     } finally {
       await tessera.close();
@@ -136,7 +154,11 @@ describe('token reuse', () => {
           htu: `${tessera.url}/oauth/token`,
           iat: clock.now,
         })
-          .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: { kty: kty!, crv: crv!, x: x!, y: y! } })
+          .setProtectedHeader({
+            alg: 'ES256',
+            typ: 'dpop+jwt',
+            jwk: { kty: kty!, crv: crv!, x: x!, y: y! },
+          })
           .sign(keys[index]!.privateKey);
       };
       const bearer = await ask(tessera, client);

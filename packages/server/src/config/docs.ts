@@ -34,9 +34,7 @@ const plain = (markdown: string): string => markdown.replace(/`/g, '');
 export function settingsHelp(): string {
   return optionRows
     .map((row) => {
-      const names = [row.flag && flagWithValue(row), row.env]
-        .filter((name) => name)
-        .join(', ');
+      const names = [row.flag && flagWithValue(row), row.env].filter((name) => name).join(', ');
       const used = commandsOf(row);
       const commands =
         used.length === 1 && used[0] === 'serve'

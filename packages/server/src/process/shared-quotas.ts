@@ -38,7 +38,10 @@ interface Answer {
 const answerTimeoutMs = 3_000;
 
 class PrimaryQuotaCounter implements QuotaCounter {
-  readonly #waiting = new Map<number, { resolve: (v: never) => void; reject: (e: Error) => void }>();
+  readonly #waiting = new Map<
+    number,
+    { resolve: (v: never) => void; reject: (e: Error) => void }
+  >();
   #nextId = 0;
 
   constructor() {

@@ -40,7 +40,12 @@ export class SharedQuotaCounter implements QuotaCounter {
     private readonly onError: (error: unknown) => void = () => {},
   ) {}
 
-  async lease(clientId: string, windowSeconds: number, limit: number, want: number): Promise<Lease> {
+  async lease(
+    clientId: string,
+    windowSeconds: number,
+    limit: number,
+    want: number,
+  ): Promise<Lease> {
     const after = await this.state.increment(quotaNamespace, clientId, windowSeconds, want);
     const count = Number(after.count);
     const before = count - want;

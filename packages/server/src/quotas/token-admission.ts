@@ -56,7 +56,8 @@ export class TokenAdmission {
     const quota = this.quotaOf(client);
     if (quota === undefined) return undefined;
     const result = this.gate.admit(client.clientId, quota);
-    if (result instanceof Promise) return result.then((settled) => this.#settle(client, quota, settled));
+    if (result instanceof Promise)
+      return result.then((settled) => this.#settle(client, quota, settled));
     return this.#settle(client, quota, result);
   }
 
@@ -111,7 +112,9 @@ export function quotaExceeded(quota: TokenQuota, refusal: QuotaRefusal, now: num
       headers: {
         'retry-after': String(wait),
         'ratelimit-policy': quota.windows
-          .map((window) => `${policyName(window.period)};q=${window.limit};w=${window.windowSeconds}`)
+          .map(
+            (window) => `${policyName(window.period)};q=${window.limit};w=${window.windowSeconds}`,
+          )
           .join(', '),
         ratelimit: `${policyName(refusal.window.period)};r=0;t=${wait}`,
       },

@@ -60,7 +60,12 @@ export class TokenReuse {
     return { accessToken: issued.accessToken, expiresIn: remaining };
   }
 
-  remember(key: string, accessToken: string, claims: AccessTokenClaims, clientUpdatedAt: number): void {
+  remember(
+    key: string,
+    accessToken: string,
+    claims: AccessTokenClaims,
+    clientUpdatedAt: number,
+  ): void {
     this.#issued.set(key, {
       accessToken,
       jti: claims.jti,
