@@ -27,6 +27,14 @@ export interface RoundResult {
   status: 'ok' | 'failed';
   error?: string;
   load?: LoadResult;
+  /** Token hook scenarios: the hook process's calls and CPU over warm-up and measured run. */
+  hook?: HookCost;
+}
+
+export interface HookCost {
+  calls: number;
+  cpuSeconds: number;
+  cpuMicrosPerCall: number;
 }
 
 export interface TargetResult {
@@ -42,6 +50,8 @@ export interface TargetResult {
   error?: string;
   /** The round with the highest req/s. */
   load?: LoadResult;
+  /** That round's token hook cost, in the hook scenarios. */
+  hook?: HookCost;
   rounds: RoundResult[];
 }
 
@@ -161,6 +171,22 @@ export function computeRatios(targets: TargetResult[], micro: MicroResult[], con
   if (has('tessera-rs256-quota')) {
     ratios.push(ratio('req/s: Tessera RS256 with a quota far above the load / without', ok(targets, 'tessera-rs256-quota')?.requestsPerSecond, rs?.requestsPerSecond, 0.95));
   }
+  // Issue 19: claims and the token hook against the plain figure of the same run.
+  if (has('tessera-rs256-claims10')) {
+    ratios.push(ratio('req/s: Tessera RS256 client with 10 claims / plain', ok(targets, 'tessera-rs256-claims10')?.requestsPerSecond, rs?.requestsPerSecond, 0.95));
+  }
+  for (const [suffix, min, what] of [
+    ['hook-cached', 0.9, 'token hook on loopback answering cache_seconds'],
+    ['hook-uncached', null, 'token hook on loopback, no caching'],
+  ] as const) {
+    const target = targets.find((t) => t.name === `tessera-rs256-${suffix}`);
+    if (!target) continue;
+    const cost = target.hook;
+    const note = cost
+      ? `hook: ${int(cost.calls)} calls, ${fixed(cost.cpuSeconds)} CPU-s, ${int(cost.cpuMicrosPerCall)} µs CPU per call`
+      : undefined;
+    ratios.push(ratio(`req/s: Tessera RS256 with a ${what} / plain`, ok(targets, target.name)?.requestsPerSecond, rs?.requestsPerSecond, min, note));
+  }
   for (const target of targets.filter((t) => t.group === 'tessera')) {
     const load = target.status === 'ok' ? target.load : undefined;
     // The p99 target is the token endpoint's, in one process; two worker processes on two
@@ -197,6 +223,14 @@ export function computeRatios(targets: TargetResult[], micro: MicroResult[], con
         null,
       ),
     );
+  }
+  for (const [suffix, what] of [
+    ['claims10', 'client with 10 claims'],
+    ['hook-cached', 'token hook, cache_seconds'],
+    ['hook-uncached', 'token hook, no caching (Tessera only, the hook process apart)'],
+  ] as const) {
+    if (!has(`tessera-rs256-${suffix}`)) continue;
+    ratios.push(ratio(`tokens per CPU-s: Tessera RS256 ${what} / plain`, ok(targets, `tessera-rs256-${suffix}`)?.tokensPerCpuSecond, rs?.tokensPerCpuSecond, null));
   }
   if (has('tessera-rs256-100k')) {
     const many = ok(targets, 'tessera-rs256-100k');

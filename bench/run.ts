@@ -23,8 +23,9 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const usage = `usage: npm run bench -- [options]
   --only NAME[,NAME]   run only these (exact names or a prefix before '-': tessera, ceiling, …)
                        names: tessera-rs256 tessera-es256 tessera-eddsa oidc-provider ceiling-rs256
-                       ceiling-es256 ceiling-eddsa tessera-rs256-100k tessera-rs256-pkcs11 tessera-rs256-reuse
-                       ceiling-nosign tessera-rs256-quota verifier client rss-60s
+                       ceiling-es256 ceiling-eddsa tessera-rs256-100k tessera-rs256-2workers tessera-rs256-pkcs11
+                       tessera-rs256-claims10 tessera-rs256-hook-cached tessera-rs256-hook-uncached
+                       tessera-rs256-reuse ceiling-nosign tessera-rs256-quota verifier client rss-60s
   --duration S         measured seconds per target (default 10)
   --rounds N           runs per target, alternating order; the best req/s is reported (default 2)
   --warmup S           discarded warm-up seconds (default 3)
@@ -102,6 +103,10 @@ const targets: TargetSpec[] = [
   tesseraTarget('RS256', { registeredClients: registered, spreadClients: spread, suffix: '-100k' }),
   tesseraTarget('RS256', { workers: 2, suffix: '-2workers' }),
   tesseraTarget('RS256', { keys: 'pkcs11', suffix: '-pkcs11' }),
+  // Issue 19: claims and the token hook, each compared with tessera-rs256 of the same run.
+  tesseraTarget('RS256', { claims: 10, suffix: '-claims10' }),
+  tesseraTarget('RS256', { hook: { cacheSeconds: 300 }, suffix: '-hook-cached' }),
+  tesseraTarget('RS256', { hook: {}, suffix: '-hook-uncached' }),
   // Issue 22: reuse of a still-fresh token, against fresh signing and the no-signing floor;
   // a quota far above the load, against no quota.
   tesseraTarget('RS256', { suffix: '-reuse', env: { TESSERA_REUSE_TOKENS: '1' }, note: 'token reuse on' }),
@@ -167,6 +172,7 @@ async function runRound(spec: TargetSpec, round: number): Promise<RoundResult> {
       `${tag}: pid ${running.pid}, ${many ? `one request per client (${running.authorizations.length}) to prime, then ` : ''}` +
         `warm-up ${warmupSeconds} s, then ${durationSeconds} s measured`,
     );
+    const hookBefore = await running.hookStats?.();
     const load = await drive({
       tokenUrl: running.tokenUrl,
       pid: running.pid,
@@ -176,11 +182,20 @@ async function runRound(spec: TargetSpec, round: number): Promise<RoundResult> {
       durationSeconds,
       prime: many,
     });
+    const hookAfter = await running.hookStats?.();
     log(
       `${tag}: ${Math.round(load.requestsPerSecond)} req/s, p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms, ` +
         `non-2xx ${load.non2xx}, errors ${load.errors + load.timeouts}, server CPU ${load.cpuSeconds.toFixed(2)} s, ` +
         `${Math.round(load.tokensPerCpuSecond)} tokens/CPU-s, event loop ${Math.round(load.eventLoopMicrosPerToken)} µs/token, other processes ${load.otherCores.toFixed(2)} cores`,
     );
+    if (hookBefore && hookAfter) {
+      // Warm-up included on both sides: calls and the hook process's CPU over the same span.
+      const calls = hookAfter.calls - hookBefore.calls;
+      const cpu = hookAfter.cpuSeconds - hookBefore.cpuSeconds;
+      const hook = { calls, cpuSeconds: cpu, cpuMicrosPerCall: calls > 0 ? (cpu * 1e6) / calls : 0 };
+      log(`${tag}: token hook ${calls} calls, ${cpu.toFixed(2)} CPU-s, ${Math.round(hook.cpuMicrosPerCall)} µs CPU per call`);
+      return { status: 'ok', load, hook };
+    }
     return { status: 'ok', load };
   } catch (error) {
     log(`${tag}: failed: ${String(error)}`);
@@ -205,7 +220,8 @@ function summarize(spec: TargetSpec, roundResults: RoundResult[]): TargetResult 
   const loads = roundResults.flatMap((r) => (r.load ? [r.load] : []));
   if (loads.length === 0) return { ...base, status: 'failed', error: roundResults.map((r) => r.error).join('\n') };
   const best = loads.reduce((a, b) => (b.requestsPerSecond > a.requestsPerSecond ? b : a));
-  return { ...base, status: 'ok', load: best };
+  const hook = roundResults.find((r) => r.load === best)?.hook;
+  return { ...base, status: 'ok', load: best, ...(hook ? { hook } : {}) };
 }
 
 /** Full load for `longSeconds`; RSS growth from the first 10 s to the end. */

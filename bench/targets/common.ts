@@ -35,6 +35,8 @@ export interface RunningTarget {
   authorizations: string[];
   spawned: Spawned;
   stop(): Promise<void>;
+  /** With a token hook: the hook process's calls so far and CPU-seconds (its own cost). */
+  hookStats?: () => Promise<{ calls: number; cpuSeconds: number }>;
 }
 
 export interface TargetSpec {

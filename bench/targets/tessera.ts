@@ -3,22 +3,25 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  cpuSeconds,
   freePort,
+  httpRequest,
   removeTempDir,
   runToCompletion,
   spawnTracked,
   stopProcess,
   trackTempDir,
   waitForHttp,
+  type Spawned,
 } from '../lib/proc.js';
-import { basicAuthorization, checkTokenResponse, threadPoolFor, type Alg, type Credentials, type StartContext, type TargetSpec } from './common.js';
+import { basicAuthorization, checkTokenResponse, threadPoolFor, type Alg, type Credentials, type RunningTarget, type StartContext, type TargetSpec } from './common.js';
 
 // The bin users run: it sizes libuv's pool for the signing algorithm before the CLI loads.
 const cliPath = (root: string) => join(root, 'packages', 'server', 'bin', 'tessera.cjs');
 
 /** One client registered through the CLI, the way an operator would. */
-async function createClientWithCli(root: string, env: NodeJS.ProcessEnv): Promise<Credentials> {
-  const result = await runToCompletion(process.execPath, [cliPath(root), 'clients', 'create', '--name', 'bench', '--json'], {
+async function createClientWithCli(root: string, env: NodeJS.ProcessEnv, extra: string[] = []): Promise<Credentials> {
+  const result = await runToCompletion(process.execPath, [cliPath(root), 'clients', 'create', '--name', 'bench', ...extra, '--json'], {
     env,
     cwd: root,
     timeoutMs: 30_000,
@@ -73,6 +76,10 @@ export function tesseraTarget(
     spreadClients?: number;
     suffix?: string;
     workers?: number;
+    /** Issue 19: the client carries this many claims (`--claim cN=…`). */
+    claims?: number;
+    /** Issue 19: a token hook on loopback (bench/hook-server.ts), answering cache_seconds or not. */
+    hook?: { cacheSeconds?: number };
     keys?: 'pkcs11';
     /** Issue 22: extra environment (TESSERA_REUSE_TOKENS, TESSERA_TOKEN_QUOTA) and its words. */
     env?: NodeJS.ProcessEnv;
@@ -91,7 +98,11 @@ export function tesseraTarget(
     description:
       registeredClients > 1
         ? `Tessera ${alg}, ${registeredClients.toLocaleString('en-US')} clients registered, load spread across ${spreadClients.toLocaleString('en-US')}`
-        : `Tessera ${alg}, one client${options.workers && options.workers > 1 ? `, ${options.workers} workers` : ''}${options.keys === 'pkcs11' ? ', keys in a SoftHSM2 token (PKCS#11)' : ''}${options.note ? `, ${options.note}` : ''}`,
+        : `Tessera ${alg}, one client${options.workers && options.workers > 1 ? `, ${options.workers} workers` : ''}` +
+          (options.claims ? `, ${options.claims} claims` : '') +
+          (options.hook ? `, token hook on loopback ${options.hook.cacheSeconds ? `(cache_seconds ${options.hook.cacheSeconds})` : '(no caching)'}` : '') +
+          (options.keys === 'pkcs11' ? ', keys in a SoftHSM2 token (PKCS#11)' : '') +
+          (options.note ? `, ${options.note}` : ''),
     async start(context) {
       const dataDir = trackTempDir(mkdtempSync(join(tmpdir(), 'tessera-bench-')));
       const port = await freePort();
@@ -108,29 +119,54 @@ export function tesseraTarget(
         PORT: String(port),
         HOST: '127.0.0.1',
       };
-      for (const name of ['TESSERA_KEK', 'DATABASE_URL', 'TESSERA_PRESET', 'TESSERA_DEFAULT_AUDIENCE', 'TESSERA_TOKEN_TTL']) delete env[name];
+      for (const name of ['TESSERA_KEK', 'DATABASE_URL', 'TESSERA_PRESET', 'TESSERA_DEFAULT_AUDIENCE', 'TESSERA_TOKEN_TTL', 'TESSERA_TOKEN_HOOK', 'TESSERA_SCOPE_CLAIMS'])
+        delete env[name];
       if (options.keys === 'pkcs11') Object.assign(env, softhsmToken(dataDir));
       Object.assign(env, options.env ?? {});
+      const claimFlags = Array.from({ length: options.claims ?? 0 }, (_, i) => ['--claim', `c${i}=value number ${i}`]).flat();
+      let hook: { spawned: Spawned; port: number } | undefined;
       try {
+        if (options.hook) {
+          const hookPort = await freePort();
+          const secret = 'bench-hook-secret';
+          const args = ['--import', 'tsx', join(context.root, 'bench', 'hook-server.ts'), '--port', String(hookPort), '--secret', secret];
+          if (options.hook.cacheSeconds) args.push('--cache-seconds', String(options.hook.cacheSeconds));
+          hook = { spawned: spawnTracked(process.execPath, args, process.env, context.root), port: hookPort };
+          await waitForHttp(`http://127.0.0.1:${hookPort}/stats`, hook.spawned);
+          env.TESSERA_TOKEN_HOOK = `http://127.0.0.1:${hookPort}/hook`;
+          env.TESSERA_TOKEN_HOOK_SECRET = secret;
+        }
         const clients =
-          registeredClients > 1 ? await seedClients(context, dataDir, registeredClients, spreadClients) : [await createClientWithCli(context.root, env)];
+          registeredClients > 1
+            ? await seedClients(context, dataDir, registeredClients, spreadClients)
+            : [await createClientWithCli(context.root, env, claimFlags)];
         // Started only now: the server caches clients, and seeding wrote no change records.
         const spawned = spawnTracked(process.execPath, [...context.nodeFlags, cliPath(context.root), 'serve'], env, context.root);
         const tokenUrl = `http://127.0.0.1:${port}/oauth/token`;
         const stop = async () => {
           await stopProcess(spawned);
+          if (hook) await stopProcess(hook.spawned);
           removeTempDir(dataDir);
         };
         try {
           await waitForHttp(`http://127.0.0.1:${port}/healthz`, spawned);
           const authorizations = clients.map(basicAuthorization);
           await checkTokenResponse(tokenUrl, authorizations[0]!, alg);
-          return { name: this.name, tokenUrl, pid: spawned.pid, authorizations, spawned, stop };
+          const running: RunningTarget = { name: this.name, tokenUrl, pid: spawned.pid, authorizations, spawned, stop };
+          if (hook) {
+            const { port: hookPort, spawned: hookProcess } = hook;
+            running.hookStats = async () => ({
+              calls: (JSON.parse((await httpRequest(`http://127.0.0.1:${hookPort}/stats`, { method: 'GET', timeoutMs: 5000 })).body) as { calls: number }).calls,
+              cpuSeconds: cpuSeconds(hookProcess.pid),
+            });
+          }
+          return running;
         } catch (error) {
           await stop();
           throw error;
         }
       } catch (error) {
+        if (hook) await stopProcess(hook.spawned);
         removeTempDir(dataDir);
         throw error;
       }

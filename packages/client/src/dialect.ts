@@ -30,6 +30,12 @@ export interface ProviderDialect {
   revocationFormat: 'rfc7009' | 'json-credentials';
   /** Extra headers on the revocation call (Tesouro's `X-Finops-Version`). */
   revocationHeaders: Record<string, string>;
+  /**
+   * How the `audience` option goes out: `resource-if-uri` (default: an absolute URI as RFC
+   * 8707 `resource`, anything else as `audience`), or always `audience` for providers that
+   * read only that parameter (Auth0-style APIs).
+   */
+  audienceParameter?: 'resource-if-uri' | 'audience';
 }
 
 /** RFC 6750 §3.1 detection: 401 + `WWW-Authenticate: Bearer error="invalid_token"`. */

@@ -74,7 +74,10 @@ export interface TokenClientOptions {
   dpop?: DpopOptions;
   /** Default scope(s) for {@link TokenClient.getToken} (RFC 6749 §3.3). */
   scope?: string | readonly string[];
-  /** Default `audience` parameter (a de facto extension; see `resource` for RFC 8707). */
+  /**
+   * Default audience. An absolute URI is sent as RFC 8707 `resource` (what standard servers
+   * read); any other value as the de facto `audience` parameter.
+   */
   audience?: string;
   /** Default RFC 8707 `resource` indicator. */
   resource?: string;

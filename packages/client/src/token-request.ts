@@ -66,7 +66,18 @@ export async function buildTokenRequest(
   const params: [string, string][] = [['grant_type', 'client_credentials'], ...auth.params];
   const headers: Record<string, string> = { accept: 'application/json', ...auth.headers };
   if (target.scope !== '') params.push(['scope', target.scope]);
-  if (target.audience !== undefined) params.push(['audience', target.audience]);
+  // RFC 8707: an audience that is an absolute URI goes out as the standard `resource`, which
+  // standard servers honour (they silently ignore the non-standard `audience`, RFC 6749 §3.2,
+  // and a token for the wrong audience would be cached). Other values stay `audience`.
+  if (target.audience !== undefined)
+    params.push([
+      target.resource === undefined &&
+      ctx.dialect.audienceParameter !== 'audience' &&
+      isResourceIndicator(target.audience)
+        ? 'resource'
+        : 'audience',
+      target.audience,
+    ]);
   if (target.resource !== undefined) params.push(['resource', target.resource]);
   if (ctx.dialect.tokenRequestEncoding === 'multipart') {
     // fetch sets the multipart boundary itself.
@@ -248,5 +259,16 @@ function parseJson(text: string): unknown {
     return JSON.parse(text);
   } catch {
     return undefined;
+  }
+}
+
+/** RFC 8707 §2: an absolute URI without a fragment. */
+export function isResourceIndicator(value: string): boolean {
+  if (value.includes('#')) return false;
+  try {
+    new URL(value);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -34,6 +34,12 @@ export interface BasicCredentials {
    * clients skip RFC 6749 §2.3.1's encoding step; a server may try the raw value second.
    */
   rawSecret?: string;
+  /**
+   * The client_id exactly as sent, when it differs from the decoded one (a `+` sent
+   * unencoded by axios `auth:` or Python requests decodes to a space). A server may look the
+   * raw value up when the decoded one names no client.
+   */
+  rawClientId?: string;
 }
 
 const basicHeader = /^basic +(\S+) *$/i;
@@ -79,5 +85,10 @@ export function parseBasicAuthorization(
   const clientId = formUrlDecode(rawId) ?? rawId;
   const secret = formUrlDecode(rawSecret) ?? rawSecret;
   if (clientId === '' || secret === '') return { problem: 'Basic credentials are empty' };
-  return { clientId, secret, ...(secret === rawSecret ? {} : { rawSecret }) };
+  return {
+    clientId,
+    secret,
+    ...(secret === rawSecret ? {} : { rawSecret }),
+    ...(clientId === rawId ? {} : { rawClientId: rawId }),
+  };
 }

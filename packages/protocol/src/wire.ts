@@ -41,8 +41,10 @@ export interface AuthorizationServerMetadata {
   scopes_supported?: string[];
   revocation_endpoint?: string;
   revocation_endpoint_auth_methods_supported?: string[];
+  revocation_endpoint_auth_signing_alg_values_supported?: string[];
   introspection_endpoint?: string;
   introspection_endpoint_auth_methods_supported?: string[];
+  introspection_endpoint_auth_signing_alg_values_supported?: string[];
   /** Not registered by RFC 8414; names the JWS algorithms access tokens are signed with. */
   access_token_signing_alg_values_supported?: string[];
   [extension: string]: unknown;

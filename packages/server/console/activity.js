@@ -23,6 +23,9 @@ export function renderClientChoices(clients) {
   select.value = clients.some((client) => client.client_id === chosen) ? chosen : '';
 }
 
+/** A person's issuer and subject, for the actor's tooltip. @param {AuditView} entry */
+const personOf = (entry) => (entry.person ? `${entry.person.sub} at ${entry.person.iss}` : '');
+
 export async function loadActivity() {
   const clientId = selectById('activity-client').value;
   const query = clientId ? `?client_id=${encodeURIComponent(clientId)}` : '';
@@ -44,7 +47,8 @@ export async function loadActivity() {
     ...audit.entries.map((entry) =>
       el('tr', {}, [
         el('td', { title: entry.at }, [dateTime(entry.at)]),
-        el('td', { class: 'mono' }, [entry.actor]),
+        el('td', { class: 'mono', title: personOf(entry) }, [entry.actor]),
+        el('td', { class: 'mono' }, [entry.source_address ?? '']),
         el('td', {}, [entry.action]),
         el('td', { class: 'mono' }, [entry.target ?? '']),
         el('td', {}, [

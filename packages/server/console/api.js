@@ -1,8 +1,10 @@
 // @ts-check
 /**
- * The console's only HTTP code: the admin token request and the admin API (/admin/v1). The
- * access token lives in this module's memory only (never localStorage, sessionStorage or a
- * cookie), so a reload signs out.
+ * The console's only HTTP code: the admin token request and the admin API (/admin/v1). Two
+ * ways in: an admin client's access token, kept in this module's memory only (never
+ * localStorage, sessionStorage or a cookie), so a reload signs out; or a person's session
+ * signed in at the company's identity provider, held by the server behind an HttpOnly cookie,
+ * with the tessera_csrf cookie echoed in the Tessera-CSRF header of every change.
  */
 
 /**
@@ -11,17 +13,20 @@
  * @typedef {{
  *   client_id: string, name: string, status: string, scope: string, audience: string[],
  *   token_ttl: number | null, auth_method: string, secrets: SecretView[],
- *   token_quota?: string | null, reuse_tokens?: boolean
+ *   claims?: Record<string, unknown>, token_quota?: string | null, reuse_tokens?: boolean
  * }} ClientView
  * @typedef {{ client_id: string, tokens_issued_24h: number, auth_failures_24h: number, last_used_at: string | null }} ClientActivity
  * @typedef {{ kid: string, alg: string, state: string, created_at: string, activates_at: string | null, retires_at: string | null }} KeyView
- * @typedef {{ id: number | string, at: string, actor: string, action: string, target: string | null, details: Record<string, unknown> | null }} AuditView
+ * @typedef {{ id: number | string, at: string, actor: string, action: string, target: string | null, details: Record<string, unknown> | null,
+ *   person: { iss: string, sub: string, email?: string } | null, source_address: string | null, request_id: string | null }} AuditView
+ * @typedef {{ actor: string, role: string, person: { iss: string, sub: string, email?: string }, acr: string | null }} PersonSession
+ * @typedef {{ sign_in: { oidc: boolean, secret: boolean }, session: PersonSession | null }} ConsoleSession
  * @typedef {{ issued: number[], auth_failures: number[] }} ActivitySeries
  */
 
 import { messageOf, notify } from './dom.js';
 
-/** @type {{ token: string } | undefined} */
+/** @type {{ token: string } | { cookie: true } | undefined} */
 let session;
 /** @type {(message: string) => void} */
 let onUnauthorized = () => {};
@@ -44,8 +49,38 @@ export function startSession(token) {
   session = { token };
 }
 
+/** A person's server-side session: the browser sends its cookie. */
+export function startCookieSession() {
+  session = { cookie: true };
+}
+
 export function endSession() {
   session = undefined;
+}
+
+/** The tessera_csrf cookie's value (the session cookie itself is HttpOnly). */
+function csrfToken() {
+  const found = document.cookie.split('; ').find((pair) => pair.startsWith('tessera_csrf='));
+  return found ? found.slice('tessera_csrf='.length) : '';
+}
+
+/** How this server signs people in, and the person's session if there is one. @returns {Promise<ConsoleSession>} */
+export async function consoleSession() {
+  const response = await fetch('/console/session', {
+    cache: 'no-store',
+    credentials: 'same-origin',
+  });
+  return response.json();
+}
+
+/** Ends a person's session on the server. */
+export async function signOutPerson() {
+  await fetch('/console/sign-out', {
+    method: 'POST',
+    headers: { 'tessera-csrf': csrfToken() },
+    cache: 'no-store',
+    credentials: 'same-origin',
+  });
 }
 
 /** RFC 6749 §2.3.1: form-urlencode id and secret, then Basic. @param {string} id @param {string} secret */
@@ -85,15 +120,21 @@ export async function requestAdminToken(clientId, secret) {
 export async function api(method, path, body) {
   if (!session) throw new ApiError(401, 'Not signed in');
   /** @type {Record<string, string>} */
-  const headers = { authorization: `Bearer ${session.token}` };
+  const headers =
+    'token' in session
+      ? { authorization: `Bearer ${session.token}` }
+      : method === 'GET'
+        ? {}
+        : { 'tessera-csrf': csrfToken() };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(path, {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
     cache: 'no-store',
-    // No cookies, and no browser sign-in prompt on the Basic challenge a wrong secret gets.
-    credentials: 'omit',
+    // A token session sends no cookies (and gets no browser prompt on a Basic challenge); a
+    // person's session is its cookie.
+    credentials: 'token' in session ? 'omit' : 'same-origin',
   });
   const text = await response.text();
   const data = text ? JSON.parse(text) : undefined;

@@ -3,6 +3,7 @@
 
 import { renderClientChoices } from './activity.js';
 import { api, attempt, isSignedOut } from './api.js';
+import { readClaims, showClaims } from './claims-field.js';
 import { confirmAction, showSecret } from './dialogs.js';
 import { quotaBars } from './quota.js';
 import {
@@ -76,6 +77,8 @@ function renderClients() {
           class: cls,
           'data-action': action,
           'data-id': client.client_id,
+          // The role the action needs: hidden from people whose role is weaker (console.css).
+          'data-needs': action === 'delete' ? 'admin' : 'operator',
           'aria-label': `${text} ${label}`,
         },
         [text],
@@ -165,6 +168,7 @@ function openClientForm(client) {
   value('client-audience', client ? client.audience.join(' ') : '');
   value('client-ttl', client?.token_ttl == null ? '' : String(client.token_ttl));
   value('client-auth-method', client?.auth_method ?? 'any');
+  showClaims(client?.claims);
   value('client-quota', client?.token_quota ?? '');
   inputById('client-reuse').checked = client?.reuse_tokens ?? false;
   dialogById('client-dialog').showModal();
@@ -176,6 +180,7 @@ async function submitClientForm(event) {
   const read = (/** @type {string} */ id) => inputById(id).value.trim();
   const ttl = read('client-ttl');
   const body = {
+    claims: {},
     name: read('client-name'),
     scope: read('client-scope').split(/\s+/).filter(Boolean).join(' '),
     audience: read('client-audience')
@@ -187,6 +192,7 @@ async function submitClientForm(event) {
     reuse_tokens: inputById('client-reuse').checked,
   };
   try {
+    body.claims = readClaims();
     if (editing) {
       await api('PATCH', `/admin/v1/clients/${encodeURIComponent(editing)}`, body);
       dialogById('client-dialog').close();

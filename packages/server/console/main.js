@@ -7,7 +7,16 @@
  */
 
 import { loadActivity } from './activity.js';
-import { attempt, endSession, onSessionEnded, requestAdminToken, startSession } from './api.js';
+import {
+  attempt,
+  consoleSession,
+  endSession,
+  onSessionEnded,
+  requestAdminToken,
+  signOutPerson,
+  startCookieSession,
+  startSession,
+} from './api.js';
 import { clearClients, loadClients, wireClients } from './clients.js';
 import { wireSecretDialog } from './dialogs.js';
 import { byId, inputById, messageOf, notify } from './dom.js';
@@ -47,20 +56,33 @@ async function signIn(event) {
       () => signOut('Your access token expired; sign in again.'),
       Math.max(0, data.expires_in * 1000 - 5000),
     );
-    byId('sign-in-view').hidden = true;
-    byId('nav').hidden = false;
-    byId('sign-out').hidden = false;
-    const who = byId('who');
-    who.hidden = false;
-    who.textContent = `Signed in as ${clientId}`;
-    notify('');
-    await show('clients');
+    // The console asks for tessera:admin, so a client that gets a token is an admin.
+    await signedIn(`Signed in as ${clientId}`, 'admin');
   } catch (error) {
     errorOut.textContent = `Sign-in failed: ${messageOf(error)}`;
   }
 }
 
+/** Shows the console to a signed-in caller with `role`. @param {string} whoText @param {string} role */
+async function signedIn(whoText, role) {
+  document.body.dataset.role = role;
+  byId('sign-in-view').hidden = true;
+  byId('nav').hidden = false;
+  byId('sign-out').hidden = false;
+  const who = byId('who');
+  who.hidden = false;
+  who.textContent = whoText;
+  notify('');
+  await show('clients');
+}
+
+/** @type {boolean} */
+let personSignedIn = false;
+
 function signOut(message = 'Signed out.') {
+  if (personSignedIn) void signOutPerson();
+  personSignedIn = false;
+  delete document.body.dataset.role;
   endSession();
   clearTimeout(expiryTimer);
   clearInterval(activityTimer);
@@ -116,6 +138,26 @@ function start() {
     button.addEventListener('click', () => button.closest('dialog')?.close());
   }
   byId('sign-in-id').focus();
+  void resume();
+}
+
+/** Offers the identity provider's sign-in when there is one, and resumes a person's session. */
+async function resume() {
+  try {
+    const { sign_in, session } = await consoleSession();
+    byId('oidc-sign-in').hidden = !sign_in.oidc;
+    byId('oidc-or').hidden = !sign_in.secret;
+    byId('sign-in-form').hidden = !sign_in.secret;
+    if (!sign_in.secret) byId('oidc-sign-in-link').focus();
+    if (session) {
+      startCookieSession();
+      personSignedIn = true;
+      const name = session.person.email ?? session.person.sub;
+      await signedIn(`Signed in as ${name} (${session.role})`, session.role);
+    }
+  } catch (error) {
+    notify(messageOf(error), true);
+  }
 }
 
 start();

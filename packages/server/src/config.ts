@@ -10,6 +10,8 @@ import {
 } from './config/option.js';
 import { optionRows, options, processEnvironment } from './config/options.js';
 import { defaultDatabase, resolveDataDir } from './config/paths.js';
+import type { AdminRole } from './endpoints/admin/admin-roles.js';
+import type { ScopeClaims } from './claims/extra-claims.js';
 
 export { ConfigError } from './config/option.js';
 export type { Sources } from './config/option.js';
@@ -74,9 +76,76 @@ export interface ServerConfig {
   bodyLimit: number;
   /** pino level. Default info. */
   logLevel: string;
+  // --- issue 20: the console's sign-in for people --------------------------------------------
+  /** OpenID Provider of the console; undefined: secret sign-in only. */
+  consoleOidcIssuer: string | undefined;
+  consoleOidcClientId: string | undefined;
+  /** Undefined: a public client (PKCE only). */
+  consoleOidcClientSecret: string | undefined;
+  /** ID token claim whose values `consoleRoles` maps. Default `groups`. */
+  consoleOidcRolesClaim: string;
+  /** Group → role pairs (`--console-role GROUP=ROLE`). */
+  consoleRoles: Array<[string, AdminRole]>;
+  /** Whether the console offers the admin-client-secret sign-in. Default true. */
+  consoleSecretSignIn: boolean;
+  /** The `acr` admin actions of a person need. */
+  consoleRequireAcr: string | undefined;
+  /** Idle and absolute session lifetimes (s). Defaults 1800 and 43200. */
+  consoleSessionIdle: number;
+  consoleSessionMax: number;
+  /** Issue 19: claims each granted scope adds (`--scope-claims`). Default: none. */
+  scopeClaims: ScopeClaims | undefined;
+  /** Issue 19: the token hook (`--token-hook`); its secret is read apart (tokenHookSecret). */
+  tokenHook: TokenHookSettings | undefined;
+  // Issue 16 (security round two).
+  /** `private_key_jwt` `aud`: the issuer exactly (default), or also the token endpoint URL. */
+  assertionAudience: 'issuer' | 'any';
+  /** Longest accepted assertion lifetime, now to `exp`, in seconds. Default 300. */
+  assertionMaxLifetime: number;
+  /** A separate listener for `/metrics` (then not served on the main port). Default none. */
+  metricsListen: { host: string; port: number } | undefined;
+  /** Bearer token `/metrics` requires. Default none (open). */
+  metricsToken: string | undefined;
+  /** Whether token metrics carry a `client_id` label. Default false. */
+  metricsClientLabels: boolean;
+}
+
+/** Where the token hook is and how it is called; the secret is not part of the settings. */
+export interface TokenHookSettings {
+  url: string;
+  /** Longest wait for its answer (ms). Default 300. */
+  timeoutMs: number;
+  /** `deny`: a failed call refuses the token (503); `allow`: issues it without the hook. */
+  failure: 'deny' | 'allow';
 }
 
 export type ConfigOverrides = Partial<ServerConfig>;
+
+/** The console's sign-in settings (issue 20): an issuer and a client_id go together. */
+function consoleSettings(
+  read: <T>(row: Option<T>) => T | undefined,
+  value: <T>(row: Option<T>) => T,
+) {
+  const consoleOidcIssuer = read(options.consoleOidcIssuer);
+  const consoleOidcClientId = read(options.consoleOidcClientId);
+  if ((consoleOidcIssuer === undefined) !== (consoleOidcClientId === undefined)) {
+    throw new ConfigError(
+      'TESSERA_CONSOLE_OIDC_ISSUER (--console-oidc-issuer) and TESSERA_CONSOLE_OIDC_CLIENT_ID (--console-oidc-client-id) go together',
+    );
+  }
+  const consoleSecretSignIn = value(options.consoleSecretSignIn);
+  return {
+    consoleOidcIssuer,
+    consoleOidcClientId,
+    consoleOidcClientSecret: read(options.consoleOidcClientSecret),
+    consoleOidcRolesClaim: value(options.consoleOidcRolesClaim),
+    consoleRoles: read(options.consoleRoles) ?? [],
+    consoleSecretSignIn,
+    consoleRequireAcr: read(options.consoleRequireAcr),
+    consoleSessionIdle: value(options.consoleSessionIdle),
+    consoleSessionMax: value(options.consoleSessionMax),
+  };
+}
 
 /** Builds the configuration from the environment, then typed overrides on top. */
 export function loadConfig(
@@ -103,6 +172,14 @@ export function configFrom(sources: Sources): ServerConfig {
     );
   }
   const overrides = sources.overrides as ConfigOverrides | undefined;
+  // Embedders may pass the hook and the scope claims as typed values (not file paths).
+  const hookUrl = overrides?.tokenHook?.url ?? read(options.tokenHook);
+  if (hookUrl !== undefined && tokenHookSecret(sources.env ?? {}) === undefined) {
+    throw new ConfigError(
+      'TESSERA_TOKEN_HOOK_SECRET must be set with the token hook (--token-hook or TESSERA_TOKEN_HOOK)',
+      'tokenHookSecret',
+    );
+  }
   return {
     tlsCert,
     tlsKey,
@@ -135,6 +212,22 @@ export function configFrom(sources: Sources): ServerConfig {
     reuseTokens: value(options.reuseTokens),
     bodyLimit: overrides?.bodyLimit ?? 16 * 1024,
     logLevel: value(options.logLevel),
+    scopeClaims: overrides?.scopeClaims ?? read(options.scopeClaims),
+    tokenHook:
+      overrides?.tokenHook ??
+      (hookUrl === undefined
+        ? undefined
+        : {
+            url: hookUrl,
+            timeoutMs: value(options.tokenHookTimeout),
+            failure: value(options.tokenHookFailure),
+          }),
+    assertionAudience: value(options.assertionAudience),
+    assertionMaxLifetime: value(options.assertionMaxLifetime),
+    metricsListen: read(options.metricsListen),
+    metricsToken: read(options.metricsToken),
+    metricsClientLabels: value(options.metricsClientLabels),
+    ...consoleSettings(read, value),
   };
 }
 
@@ -176,6 +269,11 @@ export function serveSettings(sources: Sources): ServeSettings {
     shutdownTimeout: optionValue(options.shutdownTimeout, sources),
     threadPool: optionValue(options.threadPool, sources),
   };
+}
+
+/** `TESSERA_TOKEN_HOOK_SECRET`: like the KEK, kept out of `ServerConfig`. */
+export function tokenHookSecret(env: NodeJS.ProcessEnv = processEnvironment()): string | undefined {
+  return readOption(options.tokenHookSecret, { env });
 }
 
 /** `TESSERA_KEK`: kept out of `ServerConfig` so a secret never travels with the settings. */

@@ -24,6 +24,10 @@ import { SharedQuotaCounter, type QuotaCounter } from './quotas/quota-counter.js
 import { QuotaGate } from './quotas/quota-gate.js';
 import { TokenAdmission } from './quotas/token-admission.js';
 import { TokenReuse } from './tokens/token-reuse.js';
+import { TokenHook } from './claims/token-hook.js';
+import { ConfigError, type TokenHookSettings } from './config.js';
+import type { AssertionPolicy } from './client-auth/private-key-jwt.js';
+import { tokenPath } from './endpoints/discovery.js';
 
 /** Change rows are kept this long so a lagging process can still catch up. */
 const changeRetentionSeconds = 2 * 86400;
@@ -47,6 +51,8 @@ export interface TesseraContext {
   quotas: TokenAdmission;
   /** Issue 22: tokens this process may answer again (`--reuse-tokens`). */
   tokenReuse: TokenReuse;
+  /** The token hook (issue 19), when one is configured. */
+  tokenHook: TokenHook | undefined;
   /** Prometheus metrics and the console's activity counts for this process. */
   metrics: TesseraMetrics;
   logger: Logger;
@@ -89,6 +95,8 @@ export interface ContextOptions {
    * process's memory. A worker of `serve --workers N` leases from its primary.
    */
   quotaCounter?: QuotaCounter | undefined;
+  /** `TESSERA_TOKEN_HOOK_SECRET`, needed when `config.tokenHook` is set. */
+  tokenHookSecret?: string | undefined;
 }
 
 export interface ReplayGuards {
@@ -99,7 +107,7 @@ export interface ReplayGuards {
 export async function createContext(options: ContextOptions): Promise<TesseraContext> {
   const { config, kek, hasher, logger, preset } = options;
   const nowSeconds = options.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
-  const metrics = new TesseraMetrics(nowSeconds);
+  const metrics = new TesseraMetrics(nowSeconds, config.metricsClientLabels);
   const store = countStoreErrors(options.store, metrics.storeErrors);
   const keyStores = options.keyStores ?? new KeyStores(kek);
   const keys = await KeyRing.open(store, keyStores, config.signingAlg, nowSeconds());
@@ -186,12 +194,15 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     failures,
     () => config.issuer,
     replayGuards.assertions,
+    assertionPolicy(config, preset),
   );
   metrics.watch({
     keys: () => keys.records,
     clientCache: () => ({ hits: clients.hits, misses: clients.storeReads, size: clients.size }),
   });
   const inspector = new TokenInspector(keys, clients, revocations, () => config.issuer, nowSeconds);
+  const tokenHook =
+    config.tokenHook && tokenHookFor(config.tokenHook, options, metrics, nowSeconds);
 
   return {
     config,
@@ -204,6 +215,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     revocations,
     inspector,
     authenticator,
+    tokenHook,
     replayGuards,
     secretUsage,
     quotas,
@@ -216,6 +228,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     maintainKeys,
     close: async () => {
       for (const timer of timers) clearInterval(timer);
+      await tokenHook?.close();
       await changeSync.close();
       await secretUsage
         .flush()
@@ -254,4 +267,38 @@ function reportLockout(
   }
   metrics.lockouts.inc({ key: event.key });
   logger.warn(fields, 'client authentication locked out after repeated failures');
+}
+
+function tokenHookFor(
+  settings: TokenHookSettings,
+  options: ContextOptions,
+  metrics: TesseraMetrics,
+  nowSeconds: () => number,
+): TokenHook {
+  if (!options.tokenHookSecret)
+    throw new ConfigError('TESSERA_TOKEN_HOOK_SECRET must be set with the token hook');
+  return new TokenHook(settings, options.tokenHookSecret, {
+    failures: metrics.tokenHookFailures,
+    logger: options.logger,
+    nowSeconds,
+  });
+}
+
+/**
+ * `--assertion-audience` and `--assertion-max-lifetime`: `any` also accepts the token
+ * endpoint URLs (RFC 7523 §3), the RFC one and the preset's, as a string or in an array.
+ */
+function assertionPolicy(config: ServerConfig, preset: Preset | undefined): AssertionPolicy {
+  const strict = config.assertionAudience === 'issuer';
+  return {
+    strictAudience: strict,
+    maxLifetime: config.assertionMaxLifetime,
+    audiences: () => {
+      const { issuer } = config;
+      if (strict) return [issuer];
+      const urls = [issuer, `${issuer}${tokenPath}`];
+      if (preset) urls.push(`${issuer}${preset.tokenPath}`);
+      return urls;
+    },
+  };
 }

@@ -8,7 +8,11 @@ import { adminActivityEndpoints } from './endpoints/admin/admin-activity.js';
 import { authenticateAdmin } from './endpoints/admin/admin-auth.js';
 import { adminClientEndpoints } from './endpoints/admin/admin-clients.js';
 import { adminKeyEndpoints } from './endpoints/admin/admin-keys.js';
+import { adminOperatorEndpoints } from './endpoints/admin/admin-operators.js';
 import { consoleEndpoints } from './console/console-routes.js';
+import { ConsoleSessions } from './console/console-sessions.js';
+import { OidcSignIn } from './console/oidc-sign-in.js';
+import { signInEndpoints } from './console/sign-in-endpoints.js';
 import { discoveryEndpoint } from './endpoints/discovery.js';
 import type { AuthenticateClient, Endpoint } from './endpoints/endpoint.js';
 import { healthEndpoints } from './endpoints/health.js';
@@ -36,6 +40,25 @@ declare module 'fastify' {
   }
 }
 
+const signIns = new WeakMap<
+  TesseraContext,
+  { sessions: ConsoleSessions; oidc: OidcSignIn | undefined }
+>();
+
+/** The console's session store and OpenID Connect relying party, one per context. */
+function consoleSignIn(context: TesseraContext) {
+  let found = signIns.get(context);
+  if (!found) {
+    const { config, store, nowSeconds } = context;
+    found = {
+      sessions: new ConsoleSessions(store, config, nowSeconds),
+      oidc: config.consoleOidcIssuer === undefined ? undefined : new OidcSignIn(config, nowSeconds),
+    };
+    signIns.set(context, found);
+  }
+  return found;
+}
+
 /** Every endpoint, each given only the parts of the context it uses. */
 export function endpointTable(context: TesseraContext): Endpoint[] {
   const { config, preset, store, keys, inspector, revocations, nowSeconds, syncChanges } = context;
@@ -46,6 +69,7 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
     tokenTransport(context, request, path);
   const bind = (client: ClientRecord, sent: TokenTransport) => senderBinding(context, client, sent);
   const revokeDeps = { inspector, store, revocations, nowSeconds };
+  const { sessions, oidc } = consoleSignIn(context);
   const table: Endpoint[] = [
     ...tokenEndpoints(
       {
@@ -57,7 +81,8 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
         secretUsage,
         transport,
         bind,
-        sourceAddress: (request) => requestSourceAddress(context, request),
+        sourceAddress: (request: IncomingMessage) => requestSourceAddress(context, request),
+        tokenHook: context.tokenHook,
         quotas: context.quotas,
         tokenReuse: context.tokenReuse,
         revocations,
@@ -72,12 +97,15 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
       : []),
     ...adminClientEndpoints({ store, hasher, nowSeconds, clients, quotas: context.quotas }),
     ...adminKeyEndpoints({ store, keys, nowSeconds, config }),
+    ...adminOperatorEndpoints({ store, nowSeconds }),
     ...adminActivityEndpoints({ activity: metrics.activity, nowSeconds }),
+    ...signInEndpoints({ config, store, sessions, oidc, nowSeconds, logger: context.logger }),
     ...consoleEndpoints(),
     jwksEndpoint({ config, keys, syncChanges }),
     discoveryEndpoint({ config, keys }),
     ...healthEndpoints({ store, keys, config, draining: () => context.draining }),
-    metricsEndpoint({ metrics }),
+    // --metrics-listen: /metrics on its own listener only (start.ts), not on this port.
+    ...(config.metricsListen === undefined ? [metricsEndpoint({ metrics, config })] : []),
   ];
   table.push(openApiEndpoint(config, () => table));
   return table;
@@ -144,6 +172,15 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
     }),
   );
 
-  mountEndpoints(app, table, (authorization) => authenticateAdmin(context, authorization));
+  const { sessions } = consoleSignIn(context);
+  mountEndpoints(app, table, {
+    // A person's console session when the request has its cookie and no Authorization header;
+    // otherwise a bearer token, as before.
+    authenticate: (request) =>
+      request.headers.authorization === undefined && ConsoleSessions.presentIn(request.raw)
+        ? sessions.authenticate(request.raw, request.method)
+        : authenticateAdmin(context, request.raw),
+    requireAcr: () => context.config.consoleRequireAcr,
+  });
   return app;
 }

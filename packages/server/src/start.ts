@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { ServerConfig } from './config.js';
+import { tokenHookSecret, type ServerConfig } from './config.js';
 import { createContext, type ReplayGuards, type TesseraContext } from './context.js';
 import { createLogger } from './http/logger.js';
 import { findPreset } from './presets/index.js';
@@ -12,12 +12,15 @@ import { openKeyStores } from './keys/open-key-stores.js';
 import { openSharedState } from './shared-state/open-shared-state.js';
 import type { SharedState } from './shared-state/shared-state.js';
 import type { QuotaCounter } from './quotas/quota-counter.js';
+import { listenForMetrics, type MetricsListener } from './metrics/metrics-listener.js';
 
 export interface RunningServer {
   app: FastifyInstance;
   context: TesseraContext;
   /** Base URL the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
+  /** The `--metrics-listen` address serving /metrics, when set. */
+  metricsUrl: string | undefined;
   close: () => Promise<void>;
 }
 
@@ -64,6 +67,7 @@ export async function startServer(
   let context: TesseraContext | undefined;
   let keyStores: KeyStores | undefined;
   let sharedState: SharedState | undefined;
+  let metricsListener: MetricsListener | undefined;
   try {
     sharedState =
       options.sharedState === null
@@ -91,9 +95,12 @@ export async function startServer(
       replayGuards: options.replayGuards,
       sharedState,
       quotaCounter: options.quotaCounter,
+      tokenHookSecret: config.tokenHook ? tokenHookSecret(options.env) : undefined,
     });
     const app = buildServer(context, logger);
     await app.listen({ port: config.port, host: config.host });
+    if (config.metricsListen)
+      metricsListener = await listenForMetrics(context, config.metricsListen);
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -104,8 +111,10 @@ export async function startServer(
       app,
       context: running,
       url: `${config.tlsCert === undefined ? 'http' : 'https'}://${host}:${port}`,
+      metricsUrl: metricsListener?.url,
       close: () =>
         (closing ??= (async () => {
+          await metricsListener?.close();
           await app.close();
           await running.close();
           await openedKeyStores.close();
@@ -114,6 +123,7 @@ export async function startServer(
         })()),
     };
   } catch (error) {
+    await metricsListener?.close();
     await context?.close();
     await keyStores?.close();
     await store.close();

@@ -42,6 +42,7 @@ describe('admin console assets', () => {
       ['/console/keys.js', 'text/javascript; charset=utf-8'],
       ['/console/activity.js', 'text/javascript; charset=utf-8'],
       ['/console/dialogs.js', 'text/javascript; charset=utf-8'],
+      ['/console/claims-field.js', 'text/javascript; charset=utf-8'],
       ['/console/console.css', 'text/css; charset=utf-8'],
       ['/console/favicon.svg', 'image/svg+xml'],
     ] as const) {
@@ -235,6 +236,78 @@ describe('admin console in a real browser', { skip: required ? false : skip }, (
     await page.reload();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
 
+    assert.deepEqual(problems, [], 'no script errors or CSP violations');
+  });
+
+  it('sets and edits a client’s token claims in the client form (issue 19)', async () => {
+    const admin = await tessera.createClient({ name: 'Claims admin', scope: 'tessera:admin' });
+    const introspector = await tessera.createClient({ scope: 'tessera:introspect' });
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    page.on('console', (message) => {
+      // The refused create's 400 is logged by Chromium too; anything else counts.
+      const expected = message.text().includes('status of 400 (Bad Request)');
+      if (message.type() === 'error' && !expected) problems.push(message.text());
+    });
+    await page.goto(`${tessera.url}/console`);
+    const signIn = page.locator('#sign-in-form');
+    await signIn.getByLabel('Client ID').fill(admin.clientId);
+    await signIn.getByLabel('Client secret').fill(admin.clientSecret);
+    await signIn.getByLabel('Client secret').press('Enter');
+    await page.getByRole('heading', { name: 'Clients' }).waitFor();
+
+    await page.getByRole('button', { name: 'New client' }).click();
+    const form = page.getByRole('dialog', { name: 'New client' });
+    await form.getByLabel('Name').fill('Merchant gateway');
+    await form.getByLabel(/^Token claims/).fill('{"merchant": "m-7", "aud": "x"}');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await form.getByText('claims must not set aud: Tessera owns that claim').waitFor();
+    await form.getByLabel(/^Token claims/).fill('not json');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await form.getByText('Claims must be JSON').waitFor();
+    await form.getByLabel(/^Token claims/).fill('{"merchant": "m-7", "limits": {"daily": 500}}');
+    await form.getByRole('button', { name: 'Create' }).click();
+    const secretDialog = page.getByRole('dialog', { name: 'Client created' });
+    await secretDialog.waitFor();
+    const clientId = await secretDialog.getByLabel('Client ID').inputValue();
+    const clientSecret = await secretDialog.getByLabel('Client secret').inputValue();
+    await secretDialog.getByRole('button', { name: 'I have stored the secret' }).click();
+
+    const tokenClaims = async () => {
+      const issued = await postForm(
+        `${tessera.url}/oauth/token`,
+        { grant_type: 'client_credentials' },
+        { authorization: basicAuthorization(clientId, clientSecret) },
+      );
+      assert.equal(issued.status, 200);
+      const token = (issued.body as { access_token: string }).access_token;
+      const introspected = await postForm(
+        `${tessera.url}/oauth/introspect`,
+        { token },
+        { authorization: basicAuthorization(introspector.clientId, introspector.clientSecret) },
+      );
+      const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+      return { payload, introspected: introspected.body as Record<string, unknown> };
+    };
+    const first = await tokenClaims();
+    assert.equal(first.payload.merchant, 'm-7');
+    assert.deepEqual(first.payload.limits, { daily: 500 });
+    assert.equal(first.introspected.merchant, 'm-7');
+
+    // Edit: the form shows the claims; saving replaces them.
+    const row = page.locator(`tr[data-client-id="${clientId}"]`);
+    await row.getByRole('button', { name: 'Edit Merchant gateway' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit client' });
+    const shown = JSON.parse(await edit.getByLabel(/^Token claims/).inputValue());
+    assert.deepEqual(shown, { merchant: 'm-7', limits: { daily: 500 } });
+    await edit.getByLabel(/^Token claims/).fill('{"merchant": "m-8"}');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved Merchant gateway.').waitFor();
+    const second = await tokenClaims();
+    assert.equal(second.payload.merchant, 'm-8');
+    assert.equal(second.payload.limits, undefined);
+    assert.equal(second.introspected.merchant, 'm-8');
     assert.deepEqual(problems, [], 'no script errors or CSP violations');
   });
 });

@@ -31,11 +31,19 @@ describe('discovery, JWKS and health', () => {
         'client_secret_post',
         'private_key_jwt',
       ],
+      // RFC 8414 §2 (issue 16): required since the methods include private_key_jwt.
+      revocation_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA'],
       introspection_endpoint: `${tessera.issuer}/oauth/introspect`,
       introspection_endpoint_auth_methods_supported: [
         'client_secret_basic',
         'client_secret_post',
         'private_key_jwt',
+      ],
+      introspection_endpoint_auth_signing_alg_values_supported: [
+        'RS256',
+        'PS256',
+        'ES256',
+        'EdDSA',
       ],
       access_token_signing_alg_values_supported: ['RS256'],
       dpop_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA'],

@@ -92,6 +92,9 @@ describe('full disk', () => {
         );
         assert.equal(revoke.status, 503);
         assert.equal(revoke.headers.get('retry-after'), '30');
+        // Issue 16: the answer matches what was committed: a 503 revoked nothing.
+        assert.deepEqual(await tessera.server.context.store.listRevocations(0), []);
+        assert.equal(tessera.server.context.revocations.size, 0);
         const ready = await (await fetch(`${tessera.url}/readyz`)).json();
         assert.deepEqual(ready, {
           status: 'degraded',

@@ -84,7 +84,9 @@ describe('signing key rotation', () => {
         'the new key does not sign yet',
       );
 
-      now += 305; // the CLI stamps its own wall clock, a moment after this test read it
+      // The CLI stamps its own wall clock, which on a loaded machine runs seconds after this
+      // test read it: step past the activation time it recorded, not past our own reading.
+      now = Math.max(now + 305, Date.parse(published.activates_at) / 1000 + 1);
       await tessera.server.context.maintainKeys();
       assert.equal(
         decodeProtectedHeader(await getToken(tessera.url, client)).kid,

@@ -30,6 +30,8 @@ describe('metrics', () => {
   before(async () => {
     tessera = await startTessera({
       authFailureLimits: { perClient: 3, perAddress: 1000, windowSeconds: 60, lockSeconds: 60 },
+      // Per-client series are off by default since issue 16 (metrics-exposure.test.ts).
+      metricsClientLabels: true,
     });
     adminToken = await getToken(
       tessera.url,

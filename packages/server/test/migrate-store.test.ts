@@ -61,6 +61,8 @@ describe('tessera migrate-store', { skip }, () => {
     );
     assert.equal(revoked.status, 200);
     const oldJwks = await (await fetch(`${old.url}/.well-known/jwks.json`)).json();
+    const operator = { email: 'alice@example.com', role: 'operator', createdAt: 5 };
+    await old.server.context.store.putOperator(operator);
     await old.close();
     // Read after close: closing flushed the secrets' last use.
     const closed = new SqliteStore(join(dataDir, 'tessera.db'));
@@ -90,6 +92,7 @@ describe('tessera migrate-store', { skip }, () => {
         [jti],
       );
       assert.ok(moved.server.context.revocations.has(jti!));
+      assert.deepEqual(await store.listOperators(), [operator]);
       const audit = await store.listAudit(100);
       assert.equal(audit[0]!.action, 'store.migrate');
       assert.deepEqual(

@@ -230,6 +230,11 @@ describe('OpenAPI document: every route answers as documented', () => {
     ])
       await api.call('GET', path, {}, 200);
     await api.call('GET', '/console/nothing-here', {}, 404);
+    // Without an identity provider: the sign-in routes say so; sign-out has nothing to end.
+    await api.call('GET', '/console/session', {}, 200);
+    await api.call('GET', '/console/sign-in', {}, 404);
+    await api.call('GET', '/console/callback', {}, 404);
+    await api.call('POST', '/console/sign-out', {}, 204);
   });
 
   it('the admin API', async () => {
@@ -251,6 +256,32 @@ describe('OpenAPI document: every route answers as documented', () => {
     await api.call('GET', `/admin/v1/clients/${id}`, { headers: admin }, 200);
     await api.call('GET', '/admin/v1/clients/unknown', { headers: admin }, 404);
     await api.call('PATCH', `/admin/v1/clients/${id}`, jsonBody({ scope: 'read' }, admin), 200);
+    // Issue 19: claims in the client documents, and a token with them introspected.
+    const withClaims = { claims: { merchant: 'm-1', limits: { daily: 1 } } };
+    await api.call('PATCH', `/admin/v1/clients/${id}`, jsonBody(withClaims, admin), 200);
+    const reserved = jsonBody({ claims: { iss: 'x' } }, admin);
+    await api.call('PATCH', `/admin/v1/clients/${id}`, reserved, 400);
+    const claimed = await api.call(
+      'POST',
+      '/admin/v1/clients',
+      jsonBody({ name: 'claims', ...withClaims }, admin),
+      201,
+    );
+    const { client_id: claimedId, client_secret: claimedSecret } = claimed.body as {
+      client_id: string;
+      client_secret: string;
+    };
+    const claimedToken = await getToken(tessera.url, {
+      clientId: claimedId,
+      clientSecret: claimedSecret,
+    });
+    const introspected = await api.call(
+      'POST',
+      '/oauth/introspect',
+      form({ token: claimedToken }, { authorization: basic }),
+      200,
+    );
+    assert.equal((introspected.body as { merchant: string }).merchant, 'm-1');
     await api.call('POST', `/admin/v1/clients/${id}/disable`, { headers: admin }, 200);
     await api.call('POST', `/admin/v1/clients/${id}/enable`, { headers: admin }, 200);
     await api.call('POST', `/admin/v1/clients/${id}/rotate-secret`, jsonBody({}, admin), 200);
@@ -270,6 +301,17 @@ describe('OpenAPI document: every route answers as documented', () => {
     await api.call('GET', '/admin/v1/activity', { headers: admin }, 200);
     await api.call('GET', '/admin/v1/activity?client_id=', { headers: admin }, 400);
     await api.call('GET', '/admin/v1/activity/clients', { headers: admin }, 200);
+    const operator = { email: 'alice@example.com', role: 'operator' };
+    await api.call('POST', '/admin/v1/operators', jsonBody(operator, admin), 200);
+    await api.call(
+      'POST',
+      '/admin/v1/operators',
+      jsonBody({ ...operator, role: 'root' }, admin),
+      400,
+    );
+    await api.call('GET', '/admin/v1/operators', { headers: admin }, 200);
+    await api.call('DELETE', '/admin/v1/operators/alice@example.com', { headers: admin }, 204);
+    await api.call('DELETE', '/admin/v1/operators/alice@example.com', { headers: admin }, 404);
   });
 
   it('called every documented operation', () => {

@@ -130,7 +130,17 @@ describe('private_key_jwt (RFC 7523) and DPoP (RFC 9449) over HTTPS', () => {
       for (const exp of [null, now() + 900]) {
         const response = await withAssertion(await assertion(inlineClient, es256, {}, { exp }));
         assert.equal(response.status, 401);
-        assert.deepEqual(response.body, invalidClient);
+        // Issue 16: past the signature check, the reason reaches error_description.
+        assert.deepEqual(
+          response.body,
+          exp === null
+            ? invalidClient
+            : {
+                error: 'invalid_client',
+                error_description:
+                  'Client authentication failed: client_assertion exp may be at most 300 seconds away',
+              },
+        );
       }
     });
 
@@ -138,7 +148,10 @@ describe('private_key_jwt (RFC 7523) and DPoP (RFC 9449) over HTTPS', () => {
       for (const aud of [tokenUrl, `${tessera.issuer}/`, 'https://elsewhere.example']) {
         const response = await withAssertion(await assertion(inlineClient, es256, { aud }));
         assert.equal(response.status, 401, aud);
-        assert.deepEqual(response.body, invalidClient);
+        assert.deepEqual(response.body, {
+          error: 'invalid_client',
+          error_description: `Client authentication failed: client_assertion aud must be the issuer (${tessera.issuer}) as a single string`,
+        });
       }
       const asArray = await new SignJWT({ jti: randomUUID(), aud: [tessera.issuer, 'x'] })
         .setProtectedHeader({ alg: 'ES256' })

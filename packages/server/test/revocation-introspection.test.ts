@@ -95,16 +95,15 @@ describe('revocation (RFC 7009) and introspection (RFC 7662)', () => {
     assert.equal(((await introspect(token)).body as { active: boolean }).active, true);
   });
 
-  it('refuses hints it cannot revoke, and a missing token', async () => {
-    const token = await getToken(tessera.url, owner);
-    const refresh = await revoke(owner, { token, token_type_hint: 'refresh_token' });
-    assert.deepEqual(
-      [refresh.status, refresh.body],
-      [
-        400,
-        { error: 'unsupported_token_type', error_description: 'Only access tokens can be revoked' },
-      ],
-    );
+  it('treats token_type_hint as a hint (RFC 7009 §2.1), and refuses a missing token', async () => {
+    // Issue 16: an access token revoked with token_type_hint=refresh_token (or any unknown
+    // hint) is found and revoked; the hint never refuses (was unsupported_token_type).
+    for (const hint of ['refresh_token', 'urn:example:unknown']) {
+      const token = await getToken(tessera.url, owner);
+      const result = await revoke(owner, { token, token_type_hint: hint });
+      assert.deepEqual([result.status, result.text], [200, ''], hint);
+      assert.equal(((await introspect(token)).body as { active: boolean }).active, false, hint);
+    }
     const missing = await revoke(owner, {});
     assert.deepEqual(
       [missing.status, missing.body],

@@ -90,6 +90,7 @@ function newClient(clientId: string, overrides: Partial<NewClient> = {}): NewCli
     authMethod: 'client_secret_basic',
     authConfig: {},
     grantTypes: ['client_credentials'],
+    claims: {},
     secrets: [secret(`${clientId}-s1`)],
     ...overrides,
   };
@@ -162,7 +163,9 @@ for (const adapter of adapters) {
         { version: 2, name: 'client auth_config (private_key_jwt, mTLS, DPoP settings)' },
         { version: 3, name: 'signing key location (sealed or a PKCS#11 token object)' },
         { version: 4, name: 'shared state: one-time keys and window counters' },
-        { version: 5, name: 'client token quota and token reuse' },
+        { version: 5, name: 'client claims (extra token claims)' },
+        { version: 6, name: 'console sessions, operators, and who did it in the audit log' },
+        { version: 7, name: 'client token quota and token reuse' },
       ];
       assert.deepEqual(
         migrations.map(({ version, name }) => ({ version, name })),
@@ -203,7 +206,7 @@ for (const adapter of adapters) {
           (await driver.all<{ version: number }>('SELECT version FROM schema_migrations')).map(
             (row) => row.version,
           ),
-          [1, 2, 3, 4, 5],
+          migrations.map((migration) => migration.version),
         );
         assert.deepEqual(await reopened.getClient('old'), {
           clientId: 'old',
@@ -215,6 +218,7 @@ for (const adapter of adapters) {
           authMethod: 'client_secret_basic',
           authConfig: {},
           grantTypes: ['client_credentials'],
+          claims: {},
           tokenQuota: null,
           reuseTokens: false,
           secrets: [],
@@ -257,6 +261,7 @@ for (const adapter of adapters) {
       assert.equal(created.updatedAt, created.createdAt);
       const expected: ClientRecord = {
         ...newClient(id),
+        claims: {},
         tokenQuota: null,
         reuseTokens: false,
         secrets: [secret(`${id}-a`, 10), secret(`${id}-b`, 20, 5_000)],
@@ -299,6 +304,20 @@ for (const adapter of adapters) {
       assert.equal(await store.deleteClient(id), true);
       assert.equal(await store.deleteClient(id), false);
       assert.equal(await other.getClient(id), undefined);
+    });
+
+    it('stores a client’s claims as JSON and replaces them on update (issue 19)', async () => {
+      const id = unique('claims');
+      const claims = { merchant: 'm-1', limits: { daily: 10_000, currencies: ['EUR'] }, vip: true };
+      const created = await store.createClient(newClient(id, { claims }));
+      assert.deepEqual(created.claims, claims);
+      assert.deepEqual((await other.getClient(id))?.claims, claims);
+      const updated = await store.updateClient(id, { claims: { tier: 'b' } });
+      assert.deepEqual(updated?.claims, { tier: 'b' });
+      assert.deepEqual((await other.getClient(id))?.claims, { tier: 'b' });
+      // A client created without claims has none.
+      const { claims: _none, ...without } = newClient(unique('no-claims'));
+      assert.deepEqual((await store.createClient(without)).claims, {});
     });
 
     it('keeps given creation timestamps (store copies) and lists clients oldest first', async () => {
@@ -573,6 +592,81 @@ for (const adapter of adapters) {
         'client.update',
         'client.create',
       ]);
+    });
+
+    it('audit entries keep the person, address and request id, and filter by actor', async () => {
+      const email = `${unique('person')}@example.com`;
+      const person = { iss: 'https://idp.example.com', sub: unique('sub'), email };
+      await store.appendAudit({
+        at: 30,
+        actor: `person:${email}`,
+        action: 'client.create',
+        target: 'x',
+        details: {},
+        person,
+        sourceAddress: '192.0.2.7',
+        requestId: 'req-1',
+      });
+      const client = unique('machine');
+      await store.appendAudit({
+        at: 31,
+        actor: `admin-api:${client}`,
+        action: 'key.rotate',
+        target: null,
+        details: {},
+      });
+      const [byEmail] = await other.listAudit(10, { actor: email });
+      const { id: _id, ...entry } = byEmail!;
+      assert.deepEqual(entry, {
+        at: 30,
+        actor: `person:${email}`,
+        action: 'client.create',
+        target: 'x',
+        details: {},
+        person,
+        sourceAddress: '192.0.2.7',
+        requestId: 'req-1',
+      });
+      assert.equal((await other.listAudit(10, { actor: person.sub })).length, 1);
+      assert.equal((await other.listAudit(10, { actor: `person:${email}` })).length, 1);
+      assert.deepEqual(
+        (await other.listAudit(10, { actor: client })).map((e) => e.action),
+        ['key.rotate'],
+      );
+      assert.deepEqual(await other.listAudit(10, { actor: unique('nobody') }), []);
+    });
+
+    it('console sessions: stored, touched, deleted once, pruned after they end', async () => {
+      const id = unique('session');
+      const session = {
+        id,
+        kind: 'session' as const,
+        data: { role: 'viewer', person: { iss: 'i', sub: 's' } },
+        createdAt: 100,
+        lastSeenAt: 100,
+        expiresAt: 200,
+      };
+      await store.putConsoleSession(session);
+      assert.deepEqual(await other.getConsoleSession(id), session);
+      await other.touchConsoleSession(id, 150);
+      assert.equal((await store.getConsoleSession(id))!.lastSeenAt, 150);
+      assert.equal(await store.deleteConsoleSession(id), true);
+      assert.equal(await other.deleteConsoleSession(id), false);
+      assert.equal(await store.getConsoleSession(id), undefined);
+      await store.putConsoleSession({ ...session, id: `${id}-old` });
+      await store.prune(201, 0);
+      assert.equal(await store.getConsoleSession(`${id}-old`), undefined);
+    });
+
+    it('operators: added, replaced, listed and removed', async () => {
+      const email = `${unique('op')}@example.com`;
+      await store.putOperator({ email, role: 'viewer', createdAt: 1 });
+      await store.putOperator({ email, role: 'operator', createdAt: 2 });
+      assert.deepEqual(await other.getOperator(email), { email, role: 'operator', createdAt: 2 });
+      assert.ok((await other.listOperators()).some((operator) => operator.email === email));
+      assert.equal(await other.removeOperator(email), true);
+      assert.equal(await store.removeOperator(email), false);
+      assert.equal(await store.getOperator(email), undefined);
     });
 
     it('change feed: latestChange and changesSince report every write in order', async () => {

@@ -11,6 +11,7 @@ export async function auditCommand(args: string[]): Promise<void> {
   const { values, positionals } = parse(rest, {
     ...databaseOption,
     limit: { type: 'string' },
+    actor: { type: 'string' },
     json: { type: 'boolean' },
   });
   if (positionals.length > 0) throw new UsageError('audit list takes no arguments');
@@ -19,15 +20,21 @@ export async function auditCommand(args: string[]): Promise<void> {
   const store = await openStore(parseDatabaseUrl(cliConfig(values.database).database));
   try {
     const entries = (
-      await store.listAudit(values.limit === undefined ? 100 : Number(values.limit))
+      await store.listAudit(values.limit === undefined ? 100 : Number(values.limit), {
+        actor: values.actor,
+      })
     ).map(auditView);
     if (values.json) return printJson(entries);
     print(
       entries.length === 0
         ? 'No audit entries.'
         : table(
-            entries.map((entry) => ({ ...entry, details: JSON.stringify(entry.details) })),
-            ['at', 'actor', 'action', 'target', 'details'],
+            entries.map((entry) => ({
+              ...entry,
+              details: JSON.stringify(entry.details),
+              from: entry.source_address ?? '',
+            })),
+            ['at', 'actor', 'from', 'action', 'target', 'details'],
           ),
     );
   } finally {

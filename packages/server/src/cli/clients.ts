@@ -13,6 +13,7 @@ import { clientView } from '../views/record-views.js';
 import { table } from './output.js';
 import { UsageError } from './usage.js';
 import { authConfigInput, authConfigOptions } from './client-auth-options.js';
+import { claimOptions, claimsInput } from './claim-options.js';
 
 /** How long the previous secret keeps working after a rotation unless `--grace` says otherwise. */
 export const defaultGraceSeconds = 86400;
@@ -34,6 +35,8 @@ export async function clientsCommand(args: string[]): Promise<void> {
   switch (sub) {
     case 'create':
       return create(rest);
+    case 'update':
+      return update(rest);
     case 'list':
       return list(rest);
     case 'show':
@@ -45,8 +48,6 @@ export async function clientsCommand(args: string[]): Promise<void> {
       return remove(rest);
     case 'rotate-secret':
       return rotateSecret(rest);
-    case 'update':
-      return update(rest);
     default:
       throw new UsageError(
         sub
@@ -68,11 +69,13 @@ async function create(args: string[]): Promise<void> {
     'client-secret': { type: 'string' },
     ...authConfigOptions,
     ...quotaOptions,
+    ...claimOptions,
     json: { type: 'boolean' },
   });
   if (positionals.length > 0)
     throw new UsageError(`clients create takes no arguments, got ${positionals.join(' ')}`);
   const authConfig = await authConfigInput(values);
+  const claims = await claimsInput(values);
   if (values.name === undefined) throw new UsageError('clients create needs --name');
   const ttl = values['token-ttl'];
   if (ttl !== undefined && !/^\d+$/.test(ttl))
@@ -91,6 +94,7 @@ async function create(args: string[]): Promise<void> {
       clientSecret: values['client-secret'],
       ...authConfig,
       ...quotaInput(values),
+      claims,
     }),
   );
   const view = clientView(client);
@@ -131,6 +135,10 @@ function quotaInput(values: {
   };
 }
 
+/**
+ * `clients update ID`: name, scope, audience, lifetime, token quota and reuse, and the claims
+ * (`--claim` merges, `--unset-claim` removes, `--claims-file` replaces).
+ */
 async function update(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, {
     ...databaseOption,
@@ -139,21 +147,28 @@ async function update(args: string[]): Promise<void> {
     audience: { type: 'string', multiple: true },
     'token-ttl': { type: 'string' },
     ...quotaOptions,
+    ...claimOptions,
+    'unset-claim': { type: 'string', multiple: true },
     json: { type: 'boolean' },
   });
   const clientId = onePositional(positionals, 'client ID');
   const ttl = values['token-ttl'];
   if (ttl !== undefined && !/^\d+$/.test(ttl))
     throw new UsageError('--token-ttl must be a whole number of seconds');
-  const client = await withRegistry(values.database, (registry) =>
-    registry.update(clientId, {
-      name: values.name,
-      scope: values.scope,
-      audiences: values.audience,
-      tokenTtl: ttl === undefined ? undefined : Number(ttl),
-      ...quotaInput(values),
-    }),
-  );
+  const fields = {
+    name: values.name,
+    scope: values.scope,
+    audiences: values.audience,
+    tokenTtl: ttl === undefined ? undefined : Number(ttl),
+    ...quotaInput(values),
+  };
+  const client = await withRegistry(values.database, async (registry) => {
+    const current = await registry.get(clientId);
+    const claims = await claimsInput(values, current.claims);
+    if (claims === undefined && Object.values(fields).every((value) => value === undefined))
+      throw new UsageError('clients update needs --claim, --unset-claim or --claims-file');
+    return registry.update(clientId, { ...fields, claims });
+  });
   if (values.json) return printJson(clientView(client));
   print(`Client ${client.clientId} is updated.`);
 }
@@ -182,9 +197,13 @@ async function show(args: string[]): Promise<void> {
   if (values.json) return printJson(view);
   for (const [key, value] of Object.entries(view)) {
     if (key === 'secrets') continue;
-    print(
-      `${`${key}:`.padEnd(14)} ${Array.isArray(value) ? value.join(', ') || '-' : (value ?? '-')}`,
-    );
+    const shown =
+      key === 'claims'
+        ? JSON.stringify(value)
+        : Array.isArray(value)
+          ? value.join(', ') || '-'
+          : (value ?? '-');
+    print(`${`${key}:`.padEnd(14)} ${String(shown)}`);
   }
   print('secrets:');
   print(

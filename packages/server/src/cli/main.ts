@@ -9,6 +9,7 @@ import { clientsCommand } from './clients.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
 import { migrateStoreCommand } from './migrate-store.js';
+import { operatorsCommand } from './operators.js';
 import { serveCommand } from './serve.js';
 import { usage, UsageError } from './usage.js';
 
@@ -19,6 +20,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   migrate: migrateCommand,
   'migrate-store': migrateStoreCommand,
   audit: auditCommand,
+  operators: operatorsCommand,
   backup: backupCommand,
   restore: restoreCommand,
   kek: kekCommand,

@@ -18,13 +18,16 @@ Commands:
                  [--auth-method private_key_jwt --jwks-file F | --jwks-uri URL]
                  [--auth-method tls_client_auth --tls-subject-dn DN | --tls-san-dns NAME]
                  [--auth-method self_signed_tls_client_auth --certificate-file F]
-                 [--dpop-bound] [--token-quota N/PERIOD[,N/PERIOD]...] [--reuse-tokens]
+                 [--dpop-bound] [--claim KEY=VALUE]... [--claims-file FILE]
+                 [--token-quota N/PERIOD[,N/PERIOD]...] [--reuse-tokens]
                  [--client-id ID --client-secret SECRET] [--json]
       Register a client. Its secret is printed exactly once and cannot be recovered.
   clients update ID [--name NAME] [--scope "a b"] [--audience URI]... [--token-ttl SECONDS]
                  [--token-quota N/PERIOD[,N/PERIOD]...|none] [--reuse-tokens|--no-reuse-tokens]
-                 [--json]
+                 [--claim KEY=VALUE]... [--unset-claim KEY]... [--claims-file FILE] [--json]
       Change a client. PERIOD is s, min, h or d (e.g. 10/s,5000/d); none clears the quota.
+      --claim adds or replaces one claim put into every token of the client (VALUE is JSON
+      when it parses as JSON, else a string), --claims-file replaces them all.
   clients list [--json]
   clients show ID [--json]
   clients disable ID | enable ID | delete ID [--json]
@@ -38,8 +41,12 @@ Commands:
       Publish a new signing key now; it starts signing after the propagation delay
       (default: the JWKS max-age). The old key stays published until its tokens expire.
       With pkcs11 (or TESSERA_SIGNING_KEYS) the key is generated inside the token.
-  audit list [--limit N] [--json]
-      Admin changes, newest first (who, what, when; never a secret).
+  audit list [--limit N] [--actor WHO] [--json]
+      Admin changes, newest first (who, from where, what, when; never a secret). --actor
+      keeps one actor's: a client_id, a person's email or subject, or cli:USER.
+  operators add EMAIL --role viewer|operator|admin | operators list | operators remove EMAIL [--json]
+      People given a console role by Tessera itself (matched on their verified email),
+      besides the roles their identity provider's groups map to (--console-role).
   migrate
       Apply pending database migrations (serve does this on start).
   migrate-store --from sqlite:PATH --to postgres://URL

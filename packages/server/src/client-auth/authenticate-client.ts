@@ -13,7 +13,11 @@ import type {
   PresentedCredentials,
 } from './credentials.js';
 import { clientAuthFailureOf, invalidClient } from './failure-reasons.js';
-import { ClientAssertionVerifier, parseAssertionCredentials } from './private-key-jwt.js';
+import {
+  ClientAssertionVerifier,
+  parseAssertionCredentials,
+  type AssertionPolicy,
+} from './private-key-jwt.js';
 import { verifyTlsClient } from './tls-client-auth.js';
 
 export interface AuthenticatedClient {
@@ -56,7 +60,11 @@ export function presentedCredentials(
     }
     const credentials = parseBasicAuthorization(authorization);
     const bodyClientId = params.get('client_id');
-    if (bodyClientId !== undefined && bodyClientId !== credentials.clientId) {
+    if (
+      bodyClientId !== undefined &&
+      bodyClientId !== credentials.clientId &&
+      bodyClientId !== credentials.rawClientId
+    ) {
       throw new OAuthError(
         'invalid_request',
         'client_id in the body does not match the Authorization header',
@@ -77,11 +85,14 @@ export class ClientAuthenticator {
     private readonly issuer: () => string = () => '',
     /** Where assertion `jti`s are remembered (this process's own cache by default). */
     assertionReplay?: ReplayGuard,
+    /** Accepted assertion `aud` and lifetime; default strict (the issuer, 300 s). */
+    private readonly assertionPolicy?: AssertionPolicy,
   ) {
-    this.#assertions = new ClientAssertionVerifier(nowSeconds, assertionReplay);
+    this.assertions = new ClientAssertionVerifier(nowSeconds, assertionReplay);
   }
 
-  readonly #assertions: ClientAssertionVerifier;
+  /** private_key_jwt verification, with the bounded fetcher of clients' `jwks_uri`s. */
+  readonly assertions: ClientAssertionVerifier;
 
   /**
    * Verifies presented credentials. Unknown client, wrong secret, disabled client and a
@@ -110,13 +121,27 @@ export class ClientAuthenticator {
     if (credentials.method === 'private_key_jwt' || credentials.method === 'tls')
       return this.#verifyWithoutSecret(credentials);
     const usedHeader = credentials.method === 'client_secret_basic';
-    const client =
+    let client =
       this.clients.peek(credentials.clientId) ?? (await this.clients.get(credentials.clientId));
+    // Basic sent without RFC 6749 §2.3.1's encoding: a raw `+` decoded to a space. Looked up
+    // only when the decoded id names no client, so a real id with a space wins.
+    if (!client && credentials.rawClientId !== undefined)
+      client =
+        this.clients.peek(credentials.rawClientId) ??
+        (await this.clients.get(credentials.rawClientId));
     const now = this.nowSeconds();
     const secrets = client?.secrets ?? [];
-    let matched = this.hasher.match(credentials.secret, secrets, now);
-    if (!matched && credentials.rawSecret !== undefined)
-      matched = this.hasher.match(credentials.rawSecret, secrets, now);
+    const match = (candidates: typeof secrets) =>
+      this.hasher.match(credentials.secret, candidates, now) ??
+      (credentials.rawSecret === undefined
+        ? undefined
+        : this.hasher.match(credentials.rawSecret, candidates, now));
+    let matched = match(secrets);
+    if (!matched && client) {
+      // The constant-cost failure path (ClientCache.refresh): one read per id per window.
+      client = await this.clients.refresh(client.clientId);
+      if (client) matched = match(client.secrets);
+    } else if (!matched) match(secrets); // the same hashing work for an unknown id
     if (!client) throw invalidClient(usedHeader, 'unknown_client', 'unknown client');
     if (!matched) throw invalidClient(usedHeader, 'wrong_secret', 'secret mismatch');
     if (client.status !== 'active') throw invalidClient(usedHeader, 'disabled', 'client disabled');
@@ -141,7 +166,12 @@ export class ClientAuthenticator {
           'method_not_allowed',
           `client registered for ${client.authMethod}`,
         );
-      await this.#assertions.verify(client, credentials.assertion, this.issuer());
+      await this.assertions.verify(
+        client,
+        credentials.assertion,
+        this.issuer(),
+        this.assertionPolicy,
+      );
       return { client, method: 'private_key_jwt', secretId: undefined };
     }
     if (

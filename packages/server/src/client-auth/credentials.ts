@@ -33,4 +33,6 @@ export interface SecretCredentials {
    * them working without weakening anything (both still need the secret).
    */
   rawSecret?: string;
+  /** For Basic: the client_id as sent, when it differs from the decoded one (raw fallback). */
+  rawClientId?: string;
 }

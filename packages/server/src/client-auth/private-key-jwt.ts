@@ -1,16 +1,16 @@
 import {
   createLocalJWKSet,
-  createRemoteJWKSet,
   decodeJwt,
+  errors,
   jwtVerify,
   type JSONWebKeySet,
   type JWTVerifyGetKey,
 } from 'jose';
 import type { Params } from '../http/parse-params.js';
-import { LruMap } from '../lib/lru.js';
+import { BoundedFetcher, type BoundedFetchLimits } from '../lib/bounded-fetch.js';
 import type { ClientRecord } from '../store/contract.js';
 import type { AssertionCredentials } from './credentials.js';
-import { invalidClient } from './failure-reasons.js';
+import { ClientAuthError, invalidClient } from './failure-reasons.js';
 import {
   jwtBearerAssertionType,
   OAuthError,
@@ -20,8 +20,35 @@ import {
 
 /** `token_endpoint_auth_signing_alg_values_supported`: asymmetric algorithms only. */
 export const assertionSigningAlgorithms = ['RS256', 'PS256', 'ES256', 'EdDSA'];
-/** An assertion may not be valid for longer than this (seconds from now to `exp`). */
+/** By default an assertion may not be valid for longer than this (seconds from now to `exp`). */
 export const maxAssertionLifetime = 300;
+/** Most keys a client's `jwks_uri` may publish; a larger set is refused. */
+export const maxJwksKeys = 32;
+/** An unknown `kid` refetches a client's `jwks_uri` at most this often (ms). */
+const unknownKidRefetchMs = 60_000;
+
+/**
+ * What assertions may say (`--assertion-audience`, `--assertion-max-lifetime`). The default
+ * is strict (FAPI 2.0): `aud` exactly the issuer, a single string, and `exp` at most 300 s
+ * away. `audience: 'any'` also accepts RFC 7523 §3's other identifiers of this server (the
+ * token endpoint URL), as a string or in an array.
+ */
+export interface AssertionPolicy {
+  /** The accepted `aud` values: the issuer alone (strict), or also the token endpoint URLs. */
+  audiences: () => readonly string[];
+  /** Whether `aud` must be exactly one string (strict) or may be an array containing one. */
+  strictAudience: boolean;
+  maxLifetime: number;
+}
+
+/** The JWKS a client's `jwks_uri` serves, checked: an object with at most {@link maxJwksKeys} keys. */
+function jwksKeySet(json: unknown): JWTVerifyGetKey {
+  const keys = (json as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys)) throw new Error('jwks_uri did not serve a JWK Set');
+  if (keys.length > maxJwksKeys)
+    throw new Error(`jwks_uri serves ${keys.length} keys, more than ${maxJwksKeys}`);
+  return createLocalJWKSet(json as JSONWebKeySet);
+}
 /** Clock skew allowed on `exp`, `nbf` and `iat` (seconds). */
 const clockTolerance = 30;
 
@@ -72,17 +99,29 @@ export function parseAssertionCredentials(params: Params): AssertionCredentials 
  */
 export class ClientAssertionVerifier {
   readonly #replay: ReplayGuard;
-  readonly #remoteSets = new LruMap<string, JWTVerifyGetKey>(1_000);
+  /** Clients' `jwks_uri`s, through the one bounded fetch helper (size, time, caching). */
+  readonly jwksFetcher: BoundedFetcher<JWTVerifyGetKey>;
   readonly #localSets = new WeakMap<ClientRecord, JWTVerifyGetKey>();
 
   constructor(
     private readonly nowSeconds: () => number,
     replay: ReplayGuard = new ReplayCache(100_000, nowSeconds),
+    fetchLimits: Partial<BoundedFetchLimits> = {},
   ) {
     this.#replay = replay;
+    this.jwksFetcher = new BoundedFetcher(jwksKeySet, fetchLimits, () => nowSeconds() * 1000);
   }
 
-  async verify(client: ClientRecord, assertion: string, issuer: string): Promise<void> {
+  async verify(
+    client: ClientRecord,
+    assertion: string,
+    issuer: string,
+    policy: AssertionPolicy = {
+      audiences: () => [issuer],
+      strictAudience: true,
+      maxLifetime: maxAssertionLifetime,
+    },
+  ): Promise<void> {
     const keys = this.#keysOf(client);
     if (!keys) throw invalidClient(false, 'assertion_no_keys', 'client has no registered keys');
     const now = this.nowSeconds();
@@ -103,13 +142,27 @@ export class ClientAssertionVerifier {
         `client_assertion rejected: ${(error as Error).message}`,
       );
     }
-    if (payload.aud !== issuer)
-      throw invalidClient(false, 'assertion_audience', 'client_assertion aud is not the issuer');
-    if (payload.exp! > now + maxAssertionLifetime + clockTolerance)
-      throw invalidClient(
-        false,
+    // Past the signature check: the reason may go to the caller, who holds the client's key.
+    const audiences = policy.audiences();
+    const aud = payload.aud;
+    const audienceOk = policy.strictAudience
+      ? typeof aud === 'string' && audiences.includes(aud)
+      : ([] as unknown[]).concat(aud).some((value) => audiences.includes(value as string));
+    if (!audienceOk) {
+      const expected = policy.strictAudience
+        ? `the issuer (${issuer}) as a single string`
+        : `one of ${audiences.join(', ')}`;
+      throw new ClientAuthError(
+        'assertion_audience',
+        { detail: 'client_assertion aud not accepted' },
+        `Client authentication failed: client_assertion aud must be ${expected}`,
+      );
+    }
+    if (payload.exp! > now + policy.maxLifetime + clockTolerance)
+      throw new ClientAuthError(
         'assertion_lifetime',
-        'client_assertion exp is too far in the future',
+        { detail: 'client_assertion exp is too far in the future' },
+        `Client authentication failed: client_assertion exp may be at most ${policy.maxLifetime} seconds away`,
       );
     if (typeof payload.jti !== 'string' || payload.jti === '' || payload.jti.length > 256)
       throw invalidClient(false, 'assertion_jti_missing', 'client_assertion jti is missing');
@@ -130,15 +183,19 @@ export class ClientAssertionVerifier {
   #keysOf(client: ClientRecord): JWTVerifyGetKey | undefined {
     const { jwks, jwksUri } = client.authConfig;
     if (jwksUri !== undefined) {
-      let set = this.#remoteSets.get(jwksUri);
-      if (!set) {
-        set = createRemoteJWKSet(new URL(jwksUri), {
-          timeoutDuration: 5_000,
-          cooldownDuration: 30_000,
-        });
-        this.#remoteSets.set(jwksUri, set);
-      }
-      return set;
+      const fetcher = this.jwksFetcher;
+      return async (header, token) => {
+        try {
+          return await (
+            await fetcher.get(jwksUri)
+          )(header, token);
+        } catch (error) {
+          // The client may have rotated its key: refetch, at most once a minute.
+          if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+          if (!fetcher.invalidate(jwksUri, unknownKidRefetchMs)) throw error;
+          return (await fetcher.get(jwksUri))(header, token);
+        }
+      };
     }
     if (jwks === undefined) return undefined;
     let set = this.#localSets.get(client);

@@ -11,7 +11,7 @@ import { optionRows } from './options.js';
 export function flagSynopsis(command: CommandName, indent: string, width = 100): string[] {
   const words = optionRows
     .filter((row) => row.flag !== undefined && commandsOf(row).includes(command))
-    .map((row) => `[${flagWithValue(row)}]${row.multiple ? '...' : ''}`);
+    .map((row) => `[${flagUsage(row)}]${row.multiple ? '...' : ''}`);
   const lines: string[] = [];
   let line = '';
   for (const word of words) {
@@ -24,9 +24,9 @@ export function flagSynopsis(command: CommandName, indent: string, width = 100):
   return lines;
 }
 
-/** `--port N`, or `--reuse-tokens` for a flag without a value. */
-export const flagWithValue = (row: Option<unknown>): string =>
-  row.boolean ? row.flag! : `${row.flag} ${row.metavar ?? 'VALUE'}`;
+/** `--port N`, or the bare flag of a switch. */
+const flagUsage = (row: Option<unknown>): string =>
+  row.switch ? row.flag! : `${row.flag} ${row.metavar ?? 'VALUE'}`;
 
 const plain = (markdown: string): string => markdown.replace(/`/g, '');
 
@@ -34,7 +34,7 @@ const plain = (markdown: string): string => markdown.replace(/`/g, '');
 export function settingsHelp(): string {
   return optionRows
     .map((row) => {
-      const names = [row.flag && flagWithValue(row), row.env].filter((name) => name).join(', ');
+      const names = [row.flag && flagUsage(row), row.env].filter((name) => name).join(', ');
       const used = commandsOf(row);
       const commands =
         used.length === 1 && used[0] === 'serve'
@@ -49,7 +49,7 @@ export function settingsHelp(): string {
 export function readmeSettingsTable(): string {
   const rows = optionRows.map((row: Option<unknown>) => [
     row.doc,
-    row.flag === undefined ? '' : `\`${flagWithValue(row)}\``,
+    row.flag === undefined ? '' : `\`${flagUsage(row)}\``,
     row.env === undefined ? '' : `\`${row.env}\``,
     describeDefault(row),
   ]);

@@ -31,6 +31,7 @@ export const allCommands = [
   'backup',
   'restore',
   'kek',
+  'operators',
 ] as const;
 export type CommandName = (typeof allCommands)[number];
 
@@ -46,8 +47,8 @@ export interface Option<T> {
   metavar?: string;
   /** The flag may be given several times (values are collected). */
   multiple?: true;
-  /** A flag without a value (`--reuse-tokens`); its environment variable takes `1`/`0`. */
-  boolean?: true;
+  /** The flag is a switch, given alone (`--metrics-client-labels`); its variable says true/false. */
+  switch?: true;
   /** Environment variable; undefined when the option has none. */
   env?: string;
   /** False: not settable from a configuration file (secrets, things read before start-up). */
@@ -99,7 +100,7 @@ export interface Sources {
   /** Typed values from an embedder (`loadConfig`'s overrides); they win over everything. */
   overrides?: Readonly<Record<string, unknown>>;
   /** Parsed command-line flags by flag name without dashes (`port`, `trusted-proxy`). */
-  flags?: Readonly<Record<string, string | boolean | Array<string | boolean> | undefined>>;
+  flags?: Readonly<Record<string, string | boolean | readonly (string | boolean)[] | undefined>>;
   env?: NodeJS.ProcessEnv;
   /** A configuration file's top-level table, by snake_case key. */
   file?: Readonly<Record<string, unknown>>;
@@ -161,15 +162,6 @@ function text(raw: Raw): string {
 }
 
 export const string = (raw: Raw): string => text(raw);
-
-/** A bare flag (`true`), or `1`/`true`/`0`/`false` from the environment or a file. */
-export function flag(raw: Raw): boolean {
-  if (typeof raw === 'boolean') return raw;
-  const value = text(raw).toLowerCase();
-  if (value === '1' || value === 'true') return true;
-  if (value === '0' || value === 'false') return false;
-  throw new InvalidValue(`must be 1 or 0, got ${JSON.stringify(raw)}`);
-}
 
 /** `Number()` semantics, an integer from min to max. */
 export function integer(min: number, max: number): (raw: Raw) => number {

@@ -1,10 +1,12 @@
 import { signingAlgorithms, type SigningAlgorithm } from '@tessera/protocol';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { ClaimsError, validScopeClaims, type ScopeClaims } from '../claims/extra-claims.js';
 import { defaultFailureLimits } from '../client-auth/failure-limiter.js';
+import { isAdminRole, type AdminRole } from '../endpoints/admin/admin-roles.js';
 import {
   allCommands,
   commandsOf,
-  flag,
   integer,
   InvalidValue,
   list,
@@ -41,6 +43,46 @@ const issuer = (raw: Raw): string => {
     );
   }
   return value;
+};
+
+// --- issue 20 parsers --------------------------------------------------------------------
+const loopbackHosts = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+
+/** An OpenID Provider's issuer: https, or http on a loopback host (tests, local set-ups). */
+const oidcIssuer = (raw: Raw): string => {
+  const value = string(raw);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidValue(`must be an https URL, got ${JSON.stringify(value)}`);
+  }
+  if (url.search || url.hash || !(url.protocol === 'https:' || url.protocol === 'http:'))
+    throw new InvalidValue(
+      `must be an https URL without query or fragment, got ${JSON.stringify(value)}`,
+    );
+  if (url.protocol === 'http:' && !loopbackHosts.test(url.hostname))
+    throw new InvalidValue(
+      `must be https (http only on a loopback host), got ${JSON.stringify(value)}`,
+    );
+  return value;
+};
+
+/** `GROUP=ROLE` entries; the last one for a group wins. */
+/** Embedders may pass `[group, role]` pairs instead of text. */
+const roleMappings = (raw: Raw): Array<[string, AdminRole]> =>
+  (Array.isArray(raw) ? (raw as readonly unknown[]) : list(raw)).map((entry) =>
+    roleMapping(Array.isArray(entry) ? entry.join('=') : String(entry)),
+  );
+
+const roleMapping = (entry: string): [string, AdminRole] => {
+  const at = entry.lastIndexOf('=');
+  const [group, role] = [entry.slice(0, at), entry.slice(at + 1)];
+  if (at < 1 || !isAdminRole(role))
+    throw new InvalidValue(
+      `entries must be GROUP=ROLE with ROLE viewer, operator or admin, got ${JSON.stringify(entry)}`,
+    );
+  return [group, role];
 };
 
 const proxies = (raw: Raw): string[] => {
@@ -84,6 +126,59 @@ const redisUrl = (raw: Raw): string => {
   if (protocol !== 'redis:' && protocol !== 'rediss:')
     throw new InvalidValue(`must be a redis:// or rediss:// URL, got a ${protocol} URL`);
   return value;
+};
+
+const scopeClaimsFile = (raw: Raw): ScopeClaims => {
+  const path = string(raw);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InvalidValue(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return validScopeClaims(JSON.parse(text));
+  } catch (error) {
+    if (error instanceof SyntaxError) throw new InvalidValue(`${path} is not JSON`);
+    if (error instanceof ClaimsError) throw new InvalidValue(`${path}: ${error.message}`);
+    throw error;
+  }
+};
+
+const hookUrl = (raw: Raw): string => {
+  const value = string(raw);
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hash)
+    throw new InvalidValue('must be an http(s) URL without fragment');
+  return value;
+};
+
+/** `HOST:PORT` (IPv6 in brackets: `[::1]:9090`). */
+const hostPort = (raw: Raw): { host: string; port: number } => {
+  // An embedder's typed override ({ host, port }) is taken as given.
+  const typed = raw as unknown as { host?: unknown; port?: unknown };
+  if (typeof typed === 'object' && typeof typed.host === 'string' && typeof typed.port === 'number')
+    return { host: typed.host, port: typed.port };
+  const value = string(raw);
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535)
+    throw new InvalidValue(`must be HOST:PORT, got ${JSON.stringify(value)}`);
+  return { host: match[1] ?? match[2]!, port };
+};
+
+/** A switch: the bare flag, or `true`/`false` (`1`/`0`, `on`/`off`, `yes`/`no`). */
+const onOff = (raw: Raw): boolean => {
+  if (typeof raw === 'boolean') return raw;
+  const value = string(raw).toLowerCase();
+  if (['true', '1', 'on', 'yes'].includes(value)) return true;
+  if (['false', '0', 'off', 'no'].includes(value)) return false;
+  throw new InvalidValue(`must be true or false, got ${JSON.stringify(value)}`);
 };
 
 const failures = (name: string, env: string, fallback: number, max: number, doc: string) =>
@@ -307,11 +402,11 @@ export const options = {
   reuseTokens: option<boolean>({
     name: 'reuseTokens',
     flag: '--reuse-tokens',
-    boolean: true,
+    switch: true,
     env: 'TESSERA_REUSE_TOKENS',
     default: false,
     doc: 'answer every client a still-fresh token again (half its lifetime left) instead of signing a new one',
-    parse: flag,
+    parse: onOff,
   }),
   tlsCert: option<string>({
     name: 'tlsCert',
@@ -355,6 +450,87 @@ export const options = {
     doc: 'header a trusted proxy puts the URL-encoded PEM client certificate in',
     parse: headerName,
   }),
+  // --- issue 20: people sign in to the console (OpenID Connect), roles, step-up ------------
+  consoleOidcIssuer: option<string>({
+    name: 'consoleOidcIssuer',
+    flag: '--console-oidc-issuer',
+    metavar: 'URL',
+    env: 'TESSERA_CONSOLE_OIDC_ISSUER',
+    defaultDoc: 'none: the console signs in with an admin client secret only',
+    doc: 'OpenID Provider people sign in to the console with (https; http only on a loopback host)',
+    parse: oidcIssuer,
+  }),
+  consoleOidcClientId: option<string>({
+    name: 'consoleOidcClientId',
+    flag: '--console-oidc-client-id',
+    metavar: 'ID',
+    env: 'TESSERA_CONSOLE_OIDC_CLIENT_ID',
+    defaultDoc: 'none',
+    doc: 'client_id of the console at the OpenID Provider (redirect_uri <issuer>/console/callback)',
+  }),
+  consoleOidcClientSecret: option<string>({
+    name: 'consoleOidcClientSecret',
+    env: 'TESSERA_CONSOLE_OIDC_CLIENT_SECRET',
+    file: false,
+    defaultDoc: 'none: a public client (PKCE only)',
+    doc: 'client secret of the console at the OpenID Provider (client_secret_basic)',
+  }),
+  consoleOidcRolesClaim: option<string>({
+    name: 'consoleOidcRolesClaim',
+    flag: '--console-oidc-roles-claim',
+    metavar: 'CLAIM',
+    env: 'TESSERA_CONSOLE_OIDC_ROLES_CLAIM',
+    default: 'groups',
+    doc: 'ID token claim (a list or a string) whose values --console-role maps to roles',
+  }),
+  consoleRoles: option<Array<[string, AdminRole]>>({
+    name: 'consoleRoles',
+    flag: '--console-role',
+    metavar: 'GROUP=ROLE',
+    multiple: true,
+    env: 'TESSERA_CONSOLE_ROLES',
+    defaultDoc: 'none',
+    doc: 'gives the members of GROUP a role: viewer, operator or admin (flag repeatable, variable comma-separated)',
+    parse: roleMappings,
+  }),
+  consoleSecretSignIn: option<boolean>({
+    name: 'consoleSecretSignIn',
+    flag: '--console-secret-sign-in',
+    metavar: 'on|off',
+    env: 'TESSERA_CONSOLE_SECRET_SIGN_IN',
+    default: true,
+    defaultDoc: '`on`',
+    doc: "whether the console offers sign-in with an admin client's secret",
+    // Embedders may pass a boolean.
+    parse: (raw) => (typeof raw === 'boolean' ? raw : oneOf(['on', 'off'])(raw) === 'on'),
+  }),
+  consoleRequireAcr: option<string>({
+    name: 'consoleRequireAcr',
+    flag: '--console-require-acr',
+    metavar: 'VALUE',
+    env: 'TESSERA_CONSOLE_REQUIRE_ACR',
+    defaultDoc: 'none',
+    doc: 'acr_values asked for at sign-in; admin actions need an ID token with this acr (step-up, MFA)',
+  }),
+  consoleSessionIdle: option<number>({
+    name: 'consoleSessionIdle',
+    flag: '--console-session-idle',
+    metavar: 'SECONDS',
+    env: 'TESSERA_CONSOLE_SESSION_IDLE',
+    default: 1800,
+    doc: 'a console session ends after this long without a request (s)',
+    parse: wholeNumber(60, 86400),
+  }),
+  consoleSessionMax: option<number>({
+    name: 'consoleSessionMax',
+    flag: '--console-session-max',
+    metavar: 'SECONDS',
+    env: 'TESSERA_CONSOLE_SESSION_MAX',
+    default: 43200,
+    doc: 'a console session ends this long after sign-in, however active (s)',
+    parse: wholeNumber(60, 604800),
+  }),
+  // --- end of issue 20 ----------------------------------------------------------------------
   logLevel: option<string>({
     name: 'logLevel',
     env: 'TESSERA_LOG_LEVEL',
@@ -391,6 +567,96 @@ export const options = {
     // Only reported in the start-up log; libuv itself decides what it accepts.
     parse: (raw) => Number(raw) || 4,
   }),
+  // Issue 19: claims and the token hook.
+  scopeClaims: option<ScopeClaims>({
+    name: 'scopeClaims',
+    flag: '--scope-claims',
+    metavar: 'FILE',
+    env: 'TESSERA_SCOPE_CLAIMS',
+    defaultDoc: 'none',
+    doc: 'JSON file: scope name → claims added to tokens granting it (a client’s own win)',
+    parse: scopeClaimsFile,
+  }),
+  tokenHook: option<string>({
+    name: 'tokenHook',
+    flag: '--token-hook',
+    metavar: 'URL',
+    env: 'TESSERA_TOKEN_HOOK',
+    defaultDoc: 'none',
+    doc: 'URL POSTed (signed) before each token is signed; may add claims, narrow, deny',
+    parse: hookUrl,
+  }),
+  tokenHookSecret: option<string>({
+    name: 'tokenHookSecret',
+    env: 'TESSERA_TOKEN_HOOK_SECRET',
+    // A secret: from the environment only, never a flag or a file.
+    file: false,
+    defaultDoc: 'none (required with a token hook)',
+    doc: 'HMAC-SHA256 key of the token hook’s `Tessera-Signature` header',
+  }),
+  tokenHookTimeout: option<number>({
+    name: 'tokenHookTimeout',
+    flag: '--token-hook-timeout',
+    metavar: 'MS',
+    env: 'TESSERA_TOKEN_HOOK_TIMEOUT',
+    default: 300,
+    doc: 'longest the token hook may take to answer (ms)',
+    parse: integer(1, 60_000),
+  }),
+  tokenHookFailure: option<'deny' | 'allow'>({
+    name: 'tokenHookFailure',
+    flag: '--token-hook-failure',
+    metavar: 'MODE',
+    env: 'TESSERA_TOKEN_HOOK_FAILURE',
+    default: 'deny',
+    doc: 'when the hook fails: `deny` (503) or `allow` (the token without its changes)',
+    parse: oneOf(['deny', 'allow'] as const),
+  }),
+  // ── Issue 16 (security round two): assertion policy and /metrics exposure. ──
+  assertionAudience: option<'issuer' | 'any'>({
+    name: 'assertionAudience',
+    flag: '--assertion-audience',
+    metavar: 'MODE',
+    env: 'TESSERA_ASSERTION_AUDIENCE',
+    default: 'issuer',
+    doc: '`aud` a `private_key_jwt` assertion may name: `issuer` exactly (FAPI 2.0), or `any` (the issuer or the token endpoint URL, RFC 7523 §3)',
+    parse: oneOf(['issuer', 'any'] as const),
+  }),
+  assertionMaxLifetime: option<number>({
+    name: 'assertionMaxLifetime',
+    flag: '--assertion-max-lifetime',
+    metavar: 'SECONDS',
+    env: 'TESSERA_ASSERTION_MAX_LIFETIME',
+    default: 300,
+    doc: 'longest a `private_key_jwt` assertion may be valid, from now to `exp` (s)',
+    parse: integer(1, 86400),
+  }),
+  metricsListen: option<{ host: string; port: number }>({
+    name: 'metricsListen',
+    flag: '--metrics-listen',
+    metavar: 'HOST:PORT',
+    env: 'TESSERA_METRICS_LISTEN',
+    defaultDoc: 'on the main port',
+    doc: 'serve `/metrics` on this separate address only (then not on the main port)',
+    parse: hostPort,
+  }),
+  metricsToken: option<string>({
+    name: 'metricsToken',
+    env: 'TESSERA_METRICS_TOKEN',
+    // A secret: from the environment only, never a flag (visible in `ps`) or a file.
+    file: false,
+    defaultDoc: 'none: `/metrics` is open',
+    doc: '`/metrics` requires `Authorization: Bearer` with this token',
+  }),
+  metricsClientLabels: option<boolean>({
+    name: 'metricsClientLabels',
+    flag: '--metrics-client-labels',
+    switch: true,
+    env: 'TESSERA_METRICS_CLIENT_LABELS',
+    default: false,
+    doc: 'label token metrics with the `client_id` (off: client_ids are not published)',
+    parse: onOff,
+  }),
 } satisfies Record<string, Option<unknown>>;
 
 export type OptionName = keyof typeof options;
@@ -405,7 +671,7 @@ export function flagsFor(
   const flags: Record<string, { type: 'string' | 'boolean'; multiple?: true }> = {};
   for (const row of optionRows) {
     if (row.flag === undefined || !commandsOf(row).includes(command)) continue;
-    flags[row.flag.slice(2)] = row.boolean
+    flags[row.flag.slice(2)] = row.switch
       ? { type: 'boolean' }
       : row.multiple
         ? { type: 'string', multiple: true }

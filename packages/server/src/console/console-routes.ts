@@ -35,8 +35,9 @@ export const consoleSecurityHeaders: Readonly<Record<string, string>> = {
 
 /**
  * Serves the admin console: a few static files read once at start-up. The page signs in
- * with an admin client's credentials at the token endpoint and calls the admin API with the
- * token it gets; the server holds no console session.
+ * with an admin client's credentials at the token endpoint (the token stays in the page), or
+ * sends a person to the company's identity provider (sign-in-endpoints.ts), whose session the
+ * server holds.
  */
 export function consoleEndpoints(): Endpoint[] {
   const files = new Map<string, { body: Buffer; type: string }>();
@@ -68,7 +69,8 @@ export function consoleEndpoints(): Endpoint[] {
     {
       method: 'GET',
       paths: ['/console'],
-      summary: 'The admin console (HTML); signs in with an admin client at /oauth/token',
+      summary:
+        'The admin console (HTML); signs in people at /console/sign-in or an admin client at /oauth/token',
       caller: 'none',
       responses: { 200: { description: 'The console page', type: 'text/html' } },
       handle: () => send('index.html'),

@@ -30,8 +30,11 @@ export function authorizationServerMetadata(
     token_endpoint_auth_signing_alg_values_supported: assertionSigningAlgorithms,
     revocation_endpoint: `${issuer}${revocationPath}`,
     revocation_endpoint_auth_methods_supported: endpointMethods,
+    // RFC 8414 §2: required when the endpoint's methods include private_key_jwt (they do).
+    revocation_endpoint_auth_signing_alg_values_supported: assertionSigningAlgorithms,
     introspection_endpoint: `${issuer}${introspectionPath}`,
     introspection_endpoint_auth_methods_supported: endpointMethods,
+    introspection_endpoint_auth_signing_alg_values_supported: assertionSigningAlgorithms,
     access_token_signing_alg_values_supported: context.keys.algorithms,
     dpop_signing_alg_values_supported: dpopSigningAlgorithms,
     ...(mtls ? { tls_client_certificate_bound_access_tokens: true } : {}),

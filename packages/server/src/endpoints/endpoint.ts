@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { AuthenticatedClient } from '../client-auth/authenticate-client.js';
+import type { AdminCaller, AdminRole } from './admin/admin-roles.js';
 import type { BodyType, Params } from '../http/parse-params.js';
 import type { EndpointKind } from '../metrics/http-metrics.js';
 import type { Preset } from '../presets/preset.js';
@@ -15,6 +16,8 @@ export interface Answer {
   body?: unknown;
   /** Whose token was issued (metrics), when the handler knows. */
   clientId?: string | undefined;
+  /** `Set-Cookie` values (the console's session, issue 20). */
+  cookies?: readonly string[];
   /** An admin change to log (`action`, `target`, …) once it is done. */
   change?: Record<string, unknown>;
 }
@@ -29,8 +32,8 @@ export interface EndpointRequest {
   readonly query?: Record<string, unknown> | undefined;
   /** Path parameters (`:id`). */
   readonly path?: Record<string, string> | undefined;
-  /** The admin caller's client_id, set by the one admin hook before the handler runs. */
-  readonly actor?: string | undefined;
+  /** The admin caller (machine client or person), set by the one admin hook before the handler runs. */
+  readonly caller?: AdminCaller | undefined;
   /** Fastify's request, for the client-auth helpers that read one. */
   readonly host?: FastifyRequest | undefined;
 }
@@ -53,6 +56,8 @@ export interface Endpoint {
   summary: string;
   /** Who may call it: an OAuth client, a holder of an admin token, anyone. */
   caller: 'client' | 'admin' | 'none';
+  /** The admin role a `caller: 'admin'` endpoint needs (endpoints/admin/admin-roles.ts). */
+  role?: AdminRole;
   /**
    * `params`: an OAuth body (form, multipart or JSON, of `bodyTypes`, all when absent) parsed
    * into one flat map that refuses duplicates; such paths answer other methods 405.
@@ -78,6 +83,7 @@ export type AuthenticateClient = (
 
 export const str: JsonSchema = { type: 'string' };
 export const int: JsonSchema = { type: 'integer' };
+export const bool: JsonSchema = { type: 'boolean' };
 export const dateTime: JsonSchema = { type: 'string', format: 'date-time' };
 export const nullable = (schema: JsonSchema): JsonSchema => ({
   ...schema,

@@ -1,4 +1,5 @@
 import { OAuthError, type IntrospectionResponse } from '@tessera/protocol';
+import { isReservedClaim } from '../claims/extra-claims.js';
 import { requireIntrospectScope } from '../client-auth/authenticate-request.js';
 import type { TesseraContext } from '../context.js';
 import { noStoreHeaders } from '../http/error-reply.js';
@@ -14,7 +15,7 @@ export async function introspect(
   const inspection = await deps.inspector.inspect(token);
   if (!inspection.active) return { active: false };
   const { claims } = inspection;
-  return {
+  const answer: Record<string, unknown> = {
     active: true,
     ...(claims.scope === undefined ? {} : { scope: claims.scope }),
     client_id: claims.client_id,
@@ -26,7 +27,13 @@ export async function introspect(
     jti: claims.jti,
     token_type: claims.cnf?.jkt ? 'DPoP' : 'Bearer',
     ...(claims.cnf ? { cnf: claims.cnf } : {}),
-  } as IntrospectionResponse;
+  };
+  // The token's extra claims (issue 19): the client's, its scopes', the token hook's.
+  for (const name in claims) {
+    if (!isReservedClaim(name) && !(name in answer))
+      answer[name] = (claims as unknown as Record<string, unknown>)[name];
+  }
+  return answer as IntrospectionResponse;
 }
 
 export function introspectionEndpoint(

@@ -1,5 +1,6 @@
 import type { ServerConfig } from '../config.js';
 import { mediaTypes, type BodyType } from '../http/parse-params.js';
+import { roleScopes, type AdminRole } from './admin/admin-roles.js';
 import { json, object, str } from './endpoint.js';
 import type { Endpoint, JsonSchema, ResponseDoc } from './endpoint.js';
 import { tokenPath } from './discovery.js';
@@ -20,7 +21,7 @@ function clientSecurity({ preset }: Endpoint): Array<Record<string, string[]>> {
 }
 
 /** The error responses that come from how the table mounts an endpoint. */
-function mountedErrors({ caller, body }: Endpoint): Record<number, string> {
+function mountedErrors({ caller, body, role }: Endpoint): Record<number, string> {
   const errors: Record<number, string> = {};
   if (body || caller !== 'none') errors[503] = 'temporarily_unavailable';
   if (body) Object.assign(errors, { 400: 'invalid_request', 405: 'Not allowed', 413: 'Too large' });
@@ -28,7 +29,7 @@ function mountedErrors({ caller, body }: Endpoint): Record<number, string> {
   return Object.assign(errors, {
     400: 'invalid_request: a malformed Authorization header or input',
     401: 'No or invalid access token (RFC 6750)',
-    403: 'The token lacks the tessera:admin scope',
+    403: `The caller lacks the ${role} role (scope ${roleScopes[role!]}), or has no admin scope at all; or a console request failed the CSRF check`,
   });
 }
 
@@ -67,7 +68,14 @@ function operation(endpoint: Endpoint, path: string) {
     operationId: `${endpoint.method.toLowerCase()}${path.replace(/\W+(\w)?/g, (_, c = '') => c.toUpperCase())}`,
     summary: endpoint.summary,
     ...(caller === 'client' ? { security: clientSecurity(endpoint) } : {}),
-    ...(caller === 'admin' ? { security: [{ adminToken: ['tessera:admin'] }] } : {}),
+    ...(caller === 'admin'
+      ? {
+          // The role, and the scope that grants it to a machine client; a person's session
+          // cookie carries the role their identity provider's groups map to.
+          'x-tessera-role': endpoint.role,
+          security: [{ adminToken: [roleScopes[endpoint.role!]] }, { consoleSession: [] }],
+        }
+      : {}),
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(request?.body
       ? {
@@ -83,6 +91,19 @@ function operation(endpoint: Endpoint, path: string) {
     responses,
   };
 }
+
+const roleDocs: Record<AdminRole, string> = {
+  viewer: 'read clients, keys, activity and the audit trail, never a secret',
+  operator: 'also create, edit, disable and enable clients and rotate their secrets',
+  admin: 'also delete clients and rotate signing keys',
+};
+
+const adminScopeDocs: Record<string, string> = Object.fromEntries(
+  (Object.entries(roleScopes) as Array<[AdminRole, string]>).map(([role, scope]) => [
+    scope,
+    `The ${role} role: ${roleDocs[role]}`,
+  ]),
+);
 
 /** The OpenAPI 3.1 document of every endpoint in the table, as it is mounted. */
 export function openApiDocument(endpoints: readonly Endpoint[], issuer: string) {
@@ -120,8 +141,15 @@ export function openApiDocument(endpoints: readonly Endpoint[], issuer: string) 
         adminToken: {
           type: 'oauth2',
           flows: {
-            clientCredentials: { tokenUrl, scopes: { 'tessera:admin': 'Manage clients and keys' } },
+            clientCredentials: { tokenUrl, scopes: adminScopeDocs },
           },
+        },
+        consoleSession: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'tessera_session',
+          description:
+            'A person signed in to the console (OpenID Connect); state-changing requests also send Tessera-CSRF equal to the tessera_csrf cookie and a same-origin Origin',
         },
       },
       schemas: sharedSchemas,

@@ -6,6 +6,16 @@ const tokenType = { enum: ['Bearer', 'DPoP'] };
 const authMethod = { enum: [...registeredAuthMethods] };
 const bool = { type: 'boolean' };
 const closed = <T extends object>(schema: T) => ({ ...schema, additionalProperties: false });
+const open = <T extends object>(schema: T) => ({
+  ...schema,
+  additionalProperties: { description: 'An extra claim of the token (issue 19)' },
+});
+/** Issue 19: a client's extra token claims. */
+const claims = {
+  type: 'object',
+  description:
+    'Extra claims in every token of the client; not iss, sub, aud, exp, nbf, iat, jti, client_id, scope, cnf, auth_time or acr; at most 4096 bytes serialised',
+};
 /** The client metadata of the non-secret methods and DPoP (RFC 7591, RFC 8705, RFC 9449). */
 const authConfig = {
   jwks: ref('JwkSet'),
@@ -31,8 +41,9 @@ export const sharedSchemas = {
   TokenResponse: closed(
     object({ access_token: str, token_type: tokenType, expires_in: int }, { scope: str }),
   ),
-  // RFC 7662 §2.2: an inactive token is `{active: false}` and nothing else.
-  Introspection: closed(
+  // RFC 7662 §2.2: an inactive token is `{active: false}` and nothing else. An active one
+  // also carries the token's extra claims (the client's, its scopes', the token hook's).
+  Introspection: open(
     object(
       { active: bool },
       {
@@ -51,6 +62,7 @@ export const sharedSchemas = {
       client_secret: { ...str, description: 'Import only' },
       ...authConfig,
       certificates: { ...list(str), description: 'self_signed_tls_client_auth: PEM' },
+      claims,
       ...quotaFields,
     },
   ),
@@ -64,6 +76,7 @@ export const sharedSchemas = {
       client_secret: { ...str, description: 'Only when just created' },
       secrets: list(ref('Secret')),
       ...authConfig,
+      claims,
       ...quotaFields,
     },
   ),
@@ -96,5 +109,8 @@ export const sharedSchemas = {
   AuditEntry: object({
     ...{ id: int, at: dateTime, actor: str, action: str },
     ...{ target: nullable(str), details: { type: 'object' } },
+    // Who, from where, in which request (issue 20): a person's issuer, subject and email.
+    person: nullable(object({ iss: str, sub: str }, { email: str })),
+    ...{ source_address: nullable(str), request_id: nullable(str) },
   }),
 };

@@ -13,6 +13,9 @@ import { isRfcCompatible, type Preset } from '../presets/preset.js';
 import { keyStoreUnavailable } from '../keys/key-store.js';
 import { TokenReuse } from '../tokens/token-reuse.js';
 import { tokenPath } from './discovery.js';
+import { addExtraClaims } from '../claims/extra-claims.js';
+import { applyHookChanges, type TokenHook } from '../claims/token-hook.js';
+import { requestIdOf } from '../http/request-id.js';
 import type { senderBinding, TokenTransport } from '../dpop/sender-binding.js';
 import { json, object, ref, str, type Answer, type Endpoint } from './endpoint.js';
 
@@ -23,16 +26,18 @@ export interface TokenDeps extends Pick<
 > {
   config: Pick<
     TesseraContext['config'],
-    'issuer' | 'defaultAudience' | 'defaultTokenTtl' | 'signingAlg' | 'reuseTokens'
+    'issuer' | 'defaultAudience' | 'defaultTokenTtl' | 'signingAlg' | 'scopeClaims' | 'reuseTokens'
   >;
   revocations: Pick<TesseraContext['revocations'], 'has'>;
+  /** Asked before each token is signed (issue 19); undefined when none is configured. */
+  tokenHook: TokenHook | undefined;
   keys: Pick<TesseraContext['keys'], 'signer'>;
   /** The request's sender facts: client certificate, DPoP proof, htu. */
   transport(request: IncomingMessage, path: string): TokenTransport;
-  /** The address failures are counted under (the peer, or behind a trusted proxy, the client). */
-  sourceAddress(request: IncomingMessage): string | undefined;
   /** Binds the token to the DPoP key or certificate the request came with. */
   bind: (client: ClientRecord, transport: TokenTransport) => ReturnType<typeof senderBinding>;
+  /** The address failures are counted against (the peer, or behind a trusted proxy its client). */
+  sourceAddress(request: IncomingMessage): string | undefined;
 }
 
 /** Parameters RFC 6749 §2.3.1 forbids in the request URI. */
@@ -54,6 +59,7 @@ async function issueToken(
   params: Params,
   sourceAddress: string | undefined,
   transport: TokenTransport,
+  request: IncomingMessage,
 ): Promise<Answer> {
   const grantType = params.get('grant_type');
   if (grantType === undefined)
@@ -89,10 +95,34 @@ async function issueToken(
     nowSeconds: context.nowSeconds(),
   });
   if (binding.cnf) grant.claims.cnf = binding.cnf;
-  // Issue 22: counted only now, after every check that can refuse; given back on failure.
+  const signer = context.keys.signer(context.config.signingAlg);
+  if (!signer)
+    throw new OAuthError('temporarily_unavailable', 'No signing key is active', { status: 503 });
+  const hook = context.tokenHook;
+  if (hook === undefined) {
+    addExtraClaims(grant.claims, grant.scope, client.claims, context.config.scopeClaims);
+  } else {
+    let changes = hook.ask({
+      client,
+      scope: grant.scope,
+      scopeText: grant.claims.scope,
+      aud: grant.claims.aud,
+      binding: binding.cnf,
+      sourceAddress,
+      requestId: requestIdOf(request),
+    });
+    if (changes instanceof Promise) changes = await changes;
+    if (changes !== undefined) applyHookChanges(grant, changes);
+    const { scopeClaims } = context.config;
+    addExtraClaims(grant.claims, grant.scope, client.claims, scopeClaims, changes?.claims);
+  }
+  // Issue 22: counted only now, after every check that can refuse (the hook's included);
+  // given back on failure.
   const admitted = context.quotas.admit(client);
   const ticket = admitted instanceof Promise ? await admitted : admitted;
   try {
+    // Looked up with the final scope and audience (after the hook); a reused token carries
+    // the claims it was signed with.
     const reuse = client.reuseTokens || context.config.reuseTokens;
     const reuseKey = reuse ? TokenReuse.key(client.clientId, grant.claims, binding.tokenType) : '';
     const reused = reuse
@@ -106,11 +136,6 @@ async function issueToken(
       accessToken = reused.accessToken;
       expiresIn = reused.expiresIn;
     } else {
-      const signer = context.keys.signer(context.config.signingAlg);
-      if (!signer)
-        throw new OAuthError('temporarily_unavailable', 'No signing key is active', {
-          status: 503,
-        });
       accessToken = await signer.sign(grant.claims).catch(keyStoreUnavailable);
       if (reuse) context.tokenReuse.remember(reuseKey, accessToken, grant.claims, client.updatedAt);
     }
@@ -203,6 +228,7 @@ function tokenEndpoint(deps: TokenDeps, path: string, preset: Preset | undefined
         request.params ?? new Map<string, string>(),
         deps.sourceAddress(raw),
         deps.transport(raw, path),
+        raw,
       );
     },
   };

@@ -2,6 +2,7 @@ import { OAuthError, formatScope, parseScope, type AccessTokenClaims } from '@te
 import { randomId128 } from '../lib/random-id.js';
 import type { Params } from '../http/parse-params.js';
 import type { ClientRecord } from '../store/contract.js';
+import { adminAudience, isAdminScope } from '../tokens/admin-audience.js';
 
 export const clientCredentialsGrant = 'client_credentials';
 
@@ -35,7 +36,7 @@ export function clientCredentials(
     );
   }
   const scope = resolveScope(client, params.get('scope'));
-  const audience = resolveAudience(client, params, context.defaultAudience);
+  const audience = resolveAudience(client, params, scope, context);
   const expiresIn = client.tokenTtl ?? context.defaultTokenTtl;
   const iat = context.nowSeconds;
   const claims: AccessTokenClaims = {
@@ -73,7 +74,8 @@ function resolveScope(client: ClientRecord, requested: string | undefined): stri
 function resolveAudience(
   client: ClientRecord,
   params: Params,
-  defaultAudience: string,
+  scope: readonly string[],
+  context: GrantContext,
 ): string | string[] {
   const resource = params.get('resource');
   const audience = params.get('audience');
@@ -81,8 +83,11 @@ function resolveAudience(
     throw new OAuthError('invalid_request', 'Send either resource or audience, not both');
   }
   const requested = resource ?? audience;
+  const admin = adminAudience(context.issuer);
   if (requested === undefined) {
-    if (client.audiences.length === 0) return defaultAudience;
+    // An admin token is for the admin API alone (see tokens/admin-audience.ts).
+    if (scope.some(isAdminScope)) return admin;
+    if (client.audiences.length === 0) return context.defaultAudience;
     return client.audiences.length === 1 ? client.audiences[0]! : [...client.audiences];
   }
   if (resource !== undefined && !isAbsoluteUri(resource)) {
@@ -91,7 +96,8 @@ function resolveAudience(
       'The resource parameter must be an absolute URI without a fragment',
     );
   }
-  if (!client.audiences.includes(requested)) {
+  const mayAskAdmin = requested === admin && client.scopes.some(isAdminScope);
+  if (!mayAskAdmin && !client.audiences.includes(requested)) {
     throw new OAuthError('invalid_target', 'The client may not request a token for this resource');
   }
   return requested;

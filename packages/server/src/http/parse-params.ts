@@ -40,6 +40,10 @@ export function parseJson(body: string): Params {
   }
   const params: Params = new Map();
   const seen = new Set<string>();
+  // JSON.parse keeps the last of repeated names; form and multipart refuse repeats, so must this.
+  const repeated = repeatedTopLevelKey(body, Object.keys(value).length);
+  if (repeated !== undefined)
+    throw invalid(`Parameter ${printable(repeated)} is included more than once`);
   for (const [name, item] of Object.entries(value)) {
     if (item === null || item === undefined) continue;
     if (typeof item === 'number' || typeof item === 'boolean')
@@ -48,6 +52,40 @@ export function parseJson(body: string): Params {
     else throw invalid(`Parameter ${printable(name)} must be a string`);
   }
   return params;
+}
+
+/**
+ * The first name the top-level object of `json` (already valid JSON) repeats, or undefined.
+ * One pass over the text counting top-level members; only when there are more members than
+ * distinct names (`distinct`, from the parsed object) are the names decoded to find which.
+ */
+export function repeatedTopLevelKey(json: string, distinct: number): string | undefined {
+  const keys: Array<[start: number, end: number]> = [];
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      const start = i;
+      for (i++; json.charCodeAt(i) !== 0x22; i++) if (json.charCodeAt(i) === 0x5c) i++;
+      if (depth === 1 && expectKey) {
+        keys.push([start, i + 1]);
+        expectKey = false;
+      }
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      depth++;
+      if (depth === 1) expectKey = c === 0x7b;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
+    else if (c === 0x2c /* , */ && depth === 1) expectKey = true;
+  }
+  if (keys.length <= distinct) return undefined;
+  const names = new Set<string>();
+  for (const [start, end] of keys) {
+    const name = JSON.parse(json.slice(start, end)) as string;
+    if (names.has(name)) return name;
+    names.add(name);
+  }
+  return undefined;
 }
 
 export async function parseMultipart(body: Buffer, contentType: string): Promise<Params> {

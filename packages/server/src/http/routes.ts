@@ -5,6 +5,7 @@ import type {
   FastifyRequest,
   preHandlerAsyncHookHandler,
 } from 'fastify';
+import { authorizeRole, type AdminCaller } from '../endpoints/admin/admin-roles.js';
 import type { Endpoint, EndpointRequest } from '../endpoints/endpoint.js';
 import type { EndpointKind } from '../metrics/http-metrics.js';
 import { ParameterError } from '../presets/parameter-error.js';
@@ -21,8 +22,8 @@ declare module 'fastify' {
     metricsKind?: EndpointKind | undefined;
   }
   interface FastifyRequest {
-    /** The admin caller's client_id, once the admin hook has let the request in. */
-    adminActor: string | undefined;
+    /** The admin caller, once the admin hook has let the request in. */
+    adminCaller: AdminCaller | undefined;
   }
 }
 
@@ -38,24 +39,44 @@ function endpointRequest(endpoint: Endpoint, request: FastifyRequest): EndpointR
     body: request.body,
     query: request.query as Record<string, unknown>,
     path: request.params as Record<string, string>,
-    actor: request.adminActor,
+    caller: request.adminCaller,
     host: request,
   };
 }
 
-function route(app: FastifyInstance, endpoint: Endpoint, adminHook: preHandlerAsyncHookHandler) {
+/** How the admin routes are guarded: who is calling (authentication), then what they may do. */
+export interface AdminGuard {
+  authenticate: (request: FastifyRequest) => Promise<AdminCaller>;
+  /** The `acr` an admin action of a person needs (`--console-require-acr`), if any. */
+  requireAcr?: () => string | undefined;
+}
+
+function route(
+  app: FastifyInstance,
+  endpoint: Endpoint,
+  adminHook: preHandlerAsyncHookHandler,
+  guard: AdminGuard,
+) {
   const { preset, bodyTypes, kind } = endpoint;
+  const { role } = endpoint;
+  if (endpoint.caller === 'admin' && role === undefined)
+    throw new Error(`${endpoint.method} ${endpoint.paths[0]} is an admin endpoint without a role`);
+  // Authorization is its own step after authentication: the route's role against the caller's.
+  const roleHook: preHandlerAsyncHookHandler = async (request) => {
+    authorizeRole(request.adminCaller!, role!, guard.requireAcr?.());
+  };
   for (const path of endpoint.paths) {
     app.route({
       method: endpoint.method,
       url: path,
       config: { preset, bodyTypes, metricsKind: kind },
-      ...(endpoint.caller === 'admin' ? { preHandler: adminHook } : {}),
+      ...(endpoint.caller === 'admin' ? { preHandler: [adminHook, roleHook] } : {}),
       handler: async function endpointHandler(request: FastifyRequest, reply: FastifyReply) {
         const answer = await endpoint.handle(endpointRequest(endpoint, request));
         if (answer.change) request.log.info(answer.change, 'admin change');
         reply.code(answer.status);
         if (answer.headers) reply.headers(answer.headers);
+        if (answer.cookies) reply.header('set-cookie', answer.cookies);
         return reply.send(answer.body);
       },
     });
@@ -79,19 +100,19 @@ function route(app: FastifyInstance, endpoint: Endpoint, adminHook: preHandlerAs
 
 /**
  * Mounts the endpoint table: each endpoint's routes, the 405 twins of the OAuth endpoints,
- * and one admin authentication hook (`authenticateAdmin` resolves the Authorization header to
- * the caller's client_id) for every `caller: 'admin'` route. OAuth endpoints take form,
+ * and for every `caller: 'admin'` route one admin authentication hook (`guard.authenticate`
+ * resolves the request to its caller) followed by the role check the endpoint declares. OAuth endpoints take form,
  * multipart and JSON bodies, parsed into one flat parameter map that refuses duplicates
  * before any protocol code sees it.
  */
 export function mountEndpoints(
   app: FastifyInstance,
   endpoints: readonly Endpoint[],
-  authenticateAdmin: (authorization: string | undefined) => Promise<string>,
+  guard: AdminGuard,
 ): void {
-  app.decorateRequest('adminActor', undefined);
+  app.decorateRequest('adminCaller', undefined);
   const adminHook: preHandlerAsyncHookHandler = async (request) => {
-    request.adminActor = await authenticateAdmin(request.headers.authorization);
+    request.adminCaller = await guard.authenticate(request);
   };
 
   void app.register(async (oauth) => {
@@ -121,7 +142,8 @@ export function mountEndpoints(
       },
     );
     for (const endpoint of endpoints)
-      if (endpoint.body === 'params') route(oauth, endpoint, adminHook);
+      if (endpoint.body === 'params') route(oauth, endpoint, adminHook, guard);
   });
-  for (const endpoint of endpoints) if (endpoint.body !== 'params') route(app, endpoint, adminHook);
+  for (const endpoint of endpoints)
+    if (endpoint.body !== 'params') route(app, endpoint, adminHook, guard);
 }

@@ -103,12 +103,36 @@ export class KekMismatchError extends Error {
   }
 }
 
+/** The key file is gone while the database holds data sealed under it. */
+export class KekMissingError extends Error {
+  readonly code = 'ERR_TESSERA_KEK_MISSING';
+  constructor(readonly keyFile: string) {
+    super(
+      `the key-encryption key file ${keyFile} is missing, but the database holds data sealed ` +
+        'under a key-encryption key (signing keys, the secret pepper). Restore that file from ' +
+        'your backup or set TESSERA_KEK to its key; no new key file was written.',
+    );
+    this.name = 'KekMissingError';
+  }
+}
+
 /**
  * `TESSERA_KEK` (32 bytes as base64, base64url or hex; several comma-separated, sealing key
  * first) wins; otherwise the key file (one key per line, sealing key first) is read, or
  * created with mode 0600 on first use.
  */
-export function loadKek(envValue: string | undefined, keyFile: string): KeyEncryptionKey {
+export function loadKek(
+  envValue: string | undefined,
+  keyFile: string,
+  options: {
+    /**
+     * Whether a missing key file may be created. False when the database already holds data
+     * sealed under some key-encryption key: a fresh key could open none of it, and writing one
+     * would only hide that the real key file is gone (issue 16).
+     */
+    create?: boolean;
+  } = {},
+): KeyEncryptionKey {
   if (envValue !== undefined && envValue !== '') {
     return new KeyEncryptionKey(
       envValue.split(',').map((part) => decodeKek(part.trim(), 'TESSERA_KEK')),
@@ -116,6 +140,7 @@ export function loadKek(envValue: string | undefined, keyFile: string): KeyEncry
   }
   const fromFile = () => readKeyFile(keyFile);
   if (existsSync(keyFile)) return new KeyEncryptionKey(fromFile(), fromFile);
+  if (options.create === false) throw new KekMissingError(keyFile);
   mkdirSync(dirname(keyFile), { recursive: true });
   const key = randomBytes(32);
   try {

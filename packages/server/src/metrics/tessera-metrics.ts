@@ -46,6 +46,8 @@ export class TesseraMetrics {
   readonly introspections = new CountTable();
   /** Failed store calls by operation. */
   readonly storeErrors = new CountTable();
+  /** Token hook calls that gave no usable answer, by reason (issue 19). */
+  readonly tokenHookFailures = new CountTable();
   readonly tokenLatency = new LatencyHistogram(
     'tessera_token_request_duration_seconds',
     'Token endpoint response time, from request received to response sent',
@@ -53,7 +55,11 @@ export class TesseraMetrics {
   readonly activity = new ActivityTracker();
   #sources: MetricSources | undefined;
 
-  constructor(readonly nowSeconds: () => number) {
+  constructor(
+    readonly nowSeconds: () => number,
+    /** `--metrics-client-labels`: publish the per-client gauges (client_ids). Default off. */
+    clientLabels = false,
+  ) {
     const registry = this.registry;
     this.lockouts = new Counter({
       name: 'tessera_auth_lockouts_total',
@@ -93,6 +99,10 @@ export class TesseraMetrics {
       help: 'Failed store calls by operation',
       labels: ['operation'],
     });
+    fromTable(registry, this.tokenHookFailures, 'tessera_token_hook_failures_total', {
+      help: 'Token hook calls without a usable answer, by reason (timeout, connection, status, too_large, malformed)',
+      labels: ['reason'],
+    });
 
     const sources = () => this.#sources;
     new Gauge({
@@ -130,6 +140,8 @@ export class TesseraMetrics {
       },
     });
     const activity = this.activity;
+    // client_ids are identifiers an outsider can aim at (issue 16): off unless switched on.
+    if (!clientLabels) return;
     for (const [name, help, field] of [
       ['tessera_client_tokens_issued_24h', 'Tokens issued over the last 24 h', 'issued'],
       ['tessera_client_auth_failures_24h', 'Failed authentications over the last 24 h', 'failed'],

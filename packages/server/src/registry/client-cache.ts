@@ -4,12 +4,17 @@ import type { ClientRecord, Store } from '../store/contract.js';
 export interface ClientCacheOptions {
   /** Most clients kept in memory. */
   capacity?: number;
-  /** How long an unknown client_id is remembered as unknown (ms). */
+  /**
+   * How long an unknown client_id is remembered as unknown (ms); also how often a known
+   * client is read again after a wrong secret ({@link ClientCache.refresh}).
+   */
   negativeTtlMs?: number;
+  /** Most unknown ids remembered, apart from the clients so a flood never evicts them. */
+  negativeCapacity?: number;
   now?: () => number;
 }
 
-type Entry = { client: ClientRecord } | { missingUntil: number };
+type Entry = { client: ClientRecord; checkedAt: number };
 
 /**
  * Clients in memory, so the token hot path reads no database for a known client. The store's
@@ -19,6 +24,8 @@ type Entry = { client: ClientRecord } | { missingUntil: number };
 export class ClientCache {
   readonly #store: Store;
   readonly #entries: LruMap<string, Entry>;
+  /** Unknown ids and until when they count as unknown: bounded, separate from the clients. */
+  readonly #missing: LruMap<string, number>;
   readonly #inFlight = new Map<string, Promise<ClientRecord | undefined>>();
   readonly #negativeTtlMs: number;
   readonly #now: () => number;
@@ -32,6 +39,7 @@ export class ClientCache {
   constructor(store: Store, options: ClientCacheOptions = {}) {
     this.#store = store;
     this.#entries = new LruMap(options.capacity ?? 100_000);
+    this.#missing = new LruMap(options.negativeCapacity ?? 10_000);
     this.#negativeTtlMs = options.negativeTtlMs ?? 1_000;
     this.#now = options.now ?? Date.now;
   }
@@ -39,14 +47,28 @@ export class ClientCache {
   /** The cached client without touching the store, or `undefined` when it must be loaded. */
   peek(clientId: string): ClientRecord | null | undefined {
     const entry = this.#entries.get(clientId);
-    if (!entry) return undefined;
-    if ('client' in entry) {
+    if (entry) {
       this.hits += 1;
       return entry.client;
     }
-    if (entry.missingUntil <= this.#now()) return undefined;
+    const missingUntil = this.#missing.get(clientId);
+    if (missingUntil === undefined || missingUntil <= this.#now()) return undefined;
     this.hits += 1;
     return null;
+  }
+
+  /**
+   * The failure path's constant cost (issue 16): after a wrong secret, a cached client is
+   * read again, at most once per negative TTL, exactly as an unknown id is read at most once
+   * per negative TTL. So an id costs one store read per window on the failure path whether or
+   * not it exists, and timing does not tell them apart. It also finds a secret rotated by
+   * another process before its change notice arrives.
+   */
+  async refresh(clientId: string): Promise<ClientRecord | undefined> {
+    const entry = this.#entries.peek(clientId);
+    if (!entry || entry.checkedAt + this.#negativeTtlMs > this.#now()) return this.get(clientId);
+    this.invalidate(clientId);
+    return this.get(clientId);
   }
 
   async get(clientId: string): Promise<ClientRecord | undefined> {
@@ -63,16 +85,24 @@ export class ClientCache {
   invalidate(clientId: string): void {
     this.#generation += 1;
     this.#entries.delete(clientId);
+    this.#missing.delete(clientId);
   }
 
   /** Replaces an entry with what a write in this process just committed. */
   put(client: ClientRecord): void {
-    this.#entries.set(client.clientId, { client });
+    this.#missing.delete(client.clientId);
+    this.#entries.set(client.clientId, { client, checkedAt: this.#now() });
   }
 
   clear(): void {
     this.#generation += 1;
     this.#entries.clear();
+    this.#missing.clear();
+  }
+
+  /** Unknown ids currently remembered (bounded by `negativeCapacity`). */
+  get unknownSize(): number {
+    return this.#missing.size;
   }
 
   get size(): number {
@@ -84,10 +114,9 @@ export class ClientCache {
     const generation = this.#generation;
     const client = await this.#store.getClient(clientId);
     if (generation !== this.#generation) return client;
-    this.#entries.set(
-      clientId,
-      client ? { client } : { missingUntil: this.#now() + this.#negativeTtlMs },
-    );
+    const now = this.#now();
+    if (client) this.#entries.set(clientId, { client, checkedAt: now });
+    else this.#missing.set(clientId, now + this.#negativeTtlMs);
     return client;
   }
 }

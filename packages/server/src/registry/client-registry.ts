@@ -13,6 +13,7 @@ import {
 import { clientCredentialsGrant } from '../grants/client-credentials.js';
 import { InvalidQuota, parseTokenQuota } from '../quotas/token-quota.js';
 import { usesSecret, validAuthConfig, type AuthConfigInput } from '../client-auth/auth-config.js';
+import { ClaimsError, validClaims } from '../claims/extra-claims.js';
 
 /** A request the registry refuses; its message names the offending field. */
 export class RegistryError extends Error {
@@ -32,6 +33,8 @@ export interface ClientInput extends AuthConfigInput {
   tokenTtl?: number | null | undefined;
   authMethod?: string | undefined;
   grantTypes?: string[] | undefined;
+  /** Extra token claims (issue 19); an update replaces the whole object. */
+  claims?: unknown;
   /** Import an existing client (migration): its id and secret instead of generated ones. */
   clientId?: string | undefined;
   clientSecret?: string | undefined;
@@ -50,18 +53,25 @@ const clientIdPattern = /^[\x20-\x7e]{1,200}$/;
 export class ClientRegistry {
   readonly #nowSeconds: () => number;
   readonly #actor: string | undefined;
+  readonly #about: Pick<AuditEntry, 'person' | 'sourceAddress' | 'requestId'>;
 
   /**
    * @param actor who makes the changes, for the audit log (e.g. `cli:alice`,
    *   `admin-api:<client_id>`); no audit entries are written without one.
+   * @param about the person, source address and request id the audit entries record.
    */
   constructor(
     private readonly store: Store,
     private readonly hasher: SecretHasher,
-    options: { nowSeconds?: (() => number) | undefined; actor?: string } = {},
+    options: {
+      nowSeconds?: (() => number) | undefined;
+      actor?: string;
+      about?: Pick<AuditEntry, 'person' | 'sourceAddress' | 'requestId'>;
+    } = {},
   ) {
     this.#nowSeconds = options.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
     this.#actor = options.actor;
+    this.#about = options.about ?? {};
   }
 
   private nowSeconds(): number {
@@ -74,7 +84,7 @@ export class ClientRegistry {
    */
   #audit(action: string, target: string, details: Record<string, unknown> = {}): AuditEntry[] {
     if (this.#actor === undefined) return [];
-    return [{ at: this.nowSeconds(), actor: this.#actor, action, target, details }];
+    return [{ at: this.nowSeconds(), actor: this.#actor, action, target, details, ...this.#about }];
   }
 
   /** Creates a client; the returned secret is the only copy that will ever exist. */
@@ -129,6 +139,7 @@ export class ClientRegistry {
       authMethod,
       authConfig,
       grantTypes: input.grantTypes ?? [clientCredentialsGrant],
+      claims: registryClaims(input.claims ?? {}),
       tokenQuota: validQuota(input.tokenQuota ?? null),
       reuseTokens: input.reuseTokens ?? false,
       secrets:
@@ -145,6 +156,7 @@ export class ClientRegistry {
         ...(record.tokenQuota ? { token_quota: record.tokenQuota } : {}),
         ...(record.reuseTokens ? { reuse_tokens: true } : {}),
         ...(Object.keys(authConfig).length > 0 ? { auth_config: authConfig } : {}),
+        ...(Object.keys(record.claims ?? {}).length > 0 ? { claims: record.claims } : {}),
         imported: input.clientSecret !== undefined,
       }),
     );
@@ -175,6 +187,7 @@ export class ClientRegistry {
     if (input.authMethod !== undefined) patch.authMethod = validAuthMethod(input.authMethod);
     if (input.grantTypes !== undefined) patch.grantTypes = input.grantTypes;
     if (input.status !== undefined) patch.status = input.status;
+    if (input.claims !== undefined) patch.claims = registryClaims(input.claims);
     if (input.tokenQuota !== undefined) patch.tokenQuota = validQuota(input.tokenQuota);
     if (input.reuseTokens !== undefined) patch.reuseTokens = input.reuseTokens;
     const authConfigKeys = [
@@ -323,6 +336,15 @@ function registryAuthConfig(method: RegisteredAuthMethod, input: AuthConfigInput
     return validAuthConfig(method, input);
   } catch (error) {
     throw new RegistryError((error as Error).message, 'invalid_client_metadata');
+  }
+}
+
+function registryClaims(claims: unknown) {
+  try {
+    return validClaims(claims);
+  } catch (error) {
+    if (!(error instanceof ClaimsError)) throw error;
+    throw new RegistryError(error.message, 'invalid_client_metadata');
   }
 }
 

@@ -34,6 +34,9 @@ export interface ClientAuthConfig {
   dpopBound?: boolean;
 }
 
+/** A client's extra token claims (issue 19): any JSON values, nested objects allowed. */
+export type ClientClaims = Record<string, unknown>;
+
 export type ClientStatus = 'active' | 'disabled';
 
 export interface SecretRecord {
@@ -60,6 +63,11 @@ export interface ClientRecord {
   /** Settings of `authMethod` (keys, certificate subject) and sender constraints; `{}` when none. */
   authConfig: ClientAuthConfig;
   grantTypes: string[];
+  /**
+   * Extra claims put into every access token of the client (and its introspection answer):
+   * a JSON object without the names Tessera owns; `{}` when none.
+   */
+  claims: ClientClaims;
   /** Issue 22: tokens allowed per window (`10/s,5000/d`, quotas/token-quota.ts); null = the server default. */
   tokenQuota: string | null;
   /** Issue 22: answer a still-fresh token again instead of signing a new one (or the server's `--reuse-tokens`). */
@@ -75,12 +83,15 @@ export interface SecretChange {
   remove?: string[];
 }
 
-/** A client to create; the timestamps default to now (a store copy passes the originals). */
+/**
+ * A client to create; the timestamps default to now (a store copy passes the originals), the
+ * claims to none, the quota to the server default, reuse to off.
+ */
 export type NewClient = Omit<
   ClientRecord,
-  'createdAt' | 'updatedAt' | 'tokenQuota' | 'reuseTokens'
+  'createdAt' | 'updatedAt' | 'claims' | 'tokenQuota' | 'reuseTokens'
 > &
-  Partial<Pick<ClientRecord, 'createdAt' | 'updatedAt' | 'tokenQuota' | 'reuseTokens'>>;
+  Partial<Pick<ClientRecord, 'createdAt' | 'updatedAt' | 'claims' | 'tokenQuota' | 'reuseTokens'>>;
 export type ClientPatch = Partial<
   Pick<
     ClientRecord,
@@ -92,6 +103,7 @@ export type ClientPatch = Partial<
     | 'authMethod'
     | 'authConfig'
     | 'grantTypes'
+    | 'claims'
     | 'tokenQuota'
     | 'reuseTokens'
   >
@@ -145,10 +157,44 @@ export type KeyPatch = { kid: string } & Partial<
 export interface AuditEntry {
   id?: number;
   at: number;
+  /** `cli:<user>`, `admin-api:<client_id>` or `person:<email or sub>`. */
   actor: string;
   action: string;
   target: string | null;
   details: Record<string, unknown>;
+  /** The person behind `actor` (the ID token's `iss`, `sub`, `email`), when a person acted. */
+  person?: AuditPerson | null;
+  /** The caller's address and the request id of the admin API request, when there was one. */
+  sourceAddress?: string | null;
+  requestId?: string | null;
+}
+
+/** A person as the audit log records one: the ID token's issuer, subject and email. */
+export interface AuditPerson {
+  iss: string;
+  sub: string;
+  email?: string | undefined;
+}
+
+/**
+ * A console session or a sign-in in progress, server-side. `id` is a SHA-256 of the opaque
+ * value in the browser's cookie, so the stored rows cannot be replayed as cookies.
+ */
+export interface ConsoleSessionRecord {
+  id: string;
+  kind: 'sign-in' | 'session';
+  data: Record<string, unknown>;
+  createdAt: number;
+  lastSeenAt: number;
+  /** The absolute end (epoch seconds): the maximum lifetime; idle expiry uses lastSeenAt. */
+  expiresAt: number;
+}
+
+/** A person given a console role in Tessera itself (`tessera operators add`). */
+export interface OperatorRecord {
+  email: string;
+  role: string;
+  createdAt: number;
 }
 
 export type ChangeKind = 'client' | 'key' | 'revocation' | 'setting';
@@ -238,7 +284,23 @@ export interface Store {
   prune(now: number, changesBefore: number): Promise<number>;
 
   appendAudit(entry: AuditEntry): Promise<void>;
-  listAudit(limit: number): Promise<AuditEntry[]>;
+  /**
+   * The newest `limit` entries, newest first; with `actor`, only those whose actor, person
+   * email or subject, or machine client_id is `actor`.
+   */
+  listAudit(limit: number, filter?: { actor?: string | undefined }): Promise<AuditEntry[]>;
+
+  // Console sessions (issue 20): pruned with the revocations once past expiresAt.
+  putConsoleSession(session: ConsoleSessionRecord): Promise<void>;
+  getConsoleSession(id: string): Promise<ConsoleSessionRecord | undefined>;
+  touchConsoleSession(id: string, lastSeenAt: number): Promise<void>;
+  /** Deletes the session; returns whether there was one (a sign-in is used once). */
+  deleteConsoleSession(id: string): Promise<boolean>;
+  // Operators kept in Tessera (`tessera operators …`).
+  listOperators(): Promise<OperatorRecord[]>;
+  getOperator(email: string): Promise<OperatorRecord | undefined>;
+  putOperator(operator: OperatorRecord): Promise<void>;
+  removeOperator(email: string): Promise<boolean>;
 
   /** The newest change's sequence number (0 when none): where a new cache starts following. */
   latestChange(): Promise<number>;

@@ -24,7 +24,7 @@ export class StoreNotEmptyError extends Error {
  * Copies everything from `source` into the empty `target` (another adapter, usually): settings
  * (the pepper stays sealed as it is, so every secret hash keeps matching under the same KEK),
  * signing keys (sealed private keys, states and schedule), clients with their secret hashes and
- * timestamps, live revocations and the audit log. Revocation sequence numbers are the
+ * timestamps, live revocations, the console's operator list and the audit log. Revocation sequence numbers are the
  * target's own, so revocation-feed cursors start over. Refuses a target that holds data.
  */
 export async function copyStore(source: Store, target: Store): Promise<CopyCounts> {
@@ -64,6 +64,8 @@ export async function copyStore(source: Store, target: Store): Promise<CopyCount
     await target.addRevocation(record);
     counts.revocations += 1;
   }
+  // The console's operator list goes along; its sessions do not (people sign in again).
+  for (const operator of await source.listOperators()) await target.putOperator(operator);
   const audit = await source.listAudit(auditLimit);
   for (const { id: _id, ...entry } of audit.reverse()) {
     await target.appendAudit(entry);

@@ -198,9 +198,44 @@ export const migrations: readonly Migration[] = [
     `,
     },
   },
-  // Issue 22 (token quotas and reuse): a self-contained entry; renumber freely on merge.
+  // Issue 19: per-client claims, a JSON object added to every token of the client.
   {
     version: 5,
+    name: 'client claims (extra token claims)',
+    sql: {
+      sqlite: `ALTER TABLE clients ADD COLUMN claims TEXT NOT NULL DEFAULT '{}';`,
+      postgres: `ALTER TABLE clients ADD COLUMN claims jsonb NOT NULL DEFAULT '{}';`,
+    },
+  },
+  // --- issue 20: people (console sign-in, operators, per-person audit) ---------------------
+  {
+    version: 6,
+    name: 'console sessions, operators, and who did it in the audit log',
+    sql: `
+      CREATE TABLE console_sessions (
+        id           text PRIMARY KEY,
+        kind         text NOT NULL,
+        data         text NOT NULL,
+        created_at   bigint NOT NULL,
+        last_seen_at bigint NOT NULL,
+        expires_at   bigint NOT NULL
+      );
+      CREATE INDEX console_sessions_expires ON console_sessions (expires_at);
+      CREATE TABLE operators (
+        email      text PRIMARY KEY,
+        role       text NOT NULL,
+        created_at bigint NOT NULL
+      );
+      ALTER TABLE audit_log ADD COLUMN actor_issuer text;
+      ALTER TABLE audit_log ADD COLUMN actor_subject text;
+      ALTER TABLE audit_log ADD COLUMN actor_email text;
+      ALTER TABLE audit_log ADD COLUMN source_address text;
+      ALTER TABLE audit_log ADD COLUMN request_id text;
+    `,
+  },
+  // Issue 22 (token quotas and reuse).
+  {
+    version: 7,
     name: 'client token quota and token reuse',
     sql: `
       ALTER TABLE clients ADD COLUMN token_quota text;

@@ -1,5 +1,7 @@
 import type {
   AuditEntry,
+  ConsoleSessionRecord,
+  OperatorRecord,
   ClientRecord,
   KeyRecord,
   NewClient,
@@ -22,6 +24,7 @@ export interface ClientRow {
   auth_method: ClientRecord['authMethod'];
   auth_config: string;
   grant_types: string;
+  claims: string;
   created_at: number;
   updated_at: number;
   /** Issue 22: `10/s,5000/d` or null (the server default). */
@@ -61,6 +64,11 @@ export interface AuditRow {
   action: string;
   target: string | null;
   details: string;
+  actor_issuer: string | null;
+  actor_subject: string | null;
+  actor_email: string | null;
+  source_address: string | null;
+  request_id: string | null;
 }
 
 /** A revocation joined with its newest change sequence number (the feed's cursor). */
@@ -86,6 +94,7 @@ const clientColumns: {
   authMethod: ['auth_method'],
   authConfig: ['auth_config', JSON.stringify],
   grantTypes: ['grant_types', JSON.stringify],
+  claims: ['claims', JSON.stringify],
   tokenQuota: ['token_quota'],
   reuseTokens: ['reuse_tokens', (value: boolean) => (value ? 1 : 0)],
 };
@@ -114,6 +123,7 @@ export function toClient(row: ClientRow, secrets: readonly SecretRow[]): ClientR
     authMethod: row.auth_method,
     authConfig: JSON.parse(row.auth_config) as ClientRecord['authConfig'],
     grantTypes: JSON.parse(row.grant_types) as string[],
+    claims: JSON.parse(row.claims) as ClientRecord['claims'],
     tokenQuota: row.token_quota ?? null,
     reuseTokens: Number(row.reuse_tokens ?? 0) === 1,
     secrets: secrets.map(toSecret),
@@ -177,11 +187,23 @@ export function toKey(row: KeyRow): KeyRecord {
   return key;
 }
 
-export const insertAuditSql =
-  'INSERT INTO audit_log (at, actor, action, target, details) VALUES (?, ?, ?, ?, ?)';
+export const insertAuditSql = `INSERT INTO audit_log
+  (at, actor, action, target, details, actor_issuer, actor_subject, actor_email, source_address, request_id)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 export function auditParams(entry: AuditEntry): unknown[] {
-  return [entry.at, entry.actor, entry.action, entry.target, JSON.stringify(entry.details)];
+  return [
+    entry.at,
+    entry.actor,
+    entry.action,
+    entry.target,
+    JSON.stringify(entry.details),
+    entry.person?.iss ?? null,
+    entry.person?.sub ?? null,
+    entry.person?.email ?? null,
+    entry.sourceAddress ?? null,
+    entry.requestId ?? null,
+  ];
 }
 
 export function toAudit(row: AuditRow): AuditEntry {
@@ -192,8 +214,52 @@ export function toAudit(row: AuditRow): AuditEntry {
     action: row.action,
     target: row.target,
     details: JSON.parse(row.details) as AuditEntry['details'],
+    // Only what was recorded: entries from before issue 20 (and CLI entries) have none.
+    ...(row.actor_issuer !== null && row.actor_subject !== null
+      ? {
+          person: {
+            iss: row.actor_issuer,
+            sub: row.actor_subject,
+            ...(row.actor_email === null ? {} : { email: row.actor_email }),
+          },
+        }
+      : {}),
+    ...(row.source_address === null ? {} : { sourceAddress: row.source_address }),
+    ...(row.request_id === null ? {} : { requestId: row.request_id }),
   };
 }
+
+export interface ConsoleSessionRow {
+  id: string;
+  kind: ConsoleSessionRecord['kind'];
+  data: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+}
+
+export function toConsoleSession(row: ConsoleSessionRow): ConsoleSessionRecord {
+  return {
+    id: row.id,
+    kind: row.kind,
+    data: JSON.parse(row.data) as ConsoleSessionRecord['data'],
+    createdAt: Number(row.created_at),
+    lastSeenAt: Number(row.last_seen_at),
+    expiresAt: Number(row.expires_at),
+  };
+}
+
+export interface OperatorRow {
+  email: string;
+  role: string;
+  created_at: number;
+}
+
+export const toOperator = (row: OperatorRow): OperatorRecord => ({
+  email: row.email,
+  role: row.role,
+  createdAt: Number(row.created_at),
+});
 
 export function toRevocation(row: RevocationRow): SequencedRevocation {
   return {

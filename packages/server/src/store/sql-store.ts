@@ -23,9 +23,11 @@ import type {
   ChangeKind,
   ClientPatch,
   ClientRecord,
+  ConsoleSessionRecord,
   KeyPatch,
   KeyRecord,
   NewClient,
+  OperatorRecord,
   RevocationRecord,
   SecretChange,
   SequencedRevocation,
@@ -42,10 +44,14 @@ import {
   secretParams,
   toAudit,
   toClient,
+  toConsoleSession,
+  toOperator,
   toKey,
   toRevocation,
   type AuditRow,
   type ClientRow,
+  type ConsoleSessionRow,
+  type OperatorRow,
   type KeyRow,
   type RevocationRow,
   type SecretRow,
@@ -123,7 +129,11 @@ export class SqlStore implements Store {
     const now = nowSeconds();
     const columns: Array<[string, unknown]> = [
       ['client_id', client.clientId],
-      ...clientAssignments({ ...client, authConfig: client.authConfig ?? {} }),
+      ...clientAssignments({
+        ...client,
+        authConfig: client.authConfig ?? {},
+        claims: client.claims ?? {},
+      }),
       ['created_at', client.createdAt ?? now],
       ['updated_at', client.updatedAt ?? now],
     ];
@@ -321,6 +331,7 @@ export class SqlStore implements Store {
   async prune(now: number, changesBefore: number): Promise<number> {
     return this.#db.transaction(async (tx) => {
       const revocations = await tx.run('DELETE FROM revocations WHERE expires_at < ?', [now]);
+      await tx.run('DELETE FROM console_sessions WHERE expires_at < ?', [now]);
       // Keep change rows that still name a live revocation: feed cursors count in them.
       await tx.run(
         `DELETE FROM changes WHERE at < ?
@@ -335,10 +346,91 @@ export class SqlStore implements Store {
     await this.#db.transaction((tx) => tx.run(insertAuditSql, auditParams(entry)));
   }
 
-  async listAudit(limit: number): Promise<AuditEntry[]> {
-    return (
-      await this.#db.all<AuditRow>('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?', [limit])
-    ).map(toAudit);
+  async listAudit(
+    limit: number,
+    filter: { actor?: string | undefined } = {},
+  ): Promise<AuditEntry[]> {
+    const { actor } = filter;
+    const rows =
+      actor === undefined
+        ? await this.#db.all<AuditRow>('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?', [limit])
+        : await this.#db.all<AuditRow>(
+            `SELECT * FROM audit_log
+              WHERE actor = ? OR actor = ? OR actor_email = ? OR actor_subject = ?
+              ORDER BY id DESC LIMIT ?`,
+            [actor, `admin-api:${actor}`, actor, actor, limit],
+          );
+    return rows.map(toAudit);
+  }
+
+  // --- console sessions and operators (issue 20) ----------------------------------------
+  async putConsoleSession(session: ConsoleSessionRecord): Promise<void> {
+    await this.#db.transaction((tx) =>
+      tx.run(
+        `INSERT INTO console_sessions (id, kind, data, created_at, last_seen_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+        [
+          session.id,
+          session.kind,
+          JSON.stringify(session.data),
+          session.createdAt,
+          session.lastSeenAt,
+          session.expiresAt,
+        ],
+      ),
+    );
+  }
+
+  async getConsoleSession(id: string): Promise<ConsoleSessionRecord | undefined> {
+    const [row] = await this.#db.all<ConsoleSessionRow>(
+      'SELECT * FROM console_sessions WHERE id = ?',
+      [id],
+    );
+    return row && toConsoleSession(row);
+  }
+
+  async touchConsoleSession(id: string, lastSeenAt: number): Promise<void> {
+    await this.#db.transaction((tx) =>
+      tx.run('UPDATE console_sessions SET last_seen_at = ? WHERE id = ?', [lastSeenAt, id]),
+    );
+  }
+
+  async deleteConsoleSession(id: string): Promise<boolean> {
+    const deleted = await this.#db.transaction((tx) =>
+      tx.run('DELETE FROM console_sessions WHERE id = ?', [id]),
+    );
+    return deleted > 0;
+  }
+
+  async listOperators(): Promise<OperatorRecord[]> {
+    return (await this.#db.all<OperatorRow>('SELECT * FROM operators ORDER BY email')).map(
+      toOperator,
+    );
+  }
+
+  async getOperator(email: string): Promise<OperatorRecord | undefined> {
+    const [row] = await this.#db.all<OperatorRow>('SELECT * FROM operators WHERE email = ?', [
+      email,
+    ]);
+    return row && toOperator(row);
+  }
+
+  async putOperator(operator: OperatorRecord): Promise<void> {
+    await this.#db.transaction(async (tx) => {
+      await tx.run('DELETE FROM operators WHERE email = ?', [operator.email]);
+      await tx.run('INSERT INTO operators (email, role, created_at) VALUES (?, ?, ?)', [
+        operator.email,
+        operator.role,
+        operator.createdAt,
+      ]);
+    });
+  }
+
+  async removeOperator(email: string): Promise<boolean> {
+    const deleted = await this.#db.transaction((tx) =>
+      tx.run('DELETE FROM operators WHERE email = ?', [email]),
+    );
+    return deleted > 0;
   }
 
   async latestChange(): Promise<number> {

@@ -17,6 +17,11 @@ const writes = new Set<keyof Store>([
   'addRevocation',
   'prune',
   'appendAudit',
+  'putConsoleSession',
+  'touchConsoleSession',
+  'deleteConsoleSession',
+  'putOperator',
+  'removeOperator',
 ]);
 
 export interface WriteHealth {

@@ -19,6 +19,8 @@ export function clientView(client: ClientRecord) {
     auth_method: client.authMethod,
     ...authConfigView(client.authConfig),
     grant_types: client.grantTypes,
+    // Shown when the client has some, like the auth settings above.
+    ...(Object.keys(client.claims).length > 0 ? { claims: client.claims } : {}),
     token_quota: client.tokenQuota,
     reuse_tokens: client.reuseTokens,
     created_at: iso(client.createdAt),
@@ -51,6 +53,9 @@ export function auditView(entry: AuditEntry) {
     action: entry.action,
     target: entry.target,
     details: entry.details,
+    person: entry.person ?? null,
+    source_address: entry.sourceAddress ?? null,
+    request_id: entry.requestId ?? null,
   };
 }
 

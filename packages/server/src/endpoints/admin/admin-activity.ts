@@ -26,6 +26,7 @@ export function adminActivityEndpoints(deps: AdminActivityDeps): Endpoint[] {
       summary:
         'Tokens issued and failed client authentications per second over the last 15 minutes (this process)',
       caller: 'admin',
+      role: 'viewer',
       request: {
         query: object(
           {},
@@ -77,6 +78,7 @@ export function adminActivityEndpoints(deps: AdminActivityDeps): Endpoint[] {
       summary:
         'Per-client tokens issued, failed authentications and last use over 24 hours (this process, the 10000 most recently active clients)',
       caller: 'admin',
+      role: 'viewer',
       responses: {
         200: json(
           'Clients with activity',

@@ -2,6 +2,7 @@ import { clientView } from '../../views/record-views.js';
 import type { TesseraContext } from '../../context.js';
 import { ClientRegistry } from '../../registry/client-registry.js';
 import { noStoreHeaders } from '../../http/error-reply.js';
+import { auditAbout } from './admin-audit.js';
 import { int, json, list, object, ref, str } from '../endpoint.js';
 import type { Endpoint, EndpointRequest } from '../endpoint.js';
 import {
@@ -25,7 +26,10 @@ export type AdminClientDeps = Pick<
 
 const client = json('The client (never its secret)', ref('Client'));
 const [notFound, invalid] = ['not_found', 'invalid_client_metadata'];
-const admin = { caller: 'admin' } as const;
+// The role each route needs: reading is viewer, changing is operator, deleting is admin.
+const viewer = { caller: 'admin', role: 'viewer' } as const;
+const operator = { caller: 'admin', role: 'operator' } as const;
+const admin = { caller: 'admin', role: 'admin' } as const;
 const id = (request: EndpointRequest) => request.path!.id!;
 
 /** The fields `clients create` and `clients update` share, from a JSON body. */
@@ -35,24 +39,29 @@ const clientFields = (body: Record<string, unknown>) => ({
   audiences: optionalStringList(body, 'audience'),
   tokenTtl: optionalInteger(body, 'token_ttl'),
   authMethod: optionalString(body, 'auth_method'),
+  // The registry checks it (a JSON object, no reserved names, at most 4,096 bytes).
+  claims: body.claims,
   tokenQuota: optionalNullableString(body, 'token_quota'),
   reuseTokens: optionalBoolean(body, 'reuse_tokens'),
 });
 
 /** The admin API's client routes: the HTTP twin of `tessera clients …`. */
 export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
-  const registryFor = (request: EndpointRequest) =>
-    new ClientRegistry(deps.store, deps.hasher, {
+  const registryFor = (request: EndpointRequest) => {
+    const { actor, ...about } = auditAbout(request);
+    return new ClientRegistry(deps.store, deps.hasher, {
       nowSeconds: deps.nowSeconds,
-      actor: `admin-api:${request.actor}`,
+      actor,
+      about,
     });
+  };
   // A write in this process must be seen by its own next token request at once.
   const refreshed = <T extends { clientId: string }>(record: T): T => {
     deps.clients.invalidate(record.clientId);
     return record;
   };
   const statusChanges = (['disable', 'enable'] as const).map((action): Endpoint => ({
-    ...admin,
+    ...operator,
     method: 'POST',
     paths: [`/admin/v1/clients/:id/${action}`],
     summary: `${action === 'enable' ? 'Enable' : 'Disable'} a client`,
@@ -73,7 +82,7 @@ export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
 
   return [
     {
-      ...admin,
+      ...viewer,
       method: 'GET',
       paths: ['/admin/v1/clients'],
       summary: 'List clients',
@@ -84,7 +93,7 @@ export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
       }),
     },
     {
-      ...admin,
+      ...operator,
       method: 'POST',
       paths: ['/admin/v1/clients'],
       summary: 'Create a client; the secret is in this response only',
@@ -115,7 +124,7 @@ export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
       },
     },
     {
-      ...admin,
+      ...viewer,
       method: 'GET',
       paths: ['/admin/v1/clients/:id'],
       summary: 'Show a client',
@@ -126,10 +135,11 @@ export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
       }),
     },
     {
-      ...admin,
+      ...operator,
       method: 'PATCH',
       paths: ['/admin/v1/clients/:id'],
-      summary: 'Update scopes, audience, lifetime, auth method or name',
+      summary:
+        'Update scopes, audience, lifetime, auth method, name, claims (replaced whole), token quota or reuse',
       request: { body: ref('ClientInput') },
       responses: { 200: client, 400: invalid, 404: notFound },
       async handle(request) {
@@ -146,7 +156,7 @@ export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
       },
     },
     {
-      ...admin,
+      ...viewer,
       method: 'GET',
       paths: ['/admin/v1/clients/:id/usage'],
       summary: "The client's token quota and each window's use (issue 22)",
@@ -184,7 +194,7 @@ export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
       },
     },
     {
-      ...admin,
+      ...operator,
       method: 'POST',
       paths: ['/admin/v1/clients/:id/rotate-secret'],
       summary: 'Issue a new secret; the previous one works for grace_seconds (default 86400)',

@@ -4,6 +4,7 @@ import type { TesseraContext } from '../../context.js';
 import { keyStoreUnavailable } from '../../keys/key-store.js';
 import { rotateKey } from '../../keys/rotate-key.js';
 import { int, json, list, object, ref, type Endpoint } from '../endpoint.js';
+import { auditAbout } from './admin-audit.js';
 import { objectBody, optionalInteger, optionalString } from './admin-input.js';
 
 export type AdminKeyDeps = Pick<TesseraContext, 'store' | 'keys' | 'nowSeconds'> & {
@@ -18,6 +19,7 @@ export function adminKeyEndpoints(deps: AdminKeyDeps): Endpoint[] {
       paths: ['/admin/v1/keys'],
       summary: 'Signing keys and their states',
       caller: 'admin',
+      role: 'viewer',
       responses: { 200: json('Keys', object({ keys: list(ref('Key')) })) },
       handle: () => ({ status: 200, body: { keys: deps.keys.records.map(keyView) } }),
     },
@@ -26,6 +28,7 @@ export function adminKeyEndpoints(deps: AdminKeyDeps): Endpoint[] {
       paths: ['/admin/v1/keys/rotate'],
       summary: 'Publish a new signing key; it signs after propagation_seconds',
       caller: 'admin',
+      role: 'admin',
       request: {
         body: {
           type: 'object',
@@ -62,7 +65,7 @@ export function adminKeyEndpoints(deps: AdminKeyDeps): Endpoint[] {
         ).catch(keyStoreUnavailable))!;
         await deps.store.appendAudit({
           at: now,
-          actor: `admin-api:${request.actor}`,
+          ...auditAbout(request),
           action: 'key.rotate',
           target: key.kid,
           details: { alg, propagation_seconds: propagation },
@@ -80,6 +83,7 @@ export function adminKeyEndpoints(deps: AdminKeyDeps): Endpoint[] {
       paths: ['/admin/v1/audit'],
       summary: 'Audit trail, newest first',
       caller: 'admin',
+      role: 'viewer',
       request: { query: object({}, { limit: { ...int, minimum: 1, maximum: 10000 } }) },
       responses: {
         200: json('Entries', object({ entries: list(ref('AuditEntry')) })),
