@@ -245,6 +245,15 @@ export function computeRatios(
       ),
     );
   }
+  // Issue 22: token reuse and quotas.
+  if (has('tessera-rs256-reuse')) {
+    const reuse = ok(targets, 'tessera-rs256-reuse')?.requestsPerSecond;
+    ratios.push(ratio('req/s: Tessera RS256 reusing tokens / signing each', reuse, rs?.requestsPerSecond, 3));
+    if (has('ceiling-nosign')) ratios.push(ratio('req/s: Tessera RS256 reusing tokens / no-signing HTTP floor', reuse, ok(targets, 'ceiling-nosign')?.requestsPerSecond, 0.5));
+  }
+  if (has('tessera-rs256-quota')) {
+    ratios.push(ratio('req/s: Tessera RS256 with a quota far above the load / without', ok(targets, 'tessera-rs256-quota')?.requestsPerSecond, rs?.requestsPerSecond, 0.95));
+  }
   // Issue 19: claims and the token hook against the plain figure of the same run.
   if (has('tessera-rs256-claims10')) {
     ratios.push(ratio('req/s: Tessera RS256 client with 10 claims / plain', ok(targets, 'tessera-rs256-claims10')?.requestsPerSecond, rs?.requestsPerSecond, 0.95));

@@ -28,7 +28,7 @@ const usage = `usage: npm run bench -- [options]
                        ceiling-es256 ceiling-eddsa tessera-rs256-100k tessera-rs256-2workers tessera-rs256-pkcs11
                        tessera-rs256-claims10 tessera-rs256-hook-cached tessera-rs256-hook-uncached
                        tessera-rs256-traced tessera-rs256-1m admin-listing-sqlite admin-listing-postgres
-                       verifier client rss-60s
+                       tessera-rs256-reuse ceiling-nosign tessera-rs256-quota verifier client rss-60s
   --duration S         measured seconds per target (default 10)
   --rounds N           runs per target, alternating order; the best req/s is reported (default 2)
   --warmup S           discarded warm-up seconds (default 3)
@@ -120,6 +120,11 @@ const targets: TargetSpec[] = [
   tesseraTarget('RS256', { traced: true, suffix: '-traced' }),
   // Issue 24: a million registered, 100,000 in use (SQLite, one transaction per 10,000 seeded).
   tesseraTarget('RS256', { registeredClients: million, spreadClients: millionSpread, suffix: '-1m' }),
+  // Issue 22: reuse of a still-fresh token, against fresh signing and the no-signing floor;
+  // a quota far above the load, against no quota.
+  tesseraTarget('RS256', { suffix: '-reuse', env: { TESSERA_REUSE_TOKENS: '1' }, note: 'token reuse on' }),
+  ceilingTarget('RS256', { noSign: true }),
+  tesseraTarget('RS256', { suffix: '-quota', env: { TESSERA_TOKEN_QUOTA: '100000000/min' }, note: 'quota 100000000/min' }),
 ];
 /** Issue 24: the admin client list at a million clients, on each store. */
 const listingStores: ListingStore[] = ['sqlite', 'postgres'];

@@ -102,6 +102,9 @@ export function tesseraTarget(
     keys?: 'pkcs11';
     /** Tracing on, every span exported to an OTLP receiver in the harness. */
     traced?: boolean;
+    /** Issue 22: extra environment (TESSERA_REUSE_TOKENS, TESSERA_TOKEN_QUOTA) and its words. */
+    env?: NodeJS.ProcessEnv;
+    note?: string;
   } = {},
 ): TargetSpec {
   const registeredClients = options.registeredClients ?? 1;
@@ -120,7 +123,8 @@ export function tesseraTarget(
           (options.claims ? `, ${options.claims} claims` : '') +
           (options.hook ? `, token hook on loopback ${options.hook.cacheSeconds ? `(cache_seconds ${options.hook.cacheSeconds})` : '(no caching)'}` : '') +
           (options.keys === 'pkcs11' ? ', keys in a SoftHSM2 token (PKCS#11)' : '') +
-          (options.traced ? ', tracing on (OTLP/HTTP to a local receiver)' : ''),
+          (options.traced ? ', tracing on (OTLP/HTTP to a local receiver)' : '') +
+          (options.note ? `, ${options.note}` : ''),
     async start(context) {
       const dataDir = trackTempDir(mkdtempSync(join(tmpdir(), 'tessera-bench-')));
       const port = await freePort();
@@ -140,6 +144,7 @@ export function tesseraTarget(
       for (const name of ['TESSERA_KEK', 'DATABASE_URL', 'TESSERA_PRESET', 'TESSERA_DEFAULT_AUDIENCE', 'TESSERA_TOKEN_TTL', 'TESSERA_TOKEN_HOOK', 'TESSERA_SCOPE_CLAIMS'])
         delete env[name];
       if (options.keys === 'pkcs11') Object.assign(env, softhsmToken(dataDir));
+      Object.assign(env, options.env ?? {});
       const claimFlags = Array.from({ length: options.claims ?? 0 }, (_, i) => ['--claim', `c${i}=value number ${i}`]).flat();
       let hook: { spawned: Spawned; port: number } | undefined;
       for (const name of Object.keys(env)) if (name.startsWith('OTEL_') || name.startsWith('TESSERA_OTEL_')) delete env[name];

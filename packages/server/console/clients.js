@@ -6,6 +6,7 @@ import { api, attempt, isSignedOut } from './api.js';
 import { readClaims, showClaims } from './claims-field.js';
 import { firstPage, hasMore, nextPage, resetPages, searchWholeRegistry } from './client-pages.js';
 import { confirmAction, showSecret } from './dialogs.js';
+import { quotaBars } from './quota.js';
 import {
   ago,
   byId,
@@ -94,6 +95,7 @@ function renderClients() {
       el('td', {}, [
         el('span', { class: 'client-name' }, [client.name || '(unnamed)']),
         el('span', { class: 'client-id mono' }, [client.client_id]),
+        ...(client.token_quota ? [quotaBars(client.client_id)] : []),
       ]),
       el('td', {}, [el('span', { class: `badge ${client.status}` }, [client.status])]),
       el(
@@ -175,6 +177,8 @@ function openClientForm(client) {
   value('client-ttl', client?.token_ttl == null ? '' : String(client.token_ttl));
   value('client-auth-method', client?.auth_method ?? 'any');
   showClaims(client?.claims);
+  value('client-quota', client?.token_quota ?? '');
+  inputById('client-reuse').checked = client?.reuse_tokens ?? false;
   dialogById('client-dialog').showModal();
 }
 
@@ -192,6 +196,8 @@ async function submitClientForm(event) {
       .filter(Boolean),
     token_ttl: ttl === '' ? null : Number(ttl),
     auth_method: read('client-auth-method'),
+    token_quota: read('client-quota') === '' ? null : read('client-quota'),
+    reuse_tokens: inputById('client-reuse').checked,
   };
   try {
     body.claims = readClaims();

@@ -60,6 +60,12 @@ export interface ServerConfig {
    * the PostgreSQL database when the store is one, else this machine only.
    */
   sharedState: string | undefined;
+  /** Issue 22: the token quota of clients without one (`10/s,5000/d`); undefined = none. */
+  tokenQuota: string | undefined;
+  /** Issue 22: `enforce` (429 past a quota) or `observe` (log only). */
+  tokenQuotaMode: 'enforce' | 'observe';
+  /** Issue 22: reuse a still-fresh token for every client. */
+  reuseTokens: boolean;
   /** PEM certificate chain for HTTPS; with `tlsKey`. Default: plain HTTP. */
   tlsCert: string | undefined;
   tlsKey: string | undefined;
@@ -213,6 +219,9 @@ export function configFrom(sources: Sources): ServerConfig {
       lockSeconds: value(options.authLockSeconds),
     },
     sharedState: read(options.sharedState),
+    tokenQuota: read(options.tokenQuota),
+    tokenQuotaMode: value(options.tokenQuotaMode),
+    reuseTokens: value(options.reuseTokens),
     bodyLimit: overrides?.bodyLimit ?? 16 * 1024,
     logLevel: value(options.logLevel),
     logFormat: value(options.logFormat),

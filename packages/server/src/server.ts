@@ -83,6 +83,9 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
         bind,
         sourceAddress: (request: IncomingMessage) => requestSourceAddress(context, request),
         tokenHook: context.tokenHook,
+        quotas: context.quotas,
+        tokenReuse: context.tokenReuse,
+        revocations,
       },
       preset,
     ),
@@ -92,7 +95,7 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
     ...(preset?.revoke
       ? [presetRevokeEndpoint(revokeDeps, authenticate, preset, preset.revoke)]
       : []),
-    ...adminClientEndpoints({ store, hasher, nowSeconds, clients }),
+    ...adminClientEndpoints({ store, hasher, nowSeconds, clients, quotas: context.quotas }),
     ...adminKeyEndpoints({ store, keys, nowSeconds, config }),
     ...adminOperatorEndpoints({ store, nowSeconds }),
     ...adminActivityEndpoints({ metrics, nowSeconds }),

@@ -14,6 +14,7 @@ import type { SharedState } from './shared-state/shared-state.js';
 import { traceRequests } from './telemetry/request-spans.js';
 import { startTracing } from './telemetry/start-tracing.js';
 import { traceStore } from './telemetry/store-spans.js';
+import type { QuotaCounter } from './quotas/quota-counter.js';
 import { listenForMetrics, type MetricsListener } from './metrics/metrics-listener.js';
 
 export interface RunningServer {
@@ -59,6 +60,8 @@ export async function startServer(
      * consults it for the worker.
      */
     sharedState?: SharedState | null;
+    /** Issue 22: where token quota allowances are leased (a worker: from its primary). */
+    quotaCounter?: QuotaCounter | undefined;
   } = {},
 ): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -101,6 +104,7 @@ export async function startServer(
       nowSeconds: options.nowSeconds,
       replayGuards: options.replayGuards,
       sharedState,
+      quotaCounter: options.quotaCounter,
       tokenHookSecret: config.tokenHook ? tokenHookSecret(options.env) : undefined,
     });
     const app = buildServer(context, logger);

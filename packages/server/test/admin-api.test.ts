@@ -100,6 +100,8 @@ describe('admin API', () => {
       'token_ttl',
       'auth_method',
       'grant_types',
+      'token_quota',
+      'reuse_tokens',
       'created_at',
       'updated_at',
     ]);

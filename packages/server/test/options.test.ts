@@ -78,7 +78,10 @@ describe('option table', () => {
     for (const row of optionRows) {
       if (row.env) assert.match(usage, new RegExp(`\\b${row.env}\\b`), row.name);
       if (row.flag)
-        assert.ok(usage.includes(row.switch ? row.flag : `${row.flag} ${row.metavar}`), row.name);
+        assert.ok(
+          usage.includes(row.switch ? `[${row.flag}]` : `${row.flag} ${row.metavar}`),
+          row.name,
+        );
       if (row.flag && commandsOf(row).includes('serve'))
         assert.ok(row.flag.slice(2) in flagsFor('serve'), row.flag);
     }
@@ -102,7 +105,9 @@ describe('option table', () => {
       }
       assert.ok(row.doc.length > 0 && !row.doc.includes('|'), row.name);
       assert.ok(commandsOf(row).length > 0, row.name);
-      if (row.flag && !row.switch) assert.ok(row.metavar, `${row.flag} needs a metavar`);
+      // A flag takes a value (named by its metavar) unless it is a switch (a bare flag).
+      if (row.flag)
+        assert.ok(row.switch ? !row.metavar : row.metavar, `${row.flag} needs a metavar`);
     }
     assert.equal(fileKey(options.signingAlg), 'signing_alg');
     assert.equal(fileKey(options.authMaxFailuresPerClient), 'auth_max_failures_per_client');
@@ -155,6 +160,9 @@ describe('loadConfig from the option table', () => {
       pkcs11TokenLabel: undefined,
       authFailureLimits: { perClient: 10, perAddress: 50, windowSeconds: 60, lockSeconds: 60 },
       sharedState: undefined,
+      tokenQuota: undefined,
+      tokenQuotaMode: 'enforce',
+      reuseTokens: false,
       bodyLimit: 16 * 1024,
       logLevel: 'info',
       logFormat: 'json',
@@ -225,6 +233,9 @@ describe('loadConfig from the option table', () => {
       OTEL_TRACES_SAMPLER_ARG: '0.5',
       TESSERA_SHARED_STATE_URL: 'redis://127.0.0.1:6379/2',
       TESSERA_EVENTS_WEBHOOK: 'http://127.0.0.1:9000/hooks/tessera',
+      TESSERA_TOKEN_QUOTA: '5000/d, 10/s',
+      TESSERA_TOKEN_QUOTA_MODE: 'observe',
+      TESSERA_REUSE_TOKENS: '1',
       // Issue 16.
       TESSERA_ASSERTION_AUDIENCE: 'any',
       TESSERA_ASSERTION_MAX_LIFETIME: '3600',
@@ -265,6 +276,9 @@ describe('loadConfig from the option table', () => {
       pkcs11TokenLabel: 'tessera',
       authFailureLimits: { perClient: 3, perAddress: 4, windowSeconds: 5, lockSeconds: 6 },
       sharedState: 'redis://127.0.0.1:6379/2',
+      tokenQuota: '10/s,5000/d',
+      tokenQuotaMode: 'observe',
+      reuseTokens: true,
       bodyLimit: 16 * 1024,
       logLevel: 'warn',
       logFormat: 'pretty',

@@ -167,6 +167,7 @@ for (const adapter of adapters) {
         { version: 6, name: 'console sessions, operators, and who did it in the audit log' },
         { version: 7, name: 'events outbox and leases' },
         { version: 8, name: 'client list indexes: creation order, name and client_id prefixes' },
+        { version: 9, name: 'client token quota and token reuse' },
       ];
       assert.deepEqual(
         migrations.map(({ version, name }) => ({ version, name })),
@@ -220,6 +221,8 @@ for (const adapter of adapters) {
           authConfig: {},
           grantTypes: ['client_credentials'],
           claims: {},
+          tokenQuota: null,
+          reuseTokens: false,
           secrets: [],
           createdAt: 5,
           updatedAt: 6,
@@ -229,6 +232,25 @@ for (const adapter of adapters) {
         await driver.close();
         await earlier.dispose();
       }
+    });
+
+    it('keeps a client token quota and reuse flag (issue 22), both ways', async () => {
+      const id = unique('quota');
+      const created = await store.createClient({
+        ...newClient(id),
+        tokenQuota: '10/s,5000/d',
+        reuseTokens: true,
+      });
+      assert.equal(created.tokenQuota, '10/s,5000/d');
+      assert.equal(created.reuseTokens, true);
+      const changed = await store.updateClient(id, { tokenQuota: null, reuseTokens: false });
+      assert.equal(changed?.tokenQuota, null);
+      assert.equal(changed?.reuseTokens, false);
+      const read = await other.getClient(id);
+      assert.equal(read?.tokenQuota, null);
+      assert.equal(read?.reuseTokens, false);
+      await store.updateClient(id, { tokenQuota: '50/min' });
+      assert.equal((await other.getClient(id))?.tokenQuota, '50/min');
     });
 
     it('creates, reads, lists, updates and deletes clients with their secrets', async () => {
@@ -242,6 +264,8 @@ for (const adapter of adapters) {
       const expected: ClientRecord = {
         ...newClient(id),
         claims: {},
+        tokenQuota: null,
+        reuseTokens: false,
         secrets: [secret(`${id}-a`, 10), secret(`${id}-b`, 20, 5_000)],
         createdAt: created.createdAt,
         updatedAt: created.updatedAt,

@@ -69,6 +69,7 @@ async function create(args: string[]): Promise<void> {
     'client-id': { type: 'string' },
     'client-secret': { type: 'string' },
     ...authConfigOptions,
+    ...quotaOptions,
     ...claimOptions,
     json: { type: 'boolean' },
   });
@@ -93,6 +94,7 @@ async function create(args: string[]): Promise<void> {
       clientId: values['client-id'],
       clientSecret: values['client-secret'],
       ...authConfig,
+      ...quotaInput(values),
       claims,
     }),
   );
@@ -112,21 +114,61 @@ async function create(args: string[]): Promise<void> {
   print('Store the secret now: it is shown only this once and cannot be recovered.');
 }
 
-/** `clients update ID`: the claims for now (`--claim` merges, `--claims-file` replaces). */
+/** Issue 22: `--token-quota N/PERIOD[,…]` (`none` clears it) and `--reuse-tokens`. */
+const quotaOptions = {
+  'token-quota': { type: 'string' },
+  'reuse-tokens': { type: 'boolean' },
+  'no-reuse-tokens': { type: 'boolean' },
+} as const;
+
+function quotaInput(values: {
+  'token-quota'?: string | undefined;
+  'reuse-tokens'?: boolean | undefined;
+  'no-reuse-tokens'?: boolean | undefined;
+}): { tokenQuota?: string | null; reuseTokens?: boolean } {
+  if (values['reuse-tokens'] && values['no-reuse-tokens'])
+    throw new UsageError('--reuse-tokens and --no-reuse-tokens contradict each other');
+  const quota = values['token-quota'];
+  return {
+    ...(quota !== undefined ? { tokenQuota: quota === 'none' ? null : quota } : {}),
+    ...(values['reuse-tokens'] ? { reuseTokens: true } : {}),
+    ...(values['no-reuse-tokens'] ? { reuseTokens: false } : {}),
+  };
+}
+
+/**
+ * `clients update ID`: name, scope, audience, lifetime, token quota and reuse, and the claims
+ * (`--claim` merges, `--unset-claim` removes, `--claims-file` replaces).
+ */
 async function update(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, {
     ...databaseOption,
+    name: { type: 'string' },
+    scope: { type: 'string' },
+    audience: { type: 'string', multiple: true },
+    'token-ttl': { type: 'string' },
+    ...quotaOptions,
     ...claimOptions,
     'unset-claim': { type: 'string', multiple: true },
     json: { type: 'boolean' },
   });
   const clientId = onePositional(positionals, 'client ID');
+  const ttl = values['token-ttl'];
+  if (ttl !== undefined && !/^\d+$/.test(ttl))
+    throw new UsageError('--token-ttl must be a whole number of seconds');
+  const fields = {
+    name: values.name,
+    scope: values.scope,
+    audiences: values.audience,
+    tokenTtl: ttl === undefined ? undefined : Number(ttl),
+    ...quotaInput(values),
+  };
   const client = await withRegistry(values, async (registry) => {
     const current = await registry.get(clientId);
     const claims = await claimsInput(values, current.claims);
-    if (claims === undefined)
+    if (claims === undefined && Object.values(fields).every((value) => value === undefined))
       throw new UsageError('clients update needs --claim, --unset-claim or --claims-file');
-    return registry.update(clientId, { claims });
+    return registry.update(clientId, { ...fields, claims });
   });
   if (values.json) return printJson(clientView(client));
   print(`Client ${client.clientId} is updated.`);

@@ -13,7 +13,9 @@ import {
   stopGracefully,
   superviseWorkers,
 } from '../process/supervisor.js';
-import { openSharedState } from '../shared-state/open-shared-state.js';
+import { MemorySharedState, openSharedState } from '../shared-state/open-shared-state.js';
+import { answerQuotaLeasesForWorkers, quotaCounterOfPrimary } from '../process/shared-quotas.js';
+import { SharedQuotaCounter } from '../quotas/quota-counter.js';
 import { prepareStorage, startServer, type RunningServer } from '../start.js';
 import { configFrom, serveSettings, webhookSecretSetting } from '../config.js';
 import { withConfigFile } from '../config/file.js';
@@ -64,6 +66,13 @@ export async function serveCommand(args: string[]): Promise<void> {
     // Ended locks are found by sweeping, as every server does (context.ts).
     setInterval(() => limiter.sweep(), 1_000).unref();
     startEventDelivery(store, config.eventsWebhook, webhookSecretSetting(), logger);
+    // Issue 22: the machine's one token quota counter (the shared state's, else memory).
+    const nowSeconds = () => Math.floor(Date.now() / 1000);
+    answerQuotaLeasesForWorkers(
+      new SharedQuotaCounter(shared ?? new MemorySharedState(nowSeconds), nowSeconds, (error) =>
+        logger.warn({ err: error }, 'token quota counter unavailable'),
+      ),
+    );
     superviseWorkers({ workers, shutdownTimeout, logger });
     return;
   }
@@ -74,6 +83,7 @@ export async function serveCommand(args: string[]): Promise<void> {
     server = await startServer(config, {
       logger,
       ...(replayGuards ? { replayGuards, sharedState: null } : {}),
+      quotaCounter: quotaCounterOfPrimary(),
     });
   } catch (error) {
     // A worker leaves the message to its primary, which prints it once for the service.

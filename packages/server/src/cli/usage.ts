@@ -19,11 +19,15 @@ Commands:
                  [--auth-method tls_client_auth --tls-subject-dn DN | --tls-san-dns NAME]
                  [--auth-method self_signed_tls_client_auth --certificate-file F]
                  [--dpop-bound] [--claim KEY=VALUE]... [--claims-file FILE]
+                 [--token-quota N/PERIOD[,N/PERIOD]...] [--reuse-tokens]
                  [--client-id ID --client-secret SECRET] [--json]
       Register a client. Its secret is printed exactly once and cannot be recovered.
-  clients update ID [--claim KEY=VALUE]... [--unset-claim KEY]... [--claims-file FILE] [--json]
-      Change the claims put into every token of the client: --claim adds or replaces one
-      (VALUE is JSON when it parses as JSON, else a string), --claims-file replaces them all.
+  clients update ID [--name NAME] [--scope "a b"] [--audience URI]... [--token-ttl SECONDS]
+                 [--token-quota N/PERIOD[,N/PERIOD]...|none] [--reuse-tokens|--no-reuse-tokens]
+                 [--claim KEY=VALUE]... [--unset-claim KEY]... [--claims-file FILE] [--json]
+      Change a client. PERIOD is s, min, h or d (e.g. 10/s,5000/d); none clears the quota.
+      --claim adds or replaces one claim put into every token of the client (VALUE is JSON
+      when it parses as JSON, else a string), --claims-file replaces them all.
   clients list [--json]
   clients show ID [--json]
   clients disable ID | enable ID | delete ID [--json]

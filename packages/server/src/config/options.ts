@@ -24,6 +24,7 @@ import {
 } from './option.js';
 import { paths } from './paths.js';
 import { samplerNames, type SamplerName } from '../telemetry/tracing-settings.js';
+import { canonicalQuota } from '../quotas/token-quota.js';
 
 /**
  * The option table: every setting of the server and the CLI, once. `loadConfig`, the serve
@@ -498,6 +499,38 @@ export const options = {
     defaultDoc: 'the PostgreSQL store, else this machine only',
     doc: 'shared failure counts and one-time `jti`s across instances: `redis://…` or `rediss://…`',
     parse: redisUrl,
+  }),
+  // Issue 22: per-client token quotas and reuse of a still-fresh token (quotas/, tokens/).
+  tokenQuota: option<string>({
+    name: 'tokenQuota',
+    env: 'TESSERA_TOKEN_QUOTA',
+    defaultDoc: 'none (no quota)',
+    doc: 'token quota of every client without one of its own: `N/PERIOD[,N/PERIOD…]`, PERIOD `s`, `min`, `h` or `d`',
+    parse: (raw) => {
+      try {
+        return canonicalQuota(string(raw));
+      } catch (error) {
+        throw new InvalidValue((error as Error).message);
+      }
+    },
+  }),
+  tokenQuotaMode: option<'enforce' | 'observe'>({
+    name: 'tokenQuotaMode',
+    flag: '--token-quota-mode',
+    metavar: 'MODE',
+    env: 'TESSERA_TOKEN_QUOTA_MODE',
+    default: 'enforce',
+    doc: '`enforce` answers 429 past a quota; `observe` counts and logs it without refusing',
+    parse: oneOf(['enforce', 'observe'] as const),
+  }),
+  reuseTokens: option<boolean>({
+    name: 'reuseTokens',
+    flag: '--reuse-tokens',
+    switch: true,
+    env: 'TESSERA_REUSE_TOKENS',
+    default: false,
+    doc: 'answer every client a still-fresh token again (half its lifetime left) instead of signing a new one',
+    parse: onOff,
   }),
   tlsCert: option<string>({
     name: 'tlsCert',

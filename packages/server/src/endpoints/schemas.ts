@@ -25,6 +25,15 @@ const authConfig = {
   dpop_bound_access_tokens: { ...bool, description: 'RFC 9449 §5.2' },
 };
 
+/** Issue 22: per-client token quota and token reuse. */
+const quotaFields = {
+  token_quota: {
+    ...nullable(str),
+    description: 'Tokens allowed per window: N/PERIOD[,N/PERIOD…], PERIOD s, min, h or d',
+  },
+  reuse_tokens: { ...bool, description: 'Answer a still-fresh token again' },
+};
+
 /** The schemas endpoints share, as `#/components/schemas/…` of /openapi.json. */
 export const sharedSchemas = {
   OAuthError: object({ error: str }, { error_description: str }),
@@ -54,6 +63,7 @@ export const sharedSchemas = {
       ...authConfig,
       certificates: { ...list(str), description: 'self_signed_tls_client_auth: PEM' },
       claims,
+      ...quotaFields,
     },
   ),
   Client: object(
@@ -67,6 +77,7 @@ export const sharedSchemas = {
       secrets: list(ref('Secret')),
       ...authConfig,
       claims,
+      ...quotaFields,
     },
   ),
   Secret: object({
@@ -78,6 +89,23 @@ export const sharedSchemas = {
     state: { enum: ['published', 'active', 'retiring', 'retired'] },
     ...{ activates_at: nullable(dateTime), retires_at: nullable(dateTime) },
   }),
+  // Issue 22: GET /admin/v1/clients/{id}/usage.
+  ClientUsage: closed(
+    object({
+      client_id: str,
+      token_quota: nullable(str),
+      windows: list(
+        closed(
+          object({
+            period: { enum: ['s', 'min', 'h', 'd'] },
+            limit: int,
+            used: int,
+            resets_at: dateTime,
+          }),
+        ),
+      ),
+    }),
+  ),
   AuditEntry: object({
     ...{ id: int, at: dateTime, actor: str, action: str },
     ...{ target: nullable(str), details: { type: 'object' } },

@@ -52,6 +52,11 @@ export class TesseraMetrics {
    * (`tessera_auth_failure_alerts_total`, issue 16). No client label: the log line names it.
    */
   readonly failureAlerts: Counter;
+  /**
+   * Token requests past their client's quota (`tessera_token_quota_refusals_total`, issue
+   * 22), by mode: `enforce` refused them (429); `observe` let them through.
+   */
+  readonly quotaRefusals: Counter<'mode'>;
   /** Token requests by outcome (`issued` or the OAuth error code) and auth method. */
   readonly tokenRequests = new CountTable();
   /** Failed client authentications by reason, at every endpoint that authenticates clients. */
@@ -88,6 +93,12 @@ export class TesseraMetrics {
     this.failureAlerts = new Counter({
       name: 'tessera_auth_failure_alerts_total',
       help: 'A client_id failing authentication from several addresses (nobody is refused)',
+      registers: [registry],
+    });
+    this.quotaRefusals = new Counter({
+      name: 'tessera_token_quota_refusals_total',
+      help: 'Token requests past their client quota, by mode (enforce: refused with 429; observe: let through)',
+      labelNames: ['mode'],
       registers: [registry],
     });
     fromTable(registry, this.tokenRequests, 'tessera_token_requests_total', {

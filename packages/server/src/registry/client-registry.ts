@@ -11,6 +11,7 @@ import {
   type Store,
 } from '../store/contract.js';
 import { clientCredentialsGrant } from '../grants/client-credentials.js';
+import { InvalidQuota, parseTokenQuota } from '../quotas/token-quota.js';
 import { usesSecret, validAuthConfig, type AuthConfigInput } from '../client-auth/auth-config.js';
 import { ClaimsError, validClaims } from '../claims/extra-claims.js';
 
@@ -37,6 +38,10 @@ export interface ClientInput extends AuthConfigInput {
   /** Import an existing client (migration): its id and secret instead of generated ones. */
   clientId?: string | undefined;
   clientSecret?: string | undefined;
+  /** Issue 22: `10/s,5000/d`; null clears it (the server default applies). */
+  tokenQuota?: string | null | undefined;
+  /** Issue 22: answer a still-fresh token again. */
+  reuseTokens?: boolean | undefined;
 }
 
 const maxTokenTtl = 86400;
@@ -135,6 +140,8 @@ export class ClientRegistry {
       authConfig,
       grantTypes: input.grantTypes ?? [clientCredentialsGrant],
       claims: registryClaims(input.claims ?? {}),
+      tokenQuota: validQuota(input.tokenQuota ?? null),
+      reuseTokens: input.reuseTokens ?? false,
       secrets:
         clientSecret === undefined ? [] : [this.hasher.newRecord(clientSecret, this.nowSeconds())],
     };
@@ -146,6 +153,8 @@ export class ClientRegistry {
         audience: record.audiences,
         token_ttl: record.tokenTtl,
         auth_method: record.authMethod,
+        ...(record.tokenQuota ? { token_quota: record.tokenQuota } : {}),
+        ...(record.reuseTokens ? { reuse_tokens: true } : {}),
         ...(Object.keys(authConfig).length > 0 ? { auth_config: authConfig } : {}),
         ...(Object.keys(record.claims ?? {}).length > 0 ? { claims: record.claims } : {}),
         imported: input.clientSecret !== undefined,
@@ -179,6 +188,8 @@ export class ClientRegistry {
     if (input.grantTypes !== undefined) patch.grantTypes = input.grantTypes;
     if (input.status !== undefined) patch.status = input.status;
     if (input.claims !== undefined) patch.claims = registryClaims(input.claims);
+    if (input.tokenQuota !== undefined) patch.tokenQuota = validQuota(input.tokenQuota);
+    if (input.reuseTokens !== undefined) patch.reuseTokens = input.reuseTokens;
     const authConfigKeys = [
       'jwks',
       'jwksUri',
@@ -341,4 +352,16 @@ function definedOnly(input: AuthConfigInput): AuthConfigInput {
   return Object.fromEntries(
     Object.entries(input).filter(([, value]) => value !== undefined),
   ) as AuthConfigInput;
+}
+
+/** A quota's canonical text, or a refusal naming what is wrong (`invalid_client_metadata`). */
+function validQuota(text: string | null): string | null {
+  if (text === null || text === '') return null;
+  try {
+    return parseTokenQuota(text).text;
+  } catch (error) {
+    if (error instanceof InvalidQuota)
+      throw new RegistryError(error.message, 'invalid_client_metadata');
+    throw error;
+  }
 }

@@ -69,6 +69,10 @@ export interface ClientRecord {
    * a JSON object without the names Tessera owns; `{}` when none.
    */
   claims: ClientClaims;
+  /** Issue 22: tokens allowed per window (`10/s,5000/d`, quotas/token-quota.ts); null = the server default. */
+  tokenQuota: string | null;
+  /** Issue 22: answer a still-fresh token again instead of signing a new one (or the server's `--reuse-tokens`). */
+  reuseTokens: boolean;
   secrets: SecretRecord[];
   createdAt: number;
   updatedAt: number;
@@ -82,10 +86,13 @@ export interface SecretChange {
 
 /**
  * A client to create; the timestamps default to now (a store copy passes the originals), the
- * claims to none.
+ * claims to none, the quota to the server default, reuse to off.
  */
-export type NewClient = Omit<ClientRecord, 'createdAt' | 'updatedAt' | 'claims'> &
-  Partial<Pick<ClientRecord, 'createdAt' | 'updatedAt' | 'claims'>>;
+export type NewClient = Omit<
+  ClientRecord,
+  'createdAt' | 'updatedAt' | 'claims' | 'tokenQuota' | 'reuseTokens'
+> &
+  Partial<Pick<ClientRecord, 'createdAt' | 'updatedAt' | 'claims' | 'tokenQuota' | 'reuseTokens'>>;
 export type ClientPatch = Partial<
   Pick<
     ClientRecord,
@@ -98,6 +105,8 @@ export type ClientPatch = Partial<
     | 'authConfig'
     | 'grantTypes'
     | 'claims'
+    | 'tokenQuota'
+    | 'reuseTokens'
   >
 >;
 

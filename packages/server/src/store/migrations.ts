@@ -298,6 +298,15 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX clients_id_prefix ON clients ((client_id COLLATE "C"));`,
     },
   },
+  // Issue 22 (token quotas and reuse).
+  {
+    version: 9,
+    name: 'client token quota and token reuse',
+    sql: `
+      ALTER TABLE clients ADD COLUMN token_quota text;
+      ALTER TABLE clients ADD COLUMN reuse_tokens integer NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /**

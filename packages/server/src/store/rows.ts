@@ -28,6 +28,10 @@ export interface ClientRow {
   claims: string;
   created_at: number;
   updated_at: number;
+  /** Issue 22: `10/s,5000/d` or null (the server default). */
+  token_quota: string | null;
+  /** Issue 22: 1 = answer a still-fresh token again; 0 = the server default. */
+  reuse_tokens: number;
 }
 
 export interface SecretRow {
@@ -92,6 +96,8 @@ const clientColumns: {
   authConfig: ['auth_config', JSON.stringify],
   grantTypes: ['grant_types', JSON.stringify],
   claims: ['claims', JSON.stringify],
+  tokenQuota: ['token_quota'],
+  reuseTokens: ['reuse_tokens', (value: boolean) => (value ? 1 : 0)],
 };
 const clientFields = Object.keys(clientColumns) as Array<keyof Patchable>;
 
@@ -119,6 +125,8 @@ export function toClient(row: ClientRow, secrets: readonly SecretRow[]): ClientR
     authConfig: JSON.parse(row.auth_config) as ClientRecord['authConfig'],
     grantTypes: JSON.parse(row.grant_types) as string[],
     claims: JSON.parse(row.claims) as ClientRecord['claims'],
+    tokenQuota: row.token_quota ?? null,
+    reuseTokens: Number(row.reuse_tokens ?? 0) === 1,
     secrets: secrets.map(toSecret),
     createdAt: row.created_at,
     updatedAt: row.updated_at,

@@ -9,7 +9,9 @@ import { clientPageParams, clientPageQuery, encodeCursor } from './admin-client-
 import {
   authConfigFields,
   objectBody,
+  optionalBoolean,
   optionalInteger,
+  optionalNullableString,
   optionalString,
   optionalStringList,
   registryError,
@@ -18,7 +20,10 @@ import {
 /** Default grace period (seconds) for the previous secret after a rotation. */
 const defaultGraceSeconds = 86400;
 
-export type AdminClientDeps = Pick<TesseraContext, 'store' | 'hasher' | 'nowSeconds' | 'clients'>;
+export type AdminClientDeps = Pick<
+  TesseraContext,
+  'store' | 'hasher' | 'nowSeconds' | 'clients' | 'quotas'
+>;
 
 const client = json('The client (never its secret)', ref('Client'));
 const [notFound, invalid] = ['not_found', 'invalid_client_metadata'];
@@ -37,6 +42,8 @@ const clientFields = (body: Record<string, unknown>) => ({
   authMethod: optionalString(body, 'auth_method'),
   // The registry checks it (a JSON object, no reserved names, at most 4,096 bytes).
   claims: body.claims,
+  tokenQuota: optionalNullableString(body, 'token_quota'),
+  reuseTokens: optionalBoolean(body, 'reuse_tokens'),
 });
 
 /** The admin API's client routes: the HTTP twin of `tessera clients …`. */
@@ -147,7 +154,8 @@ export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
       ...operator,
       method: 'PATCH',
       paths: ['/admin/v1/clients/:id'],
-      summary: 'Update scopes, audience, lifetime, auth method, name or claims (replaced whole)',
+      summary:
+        'Update scopes, audience, lifetime, auth method, name, claims (replaced whole), token quota or reuse',
       request: { body: ref('ClientInput') },
       responses: { 200: client, 400: invalid, 404: notFound },
       async handle(request) {
@@ -160,6 +168,31 @@ export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
           status: 200,
           body: view,
           change: { action: 'client.update', target: view.client_id },
+        };
+      },
+    },
+    {
+      ...viewer,
+      method: 'GET',
+      paths: ['/admin/v1/clients/:id/usage'],
+      summary: "The client's token quota and each window's use (issue 22)",
+      responses: { 200: json('Token quota use', ref('ClientUsage')), 404: notFound },
+      async handle(request) {
+        const found = await registryFor(request).get(id(request)).catch(registryError);
+        const quota = deps.quotas.quotaOf(found);
+        const windows = quota ? await deps.quotas.gate.usage(found.clientId, quota) : [];
+        return {
+          status: 200,
+          body: {
+            client_id: found.clientId,
+            token_quota: quota?.text ?? null,
+            windows: windows.map(({ window, used, resetsAt }) => ({
+              period: window.period,
+              limit: window.limit,
+              used,
+              resets_at: new Date(resetsAt * 1000).toISOString(),
+            })),
+          },
         };
       },
     },
