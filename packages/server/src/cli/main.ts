@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config.js';
 import { KekMismatchError } from '../lib/kek.js';
 import { RegistryError } from '../registry/client-registry.js';
@@ -15,6 +14,7 @@ import { operatorsCommand } from './operators.js';
 import { endQuietlyOnClosedPipe } from './output.js';
 import { serveCommand } from './serve.js';
 import { usage, UsageError } from './usage.js';
+import { serverVersion } from '../version.js';
 
 const commands: Record<string, (args: string[]) => Promise<void>> = {
   serve: serveCommand,
@@ -38,11 +38,7 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === '--version' || command === '-v') {
-    // The package's own version: src/cli and dist/cli both sit two levels below package.json.
-    const { version } = JSON.parse(
-      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
-    ) as { version: string };
-    process.stdout.write(`${version}\n`);
+    process.stdout.write(`${serverVersion}\n`);
     return 0;
   }
   const run = commands[command];

@@ -1,4 +1,5 @@
 import type { TesseraContext } from '../context.js';
+import { serverVersion } from '../version.js';
 import { json, object, str, type Endpoint } from './endpoint.js';
 
 export interface HealthDeps extends Pick<TesseraContext, 'store' | 'keys'> {
@@ -31,8 +32,13 @@ export function healthEndpoints(deps: HealthDeps): Endpoint[] {
       paths: ['/healthz'],
       summary: 'Liveness',
       caller: 'none',
-      responses: { 200: json('Alive', { const: { status: 'ok' } }) },
-      handle: () => ({ status: 200, body: { status: 'ok' } }),
+      responses: {
+        200: json(
+          'Alive, with the running version',
+          object({ status: { const: 'ok' }, version: str }),
+        ),
+      },
+      handle: () => ({ status: 200, body: { status: 'ok', version: serverVersion } }),
     },
     {
       method: 'GET',

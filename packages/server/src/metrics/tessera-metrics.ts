@@ -3,6 +3,7 @@ import type { KeyRecord, ReplicationState } from '../store/contract.js';
 import { ActivityTracker, type ClientActivity } from './activity.js';
 import { CountTable } from './count-table.js';
 import { LatencyHistogram } from './latency-histogram.js';
+import { serverVersion } from '../version.js';
 
 /** Per-client series exported to Prometheus: the busiest clients only, to bound cardinality. */
 export const topClientSeries = 20;
@@ -126,6 +127,15 @@ export class TesseraMetrics {
       help: 'Token hook calls without a usable answer, by reason (timeout, connection, status, too_large, malformed)',
       labels: ['reason'],
     });
+
+    // The usual Prometheus build-info series: join on it to see which version each target runs.
+    new Gauge({
+      name: 'tessera_build_info',
+      help: 'Always 1, labelled with the running Tessera version and Node.js version',
+      labelNames: ['version', 'node'],
+      aggregator: 'max',
+      registers: [registry],
+    }).set({ version: serverVersion, node: process.versions.node }, 1);
 
     const sources = () => this.#sources;
     new Gauge({
