@@ -101,10 +101,28 @@ function handleToken(req: IncomingMessage, res: ServerResponse, body: string): v
     client_id: credentials.id,
   };
   const signingInput = `${encodedHeader}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  // BENCH_NO_SIGN=1: the HTTP floor (issue 22) — parsing, the secret check and the JSON reply,
+  // answering one token signed at start-up, as a server reusing tokens does at best.
+  if (presigned !== undefined) {
+    reply(res, 200, { access_token: presigned, token_type: 'Bearer', expires_in: ttl });
+    return;
+  }
   sign(digest, Buffer.from(signingInput), signKey, (error, signature) => {
     if (error) return reply(res, 500, { error: 'server_error' });
     reply(res, 200, { access_token: `${signingInput}.${signature.toString('base64url')}`, token_type: 'Bearer', expires_in: ttl });
   });
+}
+
+let presigned: string | undefined;
+if (process.env.BENCH_NO_SIGN === '1') {
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { iss: issuer, sub: 'bench', aud: issuer, exp: now + ttl, iat: now, jti: randomBytes(16).toString('base64url'), client_id: 'bench' };
+  const signingInput = `${encodedHeader}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  presigned = await new Promise<string>((resolve, reject) =>
+    sign(digest, Buffer.from(signingInput), signKey, (error, signature) =>
+      error ? reject(error) : resolve(`${signingInput}.${signature.toString('base64url')}`),
+    ),
+  );
 }
 
 const server = createServer((req, res) => {

@@ -1,5 +1,7 @@
+import type { AdminListingResult } from './admin-listing.js';
 import type { LoadResult, RssSample } from './lib/load.js';
 import type { MicroResult } from './micro.js';
+import type { OpensslSpeed } from './openssl-speed.js';
 import type { Alg } from './targets/common.js';
 
 export interface MachineInfo {
@@ -27,6 +29,8 @@ export interface RoundResult {
   status: 'ok' | 'failed';
   error?: string;
   load?: LoadResult;
+  /** Spawn to first answer (ms), for the targets that measure it. */
+  startupMs?: number;
   /** Token hook scenarios: the hook process's calls and CPU over warm-up and measured run. */
   hook?: HookCost;
 }
@@ -89,6 +93,10 @@ export interface Results {
   ratios: Ratio[];
   micro: MicroResult[];
   rssLong?: RssLongResult;
+  /** Issue 24: the admin client list at a million clients, per store. */
+  adminListing?: AdminListingResult[];
+  /** Issue 24: `openssl speed rsa2048` in the same run, the RS256 CPU-efficiency reference. */
+  openssl?: OpensslSpeed;
   totalSeconds: number;
 }
 
@@ -120,8 +128,73 @@ function littleNote(load: LoadResult, connections: number): string {
   return `mean latency = ${connections} connections / ${Math.round(load.requestsPerSecond)} req/s = ${floor.toFixed(1)} ms; p99 < ${p99LimitMs} ms needs > ${Math.round(needed)} req/s`;
 }
 
-export function computeRatios(targets: TargetResult[], micro: MicroResult[], connections: number): Ratio[] {
+/** Issue 24's bounds for the million-client rows. */
+const millionP99LimitMs = 25;
+const millionRssLimitMiB = 512;
+const listingP99LimitMs = 100;
+
+function below(name: string, value: number | null | undefined, limit: number, note?: string): Ratio {
+  const known = value ?? null;
+  return { name, value: known, target: `< ${limit}`, pass: known === null ? null : known < limit, ...(note ? { note } : {}) };
+}
+
+/** The million-client rows: issuance against one client, p99, peak RSS, start-up; admin listing p99. */
+function millionRatios(targets: TargetResult[], listing: AdminListingResult[]): Ratio[] {
   const ratios: Ratio[] = [];
+  const target = targets.find((t) => t.name === 'tessera-rs256-1m');
+  if (target) {
+    const many = ok(targets, 'tessera-rs256-1m');
+    const who = `${int(target.registeredClients)} clients (${int(target.spreadClients)} in use)`;
+    ratios.push(ratio(`req/s: Tessera RS256 ${who} / one client`, many?.requestsPerSecond, ok(targets, 'tessera-rs256')?.requestsPerSecond, 0.9, 'same run'));
+    ratios.push(below(`p99 latency tessera-rs256-1m (ms), issue 24's bound`, many?.latencyMs.p99, millionP99LimitMs));
+    ratios.push(below('peak RSS tessera-rs256-1m (MiB)', many ? many.rss.peakBytes / 1048576 : null, millionRssLimitMiB));
+    const startups = target.rounds.flatMap((r) => (r.startupMs !== undefined ? [r.startupMs] : []));
+    ratios.push({
+      name: 'start-up tessera-rs256-1m, spawn to first answer (ms, slowest round)',
+      value: startups.length ? Math.round(Math.max(...startups)) : null,
+      target: 'reported',
+      pass: null,
+      note: 'no full registry load at start',
+    });
+  }
+  for (const result of listing) {
+    ratios.push(
+      below(
+        `p99 GET /admin/v1/clients ${result.store}, ${int(result.registeredClients)} clients (ms)`,
+        result.status === 'ok' ? result.all?.p99Ms : null,
+        listingP99LimitMs,
+        result.status === 'ok' ? `${result.all?.requests} requests: page walk, deep pages, id and name prefix search` : `failed: ${(result.error ?? '').split('\n')[0]!.slice(0, 100)}`,
+      ),
+    );
+  }
+  return ratios;
+}
+
+/** RS256 tokens per server CPU-second against OpenSSL's one-core sign rate (issue 24: ≥ 0.85). */
+function opensslRatios(targets: TargetResult[], openssl: OpensslSpeed | undefined): Ratio[] {
+  if (!openssl) return [];
+  const rate = openssl.best;
+  const note = rate !== undefined ? `OpenSSL ${int(rate)} sign/s (${openssl.signPerSecond.map(int).join(', ')}), same run` : `openssl: ${openssl.error ?? 'failed'}`;
+  const ratios: Ratio[] = [];
+  for (const [name, min] of [
+    ['tessera-rs256', 0.85],
+    ['tessera-rs256-2workers', null],
+    ['ceiling-rs256', null],
+  ] as const) {
+    if (!targets.some((t) => t.name === name)) continue;
+    ratios.push(ratio(`RS256 tokens per server CPU-s / openssl speed rsa2048 sign/s (one core): ${name}`, ok(targets, name)?.tokensPerCpuSecond, rate, min, note));
+  }
+  return ratios;
+}
+
+export function computeRatios(
+  targets: TargetResult[],
+  micro: MicroResult[],
+  connections: number,
+  listing: AdminListingResult[] = [],
+  openssl?: OpensslSpeed,
+): Ratio[] {
+  const ratios: Ratio[] = [...opensslRatios(targets, openssl), ...millionRatios(targets, listing)];
   const has = (name: string) => targets.some((t) => t.name === name);
   const rs = ok(targets, 'tessera-rs256');
   const oidc = ok(targets, 'oidc-provider');
@@ -161,6 +234,25 @@ export function computeRatios(targets: TargetResult[], micro: MicroResult[], con
     ratios.push(
       ratio('event-loop µs per token: Tessera RS256 PKCS#11 / file keys', hsm?.eventLoopMicrosPerToken, rs?.eventLoopMicrosPerToken, null, 'lower is better'),
     );
+  }
+  if (has('tessera-rs256-traced')) {
+    ratios.push(
+      ratio(
+        'req/s: Tessera RS256 tracing on (every request exported to a local OTLP receiver) / tracing off',
+        ok(targets, 'tessera-rs256-traced')?.requestsPerSecond,
+        rs?.requestsPerSecond,
+        null,
+      ),
+    );
+  }
+  // Issue 22: token reuse and quotas.
+  if (has('tessera-rs256-reuse')) {
+    const reuse = ok(targets, 'tessera-rs256-reuse')?.requestsPerSecond;
+    ratios.push(ratio('req/s: Tessera RS256 reusing tokens / signing each', reuse, rs?.requestsPerSecond, 3));
+    if (has('ceiling-nosign')) ratios.push(ratio('req/s: Tessera RS256 reusing tokens / no-signing HTTP floor', reuse, ok(targets, 'ceiling-nosign')?.requestsPerSecond, 0.5));
+  }
+  if (has('tessera-rs256-quota')) {
+    ratios.push(ratio('req/s: Tessera RS256 with a quota far above the load / without', ok(targets, 'tessera-rs256-quota')?.requestsPerSecond, rs?.requestsPerSecond, 0.95));
   }
   // Issue 19: claims and the token hook against the plain figure of the same run.
   if (has('tessera-rs256-claims10')) {
@@ -305,6 +397,29 @@ function microSection(micro: MicroResult[]): string {
   return parts.join('\n');
 }
 
+function listingSection(listing: AdminListingResult[] | undefined): string {
+  if (!listing || listing.length === 0) return '';
+  const parts = [
+    '## Admin client list at a million clients (`GET /admin/v1/clients?limit=&cursor=&q=`)',
+    '',
+    'One request at a time after 20 uncounted: 200 consecutive pages of 100 from the start, 200 pages of 100 starting deep in the list, 200 searches by client_id prefix (10 matches each) and 200 by name prefix (100 matches each).',
+    '',
+    '| Store | clients | seeding s | start-up ms | kind | requests | p50 ms | p99 ms | max ms |',
+    '|---|--:|--:|--:|---|--:|--:|--:|--:|',
+  ];
+  for (const r of listing) {
+    if (r.status !== 'ok') {
+      parts.push(`| ${r.store} | ${int(r.registeredClients)} | failed: ${(r.error ?? '').split('\n')[0]!.replace(/\|/g, '\\|').slice(0, 120)} ||||||`);
+      continue;
+    }
+    for (const [kind, k] of Object.entries({ all: r.all!, ...r.byKind })) {
+      parts.push(`| ${r.store} | ${int(r.registeredClients)} | ${fixed(r.seedSeconds ?? 0, 1)} | ${int(r.startupMs ?? 0)} | ${kind} | ${k.requests} | ${ms(k.p50Ms)} | ${ms(k.p99Ms)} | ${ms(k.maxMs)} |`);
+    }
+  }
+  parts.push('');
+  return parts.join('\n');
+}
+
 function rssSection(rss: RssLongResult | undefined): string {
   if (!rss) return '';
   const parts = ['## RSS under sustained load (`--long`)', ''];
@@ -340,6 +455,7 @@ export function renderMarkdown(results: Results): string {
     ratiosTable(results.ratios),
     '',
     rssSection(results.rssLong),
+    listingSection(results.adminListing),
     microSection(results.micro),
     `Total harness time: ${fixed(results.totalSeconds, 0)} s.`,
     '',

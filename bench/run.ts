@@ -9,7 +9,9 @@ import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runAdminListing, type AdminListingResult, type ListingStore } from './admin-listing.js';
 import { renderChart } from './chart.js';
+import { collectOpensslSpeed, opensslRsa2048SignRate, type OpensslSpeed } from './openssl-speed.js';
 import { drive } from './lib/load.js';
 import { killAllSync } from './lib/proc.js';
 import { microBenches, runMicroBench, type MicroResult } from './micro.js';
@@ -25,7 +27,8 @@ const usage = `usage: npm run bench -- [options]
                        names: tessera-rs256 tessera-es256 tessera-eddsa oidc-provider ceiling-rs256
                        ceiling-es256 ceiling-eddsa tessera-rs256-100k tessera-rs256-2workers tessera-rs256-pkcs11
                        tessera-rs256-claims10 tessera-rs256-hook-cached tessera-rs256-hook-uncached
-                       verifier client rss-60s
+                       tessera-rs256-traced tessera-rs256-1m admin-listing-sqlite admin-listing-postgres
+                       tessera-rs256-reuse ceiling-nosign tessera-rs256-quota verifier client rss-60s
   --duration S         measured seconds per target (default 10)
   --rounds N           runs per target, alternating order; the best req/s is reported (default 2)
   --warmup S           discarded warm-up seconds (default 3)
@@ -34,6 +37,9 @@ const usage = `usage: npm run bench -- [options]
   --long-duration S    length of that run (default 60)
   --clients N          registered clients in the scale scenario (default 100000)
   --spread N           clients the scale scenario's load is spread across (default 10000)
+  --million N          registered clients of the million-client rows (default 1000000):
+                       tessera-rs256-1m, admin-listing-sqlite, admin-listing-postgres
+  --million-spread N   clients tessera-rs256-1m's load is spread across (default 100000)
   --profile            start servers with --cpu-prof (profiles in bench/results/profiles)
   --no-build           skip \`tsc -b packages/server\`
   --micro-timeout S    time limit for each micro-benchmark (default 120)`;
@@ -49,6 +55,8 @@ const { values } = parseArgs({
     'long-duration': { type: 'string', default: '60' },
     clients: { type: 'string', default: '100000' },
     spread: { type: 'string', default: '10000' },
+    million: { type: 'string', default: '1000000' },
+    'million-spread': { type: 'string', default: '100000' },
     profile: { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
     'micro-timeout': { type: 'string', default: '120' },
@@ -75,6 +83,8 @@ const connections = Math.round(positive('connections', values.connections));
 const longSeconds = positive('long-duration', values['long-duration']);
 const registered = Math.round(positive('clients', values.clients));
 const spread = Math.round(positive('spread', values.spread));
+const million = Math.round(positive('million', values.million));
+const millionSpread = Math.round(positive('million-spread', values['million-spread']));
 const only = values.only?.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean) ?? null;
 
 const resultsDir = join(root, 'bench', 'results');
@@ -107,10 +117,21 @@ const targets: TargetSpec[] = [
   tesseraTarget('RS256', { claims: 10, suffix: '-claims10' }),
   tesseraTarget('RS256', { hook: { cacheSeconds: 300 }, suffix: '-hook-cached' }),
   tesseraTarget('RS256', { hook: {}, suffix: '-hook-uncached' }),
+  tesseraTarget('RS256', { traced: true, suffix: '-traced' }),
+  // Issue 24: a million registered, 100,000 in use (SQLite, one transaction per 10,000 seeded).
+  tesseraTarget('RS256', { registeredClients: million, spreadClients: millionSpread, suffix: '-1m' }),
+  // Issue 22: reuse of a still-fresh token, against fresh signing and the no-signing floor;
+  // a quota far above the load, against no quota.
+  tesseraTarget('RS256', { suffix: '-reuse', env: { TESSERA_REUSE_TOKENS: '1' }, note: 'token reuse on' }),
+  ceilingTarget('RS256', { noSign: true }),
+  tesseraTarget('RS256', { suffix: '-quota', env: { TESSERA_TOKEN_QUOTA: '100000000/min' }, note: 'quota 100000000/min' }),
 ];
+/** Issue 24: the admin client list at a million clients, on each store. */
+const listingStores: ListingStore[] = ['sqlite', 'postgres'];
+const listingName = (store: ListingStore) => `admin-listing-${store}`;
 const longTargetName = 'rss-60s';
 
-const allNames = [...targets.map((t) => t.name), ...microBenches.map((m) => m.name), longTargetName];
+const allNames = [...targets.map((t) => t.name), ...listingStores.map(listingName), ...microBenches.map((m) => m.name), longTargetName];
 /** An exact name, or a group prefix such as `tessera` or `ceiling` that is not itself a name. */
 const matches = (o: string, name: string) => name === o || (!allNames.includes(o) && name.startsWith(`${o}-`));
 const selected = (name: string) => (only === null ? name !== longTargetName || values.long : only.some((o) => matches(o, name)));
@@ -178,6 +199,7 @@ async function runRound(spec: TargetSpec, round: number): Promise<RoundResult> {
       prime: many,
     });
     const hookAfter = await running.hookStats?.();
+    const startup = running.startupMs !== undefined ? { startupMs: running.startupMs } : {};
     log(
       `${tag}: ${Math.round(load.requestsPerSecond)} req/s, p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms, ` +
         `non-2xx ${load.non2xx}, errors ${load.errors + load.timeouts}, server CPU ${load.cpuSeconds.toFixed(2)} s, ` +
@@ -189,9 +211,9 @@ async function runRound(spec: TargetSpec, round: number): Promise<RoundResult> {
       const cpu = hookAfter.cpuSeconds - hookBefore.cpuSeconds;
       const hook = { calls, cpuSeconds: cpu, cpuMicrosPerCall: calls > 0 ? (cpu * 1e6) / calls : 0 };
       log(`${tag}: token hook ${calls} calls, ${cpu.toFixed(2)} CPU-s, ${Math.round(hook.cpuMicrosPerCall)} µs CPU per call`);
-      return { status: 'ok', load, hook };
+      return { status: 'ok', load, hook, ...startup };
     }
-    return { status: 'ok', load };
+    return { status: 'ok', load, ...startup };
   } catch (error) {
     log(`${tag}: failed: ${String(error)}`);
     return { status: 'failed', error: `${String(error)}\n${running.spawned.output()}` };
@@ -276,14 +298,33 @@ async function main(): Promise<void> {
   if (values.profile) mkdirSync(profileDir, { recursive: true });
 
   const chosen = targets.filter((t) => selected(t.name));
+  // Issue 24: OpenSSL's one-core RSA-2048 sign rate, before and after the HTTP runs (the ratio
+  // uses the higher), whenever an RS256 target runs.
+  const measureOpenssl = chosen.some((t) => t.alg === 'RS256');
+  const opensslRuns: Array<ReturnType<typeof opensslRsa2048SignRate>> = [];
+  const opensslOnce = () => {
+    log('openssl speed -seconds 3 rsa2048 (one core)');
+    const run = opensslRsa2048SignRate();
+    log(run.rate !== undefined ? `openssl: ${run.rate} RSA-2048 sign/s` : `openssl: ${run.error}`);
+    opensslRuns.push(run);
+  };
+  if (measureOpenssl) opensslOnce();
   const byTarget = new Map<string, RoundResult[]>(chosen.map((t) => [t.name, []]));
   for (let round = 1; round <= rounds; round += 1) {
     // Alternate the order so slow drift in the machine's load does not favour one target.
     for (const spec of round % 2 === 1 ? chosen : [...chosen].reverse()) byTarget.get(spec.name)!.push(await runRound(spec, round));
   }
   const targetResults = chosen.map((spec) => summarize(spec, byTarget.get(spec.name)!));
+  if (measureOpenssl) opensslOnce();
+  const openssl: OpensslSpeed | undefined = measureOpenssl ? collectOpensslSpeed(opensslRuns) : undefined;
 
   const rssLong = selected(longTargetName) ? await runRssLong() : undefined;
+
+  const adminListing: AdminListingResult[] = [];
+  for (const store of listingStores.filter((s) => selected(listingName(s)))) {
+    log(`${listingName(store)}: seeding ${million.toLocaleString('en-US')} clients, then paging and searching the admin list`);
+    adminListing.push(await runAdminListing(context, store, million));
+  }
 
   // After the HTTP runs, so nothing else competes for the CPU.
   const micro: MicroResult[] = [];
@@ -300,8 +341,10 @@ async function main(): Promise<void> {
     machine,
     settings: { connections, warmupSeconds, durationSeconds, rounds, pipelining: 1, only, long: rssLong !== undefined },
     targets: targetResults,
-    ratios: computeRatios(targetResults, micro, connections),
+    ratios: computeRatios(targetResults, micro, connections, adminListing, openssl),
     micro,
+    ...(adminListing.length > 0 ? { adminListing } : {}),
+    ...(openssl ? { openssl } : {}),
     ...(rssLong ? { rssLong } : {}),
     totalSeconds: (Date.now() - started) / 1000,
   };

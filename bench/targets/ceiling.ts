@@ -4,15 +4,17 @@ import { freePort, spawnTracked, stopProcess, waitForHttp } from '../lib/proc.js
 import { basicAuthorization, checkTokenResponse, threadPoolEnv, threadPoolFor, type Alg, type TargetSpec } from './common.js';
 
 /** The minimal node:http token endpoint in bench/ceiling-server.ts. */
-export function ceilingTarget(alg: Alg): TargetSpec {
+export function ceilingTarget(alg: Alg, options: { noSign?: boolean } = {}): TargetSpec {
   return {
-    name: `ceiling-${alg.toLowerCase()}`,
+    name: options.noSign ? 'ceiling-nosign' : `ceiling-${alg.toLowerCase()}`,
     group: 'ceiling',
     alg,
     threadPool: threadPoolFor(alg),
     registeredClients: 1,
     spreadClients: 1,
-    description: `minimal node:http token endpoint, ${alg}`,
+    description: options.noSign
+      ? 'minimal node:http token endpoint answering one presigned token (the no-signing HTTP floor)'
+      : `minimal node:http token endpoint, ${alg}`,
     async start({ root, nodeFlags }) {
       const port = await freePort();
       const credentials = { clientId: 'bench-client', clientSecret: randomBytes(32).toString('base64url') };
@@ -26,6 +28,7 @@ export function ceilingTarget(alg: Alg): TargetSpec {
           PORT: String(port),
           HOST: '127.0.0.1',
           BENCH_ALG: alg,
+          ...(options.noSign ? { BENCH_NO_SIGN: '1' } : {}),
           BENCH_CLIENT_ID: credentials.clientId,
           BENCH_CLIENT_SECRET: credentials.clientSecret,
         },

@@ -34,6 +34,8 @@ export interface RunningTarget {
   /** One Authorization header value per client that requests are spread across. */
   authorizations: string[];
   spawned: Spawned;
+  /** From spawning the server to its first answer (/healthz), when the target measures it. */
+  startupMs?: number;
   stop(): Promise<void>;
   /** With a token hook: the hook process's calls so far and CPU-seconds (its own cost). */
   hookStats?: () => Promise<{ calls: number; cpuSeconds: number }>;

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -37,11 +39,28 @@ async function seedClients(context: StartContext, dataDir: string, count: number
   const result = await runToCompletion(
     process.execPath,
     ['--import', 'tsx', join(context.root, 'bench', 'seed-clients.ts'), '--data-dir', dataDir, '--count', String(count), '--spread', String(spread), '--out', out],
-    { env: process.env, cwd: context.root, timeoutMs: 180_000 },
+    { env: process.env, cwd: context.root, timeoutMs: Math.max(180_000, count * 1.2) },
   );
   if (result.code !== 0) throw new Error(`seeding failed (${result.code}${result.timedOut ? ', timed out' : ''}): ${result.stderr}`);
   context.log(`seeded: ${result.stdout.trim()}`);
   return JSON.parse(readFileSync(out, 'utf8')) as Credentials[];
+}
+
+/**
+ * An OTLP/HTTP receiver that reads and discards every export, in the harness process: what the
+ * `-traced` target exports its spans to (the cost measured is Tessera's, not a collector's).
+ */
+async function startOtlpSink(): Promise<{ url: string; close: () => Promise<void> }> {
+  const server: Server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => response.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 /**
@@ -81,6 +100,11 @@ export function tesseraTarget(
     /** Issue 19: a token hook on loopback (bench/hook-server.ts), answering cache_seconds or not. */
     hook?: { cacheSeconds?: number };
     keys?: 'pkcs11';
+    /** Tracing on, every span exported to an OTLP receiver in the harness. */
+    traced?: boolean;
+    /** Issue 22: extra environment (TESSERA_REUSE_TOKENS, TESSERA_TOKEN_QUOTA) and its words. */
+    env?: NodeJS.ProcessEnv;
+    note?: string;
   } = {},
 ): TargetSpec {
   const registeredClients = options.registeredClients ?? 1;
@@ -98,7 +122,9 @@ export function tesseraTarget(
         : `Tessera ${alg}, one client${options.workers && options.workers > 1 ? `, ${options.workers} workers` : ''}` +
           (options.claims ? `, ${options.claims} claims` : '') +
           (options.hook ? `, token hook on loopback ${options.hook.cacheSeconds ? `(cache_seconds ${options.hook.cacheSeconds})` : '(no caching)'}` : '') +
-          (options.keys === 'pkcs11' ? ', keys in a SoftHSM2 token (PKCS#11)' : ''),
+          (options.keys === 'pkcs11' ? ', keys in a SoftHSM2 token (PKCS#11)' : '') +
+          (options.traced ? ', tracing on (OTLP/HTTP to a local receiver)' : '') +
+          (options.note ? `, ${options.note}` : ''),
     async start(context) {
       const dataDir = trackTempDir(mkdtempSync(join(tmpdir(), 'tessera-bench-')));
       const port = await freePort();
@@ -118,8 +144,12 @@ export function tesseraTarget(
       for (const name of ['TESSERA_KEK', 'DATABASE_URL', 'TESSERA_PRESET', 'TESSERA_DEFAULT_AUDIENCE', 'TESSERA_TOKEN_TTL', 'TESSERA_TOKEN_HOOK', 'TESSERA_SCOPE_CLAIMS'])
         delete env[name];
       if (options.keys === 'pkcs11') Object.assign(env, softhsmToken(dataDir));
+      Object.assign(env, options.env ?? {});
       const claimFlags = Array.from({ length: options.claims ?? 0 }, (_, i) => ['--claim', `c${i}=value number ${i}`]).flat();
       let hook: { spawned: Spawned; port: number } | undefined;
+      for (const name of Object.keys(env)) if (name.startsWith('OTEL_') || name.startsWith('TESSERA_OTEL_')) delete env[name];
+      const sink = options.traced ? await startOtlpSink() : undefined;
+      if (sink) env.TESSERA_OTEL_EXPORTER_OTLP_ENDPOINT = sink.url;
       try {
         if (options.hook) {
           const hookPort = await freePort();
@@ -136,18 +166,22 @@ export function tesseraTarget(
             ? await seedClients(context, dataDir, registeredClients, spreadClients)
             : [await createClientWithCli(context.root, env, claimFlags)];
         // Started only now: the server caches clients, and seeding wrote no change records.
+        const spawnedAt = performance.now();
         const spawned = spawnTracked(process.execPath, [...context.nodeFlags, cliPath(context.root), 'serve'], env, context.root);
         const tokenUrl = `http://127.0.0.1:${port}/oauth/token`;
         const stop = async () => {
           await stopProcess(spawned);
           if (hook) await stopProcess(hook.spawned);
+          await sink?.close();
           removeTempDir(dataDir);
         };
         try {
           await waitForHttp(`http://127.0.0.1:${port}/healthz`, spawned);
+          // Start-up with a big registry: it must not load every client (issue 24).
+          const startupMs = performance.now() - spawnedAt;
           const authorizations = clients.map(basicAuthorization);
           await checkTokenResponse(tokenUrl, authorizations[0]!, alg);
-          const running: RunningTarget = { name: this.name, tokenUrl, pid: spawned.pid, authorizations, spawned, stop };
+          const running: RunningTarget = { name: this.name, tokenUrl, pid: spawned.pid, authorizations, spawned, startupMs, stop };
           if (hook) {
             const { port: hookPort, spawned: hookProcess } = hook;
             running.hookStats = async () => ({
@@ -162,6 +196,7 @@ export function tesseraTarget(
         }
       } catch (error) {
         if (hook) await stopProcess(hook.spawned);
+        await sink?.close();
         removeTempDir(dataDir);
         throw error;
       }

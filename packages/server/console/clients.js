@@ -4,7 +4,9 @@
 import { renderClientChoices } from './activity.js';
 import { api, attempt, isSignedOut } from './api.js';
 import { readClaims, showClaims } from './claims-field.js';
+import { firstPage, hasMore, nextPage, resetPages, searchWholeRegistry } from './client-pages.js';
 import { confirmAction, showSecret } from './dialogs.js';
+import { quotaBars } from './quota.js';
 import {
   ago,
   byId,
@@ -25,24 +27,30 @@ import {
 let clients = [];
 /** @type {Map<string, ClientActivity>} */
 let clientActivity = new Map();
-
 /** Forgets the clients shown (on sign-out). */
 export function clearClients() {
   clients = [];
+  resetPages();
   tableBody('clients-table')?.replaceChildren();
 }
 
-/** Fetches the clients and their 24-hour activity, then renders the table. */
+/** Fetches the first page of clients and their 24-hour activity, then renders the table. */
 export async function loadClients() {
-  /** @type {[{ clients: ClientView[] }, { clients: ClientActivity[] }]} */
+  /** @type {[ClientView[], { clients: ClientActivity[] }]} */
   const [list, activity] = await Promise.all([
-    api('GET', '/admin/v1/clients'),
+    firstPage(),
     api('GET', '/admin/v1/activity/clients'),
   ]);
-  clients = list.clients;
+  clients = list;
   clientActivity = new Map(activity.clients.map((a) => [a.client_id, a]));
   renderClients();
   renderClientChoices(clients);
+}
+
+/** Adds clients to the loaded ones (a later page, or server-side search results). */
+function merge(/** @type {ClientView[]} */ more) {
+  const known = new Set(clients.map((client) => client.client_id));
+  clients = [...clients, ...more.filter((client) => !known.has(client.client_id))];
 }
 
 function renderClients() {
@@ -60,7 +68,8 @@ function renderClients() {
       .toLowerCase()
       .includes(query),
   );
-  byId('client-count').textContent = `${shown.length} of ${clients.length}`;
+  byId('client-count').textContent = `${shown.length} of ${clients.length}${hasMore() ? '+' : ''}`;
+  byId('clients-more').hidden = !hasMore();
   const rows = shown.map((client) => {
     const activity = clientActivity.get(client.client_id);
     const lastUse = [activity?.last_used_at, ...client.secrets.map((s) => s.last_used_at)]
@@ -86,6 +95,7 @@ function renderClients() {
       el('td', {}, [
         el('span', { class: 'client-name' }, [client.name || '(unnamed)']),
         el('span', { class: 'client-id mono' }, [client.client_id]),
+        ...(client.token_quota ? [quotaBars(client.client_id)] : []),
       ]),
       el('td', {}, [el('span', { class: `badge ${client.status}` }, [client.status])]),
       el(
@@ -171,6 +181,8 @@ function openClientForm(client) {
   value('client-federated-audience', client?.federated_audience ?? '');
   value('client-profile', client?.profile ?? '');
   showClaims(client?.claims);
+  value('client-quota', client?.token_quota ?? '');
+  inputById('client-reuse').checked = client?.reuse_tokens ?? false;
   dialogById('client-dialog').showModal();
 }
 
@@ -188,6 +200,8 @@ async function submitClientForm(event) {
       .filter(Boolean),
     token_ttl: ttl === '' ? null : Number(ttl),
     auth_method: read('client-auth-method'),
+    token_quota: read('client-quota') === '' ? null : read('client-quota'),
+    reuse_tokens: inputById('client-reuse').checked,
   };
   if (body.auth_method === 'federated') {
     Object.assign(body, {
@@ -302,7 +316,18 @@ async function submitRotate(event) {
 
 /** Wires the clients view's controls and dialogs. */
 export function wireClients() {
-  byId('client-search').addEventListener('input', renderClients);
+  const add = (/** @type {ClientView[]} */ more) => {
+    merge(more);
+    renderClients();
+  };
+  byId('client-search').addEventListener('input', () => {
+    renderClients();
+    searchWholeRegistry(inputById('client-search').value.trim(), add);
+  });
+  byId('clients-more').addEventListener(
+    'click',
+    () => void attempt(async () => add(await nextPage())),
+  );
   byId('new-client').addEventListener('click', () => openClientForm(undefined));
   byId('client-form').addEventListener(
     'submit',

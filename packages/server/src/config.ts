@@ -10,6 +10,7 @@ import {
 } from './config/option.js';
 import { optionRows, options, processEnvironment } from './config/options.js';
 import { defaultDatabase, resolveDataDir } from './config/paths.js';
+import { tracingSettings, type TracingSettings } from './telemetry/tracing-settings.js';
 import type { AdminRole } from './endpoints/admin/admin-roles.js';
 import type { ScopeClaims } from './claims/extra-claims.js';
 
@@ -32,6 +33,8 @@ export interface ServerConfig {
   dataDir: string;
   /** `sqlite:PATH` or `postgres://…`. Default sqlite:<dataDir>/tessera.db. */
   database: string;
+  /** PostgreSQL streaming replicas of `database` to read from (issue 24). Default: none. */
+  databaseReplicas: string[];
   /** Provider dialect; the RFC endpoints stay mounted beside it. */
   preset: string | undefined;
   /** JWS algorithm for new signing keys. Default RS256. */
@@ -57,6 +60,12 @@ export interface ServerConfig {
    * the PostgreSQL database when the store is one, else this machine only.
    */
   sharedState: string | undefined;
+  /** Issue 22: the token quota of clients without one (`10/s,5000/d`); undefined = none. */
+  tokenQuota: string | undefined;
+  /** Issue 22: `enforce` (429 past a quota) or `observe` (log only). */
+  tokenQuotaMode: 'enforce' | 'observe';
+  /** Issue 22: reuse a still-fresh token for every client. */
+  reuseTokens: boolean;
   /** PEM certificate chain for HTTPS; with `tlsKey`. Default: plain HTTP. */
   tlsCert: string | undefined;
   tlsKey: string | undefined;
@@ -70,6 +79,12 @@ export interface ServerConfig {
   bodyLimit: number;
   /** pino level. Default info. */
   logLevel: string;
+  /** How log lines are written: JSON (default) or pino-pretty's. */
+  logFormat: 'json' | 'pretty';
+  /** Where events are POSTed (`--events-webhook`); undefined: none are delivered. */
+  eventsWebhook: string | undefined;
+  /** OpenTelemetry tracing; undefined (the default) is off. */
+  tracing: TracingSettings | undefined;
   // --- issue 20: the console's sign-in for people --------------------------------------------
   /** OpenID Provider of the console; undefined: secret sign-in only. */
   consoleOidcIssuer: string | undefined;
@@ -190,9 +205,12 @@ export function configFrom(sources: Sources): ServerConfig {
     clientCertHeader: value(options.clientCertHeader),
     port: value(options.port),
     host: value(options.host),
-    issuer: value(options.issuer),
+    issuer:
+      read(options.issuer) ??
+      listenIssuer(value(options.host), value(options.port), tlsCert !== undefined),
     dataDir,
     database: database ?? defaultDatabase(dataDir),
+    databaseReplicas: replicasOf(database, read(options.databaseReplicas) ?? []),
     preset: read(options.preset),
     signingAlg: profileSigningAlg(profile, read(options.signingAlg), value(options.signingAlg)),
     defaultTokenTtl: value(options.defaultTokenTtl),
@@ -209,8 +227,24 @@ export function configFrom(sources: Sources): ServerConfig {
       lockSeconds: value(options.authLockSeconds),
     },
     sharedState: read(options.sharedState),
+    tokenQuota: read(options.tokenQuota),
+    tokenQuotaMode: value(options.tokenQuotaMode),
+    reuseTokens: value(options.reuseTokens),
     bodyLimit: overrides?.bodyLimit ?? 16 * 1024,
     logLevel: value(options.logLevel),
+    logFormat: value(options.logFormat),
+    eventsWebhook: read(options.eventsWebhook),
+    tracing:
+      overrides?.tracing ??
+      tracingSettings({
+        otelEndpoint: read(options.otelEndpoint),
+        otelStandardEndpoint: read(options.otelStandardEndpoint),
+        otelTracesEndpoint: read(options.otelTracesEndpoint),
+        otelServiceName: value(options.otelServiceName),
+        otelSdkDisabled: value(options.otelSdkDisabled),
+        otelTracesSampler: value(options.otelTracesSampler),
+        otelTracesSamplerArg: value(options.otelTracesSamplerArg),
+      }),
     scopeClaims: overrides?.scopeClaims ?? read(options.scopeClaims),
     tokenHook:
       overrides?.tokenHook ??
@@ -232,6 +266,27 @@ export function configFrom(sources: Sources): ServerConfig {
     dpopNonce: value(options.dpopNonce),
     ...consoleSettings(read, value),
   };
+}
+
+/** Replicas only make sense for a PostgreSQL primary: said at start-up, naming the option. */
+function replicasOf(database: string | undefined, replicas: string[]): string[] {
+  if (replicas.length > 0 && !/^postgres(ql)?:\/\//.test(database ?? ''))
+    throw new ConfigError(
+      'TESSERA_DATABASE_REPLICA (--database-replica) needs a PostgreSQL primary in DATABASE_URL (--database)',
+      'databaseReplicas',
+    );
+  return replicas;
+}
+
+/**
+ * The issuer when `TESSERA_ISSUER` is unset: the listen address, so discovery and `iss` name
+ * the port the server really uses. A loopback or wildcard address becomes `localhost` (the
+ * wildcard's real names are unknown here); `serve` warns that production should set it.
+ */
+export function listenIssuer(host: string, port: number, tls: boolean): string {
+  const local = ['', '127.0.0.1', '::1', '0.0.0.0', '::', 'localhost'].includes(host);
+  const name = local ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `${tls ? 'https' : 'http'}://${name}:${port}`;
 }
 
 /**
@@ -290,6 +345,13 @@ export function serveSettings(sources: Sources): ServeSettings {
     shutdownTimeout: optionValue(options.shutdownTimeout, sources),
     threadPool: optionValue(options.threadPool, sources),
   };
+}
+
+/** `TESSERA_EVENTS_WEBHOOK_SECRET`: kept out of `ServerConfig`, like the key-encryption key. */
+export function webhookSecretSetting(
+  env: NodeJS.ProcessEnv = processEnvironment(),
+): string | undefined {
+  return readOption(options.eventsWebhookSecret, { env });
 }
 
 /** `TESSERA_TOKEN_HOOK_SECRET`: like the KEK, kept out of `ServerConfig`. */

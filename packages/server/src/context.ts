@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { ClientAuthenticator } from './client-auth/authenticate-client.js';
 import { FailureLimiter, type LockoutEvent } from './client-auth/failure-limiter.js';
@@ -6,7 +7,9 @@ import { keyMaintenance } from './keys/key-maintenance.js';
 import { KeyRing } from './keys/key-ring.js';
 import { KeyStores } from './keys/key-stores.js';
 import type { KeyEncryptionKey } from './lib/kek.js';
+import { announceLockouts } from './events/lockout-events.js';
 import { countStoreErrors } from './metrics/store-errors.js';
+import { replicaTransitions } from './store/replica/replica-log.js';
 import { TesseraMetrics } from './metrics/tessera-metrics.js';
 import type { Preset } from './presets/preset.js';
 import { ChangeSync } from './registry/change-sync.js';
@@ -19,6 +22,11 @@ import { TokenInspector } from './tokens/token-inspector.js';
 import { sharedReplayGuards } from './shared-state/shared-replay-guard.js';
 import { throttled, type SharedState } from './shared-state/shared-state.js';
 import { ReplayCache, type ReplayGuard } from '@tessera/protocol';
+import { MemorySharedState } from './shared-state/memory-state.js';
+import { SharedQuotaCounter, type QuotaCounter } from './quotas/quota-counter.js';
+import { QuotaGate } from './quotas/quota-gate.js';
+import { TokenAdmission } from './quotas/token-admission.js';
+import { TokenReuse } from './tokens/token-reuse.js';
 import { TokenHook } from './claims/token-hook.js';
 import { ConfigError, type TokenHookSettings } from './config.js';
 import type { AssertionPolicy } from './client-auth/private-key-jwt.js';
@@ -42,6 +50,10 @@ export interface TesseraContext {
   inspector: TokenInspector;
   authenticator: ClientAuthenticator;
   secretUsage: SecretUsage;
+  /** Issue 22: per-client token quotas of this process (leases from the shared count). */
+  quotas: TokenAdmission;
+  /** Issue 22: tokens this process may answer again (`--reuse-tokens`). */
+  tokenReuse: TokenReuse;
   /** The token hook (issue 19), when one is configured. */
   tokenHook: TokenHook | undefined;
   /** Prometheus metrics and the console's activity counts for this process. */
@@ -81,6 +93,11 @@ export interface ContextOptions {
    * one machine (and in the workers of `serve --workers N`, whose primary consults it).
    */
   sharedState?: SharedState | undefined;
+  /**
+   * Issue 22: where token quota allowances are leased; default: the shared state, else this
+   * process's memory. A worker of `serve --workers N` leases from its primary.
+   */
+  quotaCounter?: QuotaCounter | undefined;
   /** `TESSERA_TOKEN_HOOK_SECRET`, needed when `config.tokenHook` is set. */
   tokenHookSecret?: string | undefined;
 }
@@ -114,6 +131,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
   };
   every(1_000, maintainKeys, 'key maintenance');
   every(10_000, () => secretUsage.flush(), 'recording secret use');
+  if (store.replication) every(1_000, replicaTransitions(store, logger), 'watching the replica');
   every(
     60_000,
     async () => {
@@ -145,10 +163,40 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
       'shared state unavailable: failures counted on this host only',
     ),
   );
-  failures.onEvent = (event) => reportLockout(event, metrics, logger, nowSeconds());
+  // Lockout events go to the outbox too; under `serve --workers N` the primary announces them
+  // (it counts every worker's failures), so a worker does not.
+  const announceLockout = cluster.isWorker ? undefined : announceLockouts(store, logger);
+  failures.onEvent = (event) => {
+    reportLockout(event, metrics, logger, nowSeconds());
+    announceLockout?.(event);
+  };
   every(1_000, async () => failures.sweep(), 'reporting ended lockouts');
   const sharedState = options.sharedState;
   if (sharedState) every(60_000, () => sharedState.prune(), 'pruning shared state');
+  const quotaError = throttled((error, dropped) =>
+    logger.warn(
+      { err: error, dropped },
+      'token quota counter unavailable: tokens counted by this process alone',
+    ),
+  );
+  const remoteCounter =
+    options.quotaCounter ??
+    (sharedState ? new SharedQuotaCounter(sharedState, nowSeconds, quotaError) : undefined);
+  const ownCounter = new SharedQuotaCounter(new MemorySharedState(nowSeconds), nowSeconds);
+  const gate = new QuotaGate(remoteCounter ?? ownCounter, {
+    local: remoteCounter === undefined,
+    nowSeconds,
+    onError: quotaError,
+    fallback: ownCounter,
+  });
+  every(1_000, async () => gate.sweep(), 'returning idle token quota allowances');
+  const quotas = new TokenAdmission(gate, {
+    defaultQuota: config.tokenQuota,
+    mode: config.tokenQuotaMode,
+    logger,
+    nowSeconds,
+    onRefusal: (mode) => metrics.quotaRefusals.inc({ mode }),
+  });
   const authenticator = new ClientAuthenticator(
     clients,
     hasher,
@@ -162,6 +210,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
   metrics.watch({
     keys: () => keys.records,
     clientCache: () => ({ hits: clients.hits, misses: clients.storeReads, size: clients.size }),
+    replication: () => store.replication,
   });
   const inspector = new TokenInspector(keys, clients, revocations, () => config.issuer, nowSeconds);
   const tokenHook =
@@ -181,6 +230,8 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     tokenHook,
     replayGuards,
     secretUsage,
+    quotas,
+    tokenReuse: new TokenReuse(),
     metrics,
     logger,
     nowSeconds,

@@ -20,7 +20,7 @@ export interface Storage {
  * (`TESSERA_KEK` from `env`, else the key file in the data directory).
  */
 export async function openStorage(config: ServerConfig, env?: NodeJS.ProcessEnv): Promise<Storage> {
-  const store = await openStore(parseDatabaseUrl(config.database));
+  const store = await openStore(parseDatabaseUrl(config.database), config.databaseReplicas ?? []);
   try {
     const envKek = kekSetting(env);
     const file = kekFile(config);

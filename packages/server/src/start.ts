@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { tokenHookSecret, type ServerConfig } from './config.js';
+import { listenIssuer, tokenHookSecret, type ServerConfig } from './config.js';
 import { createContext, type ReplayGuards, type TesseraContext } from './context.js';
 import { createLogger } from './http/logger.js';
 import { findPreset } from './presets/index.js';
@@ -11,6 +11,10 @@ import type { KeyStores } from './keys/key-stores.js';
 import { openKeyStores } from './keys/open-key-stores.js';
 import { openSharedState } from './shared-state/open-shared-state.js';
 import type { SharedState } from './shared-state/shared-state.js';
+import { traceRequests } from './telemetry/request-spans.js';
+import { startTracing } from './telemetry/start-tracing.js';
+import { traceStore } from './telemetry/store-spans.js';
+import type { QuotaCounter } from './quotas/quota-counter.js';
 import { listenForMetrics, type MetricsListener } from './metrics/metrics-listener.js';
 
 export interface RunningServer {
@@ -56,11 +60,20 @@ export async function startServer(
      * consults it for the worker.
      */
     sharedState?: SharedState | null;
+    /** Issue 22: where token quota allowances are leased (a worker: from its primary). */
+    quotaCounter?: QuotaCounter | undefined;
   } = {},
 ): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const preset = config.preset ? findPreset(config.preset) : undefined;
-  const { store, kek, hasher } = await openStorage(config, options.env);
+  // Off unless an OTLP endpoint is configured; then every request is a span (telemetry/).
+  const tracing = config.tracing ? await startTracing(config.tracing, logger) : undefined;
+  const { store, kek, hasher } = await openStorage(config, options.env).catch(
+    async (error: unknown) => {
+      await tracing?.shutdown();
+      throw error;
+    },
+  );
   let context: TesseraContext | undefined;
   let keyStores: KeyStores | undefined;
   let sharedState: SharedState | undefined;
@@ -82,7 +95,7 @@ export async function startServer(
     });
     context = await createContext({
       config,
-      store,
+      store: tracing ? traceStore(store) : store,
       kek,
       keyStores,
       hasher,
@@ -91,15 +104,24 @@ export async function startServer(
       nowSeconds: options.nowSeconds,
       replayGuards: options.replayGuards,
       sharedState,
+      quotaCounter: options.quotaCounter,
       tokenHookSecret: config.tokenHook ? tokenHookSecret(options.env) : undefined,
     });
     const app = buildServer(context, logger);
-    await app.listen({ port: config.port, host: config.host });
+    if (tracing) traceRequests(app, tracing);
+    await app.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
+      throw listenError(error, config);
+    });
     if (config.metricsListen)
       metricsListener = await listenForMetrics(context, config.metricsListen);
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    // Port 0: the default issuer named port 0; it follows the port the system chose (read
+    // per request, so setting it now is enough).
+    const tls = config.tlsCert !== undefined;
+    if (config.port === 0 && config.issuer === listenIssuer(config.host, 0, tls))
+      context.config.issuer = listenIssuer(config.host, port, tls);
     const running = context;
     const openedKeyStores = keyStores;
     let closing: Promise<void> | undefined;
@@ -116,6 +138,7 @@ export async function startServer(
           await openedKeyStores.close();
           await store.close();
           if (options.sharedState === undefined) await sharedState?.close();
+          await tracing?.shutdown();
         })()),
     };
   } catch (error) {
@@ -124,6 +147,32 @@ export async function startServer(
     await keyStores?.close();
     await store.close();
     if (options.sharedState === undefined) await sharedState?.close();
+    await tracing?.shutdown();
     throw error;
+  }
+}
+
+/** Says what to change when the listening socket cannot be had, instead of a bare `bind` code. */
+function listenError(error: unknown, { host, port }: ServerConfig): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  switch (code) {
+    case 'EADDRINUSE':
+      return new Error(`cannot listen on ${where}: the port is already in use (--port, PORT)`);
+    case 'EACCES':
+      return new Error(
+        `cannot listen on ${where}: permission denied (ports below 1024 need privileges)`,
+      );
+    case 'EADDRNOTAVAIL':
+      return new Error(
+        `cannot listen on ${where}: ${host} is not an address of this machine (--host, HOST)`,
+      );
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new Error(
+        `cannot listen on ${where}: the host name ${host} does not resolve (--host, HOST)`,
+      );
+    default:
+      return error;
   }
 }

@@ -100,6 +100,8 @@ describe('admin API', () => {
       'token_ttl',
       'auth_method',
       'grant_types',
+      'token_quota',
+      'reuse_tokens',
       'created_at',
       'updated_at',
     ]);
@@ -155,6 +157,63 @@ describe('admin API', () => {
       [gone.status, gone.body],
       [404, { error: 'not_found', error_description: `no client with client_id ${id}` }],
     );
+  });
+
+  it('lists clients a page at a time by cursor, and searches id and name prefixes', async () => {
+    const tag = `Paged${randomUUID().slice(0, 8)}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i += 1) {
+      const created = await call('POST', '/admin/v1/clients', {
+        name: `${tag} partner ${i}`,
+        scope: 'read',
+      });
+      assert.equal(created.status, 201);
+      ids.push(created.body.client_id as string);
+    }
+    // Without parameters: today's shape, every client of a small registry, plus next_cursor.
+    const all = await call('GET', '/admin/v1/clients');
+    assert.equal(all.status, 200);
+    assert.deepEqual(Object.keys(all.body).sort(), ['clients', 'next_cursor']);
+    assert.equal(all.body.next_cursor, null);
+    for (const id of ids)
+      assert.ok(all.body.clients.some((c: { client_id: string }) => c.client_id === id));
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query = new URLSearchParams({ q: tag.toLowerCase(), limit: '3' });
+      if (cursor) query.set('cursor', cursor);
+      const page = await call('GET', `/admin/v1/clients?${query}`);
+      assert.equal(page.status, 200, JSON.stringify(page.body));
+      assert.ok(page.body.clients.length <= 3);
+      seen.push(...page.body.clients.map((c: { client_id: string }) => c.client_id));
+      cursor = page.body.next_cursor as string | null;
+      pages += 1;
+    } while (cursor && pages < 10);
+    // Oldest first, then by client_id: the order of the full list.
+    const ordered = all.body.clients
+      .map((c: { client_id: string }) => c.client_id)
+      .filter((id: string) => ids.includes(id));
+    assert.deepEqual(seen, ordered);
+    assert.deepEqual([...seen].sort(), [...ids].sort());
+    assert.equal(pages, 3);
+
+    const byId = await call('GET', `/admin/v1/clients?q=${ids[4]!.slice(0, 18)}`);
+    assert.deepEqual(
+      byId.body.clients.map((c: { client_id: string }) => c.client_id),
+      [ids[4]],
+    );
+    const bad = await call('GET', '/admin/v1/clients?cursor=bm90LWEtY3Vyc29y');
+    assert.deepEqual(
+      [bad.status, bad.body],
+      [
+        400,
+        { error: 'invalid_request', error_description: 'cursor is not one this server returned' },
+      ],
+    );
+    assert.equal((await call('GET', '/admin/v1/clients?limit=0')).status, 400);
+    assert.equal((await call('GET', '/admin/v1/clients?limit=1001')).status, 400);
   });
 
   it('refuses bad input with spec-shaped errors', async () => {

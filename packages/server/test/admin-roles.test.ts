@@ -75,6 +75,21 @@ describe('admin API roles for machine clients', () => {
       (await call('operator', 'PATCH', `/admin/v1/clients/${id}`, { name: 'n' })).status,
       200,
     );
+    // Issue 22: quota and reuse are client edits (operator); the usage is read by a viewer.
+    const limited = await call('operator', 'PATCH', `/admin/v1/clients/${id}`, {
+      token_quota: '10/s',
+      reuse_tokens: true,
+    });
+    assert.equal(limited.status, 200);
+    assert.equal(limited.body!.token_quota, '10/s');
+    assert.equal(limited.body!.reuse_tokens, true);
+    const usage = await call('viewer', 'GET', `/admin/v1/clients/${id}/usage`);
+    assert.equal(usage.status, 200);
+    assert.equal(usage.body!.token_quota, '10/s');
+    assert.equal(
+      (await call('viewer', 'PATCH', `/admin/v1/clients/${id}`, { token_quota: '1/s' })).status,
+      403,
+    );
     assert.equal((await call('operator', 'POST', `/admin/v1/clients/${id}/disable`)).status, 200);
     assert.equal((await call('operator', 'POST', `/admin/v1/clients/${id}/enable`)).status, 200);
     assert.equal(
@@ -151,6 +166,7 @@ describe('admin API roles for machine clients', () => {
       'GET /admin/v1/clients': 'viewer',
       'POST /admin/v1/clients': 'operator',
       'GET /admin/v1/clients/{id}': 'viewer',
+      'GET /admin/v1/clients/{id}/usage': 'viewer',
       'PATCH /admin/v1/clients/{id}': 'operator',
       'DELETE /admin/v1/clients/{id}': 'admin',
       'POST /admin/v1/clients/{id}/disable': 'operator',

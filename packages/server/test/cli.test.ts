@@ -46,6 +46,8 @@ describe('tessera CLI', () => {
       'token_ttl',
       'auth_method',
       'grant_types',
+      'token_quota',
+      'reuse_tokens',
       'created_at',
       'updated_at',
     ]);

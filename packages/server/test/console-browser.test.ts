@@ -326,4 +326,52 @@ describe('admin console in a real browser', { skip: required ? false : skip }, (
     assert.equal(second.introspected.merchant, 'm-8');
     assert.deepEqual(problems, [], 'no script errors or CSP violations');
   });
+
+  it('pages through a registry bigger than one page, and searches clients not loaded yet', async () => {
+    const admin = await tessera.createClient({ name: 'Paging console', scope: 'tessera:admin' });
+    const now = Math.floor(Date.now() / 1000);
+    // 1,500 clients created after every other, so the last ones are on the second page.
+    await tessera.server.context.store.importClients(
+      Array.from({ length: 1_500 }, (_, i) => ({
+        clientId: `bulk-${String(i).padStart(4, '0')}`,
+        name: `Bulk partner ${i}`,
+        status: 'active' as const,
+        scopes: [],
+        audiences: [],
+        tokenTtl: null,
+        authMethod: 'any' as const,
+        authConfig: {},
+        grantTypes: ['client_credentials'],
+        secrets: [],
+        createdAt: now + 60,
+        updatedAt: now + 60,
+      })),
+    );
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    await page.goto(`${tessera.url}/console`);
+    const signIn = page.locator('#sign-in-form');
+    await signIn.getByLabel('Client ID').fill(admin.clientId);
+    await signIn.getByLabel('Client secret').fill(admin.clientSecret);
+    await signIn.getByLabel('Client secret').press('Enter');
+    await page.getByRole('heading', { name: 'Clients' }).waitFor();
+    await page.getByRole('button', { name: 'Load more clients' }).waitFor();
+    assert.equal(await page.locator('#clients-table tbody tr').count(), 1_000);
+    assert.match((await page.locator('#client-count').textContent()) ?? '', /^1000 of 1000\+$/);
+
+    // Not loaded yet: found by the server's prefix search.
+    await page.getByLabel('Search clients').fill('Bulk partner 1499');
+    await page.locator('tr[data-client-id="bulk-1499"]').waitFor();
+    assert.equal(await page.locator('#clients-table tbody tr').count(), 1);
+
+    await page.getByLabel('Search clients').fill('');
+    await page.getByRole('button', { name: 'Load more clients' }).click();
+    await page.locator('tr[data-client-id="bulk-1498"]').waitFor();
+    await page.getByRole('button', { name: 'Load more clients' }).waitFor({ state: 'hidden' });
+    const total = (await tessera.server.context.store.listClients()).length;
+    assert.equal(await page.locator('#clients-table tbody tr').count(), total);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
 });

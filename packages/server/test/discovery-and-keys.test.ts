@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -74,7 +75,12 @@ describe('discovery, JWKS and health', () => {
 
   it('answers health and readiness', async () => {
     const health = await fetch(`${tessera.url}/healthz`);
-    assert.deepEqual([health.status, await health.json()], [200, { status: 'ok' }]);
+    const version = (
+      JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+        version: string;
+      }
+    ).version;
+    assert.deepEqual([health.status, await health.json()], [200, { status: 'ok', version }]);
     const ready = await fetch(`${tessera.url}/readyz`);
     assert.deepEqual(
       [ready.status, await ready.json()],

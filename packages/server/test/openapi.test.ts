@@ -285,6 +285,13 @@ describe('OpenAPI document: every route answers as documented', () => {
     await api.call('POST', `/admin/v1/clients/${id}/disable`, { headers: admin }, 200);
     await api.call('POST', `/admin/v1/clients/${id}/enable`, { headers: admin }, 200);
     await api.call('POST', `/admin/v1/clients/${id}/rotate-secret`, jsonBody({}, admin), 200);
+    await api.call(
+      'PATCH',
+      `/admin/v1/clients/${id}`,
+      jsonBody({ token_quota: '5/s,100/h', reuse_tokens: true }, admin),
+      200,
+    );
+    await api.call('GET', `/admin/v1/clients/${id}/usage`, { headers: admin }, 200);
     await api.call('DELETE', `/admin/v1/clients/${id}`, { headers: admin }, 204);
     await api.call('GET', '/admin/v1/keys', { headers: admin }, 200);
     await api.call('POST', '/admin/v1/keys/rotate', jsonBody({ alg: 'ES256' }, admin), 201);

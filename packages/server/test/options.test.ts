@@ -78,7 +78,10 @@ describe('option table', () => {
     for (const row of optionRows) {
       if (row.env) assert.match(usage, new RegExp(`\\b${row.env}\\b`), row.name);
       if (row.flag)
-        assert.ok(usage.includes(row.switch ? row.flag : `${row.flag} ${row.metavar}`), row.name);
+        assert.ok(
+          usage.includes(row.switch ? `[${row.flag}]` : `${row.flag} ${row.metavar}`),
+          row.name,
+        );
       if (row.flag && commandsOf(row).includes('serve'))
         assert.ok(row.flag.slice(2) in flagsFor('serve'), row.flag);
     }
@@ -102,7 +105,9 @@ describe('option table', () => {
       }
       assert.ok(row.doc.length > 0 && !row.doc.includes('|'), row.name);
       assert.ok(commandsOf(row).length > 0, row.name);
-      if (row.flag && !row.switch) assert.ok(row.metavar, `${row.flag} needs a metavar`);
+      // A flag takes a value (named by its metavar) unless it is a switch (a bare flag).
+      if (row.flag)
+        assert.ok(row.switch ? !row.metavar : row.metavar, `${row.flag} needs a metavar`);
     }
     assert.equal(fileKey(options.signingAlg), 'signing_alg');
     assert.equal(fileKey(options.authMaxFailuresPerClient), 'auth_max_failures_per_client');
@@ -143,6 +148,7 @@ describe('loadConfig from the option table', () => {
       issuer: 'http://localhost:8080',
       dataDir: resolve('data'),
       database: `sqlite:${resolve('data', 'tessera.db')}`,
+      databaseReplicas: [],
       preset: undefined,
       signingAlg: 'RS256',
       defaultTokenTtl: 3600,
@@ -154,8 +160,14 @@ describe('loadConfig from the option table', () => {
       pkcs11TokenLabel: undefined,
       authFailureLimits: { perClient: 10, perAddress: 50, windowSeconds: 60, lockSeconds: 60 },
       sharedState: undefined,
+      tokenQuota: undefined,
+      tokenQuotaMode: 'enforce',
+      reuseTokens: false,
       bodyLimit: 16 * 1024,
       logLevel: 'info',
+      logFormat: 'json',
+      eventsWebhook: undefined,
+      tracing: undefined,
       scopeClaims: undefined,
       tokenHook: undefined,
       // Issue 16.
@@ -216,7 +228,18 @@ describe('loadConfig from the option table', () => {
       TESSERA_TRUSTED_PROXIES: ' 10.0.0.0/8 , ::1 ,',
       TESSERA_CLIENT_CERT_HEADER: 'X-SSL-Cert',
       TESSERA_LOG_LEVEL: 'warn',
+      TESSERA_LOG_FORMAT: 'pretty',
+      TESSERA_OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://ignored:4318',
+      OTEL_SERVICE_NAME: 'auth',
+      OTEL_SDK_DISABLED: 'false',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.5',
       TESSERA_SHARED_STATE_URL: 'redis://127.0.0.1:6379/2',
+      TESSERA_EVENTS_WEBHOOK: 'http://127.0.0.1:9000/hooks/tessera',
+      TESSERA_TOKEN_QUOTA: '5000/d, 10/s',
+      TESSERA_TOKEN_QUOTA_MODE: 'observe',
+      TESSERA_REUSE_TOKENS: '1',
       // Issue 16.
       TESSERA_ASSERTION_AUDIENCE: 'any',
       TESSERA_ASSERTION_MAX_LIFETIME: '3600',
@@ -249,6 +272,7 @@ describe('loadConfig from the option table', () => {
       // No TESSERA_DATA_DIR: the SQLite file's directory, so kek.key sits beside the data.
       dataDir: '/tmp/tessera-options',
       database: 'sqlite:/tmp/tessera-options/x.db',
+      databaseReplicas: [],
       preset: 'tesouro',
       signingAlg: 'ES256',
       defaultTokenTtl: 600,
@@ -260,8 +284,18 @@ describe('loadConfig from the option table', () => {
       pkcs11TokenLabel: 'tessera',
       authFailureLimits: { perClient: 3, perAddress: 4, windowSeconds: 5, lockSeconds: 6 },
       sharedState: 'redis://127.0.0.1:6379/2',
+      tokenQuota: '10/s,5000/d',
+      tokenQuotaMode: 'observe',
+      reuseTokens: true,
       bodyLimit: 16 * 1024,
       logLevel: 'warn',
+      logFormat: 'pretty',
+      eventsWebhook: 'http://127.0.0.1:9000/hooks/tessera',
+      tracing: {
+        tracesUrl: 'http://collector:4318/v1/traces',
+        serviceName: 'auth',
+        sampler: { name: 'parentbased_traceidratio', ratio: 0.5 },
+      },
       scopeClaims: { 'payments:write': { limits: { daily: 10000 } } },
       // The secret is not a setting: tokenHookSecret() reads it apart.
       tokenHook: { url: 'http://127.0.0.1:9999/hook', timeoutMs: 250, failure: 'allow' },
@@ -286,6 +320,10 @@ describe('loadConfig from the option table', () => {
       consoleSessionIdle: 900,
       consoleSessionMax: 3600,
     });
+    assert.equal(
+      loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://t:4318/custom' }).tracing?.tracesUrl,
+      'http://t:4318/custom',
+    );
     assert.deepEqual(
       serveSettings({
         env: { TESSERA_WORKERS: '3', TESSERA_SHUTDOWN_TIMEOUT: '7', UV_THREADPOOL_SIZE: '2' },

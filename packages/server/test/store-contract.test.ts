@@ -165,7 +165,10 @@ for (const adapter of adapters) {
         { version: 4, name: 'shared state: one-time keys and window counters' },
         { version: 5, name: 'client claims (extra token claims)' },
         { version: 6, name: 'console sessions, operators, and who did it in the audit log' },
-        { version: 8, name: 'client security profile (fapi2)' },
+        { version: 7, name: 'events outbox and leases' },
+        { version: 8, name: 'client list indexes: creation order, name and client_id prefixes' },
+        { version: 9, name: 'client token quota and token reuse' },
+        { version: 10, name: 'client security profile (fapi2)' },
       ];
       assert.deepEqual(
         migrations.map(({ version, name }) => ({ version, name })),
@@ -219,6 +222,8 @@ for (const adapter of adapters) {
           authConfig: {},
           grantTypes: ['client_credentials'],
           claims: {},
+          tokenQuota: null,
+          reuseTokens: false,
           secrets: [],
           createdAt: 5,
           updatedAt: 6,
@@ -240,6 +245,25 @@ for (const adapter of adapters) {
       await store.deleteClient('fapi');
     });
 
+    it('keeps a client token quota and reuse flag (issue 22), both ways', async () => {
+      const id = unique('quota');
+      const created = await store.createClient({
+        ...newClient(id),
+        tokenQuota: '10/s,5000/d',
+        reuseTokens: true,
+      });
+      assert.equal(created.tokenQuota, '10/s,5000/d');
+      assert.equal(created.reuseTokens, true);
+      const changed = await store.updateClient(id, { tokenQuota: null, reuseTokens: false });
+      assert.equal(changed?.tokenQuota, null);
+      assert.equal(changed?.reuseTokens, false);
+      const read = await other.getClient(id);
+      assert.equal(read?.tokenQuota, null);
+      assert.equal(read?.reuseTokens, false);
+      await store.updateClient(id, { tokenQuota: '50/min' });
+      assert.equal((await other.getClient(id))?.tokenQuota, '50/min');
+    });
+
     it('creates, reads, lists, updates and deletes clients with their secrets', async () => {
       const id = unique('client');
       const created = await store.createClient(
@@ -251,6 +275,8 @@ for (const adapter of adapters) {
       const expected: ClientRecord = {
         ...newClient(id),
         claims: {},
+        tokenQuota: null,
+        reuseTokens: false,
         secrets: [secret(`${id}-a`, 10), secret(`${id}-b`, 20, 5_000)],
         createdAt: created.createdAt,
         updatedAt: created.updatedAt,
@@ -318,6 +344,63 @@ for (const adapter of adapters) {
       const ids = (await store.listClients()).map((client) => client.clientId);
       assert.ok(ids.indexOf(older) < ids.indexOf(newer));
       assert.equal(ids.indexOf(older), 0);
+    });
+
+    it('imports clients in bulk with one change row, and pages through them by keyset and prefix', async () => {
+      const prefix = unique('bulk');
+      const before = await store.latestChange();
+      const count = 2_345;
+      const imported = await store.importClients(
+        Array.from({ length: count }, (_, i) =>
+          newClient(`${prefix}-${String(i).padStart(5, '0')}`, {
+            name: `${prefix.toUpperCase()} Name ${i}`,
+            // Several clients per second, as a real registry has: the keyset's tie-break.
+            createdAt: 1_000_000 + Math.floor(i / 7),
+            updatedAt: 1_000_000,
+            tokenTtl: i === 5 ? 7_200 : null,
+            secrets: i % 2 === 0 ? [secret(`${prefix}-${i}-s`)] : [],
+          }),
+        ),
+      );
+      assert.equal(imported, count);
+      const { changes } = await other.changesSince(before);
+      assert.deepEqual(
+        changes.map(({ kind, ref }) => ({ kind, ref })),
+        [{ kind: 'client', ref: '*' }],
+      );
+      const seen: string[] = [];
+      let after: { createdAt: number; clientId: string } | undefined;
+      for (let pages = 0; pages < 10; pages += 1) {
+        const page = await other.listClientPage({ limit: 1_000, after, q: prefix });
+        seen.push(...page.clients.map((client) => client.clientId));
+        const last = page.clients.at(-1);
+        if (!page.more || !last) break;
+        after = { createdAt: last.createdAt, clientId: last.clientId };
+      }
+      assert.equal(seen.length, count);
+      assert.deepEqual(
+        seen,
+        Array.from({ length: count }, (_, i) => `${prefix}-${String(i).padStart(5, '0')}`),
+      );
+      const first = await store.listClientPage({ limit: 3, q: `${prefix}-0000` });
+      assert.deepEqual(
+        first.clients.map((client) => [client.clientId, client.secrets.length]),
+        [
+          [`${prefix}-00000`, 1],
+          [`${prefix}-00001`, 0],
+          [`${prefix}-00002`, 1],
+        ],
+      );
+      assert.equal(first.more, true);
+      assert.equal(first.clients[0]!.secrets[0]!.hash, secret(`${prefix}-0-s`).hash);
+      // The name, case-insensitively, by prefix; "Name 12" is 12 and 120…129 and 1200…1299.
+      const byName = await store.listClientPage({ limit: 500, q: `${prefix} name 12` });
+      assert.equal(byName.clients.length, 1 + 10 + 100);
+      assert.equal(byName.more, false);
+      assert.deepEqual((await store.listClientPage({ limit: 5, q: `${prefix}-zzz` })).clients, []);
+      const lifetimes = await store.tokenLifetimes();
+      assert.ok((lifetimes.longest ?? 0) >= 7_200);
+      assert.equal(lifetimes.someDefault, true);
     });
 
     it('refuses a duplicate client_id', async () => {
@@ -579,6 +662,184 @@ for (const adapter of adapters) {
         'client.update',
         'client.create',
       ]);
+    });
+
+    it('client and key writes commit the events they cause with them, in order', async () => {
+      const start = await other.latestEventSeq();
+      const actor = unique('actor');
+      const id = unique('evented');
+      const entry = (action: string, details: Record<string, unknown> = {}) => ({
+        at: 1_700_000_000,
+        actor,
+        action,
+        target: id,
+        details,
+      });
+      await store.createClient(newClient(id), [
+        entry('client.create', { name: 'n', scope: 'read', auth_method: 'client_secret_basic' }),
+      ]);
+      // A write that fails, or changes nothing, leaves no event behind.
+      await assert.rejects(store.createClient(newClient(id), [entry('client.create')]));
+      await store.updateClient(unique('missing'), { name: 'x' }, [entry('client.update')]);
+      await store.updateClient(id, { status: 'disabled', name: 'renamed' }, [
+        entry('client.update', { name: 'renamed' }),
+        entry('client.disable'),
+      ]);
+      await store.changeSecrets(id, { add: [secret(unique('s'))] }, [
+        entry('client.rotate_secret', { grace_seconds: 60 }),
+      ]);
+      await store.deleteClient(id, [entry('client.delete')]);
+      const kid = unique('evented-key');
+      await store.insertKey(key(kid, 'published'));
+      await store.transitionKeys(() => ({ patches: [{ kid, state: 'active' }] }));
+      await store.updateKey(kid, { state: 'retired' });
+      await store.appendEvents([
+        { type: 'lockout.started', clientId: id, at: 1_700_000_001_000, data: { client_id: id } },
+      ]);
+      const events = await other.listEvents(start, 100);
+      assert.deepEqual(
+        events.map(({ type, clientId, data }) => ({ type, clientId, data })),
+        [
+          {
+            type: 'client.created',
+            clientId: id,
+            data: { client_id: id, name: 'n', scope: 'read', auth_method: 'client_secret_basic' },
+          },
+          { type: 'client.updated', clientId: id, data: { client_id: id, changed: ['name'] } },
+          { type: 'client.disabled', clientId: id, data: { client_id: id } },
+          {
+            type: 'client.secret_rotated',
+            clientId: id,
+            data: { client_id: id, grace_seconds: 60 },
+          },
+          { type: 'client.deleted', clientId: id, data: { client_id: id } },
+          {
+            type: 'key.published',
+            clientId: null,
+            data: { kid, alg: 'RS256', state: 'published', activates_at: null, retires_at: null },
+          },
+          {
+            type: 'key.activated',
+            clientId: null,
+            data: { kid, alg: 'RS256', state: 'active', activates_at: null, retires_at: null },
+          },
+          {
+            type: 'key.retired',
+            clientId: null,
+            data: { kid, alg: 'RS256', state: 'retired', activates_at: null, retires_at: null },
+          },
+          { type: 'lockout.started', clientId: id, data: { client_id: id } },
+        ],
+      );
+      assert.equal(events[0]!.at, 1_700_000_000_000);
+      assert.equal(events[0]!.tenant, 'default');
+      assert.match(events[0]!.id, /^evt_\d{12}$/);
+      const seqs = events.map((event) => event.seq);
+      assert.deepEqual(
+        [...seqs].sort((a, b) => a - b),
+        seqs,
+      );
+      assert.equal(await other.latestEventSeq(), seqs.at(-1));
+      assert.deepEqual(
+        (await other.listEvents(seqs[6]!, 100)).map((event) => event.type),
+        ['key.retired', 'lockout.started'],
+      );
+    });
+
+    it('keeps each event’s delivery state: undelivered in order, failures, delivered, abandoned', async () => {
+      const before = (await store.undeliveredEvents(1000)).length;
+      const id = unique('delivery');
+      const made = (type: 'lockout.started' | 'lockout.ended') => ({
+        type,
+        clientId: id,
+        at: Date.now(),
+        data: { client_id: id },
+      });
+      await store.appendEvents([
+        made('lockout.started'),
+        made('lockout.ended'),
+        made('lockout.started'),
+      ]);
+      const mine = async () =>
+        (await other.undeliveredEvents(1000)).filter((event) => event.clientId === id);
+      const [first, second, third] = await mine();
+      assert.equal((await store.undeliveredEvents(1000)).length, before + 3);
+      assert.deepEqual([first!.attempts, first!.nextAttemptAt, first!.deliveredAt], [0, 0, null]);
+      await store.recordEventFailure(first!.seq, {
+        attempts: 1,
+        nextAttemptAt: 5_000,
+        error: 'HTTP 503',
+        abandoned: false,
+      });
+      const [retried] = await mine();
+      assert.deepEqual(
+        [retried!.seq, retried!.attempts, retried!.nextAttemptAt],
+        [first!.seq, 1, 5_000],
+      );
+      await store.markEventDelivered(first!.seq, 6_000);
+      await store.recordEventFailure(second!.seq, {
+        attempts: 9,
+        nextAttemptAt: 9_000,
+        error: 'timeout',
+        abandoned: true,
+      });
+      assert.deepEqual(
+        (await mine()).map((event) => event.seq),
+        [third!.seq],
+      );
+      const [delivered] = await other.listEvents(first!.seq - 1, 1);
+      assert.equal(delivered!.deliveredAt, 6_000);
+      await store.markEventDelivered(third!.seq, 7_000);
+      assert.deepEqual(await mine(), []);
+    });
+
+    it('a console session starting is operator.signed_in, committed with it; a sign-in in progress is not', async () => {
+      const start = await other.latestEventSeq();
+      const session = (kind: 'sign-in' | 'session') => ({
+        id: unique('session'),
+        kind,
+        data: {
+          person: { iss: 'https://idp.example', sub: 'alice', email: 'alice@example.com' },
+          role: 'admin',
+          csrf: 'never-in-an-event',
+        },
+        createdAt: 1_700_000_100,
+        lastSeenAt: 1_700_000_100,
+        expiresAt: 1_700_003_700,
+      });
+      await store.putConsoleSession(session('sign-in'));
+      await store.putConsoleSession(session('session'));
+      const events = await other.listEvents(start, 10);
+      assert.deepEqual(
+        events.map(({ type, clientId, data, at }) => ({ type, clientId, data, at })),
+        [
+          {
+            type: 'operator.signed_in',
+            clientId: null,
+            at: 1_700_000_100_000,
+            data: {
+              iss: 'https://idp.example',
+              sub: 'alice',
+              email: 'alice@example.com',
+              role: 'admin',
+            },
+          },
+        ],
+      );
+    });
+
+    it('holdLease: one holder at a time, renewed by it, taken over once it lapses', async () => {
+      const name = unique('lease');
+      const results = await Promise.all([
+        store.holdLease(name, 'a', 100, 110),
+        other.holdLease(name, 'b', 100, 110),
+      ]);
+      assert.deepEqual([...results].sort(), [false, true]);
+      const [holder, stranger] = results[0] ? ['a', 'b'] : ['b', 'a'];
+      assert.equal(await store.holdLease(name, holder!, 105, 115), true, 'renewed');
+      assert.equal(await other.holdLease(name, stranger!, 114, 124), false, 'still held');
+      assert.equal(await other.holdLease(name, stranger!, 115, 125), true, 'lapsed: taken over');
+      assert.equal(await store.holdLease(name, holder!, 116, 126), false, 'lost');
     });
 
     it('audit entries keep the person, address and request id, and filter by actor', async () => {

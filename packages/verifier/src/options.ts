@@ -1,4 +1,4 @@
-import { isScopeToken } from '@tessera/protocol';
+import { isScopeToken, type ReplayGuard } from '@tessera/protocol';
 import { VerifierConfigError } from './errors.js';
 import type { ErrorShape } from './errors.js';
 import type { VerifierEventListener } from './events.js';
@@ -72,6 +72,12 @@ export interface VerifierOptions {
   httpTimeoutMs?: number;
   /** Capacity of the verified-token cache, in entries. Default 10 000; 0 disables it. */
   tokenCacheSize?: number;
+  /**
+   * Where DPoP proof `jti`s are remembered (RFC 9449 §11.1), keyed per proof and kept until
+   * `expiresAt` (epoch ms). Default: this process's own bounded cache. Pass a guard shared by
+   * every process of the API (PostgreSQL, Redis, …) so a proof used at one is refused at all.
+   */
+  dpopReplayGuard?: ReplayGuard;
   /** Longest accepted token, in characters; longer ones are malformed. Default 8 192. */
   maxTokenLength?: number;
   /**

@@ -6,6 +6,7 @@ import {
   fromBase64,
   isPublicJwk,
   ReplayCache,
+  type ReplayGuard,
   sha256Base64url,
 } from '@tessera/protocol';
 import {
@@ -65,14 +66,15 @@ function derOf(certificate: Uint8Array | string): Uint8Array {
  * A DPoP-bound token sent as `Bearer` is refused; so is the DPoP scheme with an unbound token.
  */
 export class SenderConstraints {
-  readonly #replay: ReplayCache;
+  readonly #replay: ReplayGuard;
 
   constructor(
     private readonly now: () => number,
     replayCapacity: number,
+    replay?: ReplayGuard,
   ) {
     // Remembered in milliseconds, the unit of `now`.
-    this.#replay = new ReplayCache(replayCapacity, now);
+    this.#replay = replay ?? new ReplayCache(replayCapacity, now);
   }
 
   async check(
@@ -148,13 +150,14 @@ export class SenderConstraints {
     if (problem !== undefined) throw fail(problem);
     if ((await calculateJwkThumbprint(jwk as JWK)) !== jkt) throw fail('proof key is not cnf.jkt');
     const entry = dpopReplayEntry(jkt, payload, proofWindow);
-    const used = this.#replay.use(entry.key, entry.until * 1000);
+    const used = await this.#replay.use(entry.key, entry.until * 1000);
     if (used === 'replayed') throw fail('jti replayed');
     if (used === 'full')
       throw new VerifierError('unavailable', { detail: 'DPoP replay guard full' });
   }
 
+  /** Forgets this process's remembered proofs (a shared guard keeps its own). */
   clear(): void {
-    this.#replay.clear();
+    if (this.#replay instanceof ReplayCache) this.#replay.clear();
   }
 }

@@ -114,7 +114,7 @@ class TesseraVerifier implements Verifier {
     this.#emit = safeEmitter(options.onEvent);
     this.#shape = options.errorShape ?? rfc6750ErrorShape;
     this.#tokens = new LruCache(resolved.tokenCacheSize);
-    this.#senders = new SenderConstraints(resolved.now, 100_000);
+    this.#senders = new SenderConstraints(resolved.now, 100_000, options.dpopReplayGuard);
     this.#backendPromise = loadSignatureBackend(resolved.signatureBackend).then((backend) => {
       this.#backend = backend;
       return backend;

@@ -6,12 +6,15 @@ import {
   type OAuthErrorCode,
 } from '@tessera/protocol';
 import { createHmac } from 'node:crypto';
+import { SpanKind } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { TokenHookSettings } from '../config.js';
 import { LruMap } from '../lib/lru.js';
 import type { CountTable } from '../metrics/count-table.js';
 import type { ClientClaims, ClientRecord } from '../store/contract.js';
 import { clientView } from '../views/record-views.js';
+import { inChildSpan } from '../telemetry/request-spans.js';
+import { activeTracer } from '../telemetry/tracer-state.js';
 import { callHook, hookAgent, HookCallError, type HookFailureReason } from './hook-call.js';
 
 /** Largest hook answer read (bytes); a longer one is a failure. */
@@ -133,16 +136,27 @@ export class TokenHook {
     this.calls += 1;
     let answer: { status: number; text: string };
     try {
-      answer = await callHook(
-        this.#settings.url,
-        body,
-        { 'tessera-signature': `t=${t},v1=${v1}`, 'x-request-id': question.requestId },
-        {
-          timeoutMs: this.#settings.timeoutMs,
-          maxBytes: maxHookAnswerBytes,
-          dispatcher: this.#agent,
-        },
-      );
+      const call = () =>
+        callHook(
+          this.#settings.url,
+          body,
+          { 'tessera-signature': `t=${t},v1=${v1}`, 'x-request-id': question.requestId },
+          {
+            timeoutMs: this.#settings.timeoutMs,
+            maxBytes: maxHookAnswerBytes,
+            dispatcher: this.#agent,
+          },
+        );
+      // A CLIENT span under the token request's when tracing is on (the host only: a URL's
+      // path or query may carry a credential).
+      answer = await (activeTracer === undefined
+        ? call()
+        : inChildSpan(
+            'token hook',
+            SpanKind.CLIENT,
+            { 'server.address': new URL(this.#settings.url).host },
+            call,
+          ));
       if (answer.status !== 200)
         throw new HookCallError('status', `the hook answered ${answer.status}`);
     } catch (error) {

@@ -17,7 +17,7 @@ export async function auditCommand(args: string[]): Promise<void> {
   if (positionals.length > 0) throw new UsageError('audit list takes no arguments');
   if (values.limit !== undefined && !/^[1-9]\d{0,5}$/.test(values.limit))
     throw new UsageError('--limit must be a whole number from 1');
-  const store = await openStore(parseDatabaseUrl(cliConfig(values.database).database));
+  const store = await openStore(parseDatabaseUrl(cliConfig(values).database));
   try {
     const entries = (
       await store.listAudit(values.limit === undefined ? 100 : Number(values.limit), {

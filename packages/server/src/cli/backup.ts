@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { openStore, parseDatabaseUrl } from '../store/open-store.js';
 import { cliConfig, databaseOption, onePositional, parse, print, printJson } from './common.js';
@@ -26,7 +26,7 @@ export async function backupCommand(args: string[]): Promise<void> {
   const out = resolve(values.out);
   if (existsSync(out) && !values.force)
     throw new Error(`${out} exists; pass --force to overwrite it`);
-  const location = parseDatabaseUrl(cliConfig(values.database).database);
+  const location = parseDatabaseUrl(cliConfig(values).database);
   if (location.kind !== 'sqlite')
     throw new Error(`tessera backup works on SQLite; ${postgresAdvice}`);
   const store = await openStore(location);
@@ -52,7 +52,7 @@ export async function restoreCommand(args: string[]): Promise<void> {
   });
   const file = resolve(onePositional(positionals, 'backup file'));
   if (!existsSync(file)) throw new Error(`${file} does not exist`);
-  const location = parseDatabaseUrl(cliConfig(values.database).database);
+  const location = parseDatabaseUrl(cliConfig(values).database);
   if (location.kind !== 'sqlite')
     throw new Error(`tessera restore works on SQLite; ${postgresAdvice}`);
   const summary = describe(file);
@@ -61,6 +61,11 @@ export async function restoreCommand(args: string[]): Promise<void> {
       `${location.path} exists; stop every server using it and pass --force to replace it with the backup`,
     );
   }
+  // SQLite's own message here says "Cannot save backup", which blames the wrong file.
+  if (!existsSync(dirname(location.path)))
+    throw new Error(
+      `cannot restore into ${location.path}: the directory ${dirname(location.path)} does not exist`,
+    );
   const source = new Database(file, { readonly: true, fileMustExist: true });
   try {
     await source.backup(location.path);

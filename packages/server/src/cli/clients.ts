@@ -4,6 +4,7 @@ import {
   cliActor,
   cliConfig,
   databaseOption,
+  type CommonFlags,
   onePositional,
   parse,
   print,
@@ -19,10 +20,10 @@ import { claimOptions, claimsInput } from './claim-options.js';
 export const defaultGraceSeconds = 86400;
 
 async function withRegistry<T>(
-  database: string | undefined,
+  flags: CommonFlags,
   fn: (registry: ClientRegistry) => Promise<T>,
 ): Promise<T> {
-  const config = cliConfig(database);
+  const config = cliConfig(flags);
   const { store, hasher } = await openStorage(config);
   try {
     return await fn(
@@ -75,6 +76,7 @@ async function create(args: string[]): Promise<void> {
     'client-secret': { type: 'string' },
     ...authConfigOptions,
     profile: { type: 'string' },
+    ...quotaOptions,
     ...claimOptions,
     json: { type: 'boolean' },
   });
@@ -89,7 +91,7 @@ async function create(args: string[]): Promise<void> {
   if ((values['client-id'] === undefined) !== (values['client-secret'] === undefined)) {
     throw new UsageError('--client-id and --client-secret import a client together');
   }
-  const { client, clientSecret } = await withRegistry(values.database, (registry) =>
+  const { client, clientSecret } = await withRegistry(values, (registry) =>
     registry.create({
       name: values.name!,
       scope: values.scope,
@@ -100,6 +102,7 @@ async function create(args: string[]): Promise<void> {
       clientSecret: values['client-secret'],
       profile: values.profile,
       ...authConfig,
+      ...quotaInput(values),
       claims,
     }),
   );
@@ -119,7 +122,32 @@ async function create(args: string[]): Promise<void> {
   print('Store the secret now: it is shown only this once and cannot be recovered.');
 }
 
-/** `clients update ID`: what `PATCH /admin/v1/clients/{id}` changes, from the command line. */
+/** Issue 22: `--token-quota N/PERIOD[,…]` (`none` clears it) and `--reuse-tokens`. */
+const quotaOptions = {
+  'token-quota': { type: 'string' },
+  'reuse-tokens': { type: 'boolean' },
+  'no-reuse-tokens': { type: 'boolean' },
+} as const;
+
+function quotaInput(values: {
+  'token-quota'?: string | undefined;
+  'reuse-tokens'?: boolean | undefined;
+  'no-reuse-tokens'?: boolean | undefined;
+}): { tokenQuota?: string | null; reuseTokens?: boolean } {
+  if (values['reuse-tokens'] && values['no-reuse-tokens'])
+    throw new UsageError('--reuse-tokens and --no-reuse-tokens contradict each other');
+  const quota = values['token-quota'];
+  return {
+    ...(quota !== undefined ? { tokenQuota: quota === 'none' ? null : quota } : {}),
+    ...(values['reuse-tokens'] ? { reuseTokens: true } : {}),
+    ...(values['no-reuse-tokens'] ? { reuseTokens: false } : {}),
+  };
+}
+
+/**
+ * `clients update ID`: name, scope, audience, lifetime, token quota and reuse, and the claims
+ * (`--claim` merges, `--unset-claim` removes, `--claims-file` replaces).
+ */
 async function update(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, {
     ...databaseOption,
@@ -130,6 +158,7 @@ async function update(args: string[]): Promise<void> {
     'auth-method': { type: 'string' },
     ...authConfigOptions,
     profile: { type: 'string' },
+    ...quotaOptions,
     ...claimOptions,
     'unset-claim': { type: 'string', multiple: true },
     json: { type: 'boolean' },
@@ -138,20 +167,23 @@ async function update(args: string[]): Promise<void> {
   const ttl = values['token-ttl'];
   if (ttl !== undefined && !/^\d+$/.test(ttl))
     throw new UsageError('--token-ttl must be a whole number of seconds');
-  const authConfig = await authConfigInput(values);
-  const client = await withRegistry(values.database, async (registry) => {
+  const fields = {
+    name: values.name,
+    scope: values.scope,
+    audiences: values.audience,
+    tokenTtl: ttl === undefined ? undefined : Number(ttl),
+    authMethod: values['auth-method'],
+    profile: values.profile,
+    ...(await authConfigInput(values)),
+    ...quotaInput(values),
+  };
+  const client = await withRegistry(values, async (registry) => {
+    const current = await registry.get(clientId);
     // --claim and --unset-claim change the client's current claims; --claims-file replaces them.
-    const claims = await claimsInput(values, (await registry.get(clientId)).claims);
-    return registry.update(clientId, {
-      name: values.name,
-      scope: values.scope,
-      audiences: values.audience,
-      tokenTtl: ttl === undefined ? undefined : Number(ttl),
-      authMethod: values['auth-method'],
-      profile: values.profile,
-      ...authConfig,
-      claims,
-    });
+    const claims = await claimsInput(values, current.claims);
+    if (claims === undefined && Object.values(fields).every((value) => value === undefined))
+      throw new UsageError('clients update needs --claim, --unset-claim or --claims-file');
+    return registry.update(clientId, { ...fields, claims });
   });
   if (values.json) return printJson(clientView(client));
   print(`Client ${client.clientId} is updated.`);
@@ -160,9 +192,7 @@ async function update(args: string[]): Promise<void> {
 async function list(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { ...databaseOption, json: { type: 'boolean' } });
   if (positionals.length > 0) throw new UsageError('clients list takes no arguments');
-  const clients = (await withRegistry(values.database, (registry) => registry.list())).map(
-    clientView,
-  );
+  const clients = (await withRegistry(values, (registry) => registry.list())).map(clientView);
   if (values.json) return printJson(clients);
   print(
     clients.length === 0
@@ -174,9 +204,7 @@ async function list(args: string[]): Promise<void> {
 async function show(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { ...databaseOption, json: { type: 'boolean' } });
   const view = clientView(
-    await withRegistry(values.database, (registry) =>
-      registry.get(onePositional(positionals, 'client ID')),
-    ),
+    await withRegistry(values, (registry) => registry.get(onePositional(positionals, 'client ID'))),
   );
   if (values.json) return printJson(view);
   for (const [key, value] of Object.entries(view)) {
@@ -197,7 +225,7 @@ async function show(args: string[]): Promise<void> {
 
 async function setStatus(args: string[], status: 'active' | 'disabled'): Promise<void> {
   const { values, positionals } = parse(args, { ...databaseOption, json: { type: 'boolean' } });
-  const client = await withRegistry(values.database, (registry) =>
+  const client = await withRegistry(values, (registry) =>
     registry.setStatus(onePositional(positionals, 'client ID'), status),
   );
   if (values.json) return printJson(clientView(client));
@@ -207,7 +235,7 @@ async function setStatus(args: string[], status: 'active' | 'disabled'): Promise
 async function remove(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { ...databaseOption, json: { type: 'boolean' } });
   const clientId = onePositional(positionals, 'client ID');
-  await withRegistry(values.database, (registry) => registry.delete(clientId));
+  await withRegistry(values, (registry) => registry.delete(clientId));
   if (values.json) return printJson({ client_id: clientId, deleted: true });
   print(`Client ${clientId} is deleted.`);
 }
@@ -222,7 +250,7 @@ async function rotateSecret(args: string[]): Promise<void> {
   if (values.grace !== undefined && !/^\d+$/.test(values.grace))
     throw new UsageError('--grace must be a whole number of seconds');
   const grace = values.grace === undefined ? defaultGraceSeconds : Number(values.grace);
-  const { client, clientSecret } = await withRegistry(values.database, (registry) =>
+  const { client, clientSecret } = await withRegistry(values, (registry) =>
     registry.rotateSecret(clientId, grace),
   );
   const view = clientView(client);

@@ -1,12 +1,23 @@
 import { userInfo } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { configFrom, type ConfigOverrides, type ServerConfig } from '../config.js';
+import { withConfigFile } from '../config/file.js';
 import { processEnvironment } from '../config/options.js';
 import { UsageError } from './usage.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-export const databaseOption = { database: { type: 'string' } } as const;
+/** What every command takes: `--database URL` and `--config FILE`. */
+export const databaseOption = {
+  database: { type: 'string' },
+  config: { type: 'string' },
+} as const;
+
+/** The two flags of `databaseOption`, as parsed. */
+export interface CommonFlags {
+  database?: string | undefined;
+  config?: string | undefined;
+}
 
 /** parseArgs in strict mode, with its errors turned into usage errors. */
 export function parse<T extends Options>(
@@ -22,13 +33,17 @@ export function parse<T extends Options>(
   }
 }
 
-/** The configuration a CLI command works with: `--database`, overrides, then the environment. */
+/**
+ * The configuration a CLI command works with: overrides, `--database`, the environment, then
+ * the configuration file (`--config` or `TESSERA_CONFIG`).
+ */
 export function cliConfig(
-  database: string | undefined,
+  flags: CommonFlags = {},
   overrides: ConfigOverrides = {},
   env = processEnvironment(),
 ): ServerConfig {
-  return configFrom({ env, overrides, flags: { database } });
+  const { database, config } = flags;
+  return configFrom(withConfigFile({ env, overrides, flags: { database, config } }));
 }
 
 export function onePositional(positionals: string[], what: string): string {

@@ -19,7 +19,7 @@ export async function kekCommand(args: string[]): Promise<void> {
   const [sub, ...rest] = args;
   const { values, positionals } = parse(rest, { ...databaseOption, json: { type: 'boolean' } });
   if (positionals.length > 0) throw new UsageError(`kek ${sub ?? ''} takes no arguments`);
-  const config = cliConfig(values.database);
+  const config = cliConfig(values);
   const file = kekFile(config);
   const envKek = kekSetting();
   const fromEnv = envKek !== undefined;

@@ -3,6 +3,7 @@ import { rotateKey } from '../keys/rotate-key.js';
 import { openStorage } from '../runtime.js';
 import { openStore, parseDatabaseUrl } from '../store/open-store.js';
 import { configFrom } from '../config.js';
+import { withConfigFile } from '../config/file.js';
 import { processEnvironment } from '../config/options.js';
 import type { KeyRecord } from '../store/contract.js';
 import { keyStoreOf } from '../keys/key-location.js';
@@ -24,7 +25,7 @@ async function list(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { ...databaseOption, json: { type: 'boolean' } });
   if (positionals.length > 0) throw new UsageError('keys list takes no arguments');
   // Public data only: listing keys needs no key-encryption key.
-  const store = await openStore(parseDatabaseUrl(cliConfig(values.database).database));
+  const store = await openStore(parseDatabaseUrl(cliConfig(values).database));
   try {
     const keys = (await store.listKeys()).map(keyListView);
     if (values.json) return printJson(keys);
@@ -65,15 +66,18 @@ async function rotate(args: string[]): Promise<void> {
     throw new UsageError('--propagation must be a whole number of seconds');
   }
   // The same settings as serve: where new keys go, and which token.
-  const config = configFrom({
-    env: processEnvironment(),
-    flags: {
-      database: values.database,
-      'signing-keys': values['signing-keys'],
-      'pkcs11-module': values['pkcs11-module'],
-      'pkcs11-token-label': values['pkcs11-token-label'],
-    },
-  });
+  const config = configFrom(
+    withConfigFile({
+      env: processEnvironment(),
+      flags: {
+        database: values.database,
+        'signing-keys': values['signing-keys'],
+        'pkcs11-module': values['pkcs11-module'],
+        'pkcs11-token-label': values['pkcs11-token-label'],
+        config: values.config,
+      },
+    }),
+  );
   const alg = (values.alg ?? config.signingAlg) as SigningAlgorithm;
   if (!signingAlgorithms.includes(alg))
     throw new UsageError(`--alg must be one of ${signingAlgorithms.join(', ')}`);

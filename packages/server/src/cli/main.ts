@@ -1,17 +1,20 @@
-import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config.js';
 import { KekMismatchError } from '../lib/kek.js';
 import { RegistryError } from '../registry/client-registry.js';
 import { auditCommand } from './audit.js';
 import { backupCommand, restoreCommand } from './backup.js';
+import { eventsCommand } from './events.js';
 import { kekCommand } from './kek.js';
 import { clientsCommand } from './clients.js';
+import { configCommand } from './config-check.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
 import { migrateStoreCommand } from './migrate-store.js';
 import { operatorsCommand } from './operators.js';
+import { endQuietlyOnClosedPipe } from './output.js';
 import { serveCommand } from './serve.js';
 import { usage, UsageError } from './usage.js';
+import { serverVersion } from '../version.js';
 
 const commands: Record<string, (args: string[]) => Promise<void>> = {
   serve: serveCommand,
@@ -24,6 +27,8 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   backup: backupCommand,
   restore: restoreCommand,
   kek: kekCommand,
+  config: configCommand,
+  events: eventsCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -33,11 +38,7 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === '--version' || command === '-v') {
-    // The package's own version: src/cli and dist/cli both sit two levels below package.json.
-    const { version } = JSON.parse(
-      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
-    ) as { version: string };
-    process.stdout.write(`${version}\n`);
+    process.stdout.write(`${serverVersion}\n`);
     return 0;
   }
   const run = commands[command];
@@ -64,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+endQuietlyOnClosedPipe();
 const status = await main(process.argv.slice(2));
 // serve keeps running on its own handles; every other command ends here.
 if (process.argv[2] !== 'serve' || status !== 0) process.exitCode = status;

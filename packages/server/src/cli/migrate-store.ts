@@ -24,7 +24,7 @@ export async function migrateStoreCommand(args: string[]): Promise<void> {
   const from = parseDatabaseUrl(values.from);
   const to = parseDatabaseUrl(values.to);
 
-  const config = cliConfig(values.from);
+  const config = cliConfig({ database: values.from });
   const keyFile = kekFile(config);
   const envKek = kekSetting();
   const haveKek = envKek !== undefined || existsSync(keyFile);

@@ -35,7 +35,7 @@ export async function operatorsCommand(args: string[]): Promise<void> {
   if (sub !== 'add' && values.role !== undefined)
     throw new UsageError(`operators ${sub} takes no --role`);
 
-  const store = await openStore(parseDatabaseUrl(cliConfig(values.database).database));
+  const store = await openStore(parseDatabaseUrl(cliConfig(values).database));
   try {
     const now = Math.floor(Date.now() / 1000);
     const actor = cliActor();

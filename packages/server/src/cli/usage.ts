@@ -21,13 +21,16 @@ Commands:
                  [--auth-method federated --federated-issuer URL --federated-subject SUB
                   [--federated-audience AUD] [--federated-jwks-uri URL]]
                  [--dpop-bound] [--profile fapi2] [--claim KEY=VALUE]... [--claims-file FILE]
+                 [--token-quota N/PERIOD[,N/PERIOD]...] [--reuse-tokens]
                  [--client-id ID --client-secret SECRET] [--json]
       Register a client. Its secret is printed exactly once and cannot be recovered.
   clients update ID [--name NAME] [--scope "a b"] [--audience URI]... [--token-ttl SECONDS]
                  [--auth-method M and its options as above] [--profile fapi2|none]
+                 [--token-quota N/PERIOD[,N/PERIOD]...|none] [--reuse-tokens|--no-reuse-tokens]
                  [--claim KEY=VALUE]... [--unset-claim KEY]... [--claims-file FILE] [--json]
-      Change a client; a client held to fapi2 must still meet FAPI 2.0. --claim adds or
-      replaces one token claim (VALUE is JSON when it parses as JSON, else a string),
+      Change a client; a client held to fapi2 must still meet FAPI 2.0. PERIOD is s, min, h
+      or d (e.g. 10/s,5000/d); none clears the quota. --claim adds or replaces one claim put
+      into every token of the client (VALUE is JSON when it parses as JSON, else a string),
       --unset-claim removes one, --claims-file replaces them all.
   clients list [--json]
   clients show ID [--json]
@@ -60,9 +63,18 @@ Commands:
   kek rotate | kek prune
       Seal every private key under a new key-encryption key; then destroy the old one.
       Keys in a PKCS#11 token are not sealed and stay where they are.
+  config check [--config FILE]
+      Validate the configuration file and the environment together; exit 1 naming each bad
+      setting.
+
+  events tail [--since ID]
+      Print events as they are committed, one JSON line each (the webhook's body), from the
+      newest on, or after event ID (--since 0: from the oldest kept). Stop with Ctrl-C.
 
 Every command takes --database URL (default sqlite:./${paths.defaultDataDir}/${paths.databaseFile}, or DATABASE_URL) and
-works on the database directly, whether or not a server is running.
+works on the database directly, whether or not a server is running. Every command takes
+--config FILE (or TESSERA_CONFIG): a TOML file of the settings below, named in snake_case.
 
-Settings (flag, environment variable; a flag wins over the variable):
+Settings (flag, environment variable; a flag wins over the variable, the variable over the
+configuration file, the file over the default):
 ${settingsHelp()}`;

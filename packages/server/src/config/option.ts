@@ -31,6 +31,7 @@ export const allCommands = [
   'backup',
   'restore',
   'kek',
+  'events',
   'operators',
 ] as const;
 export type CommandName = (typeof allCommands)[number];

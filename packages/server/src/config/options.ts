@@ -4,7 +4,11 @@ import { isIP } from 'node:net';
 import { ClaimsError, validScopeClaims, type ScopeClaims } from '../claims/extra-claims.js';
 import { defaultFailureLimits } from '../client-auth/failure-limiter.js';
 import { isAdminRole, type AdminRole } from '../endpoints/admin/admin-roles.js';
+import { decodeKek } from '../lib/kek.js';
+import { presets } from '../presets/index.js';
+import { parseDatabaseUrl } from '../store/open-store.js';
 import {
+  ConfigError,
   allCommands,
   commandsOf,
   integer,
@@ -19,6 +23,8 @@ import {
   type Source,
 } from './option.js';
 import { paths } from './paths.js';
+import { samplerNames, type SamplerName } from '../telemetry/tracing-settings.js';
+import { canonicalQuota } from '../quotas/token-quota.js';
 
 /**
  * The option table: every setting of the server and the CLI, once. `loadConfig`, the serve
@@ -35,7 +41,8 @@ const issuer = (raw: Raw): string => {
   const value = string(raw).replace(/\/+$/, '');
   try {
     const url = new URL(value);
-    if (url.search || url.hash) throw new Error();
+    // `localhost:8080` parses as a URL with scheme "localhost:": not an issuer.
+    if (!['http:', 'https:'].includes(url.protocol) || url.search || url.hash) throw new Error();
   } catch {
     throw new InvalidValue(
       `must be an http(s) URL without query or fragment, got ${JSON.stringify(value)}`,
@@ -67,6 +74,22 @@ const oidcIssuer = (raw: Raw): string => {
   return value;
 };
 
+/** RFC 9068 `aud`: an absolute URI without a fragment, as client audiences are. */
+const audience = (raw: Raw): string => {
+  const value = string(raw);
+  let ok = false;
+  try {
+    ok = new URL(value).protocol !== '' && !value.includes('#');
+  } catch {
+    ok = false;
+  }
+  if (!ok)
+    throw new InvalidValue(
+      `must be an absolute URI without a fragment, got ${JSON.stringify(value)}`,
+    );
+  return value;
+};
+
 /** `GROUP=ROLE` entries; the last one for a group wins. */
 /** Embedders may pass `[group, role]` pairs instead of text. */
 const roleMappings = (raw: Raw): Array<[string, AdminRole]> =>
@@ -82,6 +105,60 @@ const roleMapping = (entry: string): [string, AdminRole] => {
       `entries must be GROUP=ROLE with ROLE viewer, operator or admin, got ${JSON.stringify(entry)}`,
     );
   return [group, role];
+};
+
+/** A host name or an IP address to listen on; empty keeps meaning "every address". */
+const listenHost = (raw: Raw): string => {
+  const value = string(raw);
+  if (
+    value !== '' &&
+    isIP(value) === 0 &&
+    !/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(value)
+  )
+    throw new InvalidValue(`must be a host name or an IP address, got ${JSON.stringify(value)}`);
+  return value;
+};
+
+/**
+ * Kept to the message `--database` always gave (exit 1, not a usage error), now naming the
+ * variable or file key the value came from.
+ */
+const database = (raw: Raw, source: Source): string => {
+  const value = string(raw);
+  try {
+    parseDatabaseUrl(value);
+  } catch {
+    const name = source === 'env' ? 'DATABASE_URL' : source === 'file' ? 'database' : '--database';
+    throw new ConfigError(
+      `${name} ${value}: expected sqlite:PATH or postgres://…`,
+      'database',
+      source === 'flag' ? undefined : source,
+    );
+  }
+  return value;
+};
+
+const preset = (raw: Raw): string => {
+  const value = string(raw);
+  if (!presets.has(value))
+    throw new InvalidValue(
+      `names an unknown preset ${JSON.stringify(value)}; known presets: ${[...presets.keys()].join(', ')}`,
+    );
+  return value;
+};
+
+/** pino's levels. */
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Never echoes the value: it is a secret. */
+const kek = (raw: Raw): string => {
+  const value = string(raw);
+  try {
+    for (const part of value.split(',')) decodeKek(part.trim(), 'TESSERA_KEK');
+  } catch {
+    throw new InvalidValue('must hold 32-byte keys encoded as base64 or hex, comma-separated');
+  }
+  return value;
 };
 
 const proxies = (raw: Raw): string[] => {
@@ -108,6 +185,37 @@ const headerName = (raw: Raw): string => {
   if (!/^[A-Za-z0-9-]+$/.test(value))
     throw new InvalidValue(`must be a header name, got ${JSON.stringify(value)}`);
   return value;
+};
+
+/** An http(s) URL, as given (the OTLP endpoints, the events webhook). */
+const httpUrl = (raw: Raw): string => {
+  const value = string(raw).trim();
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:')
+    throw new InvalidValue(`must be an http(s) URL, got ${JSON.stringify(value)}`);
+  return value;
+};
+
+const ratio = (raw: Raw): number => {
+  const value = Number(string(raw));
+  if (!(value >= 0 && value <= 1))
+    throw new InvalidValue(`must be a number from 0 to 1, got ${JSON.stringify(raw)}`);
+  return value;
+};
+
+const replicaUrls = (raw: Raw): string[] => {
+  const urls = list(raw);
+  for (const url of urls)
+    if (!/^postgres(ql)?:\/\//.test(url))
+      throw new InvalidValue(
+        `entries must be postgres://… URLs, got ${JSON.stringify(url.replace(/\/\/[^@/]*@/, '//…@'))}`,
+      );
+  return urls;
 };
 
 const port = (raw: Raw, source: Source): number =>
@@ -207,6 +315,7 @@ export const options = {
     emptyIsValue: true,
     default: '127.0.0.1',
     doc: 'listen address',
+    parse: listenHost,
   }),
   issuer: option<string>({
     name: 'issuer',
@@ -214,7 +323,7 @@ export const options = {
     metavar: 'URL',
     env: 'TESSERA_ISSUER',
     emptyIsValue: true,
-    default: 'http://localhost:8080',
+    defaultDoc: '`http://localhost:PORT` from the listen address (a warning says to set it)',
     doc: 'issuer (`iss`, discovery)',
     parse: issuer,
   }),
@@ -233,7 +342,20 @@ export const options = {
     defaultDoc: `\`sqlite:./${paths.defaultDataDir}/${paths.databaseFile}\``,
     doc: 'database: `sqlite:PATH` or `postgres://…`',
     commands: allCommands.filter((command) => command !== 'migrate-store'),
+    parse: database,
   }),
+  // Issue 24 (read replicas): rows of this block.
+  databaseReplicas: option<string[]>({
+    name: 'databaseReplicas',
+    flag: '--database-replica',
+    metavar: 'URL',
+    multiple: true,
+    env: 'TESSERA_DATABASE_REPLICA',
+    defaultDoc: 'none (read the primary)',
+    doc: 'PostgreSQL replica to read from; writes go to `--database` (flag repeatable, variable comma-separated)',
+    parse: replicaUrls,
+  }),
+  // End of issue 24's block.
   preset: option<string>({
     name: 'preset',
     flag: '--preset',
@@ -241,6 +363,7 @@ export const options = {
     env: 'TESSERA_PRESET',
     defaultDoc: 'none (RFC 6749)',
     doc: 'provider dialect; the RFC endpoints stay mounted beside it',
+    parse: preset,
   }),
   signingAlg: option<SigningAlgorithm>({
     name: 'signingAlg',
@@ -269,6 +392,7 @@ export const options = {
     env: 'TESSERA_DEFAULT_AUDIENCE',
     defaultDoc: 'the issuer',
     doc: '`aud` of clients registered without an audience',
+    parse: audience,
   }),
   jwksMaxAge: option<number>({
     name: 'jwksMaxAge',
@@ -336,6 +460,7 @@ export const options = {
     defaultDoc: `generated \`0600\` file \`${paths.kekFile}\` in the data directory`,
     doc: 'key-encryption key (32 bytes, base64 or hex; `NEW,OLD` while rotating)',
     commands: ['serve', 'clients', 'keys', 'kek', 'migrate-store'],
+    parse: kek,
   }),
   authMaxFailuresPerClient: failures(
     'authMaxFailuresPerClient',
@@ -374,6 +499,38 @@ export const options = {
     defaultDoc: 'the PostgreSQL store, else this machine only',
     doc: 'shared failure counts and one-time `jti`s across instances: `redis://…` or `rediss://…`',
     parse: redisUrl,
+  }),
+  // Issue 22: per-client token quotas and reuse of a still-fresh token (quotas/, tokens/).
+  tokenQuota: option<string>({
+    name: 'tokenQuota',
+    env: 'TESSERA_TOKEN_QUOTA',
+    defaultDoc: 'none (no quota)',
+    doc: 'token quota of every client without one of its own: `N/PERIOD[,N/PERIOD…]`, PERIOD `s`, `min`, `h` or `d`',
+    parse: (raw) => {
+      try {
+        return canonicalQuota(string(raw));
+      } catch (error) {
+        throw new InvalidValue((error as Error).message);
+      }
+    },
+  }),
+  tokenQuotaMode: option<'enforce' | 'observe'>({
+    name: 'tokenQuotaMode',
+    flag: '--token-quota-mode',
+    metavar: 'MODE',
+    env: 'TESSERA_TOKEN_QUOTA_MODE',
+    default: 'enforce',
+    doc: '`enforce` answers 429 past a quota; `observe` counts and logs it without refusing',
+    parse: oneOf(['enforce', 'observe'] as const),
+  }),
+  reuseTokens: option<boolean>({
+    name: 'reuseTokens',
+    flag: '--reuse-tokens',
+    switch: true,
+    env: 'TESSERA_REUSE_TOKENS',
+    default: false,
+    doc: 'answer every client a still-fresh token again (half its lifetime left) instead of signing a new one',
+    parse: onOff,
   }),
   tlsCert: option<string>({
     name: 'tlsCert',
@@ -503,7 +660,80 @@ export const options = {
     env: 'TESSERA_LOG_LEVEL',
     emptyIsValue: true,
     default: 'info',
-    doc: 'log level (pino)',
+    doc: `log level (${logLevels.join(', ')})`,
+    parse: oneOf(logLevels),
+  }),
+  logFormat: option<'json' | 'pretty'>({
+    name: 'logFormat',
+    env: 'TESSERA_LOG_FORMAT',
+    default: 'json',
+    doc: 'log line format: `json`, or `pretty` (pino-pretty) for a person at a terminal',
+    parse: oneOf(['json', 'pretty'] as const),
+  }),
+  otelEndpoint: option<string>({
+    name: 'otelEndpoint',
+    env: 'TESSERA_OTEL_EXPORTER_OTLP_ENDPOINT',
+    defaultDoc: '`OTEL_EXPORTER_OTLP_ENDPOINT`, else tracing off',
+    doc: 'OpenTelemetry: OTLP/HTTP base URL spans are sent to (`/v1/traces` appended); tracing is on when set',
+    parse: httpUrl,
+  }),
+  otelStandardEndpoint: option<string>({
+    name: 'otelStandardEndpoint',
+    env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    defaultDoc: 'none',
+    doc: 'the standard OpenTelemetry name of the same base URL',
+    parse: httpUrl,
+  }),
+  otelTracesEndpoint: option<string>({
+    name: 'otelTracesEndpoint',
+    env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    defaultDoc: 'the base URL + `/v1/traces`',
+    doc: 'OpenTelemetry: the traces URL itself, used as given',
+    parse: httpUrl,
+  }),
+  otelServiceName: option<string>({
+    name: 'otelServiceName',
+    env: 'OTEL_SERVICE_NAME',
+    default: 'tessera',
+    doc: 'OpenTelemetry `service.name` of the spans',
+  }),
+  otelSdkDisabled: option<boolean>({
+    name: 'otelSdkDisabled',
+    env: 'OTEL_SDK_DISABLED',
+    default: false,
+    doc: 'OpenTelemetry: `true` turns tracing off whatever else is set',
+    parse: (raw) => String(raw).trim().toLowerCase() === 'true',
+  }),
+  otelTracesSampler: option<SamplerName>({
+    name: 'otelTracesSampler',
+    env: 'OTEL_TRACES_SAMPLER',
+    default: 'parentbased_always_on',
+    doc: 'OpenTelemetry: which traces are recorded (the specification’s sampler names)',
+    parse: oneOf(samplerNames),
+  }),
+  otelTracesSamplerArg: option<number>({
+    name: 'otelTracesSamplerArg',
+    env: 'OTEL_TRACES_SAMPLER_ARG',
+    default: 1,
+    doc: 'OpenTelemetry: the ratio of `*traceidratio` samplers, from 0 to 1',
+    parse: ratio,
+  }),
+  eventsWebhook: option<string>({
+    name: 'eventsWebhook',
+    flag: '--events-webhook',
+    metavar: 'URL',
+    env: 'TESSERA_EVENTS_WEBHOOK',
+    defaultDoc: 'none (events stay in the database)',
+    doc: 'URL each event is POSTed to (JSON, signed, retried until a 2xx; loopback allowed)',
+    parse: httpUrl,
+  }),
+  eventsWebhookSecret: option<string>({
+    name: 'eventsWebhookSecret',
+    env: 'TESSERA_EVENTS_WEBHOOK_SECRET',
+    // A secret: from the environment (a secret manager) only, never a flag or a file.
+    file: false,
+    defaultDoc: 'unsigned deliveries',
+    doc: 'HMAC-SHA256 key of the `Tessera-Signature` header of webhook deliveries',
   }),
   workers: option<number>({
     name: 'workers',
@@ -531,8 +761,19 @@ export const options = {
     default: 4,
     defaultDoc: '`4`; `1` with `ES256` or `EdDSA`',
     doc: 'libuv threads that sign tokens',
-    // Only reported in the start-up log; libuv itself decides what it accepts.
-    parse: (raw) => Number(raw) || 4,
+    // libuv ignores a value it cannot read; say so instead of running with 4 unannounced.
+    parse: integer(1, 1024),
+  }),
+  config: option<string>({
+    name: 'config',
+    flag: '--config',
+    metavar: 'FILE',
+    env: 'TESSERA_CONFIG',
+    // The file cannot name itself.
+    file: false,
+    defaultDoc: 'none',
+    doc: 'TOML file of settings: these names in snake_case at the top level (`port = 8080`)',
+    commands: allCommands,
   }),
   // Issue 19: claims and the token hook.
   scopeClaims: option<ScopeClaims>({

@@ -30,6 +30,15 @@ const authConfig = {
   federated_jwks_uri: { ...str, format: 'uri', description: 'federated: instead of discovery' },
 };
 
+/** Issue 22: per-client token quota and token reuse. */
+const quotaFields = {
+  token_quota: {
+    ...nullable(str),
+    description: 'Tokens allowed per window: N/PERIOD[,N/PERIOD…], PERIOD s, min, h or d',
+  },
+  reuse_tokens: { ...bool, description: 'Answer a still-fresh token again' },
+};
+
 /** The schemas endpoints share, as `#/components/schemas/…` of /openapi.json. */
 export const sharedSchemas = {
   OAuthError: object({ error: str }, { error_description: str }),
@@ -60,6 +69,7 @@ export const sharedSchemas = {
       certificates: { ...list(str), description: 'self_signed_tls_client_auth: PEM' },
       profile: { enum: ['fapi2', 'none', null], description: 'FAPI 2.0 (issue 25)' },
       claims,
+      ...quotaFields,
     },
   ),
   Client: object(
@@ -74,6 +84,7 @@ export const sharedSchemas = {
       ...authConfig,
       profile: { enum: ['fapi2'], description: 'FAPI 2.0 (issue 25); absent for none' },
       claims,
+      ...quotaFields,
     },
   ),
   Secret: object({
@@ -85,6 +96,23 @@ export const sharedSchemas = {
     state: { enum: ['published', 'active', 'retiring', 'retired'] },
     ...{ activates_at: nullable(dateTime), retires_at: nullable(dateTime) },
   }),
+  // Issue 22: GET /admin/v1/clients/{id}/usage.
+  ClientUsage: closed(
+    object({
+      client_id: str,
+      token_quota: nullable(str),
+      windows: list(
+        closed(
+          object({
+            period: { enum: ['s', 'min', 'h', 'd'] },
+            limit: int,
+            used: int,
+            resets_at: dateTime,
+          }),
+        ),
+      ),
+    }),
+  ),
   AuditEntry: object({
     ...{ id: int, at: dateTime, actor: str, action: str },
     ...{ target: nullable(str), details: { type: 'object' } },

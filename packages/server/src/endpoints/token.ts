@@ -11,6 +11,7 @@ import { checkPresetParams } from '../presets/check-params.js';
 import { ParameterError } from '../presets/parameter-error.js';
 import { isRfcCompatible, type Preset } from '../presets/preset.js';
 import { keyStoreUnavailable } from '../keys/key-store.js';
+import { TokenReuse } from '../tokens/token-reuse.js';
 import { tokenPath } from './discovery.js';
 import { addExtraClaims } from '../claims/extra-claims.js';
 import { applyHookChanges, type TokenHook } from '../claims/token-hook.js';
@@ -22,7 +23,7 @@ import { effectiveProfile } from '../profiles/fapi2.js';
 /** What the token endpoint uses of the context. */
 export interface TokenDeps extends Pick<
   TesseraContext,
-  'authenticator' | 'secretUsage' | 'nowSeconds' | 'syncChanges'
+  'authenticator' | 'secretUsage' | 'nowSeconds' | 'syncChanges' | 'quotas' | 'tokenReuse'
 > {
   config: Pick<
     TesseraContext['config'],
@@ -31,9 +32,11 @@ export interface TokenDeps extends Pick<
     | 'defaultTokenTtl'
     | 'signingAlg'
     | 'scopeClaims'
+    | 'reuseTokens'
     | 'profile'
     | 'fapiMaxTokenLifetime'
   >;
+  revocations: Pick<TesseraContext['revocations'], 'has'>;
   /** Asked before each token is signed (issue 19); undefined when none is configured. */
   tokenHook: TokenHook | undefined;
   keys: Pick<TesseraContext['keys'], 'signer'>;
@@ -111,10 +114,10 @@ async function issueToken(
       nowSeconds: context.nowSeconds(),
     },
   );
+  if (binding.cnf) grant.claims.cnf = binding.cnf;
   const signer = context.keys.signer(context.config.signingAlg);
   if (!signer)
     throw new OAuthError('temporarily_unavailable', 'No signing key is active', { status: 503 });
-  if (binding.cnf) grant.claims.cnf = binding.cnf;
   const hook = context.tokenHook;
   if (hook === undefined) {
     addExtraClaims(grant.claims, grant.scope, client.claims, context.config.scopeClaims);
@@ -133,17 +136,44 @@ async function issueToken(
     const { scopeClaims } = context.config;
     addExtraClaims(grant.claims, grant.scope, client.claims, scopeClaims, changes?.claims);
   }
-  const response: TokenResponse = {
-    access_token: await signer.sign(grant.claims).catch(keyStoreUnavailable),
-    token_type: binding.tokenType,
-    expires_in: grant.expiresIn,
-  };
-  if (grant.claims.scope !== undefined) response.scope = grant.claims.scope;
-  const headers =
-    binding.nonce === undefined
-      ? noStoreHeaders
-      : { ...noStoreHeaders, 'dpop-nonce': binding.nonce };
-  return { status: 200, headers, body: response, clientId: client.clientId };
+  // Issue 22: counted only now, after every check that can refuse (the hook's included);
+  // given back on failure.
+  const admitted = context.quotas.admit(client);
+  const ticket = admitted instanceof Promise ? await admitted : admitted;
+  try {
+    // Looked up with the final scope and audience (after the hook); a reused token carries
+    // the claims it was signed with.
+    const reuse = client.reuseTokens || context.config.reuseTokens;
+    const reuseKey = reuse ? TokenReuse.key(client.clientId, grant.claims, binding.tokenType) : '';
+    const reused = reuse
+      ? context.tokenReuse.find(reuseKey, grant.claims.iat, client.updatedAt, (jti) =>
+          context.revocations.has(jti),
+        )
+      : undefined;
+    let accessToken: string;
+    let expiresIn = grant.expiresIn;
+    if (reused) {
+      accessToken = reused.accessToken;
+      expiresIn = reused.expiresIn;
+    } else {
+      accessToken = await signer.sign(grant.claims).catch(keyStoreUnavailable);
+      if (reuse) context.tokenReuse.remember(reuseKey, accessToken, grant.claims, client.updatedAt);
+    }
+    const response: TokenResponse = {
+      access_token: accessToken,
+      token_type: binding.tokenType,
+      expires_in: expiresIn,
+    };
+    if (grant.claims.scope !== undefined) response.scope = grant.claims.scope;
+    const headers =
+      binding.nonce === undefined
+        ? noStoreHeaders
+        : { ...noStoreHeaders, 'dpop-nonce': binding.nonce };
+    return { status: 200, headers, body: response, clientId: client.clientId };
+  } catch (error) {
+    context.quotas.refund(ticket);
+    throw error;
+  }
 }
 
 /** The token request's parameters (RFC 6749 §4.4.2, §2.3.1; RFC 7521; RFC 8707). */
@@ -201,6 +231,7 @@ function tokenEndpoint(deps: TokenDeps, path: string, preset: Preset | undefined
       200: json('Token issued', ref('TokenResponse')),
       400: 'invalid_request, unsupported_grant_type, unauthorized_client, invalid_scope, invalid_target',
       401: 'invalid_client',
+      429: 'temporarily_unavailable: the client token quota is used up (Retry-After, RateLimit-Policy, RateLimit)',
     },
     // The token listener calls this too: no allocation or await beyond what issuing needs.
     async handle(request) {

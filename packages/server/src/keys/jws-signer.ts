@@ -1,5 +1,8 @@
 import { constants, sign, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
+import { SpanKind } from '@opentelemetry/api';
 import type { SigningAlgorithm } from '@tessera/protocol';
+import { inChildSpan } from '../telemetry/request-spans.js';
+import { activeTracer } from '../telemetry/tracer-state.js';
 
 /**
  * Compact JWS signing on node:crypto's callback `sign`, which runs on the libuv pool, so an
@@ -30,6 +33,14 @@ export class JwsSigner {
   }
 
   sign(payload: object, typ?: string): Promise<string> {
+    if (activeTracer !== undefined) {
+      const attributes = { 'tessera.signing.alg': this.alg, 'tessera.signing.kid': this.kid };
+      return inChildSpan('sign', SpanKind.INTERNAL, attributes, () => this.#sign(payload, typ));
+    }
+    return this.#sign(payload, typ);
+  }
+
+  #sign(payload: object, typ?: string): Promise<string> {
     const header =
       typ === undefined ? this.#encodedHeader : encodeJwsHeader(this.alg, typ, this.kid);
     const signingInput = `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;

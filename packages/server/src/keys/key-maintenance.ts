@@ -30,8 +30,10 @@ export function keyMaintenance(options: KeyMaintenanceOptions): () => Promise<vo
   // The lifetime clients get now; read only when a key actually transitions.
   const longestTokenLifetime = async (): Promise<number> => {
     const serverDefault = preset?.defaultTokenTtl ?? config.defaultTokenTtl;
-    const lifetimes = (await store.listClients()).map((client) => client.tokenTtl ?? serverDefault);
-    return lifetimes.length === 0 ? serverDefault : Math.max(...lifetimes);
+    // One aggregate, not every client: a million clients must not be loaded to retire a key.
+    const { longest, someDefault } = await store.tokenLifetimes();
+    if (longest === null) return serverDefault;
+    return someDefault ? Math.max(longest, serverDefault) : longest;
   };
   // A retired key has left the JWKS and every token it signed has expired: its private half
   // goes too. For a PKCS#11 key that deletes the token objects (the process whose transition

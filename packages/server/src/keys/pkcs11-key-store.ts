@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { SpanKind } from '@opentelemetry/api';
 import { accessTokenType, type SigningAlgorithm } from '@tessera/protocol';
 import { encodeJwsHeader } from './jws-signer.js';
 import { publicSigningJwk } from './key-material.js';
@@ -12,6 +13,8 @@ import {
 } from './key-store.js';
 import { CKM_EDDSA, tokenAlgorithm, type TokenAlgorithm } from './pkcs11/algorithms.js';
 import { Pkcs11Token, type Pkcs11TokenOptions } from './pkcs11/pkcs11-token.js';
+import { inChildSpan } from '../telemetry/request-spans.js';
+import { activeTracer } from '../telemetry/tracer-state.js';
 
 /**
  * Keys generated inside a PKCS#11 token (an HSM, or SoftHSM2 in tests) as non-extractable,
@@ -144,7 +147,19 @@ class Pkcs11JwsSigner implements TokenSigner {
     this.#algorithm = tokenAlgorithm(token.p, alg);
   }
 
-  async sign(payload: object, typ?: string): Promise<string> {
+  sign(payload: object, typ?: string): Promise<string> {
+    if (activeTracer !== undefined) {
+      const attributes = {
+        'tessera.signing.alg': this.alg,
+        'tessera.signing.kid': this.kid,
+        'tessera.signing.store': 'pkcs11',
+      };
+      return inChildSpan('sign', SpanKind.CLIENT, attributes, () => this.#sign(payload, typ));
+    }
+    return this.#sign(payload, typ);
+  }
+
+  async #sign(payload: object, typ?: string): Promise<string> {
     const header =
       typ === undefined ? this.#encodedHeader : encodeJwsHeader(this.alg, typ, this.kid);
     const signingInput = `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;

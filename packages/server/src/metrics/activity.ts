@@ -60,6 +60,19 @@ class SecondSeries {
     return { issued, failed };
   }
 
+  /** The non-empty seconds of the window ending at `now`, oldest first. */
+  cells(now: number): ActivityCells {
+    const cells: ActivityCells = [];
+    for (let second = now - activityWindowSeconds + 1; second <= now; second += 1) {
+      const slot = second % activityWindowSeconds;
+      if (this.#stamps[slot] !== second || second < this.#since) continue;
+      const issued = this.#issued[slot]!;
+      const failed = this.#failed[slot]!;
+      if (issued > 0 || failed > 0) cells.push([second, issued, failed]);
+    }
+    return cells;
+  }
+
   /** Clears the slots stamped before the reset, so `#since` is no longer needed. */
   #forgetPreviousOwner(): void {
     for (let slot = 0; slot < activityWindowSeconds; slot += 1) {
@@ -96,6 +109,20 @@ class DayCounts {
     if (issued > 0) this.lastUsedAt = now;
   }
 
+  /** The non-empty hours (epoch hours) of the last 24. */
+  cells(now: number): ActivityCells {
+    const oldest = Math.floor(now / 3600) - hourSlots + 1;
+    const cells: ActivityCells = [];
+    for (let slot = 0; slot < hourSlots; slot += 1) {
+      const hour = this.#hours[slot]!;
+      if (hour < oldest) continue;
+      const issued = this.#issued[slot]!;
+      const failed = this.#failed[slot]!;
+      if (issued > 0 || failed > 0) cells.push([hour, issued, failed]);
+    }
+    return cells.sort((a, b) => a[0] - b[0]);
+  }
+
   totals(now: number): { issued: number; failed: number } {
     const oldest = Math.floor(now / 3600) - hourSlots + 1;
     let issued = 0;
@@ -108,6 +135,22 @@ class DayCounts {
     }
     return { issued, failed };
   }
+}
+
+/** Sparse counts as `[second or hour, issued, failed]`, for sending between processes. */
+export type ActivityCells = Array<[number, number, number]>;
+
+/**
+ * A tracker's counts as plain JSON-safe data (client ids in arrays, never object keys), so the
+ * primary of `serve --workers N` can add up its workers' (see activity-totals.ts).
+ */
+export interface ActivitySnapshot {
+  /** Per-second counts, every client. */
+  overall: ActivityCells;
+  /** Per-second counts per client, for the clients whose series is kept. */
+  series: Array<[clientId: string, cells: ActivityCells]>;
+  /** Per-hour counts per client, and the epoch second of its last token. */
+  days: Array<[clientId: string, hours: ActivityCells, lastUsedAt: number | null]>;
 }
 
 export interface ClientActivity {
@@ -131,7 +174,9 @@ export interface ActivityOptions {
  * Token and authentication-failure activity for the admin console, in memory and bounded:
  * one overall per-second ring, per-client 24-hour hour buckets for at most `clientCapacity`
  * clients and per-client per-second rings for at most `seriesCapacity`, both LRU, so a
- * million clients (or made-up client_ids) cannot grow memory. Counts are this process's own.
+ * million clients (or made-up client_ids) cannot grow memory. Counts are this process's own;
+ * under `serve --workers N` the admin API reads the instance's through the primary
+ * (process/shared-metrics.ts), which adds up every worker's `snapshot()`.
  */
 export class ActivityTracker {
   readonly #overall = new SecondSeries();
@@ -190,6 +235,20 @@ export class ActivityTracker {
       result.push({ clientId, issued, failed, lastUsedAt: day.lastUsedAt });
     }
     return result;
+  }
+
+  /** Everything counted, as data another process can add to its own (see `ActivitySnapshot`). */
+  snapshot(now: number): ActivitySnapshot {
+    const series: ActivitySnapshot['series'] = [];
+    for (const [clientId, counts] of this.#series.entries()) {
+      const cells = counts.cells(now);
+      if (cells.length > 0) series.push([clientId, cells]);
+    }
+    const days: ActivitySnapshot['days'] = [];
+    for (const [clientId, day] of this.#days.entries()) {
+      days.push([clientId, day.cells(now), day.lastUsedAt]);
+    }
+    return { overall: this.#overall.cells(now), series, days };
   }
 
   /** The `limit` clients with the most tokens issued, then failures, over 24 hours. */

@@ -13,6 +13,8 @@ import {
 } from '../client-auth/failure-reasons.js';
 import type { TesseraContext } from '../context.js';
 import { toOAuthError } from '../http/error-reply.js';
+import { annotateOutcome } from '../telemetry/request-spans.js';
+import { activeTracer } from '../telemetry/tracer-state.js';
 
 /**
  * The `tessera_client_auth_failures_total` label of a refusal: the typed reason the
@@ -84,7 +86,21 @@ export function recordRefusal(
   if (kind === 'token') metrics.tokenRequests.inc(error.error, authMethodOf(facts));
   else if (kind === 'revoke') metrics.revocations.inc(error.error);
   else if (kind === 'introspect') metrics.introspections.inc(error.error);
+  if (activeTracer !== undefined)
+    annotateOutcome(error.error, error.error, knownClientId(context, facts));
 }
+
+/** The presented client_id if it names a registered client (spans record no other). */
+function knownClientId(context: TesseraContext, facts: RequestFacts): string | undefined {
+  const clientId = clientIdOf(facts);
+  return clientId !== undefined && context.clients.peek(clientId) ? clientId : undefined;
+}
+
+const answeredOutcomes: Partial<Record<EndpointKind, string>> = {
+  token: 'issued',
+  revoke: 'revoked',
+  introspect: 'answered',
+};
 
 /**
  * Counts an answered request (after its response is written). `clientId` saves decoding the
@@ -109,6 +125,9 @@ export function recordAnswer(
   } else if (statusCode === 200) {
     if (kind === 'revoke') metrics.revocations.inc('revoked');
     else if (kind === 'introspect') metrics.introspections.inc('answered');
+  }
+  if (activeTracer !== undefined && statusCode === 200 && answeredOutcomes[kind] !== undefined) {
+    annotateOutcome(answeredOutcomes[kind], undefined, clientId ?? knownClientId(context, facts));
   }
 }
 

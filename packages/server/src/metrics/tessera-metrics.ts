@@ -1,8 +1,9 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { KeyRecord } from '../store/contract.js';
-import { ActivityTracker } from './activity.js';
+import type { KeyRecord, ReplicationState } from '../store/contract.js';
+import { ActivityTracker, type ClientActivity } from './activity.js';
 import { CountTable } from './count-table.js';
 import { LatencyHistogram } from './latency-histogram.js';
+import { serverVersion } from '../version.js';
 
 /** Per-client series exported to Prometheus: the busiest clients only, to bound cardinality. */
 export const topClientSeries = 20;
@@ -11,6 +12,27 @@ export const topClientSeries = 20;
 export interface MetricSources {
   keys: () => readonly KeyRecord[];
   clientCache: () => { hits: number; misses: number; size: number };
+  /** The replica this instance reads, when it reads one (`--database-replica`). */
+  replication?: () => ReplicationState | undefined;
+}
+
+/** One metric as prom-client's `getMetricsAsJSON()` gives it (sent between processes). */
+export interface MetricJson {
+  name: string;
+  help: string;
+  type: string;
+  aggregator: string;
+  values: Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>;
+}
+
+/**
+ * The instance's numbers when they are not this process's alone: under `serve --workers N`
+ * the primary adds up every worker's (process/shared-metrics.ts).
+ */
+export interface InstanceMetrics {
+  scrape(): Promise<string>;
+  activitySeries(now: number, clientId?: string): Promise<{ issued: number[]; failed: number[] }>;
+  activityClients(now: number): Promise<ClientActivity[]>;
 }
 
 /**
@@ -31,6 +53,11 @@ export class TesseraMetrics {
    * (`tessera_auth_failure_alerts_total`, issue 16). No client label: the log line names it.
    */
   readonly failureAlerts: Counter;
+  /**
+   * Token requests past their client's quota (`tessera_token_quota_refusals_total`, issue
+   * 22), by mode: `enforce` refused them (429); `observe` let them through.
+   */
+  readonly quotaRefusals: Counter<'mode'>;
   /** Token requests by outcome (`issued` or the OAuth error code) and auth method. */
   readonly tokenRequests = new CountTable();
   /** Failed client authentications by reason, at every endpoint that authenticates clients. */
@@ -49,6 +76,8 @@ export class TesseraMetrics {
   );
   readonly activity = new ActivityTracker();
   #sources: MetricSources | undefined;
+  /** Set in a worker of `serve --workers N`: scrapes and the console read the instance's. */
+  instance: InstanceMetrics | undefined;
 
   constructor(
     readonly nowSeconds: () => number,
@@ -65,6 +94,12 @@ export class TesseraMetrics {
     this.failureAlerts = new Counter({
       name: 'tessera_auth_failure_alerts_total',
       help: 'A client_id failing authentication from several addresses (nobody is refused)',
+      registers: [registry],
+    });
+    this.quotaRefusals = new Counter({
+      name: 'tessera_token_quota_refusals_total',
+      help: 'Token requests past their client quota, by mode (enforce: refused with 429; observe: let through)',
+      labelNames: ['mode'],
       registers: [registry],
     });
     fromTable(registry, this.tokenRequests, 'tessera_token_requests_total', {
@@ -93,11 +128,22 @@ export class TesseraMetrics {
       labels: ['reason'],
     });
 
+    // The usual Prometheus build-info series: join on it to see which version each target runs.
+    new Gauge({
+      name: 'tessera_build_info',
+      help: 'Always 1, labelled with the running Tessera version and Node.js version',
+      labelNames: ['version', 'node'],
+      aggregator: 'max',
+      registers: [registry],
+    }).set({ version: serverVersion, node: process.versions.node }, 1);
+
     const sources = () => this.#sources;
     new Gauge({
       name: 'tessera_signing_key_age_seconds',
       help: 'Age of each signing key still in the JWKS, by kid, alg and state',
       labelNames: ['kid', 'alg', 'state'],
+      // Every worker holds the same keys: across workers, the largest (any one) is the answer.
+      aggregator: 'max',
       registers: [registry],
       collect() {
         this.reset();
@@ -122,7 +168,9 @@ export class TesseraMetrics {
     });
     new Gauge({
       name: 'tessera_client_cache_entries',
-      help: 'Clients held in the in-memory cache',
+      help: "Clients held in the in-memory cache (the largest of the workers' caches)",
+      // Each worker caches the clients it has seen: a sum would count a client once per worker.
+      aggregator: 'max',
       registers: [registry],
       collect() {
         this.set(sources()?.clientCache().size ?? 0);
@@ -153,11 +201,27 @@ export class TesseraMetrics {
   /** Connects the scrape-time gauges to the key ring and client cache once they exist. */
   watch(sources: MetricSources): void {
     this.#sources = sources;
+    const replication = sources.replication;
+    if (replication?.() !== undefined) registerReplicaGauges(this.registry, replication);
   }
 
-  /** The Prometheus text exposition of every metric. */
+  /** The Prometheus text exposition of every metric, the instance's. */
   async scrape(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const body = await (this.instance?.scrape() ?? this.registry.metrics());
+    return { contentType: this.registry.contentType, body };
+  }
+
+  /** The console's per-second counts for the window ending at `now`, the instance's. */
+  async activitySeries(
+    now: number,
+    clientId?: string,
+  ): Promise<{ issued: number[]; failed: number[] }> {
+    return this.instance?.activitySeries(now, clientId) ?? this.activity.series(now, clientId);
+  }
+
+  /** The console's 24-hour counts per client, the instance's. */
+  async activityClients(now: number): Promise<ClientActivity[]> {
+    return this.instance?.activityClients(now) ?? this.activity.clients(now);
   }
 }
 
@@ -179,6 +243,29 @@ function fromTable(
       for (const [a, b, count] of table.cells()) {
         this.inc(second === undefined ? { [first]: a } : { [first]: a, [second]: b }, count);
       }
+    },
+  });
+}
+
+/** Only on instances that read a replica: how far behind it is, and whether it answers. */
+function registerReplicaGauges(
+  registry: Registry,
+  replication: () => ReplicationState | undefined,
+): void {
+  new Gauge({
+    name: 'tessera_replica_lag_seconds',
+    help: 'How far the database replica this instance reads is behind the primary (s), at its last poll',
+    registers: [registry],
+    collect() {
+      this.set(replication()?.lagSeconds ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'tessera_replica_up',
+    help: 'Whether the last poll reached the database replica this instance reads (1) or not (0)',
+    registers: [registry],
+    collect() {
+      this.set(replication()?.reachable ? 1 : 0);
     },
   });
 }

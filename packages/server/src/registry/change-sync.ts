@@ -98,8 +98,11 @@ export class ChangeSync {
     let keysChanged = false;
     let revocationsChanged = false;
     for (const change of changes) {
-      if (change.kind === 'client') clients.invalidate(change.ref);
-      else if (change.kind === 'key') keysChanged = true;
+      // `*`: a bulk import (Store.importClients), which may have created any id.
+      if (change.kind === 'client') {
+        if (change.ref === '*') clients.clear();
+        else clients.invalidate(change.ref);
+      } else if (change.kind === 'key') keysChanged = true;
       else if (change.kind === 'revocation') revocationsChanged = true;
     }
     if (revocationsChanged) revocations.apply(await store.listRevocations(revocations.cursor));

@@ -11,6 +11,7 @@ import {
   type Store,
 } from '../store/contract.js';
 import { clientCredentialsGrant } from '../grants/client-credentials.js';
+import { InvalidQuota, parseTokenQuota } from '../quotas/token-quota.js';
 import { usesSecret, validAuthConfig, type AuthConfigInput } from '../client-auth/auth-config.js';
 import { fapi2RegistrationProblem } from '../profiles/fapi2.js';
 import { ClaimsError, validClaims } from '../claims/extra-claims.js';
@@ -40,6 +41,10 @@ export interface ClientInput extends AuthConfigInput {
   clientSecret?: string | undefined;
   /** Issue 25: `fapi2` holds the client to FAPI 2.0; `none` (or null) releases it. */
   profile?: string | null | undefined;
+  /** Issue 22: `10/s,5000/d`; null clears it (the server default applies). */
+  tokenQuota?: string | null | undefined;
+  /** Issue 22: answer a still-fresh token again. */
+  reuseTokens?: boolean | undefined;
 }
 
 const maxTokenTtl = 86400;
@@ -155,6 +160,8 @@ export class ClientRegistry {
       grantTypes: input.grantTypes ?? [clientCredentialsGrant],
       ...(validProfile(input.profile) === null ? {} : { profile: 'fapi2' as const }),
       claims: registryClaims(input.claims ?? {}),
+      tokenQuota: validQuota(input.tokenQuota ?? null),
+      reuseTokens: input.reuseTokens ?? false,
       secrets:
         clientSecret === undefined ? [] : [this.hasher.newRecord(clientSecret, this.nowSeconds())],
     };
@@ -167,6 +174,8 @@ export class ClientRegistry {
         token_ttl: record.tokenTtl,
         auth_method: record.authMethod,
         ...(record.profile ? { profile: record.profile } : {}),
+        ...(record.tokenQuota ? { token_quota: record.tokenQuota } : {}),
+        ...(record.reuseTokens ? { reuse_tokens: true } : {}),
         ...(Object.keys(authConfig).length > 0 ? { auth_config: authConfig } : {}),
         ...(Object.keys(record.claims ?? {}).length > 0 ? { claims: record.claims } : {}),
         imported: input.clientSecret !== undefined,
@@ -201,6 +210,8 @@ export class ClientRegistry {
     if (input.status !== undefined) patch.status = input.status;
     if (input.profile !== undefined) patch.profile = validProfile(input.profile);
     if (input.claims !== undefined) patch.claims = registryClaims(input.claims);
+    if (input.tokenQuota !== undefined) patch.tokenQuota = validQuota(input.tokenQuota);
+    if (input.reuseTokens !== undefined) patch.reuseTokens = input.reuseTokens;
     const authConfigKeys = [
       'jwks',
       'jwksUri',
@@ -390,4 +401,16 @@ function definedOnly(input: AuthConfigInput): AuthConfigInput {
   return Object.fromEntries(
     Object.entries(input).filter(([, value]) => value !== undefined),
   ) as AuthConfigInput;
+}
+
+/** A quota's canonical text, or a refusal naming what is wrong (`invalid_client_metadata`). */
+function validQuota(text: string | null): string | null {
+  if (text === null || text === '') return null;
+  try {
+    return parseTokenQuota(text).text;
+  } catch (error) {
+    if (error instanceof InvalidQuota)
+      throw new RegistryError(error.message, 'invalid_client_metadata');
+    throw error;
+  }
 }

@@ -1,3 +1,4 @@
+import type { NewEvent, StoredEvent } from '../events/event-types.js';
 import type { SigningAlgorithm } from '@tessera/protocol';
 
 /** How a client must authenticate at the token endpoint; `any` accepts either secret method. */
@@ -88,6 +89,10 @@ export interface ClientRecord {
    * a JSON object without the names Tessera owns; `{}` when none.
    */
   claims: ClientClaims;
+  /** Issue 22: tokens allowed per window (`10/s,5000/d`, quotas/token-quota.ts); null = the server default. */
+  tokenQuota: string | null;
+  /** Issue 22: answer a still-fresh token again instead of signing a new one (or the server's `--reuse-tokens`). */
+  reuseTokens: boolean;
   secrets: SecretRecord[];
   createdAt: number;
   updatedAt: number;
@@ -101,10 +106,13 @@ export interface SecretChange {
 
 /**
  * A client to create; the timestamps default to now (a store copy passes the originals), the
- * claims to none.
+ * claims to none, the quota to the server default, reuse to off.
  */
-export type NewClient = Omit<ClientRecord, 'createdAt' | 'updatedAt' | 'claims'> &
-  Partial<Pick<ClientRecord, 'createdAt' | 'updatedAt' | 'claims'>>;
+export type NewClient = Omit<
+  ClientRecord,
+  'createdAt' | 'updatedAt' | 'claims' | 'tokenQuota' | 'reuseTokens'
+> &
+  Partial<Pick<ClientRecord, 'createdAt' | 'updatedAt' | 'claims' | 'tokenQuota' | 'reuseTokens'>>;
 export type ClientPatch = Partial<
   Pick<
     ClientRecord,
@@ -118,6 +126,8 @@ export type ClientPatch = Partial<
     | 'profile'
     | 'grantTypes'
     | 'claims'
+    | 'tokenQuota'
+    | 'reuseTokens'
   >
 >;
 
@@ -166,6 +176,15 @@ export type KeyPatch = { kid: string } & Partial<
   Pick<KeyRecord, 'state' | 'activatesAt' | 'retiresAt'>
 >;
 
+/** A failed delivery attempt: when to try again, or that it is given up. */
+export interface EventFailure {
+  attempts: number;
+  /** Epoch milliseconds. */
+  nextAttemptAt: number;
+  error: string;
+  abandoned: boolean;
+}
+
 export interface AuditEntry {
   id?: number;
   at: number;
@@ -209,12 +228,45 @@ export interface OperatorRecord {
   createdAt: number;
 }
 
+/** A page of `Store.listClientPage` (issue 24: a million clients, keyset pagination). */
+export interface ClientPageQuery {
+  /** Most clients returned (the store does not cap it; the admin API does). */
+  limit: number;
+  /** Where the previous page ended: its last client's `createdAt` and `clientId`. */
+  after?: { createdAt: number; clientId: string } | undefined;
+  /**
+   * Only clients whose `client_id` starts with `q` (exactly) or whose name starts with `q`
+   * (case-insensitive): prefixes, so that both are index range scans.
+   */
+  q?: string | undefined;
+}
+
+export interface ClientPage {
+  /** In creation order (then `client_id`), as `listClients`. */
+  clients: ClientRecord[];
+  /** Whether clients follow the last one returned. */
+  more: boolean;
+}
+
 export type ChangeKind = 'client' | 'key' | 'revocation' | 'setting';
 
 export interface Change {
   seq: number;
   kind: ChangeKind;
   ref: string;
+}
+
+/** A replica-attached store's view of its replica (store/replica/), for /readyz and /metrics. */
+export interface ReplicationState {
+  /** Whether the last poll reached a replica. */
+  reachable: boolean;
+  /** Seconds behind the primary at the last successful poll; null before the first one. */
+  lagSeconds: number | null;
+  /** Whether the replica streams from the primary; null when it cannot tell (see replica-status.ts). */
+  streaming: boolean | null;
+  /** Which of the configured replicas is read (0-based, in the order given). */
+  current: number;
+  replicas: number;
 }
 
 /**
@@ -226,6 +278,8 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Set by the write guard (store/write-guard.ts): why writes are currently refused, if they are. */
   readonly writeHealth?: { refusedBecause: string | undefined };
+  /** Only on an instance reading a replica (`--database-replica`): the latest poll's view of it. */
+  readonly replication?: ReplicationState;
   migrate(): Promise<void>;
   close(): Promise<void>;
   /** A cheap liveness probe for /readyz. */
@@ -233,6 +287,16 @@ export interface Store {
 
   getClient(clientId: string): Promise<ClientRecord | undefined>;
   listClients(): Promise<ClientRecord[]>;
+  /** One page of clients by keyset (never an OFFSET): as fast at the millionth as at the first. */
+  listClientPage(query: ClientPageQuery): Promise<ClientPage>;
+  /**
+   * Creates many clients in one transaction with one change row (`client`, `*`: every cache
+   * drops its clients): the bulk seeding of `bench/seed-clients.ts`, no audit entries.
+   * Returns how many were inserted.
+   */
+  importClients(clients: readonly NewClient[]): Promise<number>;
+  /** The longest `token_ttl` any client has, and whether some client uses the server default. */
+  tokenLifetimes(): Promise<{ longest: number | null; someDefault: boolean }>;
   // Client writes take the audit entries that describe them and commit both together (an
   // update or delete that finds no client writes none): a crash cannot keep one without the
   // other.
@@ -318,6 +382,25 @@ export interface Store {
   latestChange(): Promise<number>;
   /** Changes recorded after `cursor` (exclusive), oldest first. */
   changesSince(cursor: number): Promise<{ changes: Change[]; cursor: number }>;
+  /**
+   * The events outbox (events/): client and key writes append the events they cause in their
+   * own transaction; `appendEvents` is for what is not a store write (lockouts).
+   */
+  appendEvents(events: readonly NewEvent[]): Promise<void>;
+  /** The newest event's seq (0 when none): where a tail of new events starts. */
+  latestEventSeq(): Promise<number>;
+  /** Events after `afterSeq`, oldest first, at most `limit`. */
+  listEvents(afterSeq: number, limit: number): Promise<StoredEvent[]>;
+  /** The oldest undelivered (and not abandoned) events, oldest first, with their next try (ms). */
+  undeliveredEvents(limit: number): Promise<Array<StoredEvent & { nextAttemptAt: number }>>;
+  markEventDelivered(seq: number, at: number): Promise<void>;
+  recordEventFailure(seq: number, failure: EventFailure): Promise<void>;
+  /**
+   * Takes the named lease for `holder` until `until` (epoch seconds), or renews it, unless
+   * another holder's lease still runs at `now`. Returns whether `holder` holds it.
+   */
+  holdLease(name: string, holder: string, now: number, until: number): Promise<boolean>;
+
   /**
    * Subscribes to changes committed by other processes. The callback is a hint: call
    * {@link changesSince} to learn what changed. Returns an unsubscribe function.

@@ -233,10 +233,83 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE audit_log ADD COLUMN request_id text;
     `,
   },
-  // Issue 25: per-client security profile. Version 7 is issue 22's (client token quota and
-  // token reuse); the runner applies by version number, so the gap is harmless until it lands.
+  {
+    version: 7,
+    name: 'events outbox and leases',
+    // `at` and the delivery times are epoch milliseconds (an event's `time` has them).
+    sql: {
+      sqlite: `
+      CREATE TABLE events (
+        seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+        type            TEXT NOT NULL,
+        tenant          TEXT NOT NULL DEFAULT 'default',
+        client_id       TEXT,
+        data            TEXT NOT NULL,
+        at              INTEGER NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL DEFAULT 0,
+        delivered_at    INTEGER,
+        abandoned       INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT
+      );
+      CREATE INDEX events_undelivered ON events (seq) WHERE delivered_at IS NULL AND abandoned = 0;
+      CREATE INDEX events_at ON events (at);
+      CREATE TABLE leases (
+        name       TEXT PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );`,
+      postgres: `
+      CREATE TABLE events (
+        seq             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        type            text NOT NULL,
+        tenant          text NOT NULL DEFAULT 'default',
+        client_id       text,
+        data            jsonb NOT NULL,
+        at              bigint NOT NULL,
+        attempts        integer NOT NULL DEFAULT 0,
+        next_attempt_at bigint NOT NULL DEFAULT 0,
+        delivered_at    bigint,
+        abandoned       integer NOT NULL DEFAULT 0,
+        last_error      text
+      );
+      CREATE INDEX events_undelivered ON events (seq) WHERE delivered_at IS NULL AND abandoned = 0;
+      CREATE INDEX events_at ON events (at);
+      CREATE TABLE leases (
+        name       text PRIMARY KEY,
+        holder     text NOT NULL,
+        expires_at bigint NOT NULL
+      );`,
+    },
+  },
+  // Issue 24 (a million clients): keyset pagination and prefix search of the client list.
   {
     version: 8,
+    name: 'client list indexes: creation order, name and client_id prefixes',
+    sql: {
+      sqlite: `
+      CREATE INDEX clients_created ON clients (created_at, client_id);
+      CREATE INDEX clients_name_prefix ON clients (lower(name));`,
+      // Byte order (COLLATE "C") for the prefix ranges whatever the database's collation;
+      // the primary key's index keeps serving equality lookups.
+      postgres: `
+      CREATE INDEX clients_created ON clients (created_at, client_id);
+      CREATE INDEX clients_name_prefix ON clients ((lower(name) COLLATE "C"));
+      CREATE INDEX clients_id_prefix ON clients ((client_id COLLATE "C"));`,
+    },
+  },
+  // Issue 22 (token quotas and reuse).
+  {
+    version: 9,
+    name: 'client token quota and token reuse',
+    sql: `
+      ALTER TABLE clients ADD COLUMN token_quota text;
+      ALTER TABLE clients ADD COLUMN reuse_tokens integer NOT NULL DEFAULT 0;
+    `,
+  },
+  // Issue 25: per-client security profile.
+  {
+    version: 10,
     name: 'client security profile (fapi2)',
     sql: `ALTER TABLE clients ADD COLUMN profile text CHECK (profile IN ('fapi2'));`,
   },

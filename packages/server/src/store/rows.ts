@@ -8,6 +8,7 @@ import type {
   SecretRecord,
   SequencedRevocation,
 } from './contract.js';
+import { eventId, type EventType, type NewEvent, type StoredEvent } from '../events/event-types.js';
 
 /**
  * Table rows exactly as both drivers return them: JSON columns as text (the PostgreSQL driver
@@ -29,6 +30,10 @@ export interface ClientRow {
   claims: string;
   created_at: number;
   updated_at: number;
+  /** Issue 22: `10/s,5000/d` or null (the server default). */
+  token_quota: string | null;
+  /** Issue 22: 1 = answer a still-fresh token again; 0 = the server default. */
+  reuse_tokens: number;
 }
 
 export interface SecretRow {
@@ -94,6 +99,8 @@ const clientColumns: {
   profile: ['profile'],
   grantTypes: ['grant_types', JSON.stringify],
   claims: ['claims', JSON.stringify],
+  tokenQuota: ['token_quota'],
+  reuseTokens: ['reuse_tokens', (value: boolean) => (value ? 1 : 0)],
 };
 const clientFields = Object.keys(clientColumns) as Array<keyof Patchable>;
 
@@ -122,6 +129,8 @@ export function toClient(row: ClientRow, secrets: readonly SecretRow[]): ClientR
     ...(row.profile ? { profile: row.profile } : {}),
     grantTypes: JSON.parse(row.grant_types) as string[],
     claims: JSON.parse(row.claims) as ClientRecord['claims'],
+    tokenQuota: row.token_quota ?? null,
+    reuseTokens: Number(row.reuse_tokens ?? 0) === 1,
     secrets: secrets.map(toSecret),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -264,5 +273,38 @@ export function toRevocation(row: RevocationRow): SequencedRevocation {
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
     seq: row.seq,
+  };
+}
+
+export interface EventRow {
+  seq: number;
+  type: EventType;
+  tenant: string;
+  client_id: string | null;
+  data: string;
+  at: number;
+  attempts: number;
+  next_attempt_at: number;
+  delivered_at: number | null;
+}
+
+export const insertEventSql = 'INSERT INTO events (type, client_id, data, at) VALUES (?, ?, ?, ?)';
+
+export function eventParams(event: NewEvent): unknown[] {
+  return [event.type, event.clientId, JSON.stringify(event.data), event.at];
+}
+
+export function toEvent(row: EventRow): StoredEvent & { nextAttemptAt: number } {
+  return {
+    seq: row.seq,
+    id: eventId(row.seq),
+    type: row.type,
+    tenant: row.tenant,
+    clientId: row.client_id,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    at: row.at,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    deliveredAt: row.delivered_at,
   };
 }

@@ -43,6 +43,11 @@ export interface SqlDriver {
   /** The column that orders a client's secrets after `created_at` (insertion order). */
   readonly insertionOrder: string;
   /**
+   * Appended to a text expression so it compares byte by byte, as the prefix indexes of
+   * migration 8 do (PostgreSQL: ` COLLATE "C"`; SQLite's default is already binary).
+   */
+  readonly bytewise: string;
+  /**
    * Runs `fn` in one write transaction, committed when it resolves and rolled back when it
    * throws. `fn` uses `tx` only: a statement on the driver itself would wait for the
    * transaction to end (SQLite) or run outside it (PostgreSQL).

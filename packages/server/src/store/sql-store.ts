@@ -20,6 +20,9 @@
 import type {
   AuditEntry,
   Change,
+  EventFailure,
+  ClientPage,
+  ClientPageQuery,
   ChangeKind,
   ClientPatch,
   ClientRecord,
@@ -33,6 +36,12 @@ import type {
   SequencedRevocation,
   Store,
 } from './contract.js';
+import {
+  eventsForAudit,
+  eventsForKeys,
+  type NewEvent,
+  type StoredEvent,
+} from '../events/event-types.js';
 import { applyMigrations } from './migrations.js';
 import {
   auditParams,
@@ -55,10 +64,21 @@ import {
   type KeyRow,
   type RevocationRow,
   type SecretRow,
+  eventParams,
+  insertEventSql,
+  toEvent,
+  type EventRow,
 } from './rows.js';
 import type { Dialect, SecretUse, SqlDriver, SqlExecutor } from './sql-driver.js';
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
+/** Undelivered events older than this are deleted by `prune` all the same. */
+const eventRetentionSeconds = 7 * 86400;
+
+/** The greatest code point: `q` … `q + top` is the range of every text starting with `q`. */
+const top = '\u{10FFFF}';
+/** Rows per multi-row INSERT of `importClients` (11 parameters each: well under both limits). */
+const importChunk = 1_000;
 
 const selectKeysSql = 'SELECT * FROM signing_keys ORDER BY created_at, kid';
 const updateKeySql =
@@ -125,18 +145,84 @@ export class SqlStore implements Store {
     return rows.map((row) => toClient(row, byClient.get(row.client_id) ?? []));
   }
 
-  async createClient(client: NewClient, audit?: readonly AuditEntry[]): Promise<ClientRecord> {
+  async listClientPage({ limit, after, q }: ClientPageQuery): Promise<ClientPage> {
+    const conditions: string[] = [];
+    const params: unknown[] = [];
+    if (q !== undefined && q !== '') {
+      const b = this.#db.bytewise;
+      conditions.push(
+        `((lower(name)${b} >= ? AND lower(name)${b} < ?) OR (client_id${b} >= ? AND client_id${b} < ?))`,
+      );
+      const lower = q.toLowerCase();
+      params.push(lower, lower + top, q, q + top);
+    }
+    if (after) {
+      conditions.push('(created_at, client_id) > (?, ?)');
+      params.push(after.createdAt, after.clientId);
+    }
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    const rows = await this.#db.all<ClientRow>(
+      `SELECT * FROM clients ${where} ORDER BY created_at, client_id LIMIT ?`,
+      [...params, limit + 1],
+    );
+    const page = rows.slice(0, limit);
+    const byClient = new Map<string, SecretRow[]>(page.map((row) => [row.client_id, []]));
+    if (page.length > 0) {
+      const secrets = await this.#db.all<SecretRow>(
+        `SELECT * FROM client_secrets WHERE client_id IN (${page.map(() => '?').join(', ')})
+          ORDER BY created_at, ${this.#db.insertionOrder}`,
+        page.map((row) => row.client_id),
+      );
+      for (const secret of secrets) byClient.get(secret.client_id)?.push(secret);
+    }
+    return {
+      clients: page.map((row) => toClient(row, byClient.get(row.client_id) ?? [])),
+      more: rows.length > limit,
+    };
+  }
+
+  async importClients(clients: readonly NewClient[]): Promise<number> {
+    if (clients.length === 0) return 0;
     const now = nowSeconds();
-    const columns: Array<[string, unknown]> = [
-      ['client_id', client.clientId],
-      ...clientAssignments({
-        ...client,
-        authConfig: client.authConfig ?? {},
-        claims: client.claims ?? {},
-      }),
-      ['created_at', client.createdAt ?? now],
-      ['updated_at', client.updatedAt ?? now],
-    ];
+    return this.#write('client', '*', async (tx) => {
+      for (let start = 0; start < clients.length; start += importChunk) {
+        const chunk = clients.slice(start, start + importChunk);
+        const rows = chunk.map((client) => insertColumns(client, now));
+        const names = rows[0]!.map(([name]) => name);
+        const row = `(${names.map(() => '?').join(', ')})`;
+        await tx.run(
+          `INSERT INTO clients (${names.join(', ')}) VALUES ${rows.map(() => row).join(', ')}`,
+          rows.flatMap((columns) => {
+            if (columns.length !== names.length) throw new Error('importClients: uneven clients');
+            return columns.map(([, value]) => value);
+          }),
+        );
+        const secrets = chunk.flatMap((client) =>
+          client.secrets.map((secret) => secretParams(client.clientId, secret)),
+        );
+        for (let at = 0; at < secrets.length; at += importChunk) {
+          const part = secrets.slice(at, at + importChunk);
+          await tx.run(
+            `${insertSecretSql}${', (?, ?, ?, ?, ?, ?)'.repeat(part.length - 1)}`,
+            part.flat(),
+          );
+        }
+      }
+      return clients.length;
+    });
+  }
+
+  async tokenLifetimes(): Promise<{ longest: number | null; someDefault: boolean }> {
+    const rows = await this.#db.all<{ longest: number | null; defaulted: number | null }>(
+      `SELECT MAX(token_ttl) AS longest,
+              (SELECT 1 FROM clients WHERE token_ttl IS NULL LIMIT 1) AS defaulted
+         FROM clients`,
+    );
+    return { longest: rows[0]?.longest ?? null, someDefault: rows[0]?.defaulted != null };
+  }
+
+  async createClient(client: NewClient, audit?: readonly AuditEntry[]): Promise<ClientRecord> {
+    const columns = insertColumns(client, nowSeconds());
     await this.#write(
       'client',
       client.clientId,
@@ -214,7 +300,10 @@ export class SqlStore implements Store {
   }
 
   async insertKey(key: KeyRecord): Promise<void> {
-    await this.#write('key', key.kid, (tx) => tx.run(insertKeySql, keyParams(key)));
+    await this.#write('key', key.kid, async (tx) => {
+      await tx.run(insertKeySql, keyParams(key));
+      await this.#appendEvents(tx, eventsForKeys([], [], [key], Date.now()));
+    });
   }
 
   async insertKeyIfNoneActive(key: KeyRecord): Promise<boolean> {
@@ -226,6 +315,7 @@ export class SqlStore implements Store {
       if (active.length > 0) return false;
       await tx.run(insertKeySql, keyParams(key));
       await this.#recordChange(tx, 'key', key.kid);
+      await this.#appendEvents(tx, eventsForKeys([], [], [key], Date.now()));
       return true;
     }, 'keys');
   }
@@ -243,6 +333,7 @@ export class SqlStore implements Store {
       }
       for (const key of insert) await tx.run(insertKeySql, keyParams(key));
       await this.#recordChange(tx, 'key', '*');
+      await this.#appendEvents(tx, eventsForKeys(keys, patches, insert, Date.now()));
       return true;
     }, 'keys');
   }
@@ -254,8 +345,10 @@ export class SqlStore implements Store {
     await this.#db.transaction(async (tx) => {
       const rows = await tx.all<KeyRow>('SELECT * FROM signing_keys WHERE kid = ?', [kid]);
       if (!rows[0]) return;
-      await tx.run(updateKeySql, patchedKey(toKey(rows[0]), { ...patch, kid }));
+      const current = toKey(rows[0]);
+      await tx.run(updateKeySql, patchedKey(current, { ...patch, kid }));
       await this.#recordChange(tx, 'key', kid);
+      await this.#appendEvents(tx, eventsForKeys([current], [{ ...patch, kid }], [], Date.now()));
     }, 'keys');
   }
 
@@ -338,6 +431,11 @@ export class SqlStore implements Store {
             AND NOT (kind = 'revocation' AND ref IN (SELECT jti FROM revocations))`,
         [changesBefore],
       );
+      // Delivered (or given up) events are kept as long as change rows; any event a week.
+      await tx.run(
+        'DELETE FROM events WHERE at < ? AND (delivered_at IS NOT NULL OR abandoned = 1 OR at < ?)',
+        [changesBefore * 1000, (now - eventRetentionSeconds) * 1000],
+      );
       return revocations;
     });
   }
@@ -365,8 +463,8 @@ export class SqlStore implements Store {
 
   // --- console sessions and operators (issue 20) ----------------------------------------
   async putConsoleSession(session: ConsoleSessionRecord): Promise<void> {
-    await this.#db.transaction((tx) =>
-      tx.run(
+    await this.#db.transaction(async (tx) => {
+      await tx.run(
         `INSERT INTO console_sessions (id, kind, data, created_at, last_seen_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?)`,
         [
@@ -377,8 +475,10 @@ export class SqlStore implements Store {
           session.lastSeenAt,
           session.expiresAt,
         ],
-      ),
-    );
+      );
+      // A person's console session starting is `operator.signed_in`, committed with it.
+      if (session.kind === 'session') await this.#appendEvents(tx, [signedInEvent(session)]);
+    });
   }
 
   async getConsoleSession(id: string): Promise<ConsoleSessionRecord | undefined> {
@@ -454,6 +554,63 @@ export class SqlStore implements Store {
     };
   }
 
+  async appendEvents(events: readonly NewEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.#db.transaction(async (tx) => {
+      // In change order (PostgreSQL: the change lock), so `events tail` never skips one.
+      await this.#db.beforeChange?.(tx);
+      await this.#appendEvents(tx, events);
+    });
+  }
+
+  async latestEventSeq(): Promise<number> {
+    const rows = await this.#db.all<{ seq: number | null }>('SELECT MAX(seq) AS seq FROM events');
+    return rows[0]?.seq ?? 0;
+  }
+
+  async listEvents(afterSeq: number, limit: number): Promise<StoredEvent[]> {
+    const rows = await this.#db.all<EventRow>(
+      'SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
+      [afterSeq, limit],
+    );
+    return rows.map(toEvent);
+  }
+
+  async undeliveredEvents(limit: number): Promise<Array<StoredEvent & { nextAttemptAt: number }>> {
+    const rows = await this.#db.all<EventRow>(
+      'SELECT * FROM events WHERE delivered_at IS NULL AND abandoned = 0 ORDER BY seq LIMIT ?',
+      [limit],
+    );
+    return rows.map(toEvent);
+  }
+
+  async markEventDelivered(seq: number, at: number): Promise<void> {
+    await this.#db.transaction((tx) =>
+      tx.run('UPDATE events SET delivered_at = ?, last_error = NULL WHERE seq = ?', [at, seq]),
+    );
+  }
+
+  async recordEventFailure(seq: number, failure: EventFailure): Promise<void> {
+    await this.#db.transaction((tx) =>
+      tx.run(
+        'UPDATE events SET attempts = ?, next_attempt_at = ?, last_error = ?, abandoned = ? WHERE seq = ?',
+        [failure.attempts, failure.nextAttemptAt, failure.error, failure.abandoned ? 1 : 0, seq],
+      ),
+    );
+  }
+
+  async holdLease(name: string, holder: string, now: number, until: number): Promise<boolean> {
+    const taken = await this.#db.transaction((tx) =>
+      tx.run(
+        `INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
+           ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+           WHERE leases.holder = excluded.holder OR leases.expires_at <= ?`,
+        [name, holder, until, now],
+      ),
+    );
+    return taken > 0;
+  }
+
   watch(onChange: () => void): () => void {
     this.#watchers.add(onChange);
     this.#unwatch ??= this.#db.watch(() => {
@@ -482,6 +639,11 @@ export class SqlStore implements Store {
     return rows[0]!.seq;
   }
 
+  /** Appends events to the outbox in the caller's transaction. */
+  async #appendEvents(tx: SqlExecutor, events: readonly NewEvent[]): Promise<void> {
+    for (const event of events) await tx.run(insertEventSql, eventParams(event));
+  }
+
   /**
    * Runs `fn` and records a change in one transaction, with the audit entries unless `fn`
    * reports that it found nothing to change (returns false).
@@ -495,11 +657,49 @@ export class SqlStore implements Store {
     return this.#db.transaction(async (tx) => {
       const result = await fn(tx);
       await this.#recordChange(tx, kind, ref);
-      if (result !== false)
+      if (result !== false) {
         for (const entry of audit ?? []) await tx.run(insertAuditSql, auditParams(entry));
+        // The events the change causes commit with it (events/event-types.ts).
+        await this.#appendEvents(tx, eventsForAudit(audit ?? []));
+      }
       return result;
     });
   }
+}
+
+/** The event of a console sign-in: who and with which role, never the session or its CSRF token. */
+function signedInEvent(session: ConsoleSessionRecord): NewEvent {
+  const data = session.data as {
+    person?: { iss?: string; sub?: string; email?: string };
+    role?: string;
+    acr?: string;
+  };
+  return {
+    type: 'operator.signed_in',
+    clientId: null,
+    at: session.createdAt * 1000,
+    data: {
+      iss: data.person?.iss ?? null,
+      sub: data.person?.sub ?? null,
+      email: data.person?.email ?? null,
+      role: data.role ?? null,
+      ...(data.acr !== undefined ? { acr: data.acr } : {}),
+    },
+  };
+}
+
+/** Every column of a new client's row; the timestamps default to `now`. */
+function insertColumns(client: NewClient, now: number): Array<[string, unknown]> {
+  return [
+    ['client_id', client.clientId],
+    ...clientAssignments({
+      ...client,
+      authConfig: client.authConfig ?? {},
+      claims: client.claims ?? {},
+    }),
+    ['created_at', client.createdAt ?? now],
+    ['updated_at', client.updatedAt ?? now],
+  ];
 }
 
 /** `updateKeySql`'s parameters: the patch over the key as read in the same transaction. */

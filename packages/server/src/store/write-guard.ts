@@ -3,6 +3,7 @@ import { StoreWritesRefusedError, writeError } from './errors.js';
 
 const writes = new Set<keyof Store>([
   'createClient',
+  'importClients',
   'updateClient',
   'deleteClient',
   'changeSecrets',
@@ -17,6 +18,10 @@ const writes = new Set<keyof Store>([
   'addRevocation',
   'prune',
   'appendAudit',
+  'appendEvents',
+  'markEventDelivered',
+  'recordEventFailure',
+  'holdLease',
   'putConsoleSession',
   'touchConsoleSession',
   'deleteConsoleSession',

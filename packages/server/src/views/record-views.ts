@@ -23,6 +23,8 @@ export function clientView(client: ClientRecord) {
     grant_types: client.grantTypes,
     // Shown when the client has some, like the auth settings above.
     ...(Object.keys(client.claims).length > 0 ? { claims: client.claims } : {}),
+    token_quota: client.tokenQuota,
+    reuse_tokens: client.reuseTokens,
     created_at: iso(client.createdAt),
     updated_at: iso(client.updatedAt),
     secrets: client.secrets.map((secret) => ({

@@ -10,21 +10,23 @@ const sum = (values: number[]) => values.reduce((total, value) => total + value,
 const counts = list({ ...int, minimum: 0 });
 
 export type AdminActivityDeps = Pick<TesseraContext, 'nowSeconds'> & {
-  activity: TesseraContext['metrics']['activity'];
+  /** The instance's counts: every worker's, added up by the primary (process/shared-metrics.ts). */
+  metrics: Pick<TesseraContext['metrics'], 'activitySeries' | 'activityClients'>;
 };
 
 /**
- * The console's activity data, from this process's in-memory counters: per-second token and
- * authentication-failure counts over the last 15 minutes, and per-client 24-hour totals.
+ * The console's activity data, from the instance's in-memory counters (every worker's, added up
+ * by the primary): per-second token and authentication-failure counts over the last 15
+ * minutes, and per-client 24-hour totals.
  */
 export function adminActivityEndpoints(deps: AdminActivityDeps): Endpoint[] {
-  const { activity } = deps;
+  const { metrics } = deps;
   return [
     {
       method: 'GET',
       paths: ['/admin/v1/activity'],
       summary:
-        'Tokens issued and failed client authentications per second over the last 15 minutes (this process)',
+        'Tokens issued and failed client authentications per second over the last 15 minutes (the instance: every worker)',
       caller: 'admin',
       role: 'viewer',
       request: {
@@ -51,13 +53,13 @@ export function adminActivityEndpoints(deps: AdminActivityDeps): Endpoint[] {
         ),
         400: 'invalid_request',
       },
-      handle(request) {
+      async handle(request) {
         const clientId = request.query?.client_id as string | undefined;
         if (clientId !== undefined && (clientId === '' || clientId.length > 255)) {
           throw new OAuthError('invalid_request', 'client_id must be 1 to 255 characters');
         }
         const now = deps.nowSeconds();
-        const { issued, failed } = activity.series(now, clientId);
+        const { issued, failed } = await metrics.activitySeries(now, clientId);
         return {
           status: 200,
           body: {
@@ -76,7 +78,7 @@ export function adminActivityEndpoints(deps: AdminActivityDeps): Endpoint[] {
       method: 'GET',
       paths: ['/admin/v1/activity/clients'],
       summary:
-        'Per-client tokens issued, failed authentications and last use over 24 hours (this process, the 10000 most recently active clients)',
+        'Per-client tokens issued, failed authentications and last use over 24 hours (the instance: every worker; the 10000 most recently active clients of each)',
       caller: 'admin',
       role: 'viewer',
       responses: {
@@ -93,8 +95,8 @@ export function adminActivityEndpoints(deps: AdminActivityDeps): Endpoint[] {
           }),
         ),
       },
-      handle() {
-        const clients = activity.clients(deps.nowSeconds()).map((client) => ({
+      async handle() {
+        const clients = (await metrics.activityClients(deps.nowSeconds())).map((client) => ({
           client_id: client.clientId,
           tokens_issued_24h: client.issued,
           auth_failures_24h: client.failed,

@@ -42,6 +42,13 @@ function verifierOf(context: AdminContext): Verifier {
       jwksDefaultMaxAgeMs: 1_000,
       tokenCacheSize: 1_000,
       realm,
+      // The token endpoint's DPoP replay guard, shared by the workers (through the primary)
+      // and the instances (PostgreSQL or Redis): an admin proof used once is refused at all.
+      // The verifier counts in milliseconds, the server's guards in seconds.
+      dpopReplayGuard: {
+        use: (key, expiresAtMs) =>
+          context.replayGuards.dpop.use(`admin:${key}`, Math.ceil(expiresAtMs / 1000)),
+      },
     });
     verifiers.set(context, verifier);
   }

@@ -5,10 +5,13 @@ import { noStoreHeaders } from '../../http/error-reply.js';
 import { auditAbout } from './admin-audit.js';
 import { int, json, list, object, ref, str } from '../endpoint.js';
 import type { Endpoint, EndpointRequest } from '../endpoint.js';
+import { clientPageParams, clientPageQuery, encodeCursor } from './admin-client-page.js';
 import {
   authConfigFields,
   objectBody,
+  optionalBoolean,
   optionalInteger,
+  optionalNullableString,
   optionalString,
   optionalStringList,
   registryError,
@@ -19,7 +22,7 @@ const defaultGraceSeconds = 86400;
 
 export type AdminClientDeps = Pick<
   TesseraContext,
-  'store' | 'hasher' | 'nowSeconds' | 'clients'
+  'store' | 'hasher' | 'nowSeconds' | 'clients' | 'quotas'
 > & {
   config?: Pick<TesseraContext['config'], 'fapiMaxTokenLifetime'>;
 };
@@ -42,6 +45,8 @@ const clientFields = (body: Record<string, unknown>) => ({
   profile: body.profile === null ? null : optionalString(body, 'profile'),
   // The registry checks it (a JSON object, no reserved names, at most 4,096 bytes).
   claims: body.claims,
+  tokenQuota: optionalNullableString(body, 'token_quota'),
+  reuseTokens: optionalBoolean(body, 'reuse_tokens'),
 });
 
 /** The admin API's client routes: the HTTP twin of `tessera clients …`. */
@@ -85,12 +90,27 @@ export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
       ...viewer,
       method: 'GET',
       paths: ['/admin/v1/clients'],
-      summary: 'List clients',
-      responses: { 200: json('Clients', object({ clients: list(ref('Client')) })) },
-      handle: async (request) => ({
-        status: 200,
-        body: { clients: (await registryFor(request).list()).map(clientView) },
-      }),
+      summary: 'List clients, oldest first, a page at a time; `q` searches id and name prefixes',
+      request: { query: clientPageQuery },
+      responses: {
+        200: json(
+          'A page of clients; next_cursor fetches the next (null after the last)',
+          object({ clients: list(ref('Client')), next_cursor: { type: ['string', 'null'] } }),
+        ),
+        400: 'invalid_request',
+      },
+      async handle(request) {
+        const { limit, after, q } = clientPageParams(request.query);
+        const page = await deps.store.listClientPage({ limit, after, q });
+        const last = page.clients.at(-1);
+        return {
+          status: 200,
+          body: {
+            clients: page.clients.map(clientView),
+            next_cursor: page.more && last ? encodeCursor(last) : null,
+          },
+        };
+      },
     },
     {
       ...operator,
@@ -138,7 +158,8 @@ export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
       ...operator,
       method: 'PATCH',
       paths: ['/admin/v1/clients/:id'],
-      summary: 'Update scopes, audience, lifetime, auth method, name or claims (replaced whole)',
+      summary:
+        'Update scopes, audience, lifetime, auth method, name, claims (replaced whole), token quota or reuse',
       request: { body: ref('ClientInput') },
       responses: { 200: client, 400: invalid, 404: notFound },
       async handle(request) {
@@ -151,6 +172,31 @@ export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
           status: 200,
           body: view,
           change: { action: 'client.update', target: view.client_id },
+        };
+      },
+    },
+    {
+      ...viewer,
+      method: 'GET',
+      paths: ['/admin/v1/clients/:id/usage'],
+      summary: "The client's token quota and each window's use (issue 22)",
+      responses: { 200: json('Token quota use', ref('ClientUsage')), 404: notFound },
+      async handle(request) {
+        const found = await registryFor(request).get(id(request)).catch(registryError);
+        const quota = deps.quotas.quotaOf(found);
+        const windows = quota ? await deps.quotas.gate.usage(found.clientId, quota) : [];
+        return {
+          status: 200,
+          body: {
+            client_id: found.clientId,
+            token_quota: quota?.text ?? null,
+            windows: windows.map(({ window, used, resetsAt }) => ({
+              period: window.period,
+              limit: window.limit,
+              used,
+              resets_at: new Date(resetsAt * 1000).toISOString(),
+            })),
+          },
         };
       },
     },

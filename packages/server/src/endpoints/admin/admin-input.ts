@@ -21,6 +21,13 @@ export function optionalString(body: Record<string, unknown>, field: string): st
   return value;
 }
 
+export function optionalNullableString(
+  body: Record<string, unknown>,
+  field: string,
+): string | null | undefined {
+  return body[field] === null ? null : optionalString(body, field);
+}
+
 export function optionalStringList(
   body: Record<string, unknown>,
   field: string,

@@ -65,6 +65,7 @@ function executor(db: Queryable): PgExecutor {
 export class PostgresDriver implements SqlDriver {
   readonly dialect = 'postgres';
   readonly insertionOrder = 'position';
+  readonly bytewise = ' COLLATE "C"';
   readonly #pool: pg.Pool;
   readonly #outside: PgExecutor;
   readonly #config: pg.ClientConfig;

@@ -25,6 +25,7 @@ const fileQueues = new Map<string, Promise<void>>();
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite';
   readonly insertionOrder = 'rowid';
+  readonly bytewise = '';
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
   readonly #queueKey: string;
