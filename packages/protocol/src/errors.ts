@@ -19,6 +19,8 @@ export type OAuthErrorCode =
   | 'invalid_token'
   | 'insufficient_scope'
   | 'invalid_dpop_proof'
+  // RFC 9449 §8: the proof must carry the server's nonce (DPoP-Nonce header).
+  | 'use_dpop_nonce'
   | 'access_denied'
   | 'temporarily_unavailable'
   | 'slow_down'
@@ -43,6 +45,7 @@ export const defaultStatus: Readonly<Record<OAuthErrorCode, number>> = {
   invalid_token: 401,
   insufficient_scope: 403,
   invalid_dpop_proof: 400,
+  use_dpop_nonce: 400,
   access_denied: 403,
   temporarily_unavailable: 503,
   slow_down: 429,

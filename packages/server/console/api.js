@@ -13,7 +13,9 @@
  * @typedef {{
  *   client_id: string, name: string, status: string, scope: string, audience: string[],
  *   token_ttl: number | null, auth_method: string, secrets: SecretView[],
- *   claims?: Record<string, unknown>, token_quota?: string | null, reuse_tokens?: boolean
+ *   federated_issuer?: string, federated_subject?: string, federated_audience?: string,
+ *   profile?: string, claims?: Record<string, unknown>, token_quota?: string | null,
+ *   reuse_tokens?: boolean
  * }} ClientView
  * @typedef {{ client_id: string, tokens_issued_24h: number, auth_failures_24h: number, last_used_at: string | null }} ClientActivity
  * @typedef {{ kid: string, alg: string, state: string, created_at: string, activates_at: string | null, retires_at: string | null }} KeyView

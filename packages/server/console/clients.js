@@ -176,6 +176,10 @@ function openClientForm(client) {
   value('client-audience', client ? client.audience.join(' ') : '');
   value('client-ttl', client?.token_ttl == null ? '' : String(client.token_ttl));
   value('client-auth-method', client?.auth_method ?? 'any');
+  value('client-federated-issuer', client?.federated_issuer ?? '');
+  value('client-federated-subject', client?.federated_subject ?? '');
+  value('client-federated-audience', client?.federated_audience ?? '');
+  value('client-profile', client?.profile ?? '');
   showClaims(client?.claims);
   value('client-quota', client?.token_quota ?? '');
   inputById('client-reuse').checked = client?.reuse_tokens ?? false;
@@ -199,6 +203,18 @@ async function submitClientForm(event) {
     token_quota: read('client-quota') === '' ? null : read('client-quota'),
     reuse_tokens: inputById('client-reuse').checked,
   };
+  if (body.auth_method === 'federated') {
+    Object.assign(body, {
+      federated_issuer: read('client-federated-issuer'),
+      federated_subject: read('client-federated-subject'),
+    });
+    const audience = read('client-federated-audience');
+    if (audience !== '') Object.assign(body, { federated_audience: audience });
+  }
+  // The profile is sent only when it changes, so saving other fields never releases it.
+  const profile = read('client-profile');
+  const current = editing ? (clientById(editing)?.profile ?? '') : '';
+  if (profile !== current) Object.assign(body, { profile: profile === '' ? 'none' : profile });
   try {
     body.claims = readClaims();
     if (editing) {
@@ -208,7 +224,9 @@ async function submitClientForm(event) {
     } else {
       const created = await api('POST', '/admin/v1/clients', body);
       dialogById('client-dialog').close();
-      showSecret('Client created', created.client_id, created.client_secret);
+      // A federated (or other secretless) client has no secret to show.
+      if (created.client_secret !== undefined)
+        showSecret('Client created', created.client_id, created.client_secret);
       notify(`Created ${created.name || created.client_id}.`);
     }
     await loadClients();

@@ -117,6 +117,13 @@ export interface ServerConfig {
   metricsToken: string | undefined;
   /** Whether token metrics carry a `client_id` label. Default false. */
   metricsClientLabels: boolean;
+  // Issue 25 (FAPI 2.0, DPoP nonces).
+  /** `fapi2`: every client under the FAPI 2.0 Security Profile. Default none. */
+  profile: 'fapi2' | undefined;
+  /** Longest token lifetime under the FAPI 2.0 profile (seconds). Default 600. */
+  fapiMaxTokenLifetime: number;
+  /** RFC 9449 §8 server nonces in DPoP proofs at the token endpoint. Default false. */
+  dpopNonce: boolean;
 }
 
 /** Where the token hook is and how it is called; the secret is not part of the settings. */
@@ -181,6 +188,7 @@ export function configFrom(sources: Sources): ServerConfig {
     );
   }
   const overrides = sources.overrides as ConfigOverrides | undefined;
+  const profile = read(options.profile);
   // Embedders may pass the hook and the scope claims as typed values (not file paths).
   const hookUrl = overrides?.tokenHook?.url ?? read(options.tokenHook);
   if (hookUrl !== undefined && tokenHookSecret(sources.env ?? {}) === undefined) {
@@ -204,7 +212,7 @@ export function configFrom(sources: Sources): ServerConfig {
     database: database ?? defaultDatabase(dataDir),
     databaseReplicas: replicasOf(database, read(options.databaseReplicas) ?? []),
     preset: read(options.preset),
-    signingAlg: value(options.signingAlg),
+    signingAlg: profileSigningAlg(profile, read(options.signingAlg), value(options.signingAlg)),
     defaultTokenTtl: value(options.defaultTokenTtl),
     defaultAudience: read(options.defaultAudience),
     jwksMaxAge: value(options.jwksMaxAge),
@@ -252,6 +260,10 @@ export function configFrom(sources: Sources): ServerConfig {
     metricsListen: read(options.metricsListen),
     metricsToken: read(options.metricsToken),
     metricsClientLabels: value(options.metricsClientLabels),
+    // Issue 25.
+    profile,
+    fapiMaxTokenLifetime: value(options.fapiMaxTokenLifetime),
+    dpopNonce: value(options.dpopNonce),
     ...consoleSettings(read, value),
   };
 }
@@ -275,6 +287,24 @@ export function listenIssuer(host: string, port: number, tls: boolean): string {
   const local = ['', '127.0.0.1', '::1', '0.0.0.0', '::', 'localhost'].includes(host);
   const name = local ? 'localhost' : host.includes(':') ? `[${host}]` : host;
   return `${tls ? 'https' : 'http'}://${name}:${port}`;
+}
+
+/**
+ * The FAPI 2.0 profile makes PS256 the default signing algorithm and refuses RS256 (FAPI 2.0
+ * Security Profile §5.4.1: PS256, ES256 or EdDSA only), naming the setting.
+ */
+function profileSigningAlg(
+  profile: 'fapi2' | undefined,
+  explicit: SigningAlgorithm | undefined,
+  fallback: SigningAlgorithm,
+): SigningAlgorithm {
+  if (profile !== 'fapi2') return explicit ?? fallback;
+  if (explicit === 'RS256')
+    throw new ConfigError(
+      'TESSERA_SIGNING_ALG (--signing-alg) RS256 is not allowed with TESSERA_PROFILE (--profile) fapi2: FAPI 2.0 allows PS256, ES256 or EdDSA',
+      'signingAlg',
+    );
+  return explicit ?? 'PS256';
 }
 
 /**

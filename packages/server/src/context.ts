@@ -206,6 +206,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     replayGuards.assertions,
     assertionPolicy(config, preset),
   );
+  authenticator.serverProfile = config.profile;
   metrics.watch({
     keys: () => keys.records,
     clientCache: () => ({ hits: clients.hits, misses: clients.storeReads, size: clients.size }),

@@ -90,12 +90,19 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
       preset,
     ),
     revocationEndpoint(revokeDeps, authenticate),
-    introspectionEndpoint({ inspector }, authenticate),
+    introspectionEndpoint({ inspector, keys, config, nowSeconds }, authenticate),
     revocationFeedEndpoint({ revocations, nowSeconds }, authenticate),
     ...(preset?.revoke
       ? [presetRevokeEndpoint(revokeDeps, authenticate, preset, preset.revoke)]
       : []),
-    ...adminClientEndpoints({ store, hasher, nowSeconds, clients, quotas: context.quotas }),
+    ...adminClientEndpoints({
+      store,
+      hasher,
+      nowSeconds,
+      clients,
+      config,
+      quotas: context.quotas,
+    }),
     ...adminKeyEndpoints({ store, keys, nowSeconds, config }),
     ...adminOperatorEndpoints({ store, nowSeconds }),
     ...adminActivityEndpoints({ metrics, nowSeconds }),

@@ -150,7 +150,7 @@ describe('tessera CLI', () => {
     assert.equal(badMethod.status, 1);
     assert.equal(
       badMethod.stderr,
-      'tessera: auth method must be one of client_secret_basic, client_secret_post, any, private_key_jwt, tls_client_auth, self_signed_tls_client_auth\n',
+      'tessera: auth method must be one of client_secret_basic, client_secret_post, any, private_key_jwt, tls_client_auth, self_signed_tls_client_auth, federated\n',
     );
     const keyless = await runCli([
       'clients',

@@ -193,6 +193,22 @@ describe('admin console in a real browser', { skip: required ? false : skip }, (
     await page.locator(`tr[data-client-id="${clientId}"] td.num`).first().getByText('1').waitFor();
     await page.screenshot({ path: join(screenshots, 'console-clients.png') });
 
+    // Issue 25: a secretless (federated) client held to no profile, from the same form.
+    await page.getByRole('button', { name: 'New client' }).click();
+    await form.getByLabel('Name').fill('Ledger workload');
+    await form.getByLabel('Authentication method').selectOption('federated');
+    await form.getByLabel(/^Workload issuer/).fill('https://kubernetes.example.com');
+    await form.getByLabel(/^Workload subject/).fill('system:serviceaccount:payments:ledger');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await page.getByText('Created Ledger workload.').waitFor();
+    const federated = (await tessera.registry.list()).find((c) => c.name === 'Ledger workload');
+    assert.equal(federated?.authMethod, 'federated');
+    assert.deepEqual(federated?.authConfig, {
+      federatedIssuer: 'https://kubernetes.example.com',
+      federatedSubject: 'system:serviceaccount:payments:ledger',
+    });
+    assert.equal(federated?.secrets.length, 0);
+
     // Keys: the timeline shows the active key.
     await page.getByRole('button', { name: 'Keys', exact: true }).click();
     await page.getByRole('img', { name: /Key timeline: .* active/ }).waitFor();

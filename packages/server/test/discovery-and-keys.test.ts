@@ -46,6 +46,8 @@ describe('discovery, JWKS and health', () => {
         'ES256',
         'EdDSA',
       ],
+      // RFC 9701 §7 (issue 25).
+      introspection_signing_alg_values_supported: ['RS256'],
       access_token_signing_alg_values_supported: ['RS256'],
       dpop_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA'],
     };

@@ -176,6 +176,10 @@ describe('loadConfig from the option table', () => {
       metricsListen: undefined,
       metricsToken: undefined,
       metricsClientLabels: false,
+      // Issue 25.
+      profile: undefined,
+      fapiMaxTokenLifetime: 600,
+      dpopNonce: false,
       consoleOidcIssuer: undefined,
       consoleOidcClientId: undefined,
       consoleOidcClientSecret: undefined,
@@ -242,6 +246,10 @@ describe('loadConfig from the option table', () => {
       TESSERA_METRICS_LISTEN: '[::1]:9464',
       TESSERA_METRICS_TOKEN: 'metrics-secret',
       TESSERA_METRICS_CLIENT_LABELS: 'true',
+      // Issue 25 (ES256 above is one of the algorithms FAPI 2.0 allows).
+      TESSERA_PROFILE: 'fapi2',
+      TESSERA_FAPI_MAX_TOKEN_LIFETIME: '300',
+      TESSERA_DPOP_NONCE: 'true',
       TESSERA_CONSOLE_OIDC_ISSUER: 'https://idp.example.com/realms/corp',
       TESSERA_CONSOLE_OIDC_CLIENT_ID: 'tessera-console',
       TESSERA_CONSOLE_OIDC_CLIENT_SECRET: 'console-secret',
@@ -296,6 +304,9 @@ describe('loadConfig from the option table', () => {
       metricsListen: { host: '::1', port: 9464 },
       metricsToken: 'metrics-secret',
       metricsClientLabels: true,
+      profile: 'fapi2',
+      fapiMaxTokenLifetime: 300,
+      dpopNonce: true,
       consoleOidcIssuer: 'https://idp.example.com/realms/corp',
       consoleOidcClientId: 'tessera-console',
       consoleOidcClientSecret: 'console-secret',
@@ -323,6 +334,22 @@ describe('loadConfig from the option table', () => {
         threadPool: 2,
       },
     );
+  });
+
+  it('makes PS256 the default under --profile fapi2 and refuses RS256, naming the setting', () => {
+    assert.equal(configFrom({ flags: { profile: 'fapi2' } }).signingAlg, 'PS256');
+    assert.equal(
+      configFrom({ env: { TESSERA_PROFILE: 'fapi2', TESSERA_SIGNING_ALG: 'EdDSA' } }).signingAlg,
+      'EdDSA',
+    );
+    assert.throws(() => configFrom({ flags: { profile: 'fapi2', 'signing-alg': 'RS256' } }), {
+      name: 'ConfigError',
+      message:
+        'TESSERA_SIGNING_ALG (--signing-alg) RS256 is not allowed with TESSERA_PROFILE (--profile) fapi2: FAPI 2.0 allows PS256, ES256 or EdDSA',
+    });
+    assert.throws(() => configFrom({ flags: { profile: 'fapi1' } }), {
+      message: '--profile must be one of fapi2, got "fapi1" (--profile or TESSERA_PROFILE)',
+    });
   });
 
   it('ranks flag over environment over file over default, and reads snake_case file keys', () => {

@@ -168,6 +168,7 @@ for (const adapter of adapters) {
         { version: 7, name: 'events outbox and leases' },
         { version: 8, name: 'client list indexes: creation order, name and client_id prefixes' },
         { version: 9, name: 'client token quota and token reuse' },
+        { version: 10, name: 'client security profile (fapi2)' },
       ];
       assert.deepEqual(
         migrations.map(({ version, name }) => ({ version, name })),
@@ -232,6 +233,16 @@ for (const adapter of adapters) {
         await driver.close();
         await earlier.dispose();
       }
+    });
+
+    it('keeps a client security profile, and releases it (issue 25)', async () => {
+      const created = await store.createClient(newClient('fapi', { profile: 'fapi2' }));
+      assert.equal(created.profile, 'fapi2');
+      assert.equal((await store.getClient('fapi'))!.profile, 'fapi2');
+      const released = await store.updateClient('fapi', { profile: null });
+      assert.equal(released!.profile, undefined);
+      assert.equal('profile' in (await store.getClient('fapi'))!, false);
+      await store.deleteClient('fapi');
     });
 
     it('keeps a client token quota and reuse flag (issue 22), both ways', async () => {

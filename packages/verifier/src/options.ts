@@ -14,6 +14,13 @@ export interface IntrospectionOptions {
   clientSecret: string;
   /** How long an answer is reused for the same token, in seconds. Default 10; 0 disables. */
   cacheSeconds?: number;
+  /**
+   * Require RFC 9701 JWT-secured answers: ask with `Accept: application/token-introspection+jwt`
+   * and accept only a JWT of `typ: token-introspection+jwt` signed by the issuer's keys (the
+   * JWKS of the access tokens), with `iss` the issuer and `aud` this `clientId`. A plain JSON
+   * answer then fails closed (`unavailable`). Default false.
+   */
+  requireSignedResponse?: boolean;
 }
 
 /** Tessera's revocation feed, polled in the background. */

@@ -12,7 +12,7 @@ import { extractAccessToken } from './lib/authorization.js';
 import { SenderConstraints, type SenderEvidence } from './sender-constraint.js';
 import { checkClaims, checkTime } from './lib/claims.js';
 import type { AccessTokenPayload } from './access-token.js';
-import { parseJws, parsePayload } from './lib/jws.js';
+import { isIntrospectionType, parseJws, parsePayload } from './lib/jws.js';
 import { loadSignatureBackend } from './lib/signature.js';
 import type { SignatureBackend } from './lib/signature.js';
 
@@ -137,6 +137,8 @@ class TesseraVerifier implements Verifier {
       this.#introspector = new Introspector(options.introspection, cacheSeconds, {
         ...deps,
         cacheSize: resolved.tokenCacheSize,
+        issuer: resolved.issuer,
+        verifySigned: (jwt) => this.#verifyIntrospectionJwt(jwt),
       });
     }
   }
@@ -216,11 +218,21 @@ class TesseraVerifier implements Verifier {
     this.#senders.clear();
   }
 
-  async #verifyNew(token: string): Promise<Entry> {
+  /** RFC 9701: an introspection answer JWT, signed by the same keys as the access tokens. */
+  async #verifyIntrospectionJwt(jwt: string): Promise<Record<string, unknown>> {
     const backend = this.#backend ?? (await this.#backendPromise);
-    const { algorithms, maxTokenLength, issuer, audiences } = this.#options;
-    const jws = parseJws(token, algorithms, maxTokenLength, backend);
-    this.#jwks ??= new JwksCache(
+    const { algorithms } = this.#options;
+    const jws = parseJws(jwt, algorithms, 64 * 1024, backend, isIntrospectionType);
+    const jwks = this.#jwksCache(backend);
+    const key = jwks.peek(jws.alg, jws.kid) ?? (await jwks.getKey(jws.alg, jws.kid));
+    const valid = backend.verify(jws.alg, key, jwt, jws.dot1, jws.dot2);
+    if (valid !== true && (valid === false || !(await valid))) throw new VerifierError('signature');
+    return parsePayload(jws, backend);
+  }
+
+  #jwksCache(backend: SignatureBackend): JwksCache {
+    const { issuer } = this.#options;
+    return (this.#jwks ??= new JwksCache(
       {
         issuer,
         jwksUri: this.#options.jwksUri,
@@ -233,8 +245,15 @@ class TesseraVerifier implements Verifier {
         emit: this.#emit,
       },
       backend,
-    );
-    const key = this.#jwks.peek(jws.alg, jws.kid) ?? (await this.#jwks.getKey(jws.alg, jws.kid));
+    ));
+  }
+
+  async #verifyNew(token: string): Promise<Entry> {
+    const backend = this.#backend ?? (await this.#backendPromise);
+    const { algorithms, maxTokenLength, issuer, audiences } = this.#options;
+    const jws = parseJws(token, algorithms, maxTokenLength, backend);
+    const jwks = this.#jwksCache(backend);
+    const key = jwks.peek(jws.alg, jws.kid) ?? (await jwks.getKey(jws.alg, jws.kid));
     const valid = backend.verify(jws.alg, key, token, jws.dot1, jws.dot2);
     if (valid !== true && (valid === false || !(await valid))) throw new VerifierError('signature');
     const checked = checkClaims(parsePayload(jws, backend), issuer, audiences);

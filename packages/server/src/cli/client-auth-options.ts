@@ -10,6 +10,10 @@ export const authConfigOptions = {
   'tls-san-dns': { type: 'string' },
   'certificate-file': { type: 'string', multiple: true },
   'dpop-bound': { type: 'boolean' },
+  'federated-issuer': { type: 'string' },
+  'federated-subject': { type: 'string' },
+  'federated-audience': { type: 'string' },
+  'federated-jwks-uri': { type: 'string' },
 } as const;
 
 async function readOption(option: string, path: string): Promise<string> {
@@ -27,6 +31,10 @@ export async function authConfigInput(values: {
   'tls-san-dns'?: string | undefined;
   'certificate-file'?: string[] | undefined;
   'dpop-bound'?: boolean | undefined;
+  'federated-issuer'?: string | undefined;
+  'federated-subject'?: string | undefined;
+  'federated-audience'?: string | undefined;
+  'federated-jwks-uri'?: string | undefined;
 }): Promise<AuthConfigInput> {
   const input: AuthConfigInput = {};
   if (values['jwks-file'] !== undefined) {
@@ -48,5 +56,12 @@ export async function authConfigInput(values: {
     );
   }
   if (values['dpop-bound']) input.dpopBound = true;
+  if (values['federated-issuer'] !== undefined) input.federatedIssuer = values['federated-issuer'];
+  if (values['federated-subject'] !== undefined)
+    input.federatedSubject = values['federated-subject'];
+  if (values['federated-audience'] !== undefined)
+    input.federatedAudience = values['federated-audience'];
+  if (values['federated-jwks-uri'] !== undefined)
+    input.federatedJwksUri = values['federated-jwks-uri'];
   return input;
 }

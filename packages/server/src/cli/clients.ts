@@ -23,9 +23,15 @@ async function withRegistry<T>(
   flags: CommonFlags,
   fn: (registry: ClientRegistry) => Promise<T>,
 ): Promise<T> {
-  const { store, hasher } = await openStorage(cliConfig(flags));
+  const config = cliConfig(flags);
+  const { store, hasher } = await openStorage(config);
   try {
-    return await fn(new ClientRegistry(store, hasher, { actor: cliActor() }));
+    return await fn(
+      new ClientRegistry(store, hasher, {
+        actor: cliActor(),
+        fapiMaxTokenLifetime: config.fapiMaxTokenLifetime,
+      }),
+    );
   } finally {
     await store.close();
   }
@@ -69,6 +75,7 @@ async function create(args: string[]): Promise<void> {
     'client-id': { type: 'string' },
     'client-secret': { type: 'string' },
     ...authConfigOptions,
+    profile: { type: 'string' },
     ...quotaOptions,
     ...claimOptions,
     json: { type: 'boolean' },
@@ -93,6 +100,7 @@ async function create(args: string[]): Promise<void> {
       authMethod: values['auth-method'],
       clientId: values['client-id'],
       clientSecret: values['client-secret'],
+      profile: values.profile,
       ...authConfig,
       ...quotaInput(values),
       claims,
@@ -147,6 +155,9 @@ async function update(args: string[]): Promise<void> {
     scope: { type: 'string' },
     audience: { type: 'string', multiple: true },
     'token-ttl': { type: 'string' },
+    'auth-method': { type: 'string' },
+    ...authConfigOptions,
+    profile: { type: 'string' },
     ...quotaOptions,
     ...claimOptions,
     'unset-claim': { type: 'string', multiple: true },
@@ -161,10 +172,14 @@ async function update(args: string[]): Promise<void> {
     scope: values.scope,
     audiences: values.audience,
     tokenTtl: ttl === undefined ? undefined : Number(ttl),
+    authMethod: values['auth-method'],
+    profile: values.profile,
+    ...(await authConfigInput(values)),
     ...quotaInput(values),
   };
   const client = await withRegistry(values, async (registry) => {
     const current = await registry.get(clientId);
+    // --claim and --unset-claim change the client's current claims; --claims-file replaces them.
     const claims = await claimsInput(values, current.claims);
     if (claims === undefined && Object.values(fields).every((value) => value === undefined))
       throw new UsageError('clients update needs --claim, --unset-claim or --claims-file');

@@ -18,16 +18,20 @@ Commands:
                  [--auth-method private_key_jwt --jwks-file F | --jwks-uri URL]
                  [--auth-method tls_client_auth --tls-subject-dn DN | --tls-san-dns NAME]
                  [--auth-method self_signed_tls_client_auth --certificate-file F]
-                 [--dpop-bound] [--claim KEY=VALUE]... [--claims-file FILE]
+                 [--auth-method federated --federated-issuer URL --federated-subject SUB
+                  [--federated-audience AUD] [--federated-jwks-uri URL]]
+                 [--dpop-bound] [--profile fapi2] [--claim KEY=VALUE]... [--claims-file FILE]
                  [--token-quota N/PERIOD[,N/PERIOD]...] [--reuse-tokens]
                  [--client-id ID --client-secret SECRET] [--json]
       Register a client. Its secret is printed exactly once and cannot be recovered.
   clients update ID [--name NAME] [--scope "a b"] [--audience URI]... [--token-ttl SECONDS]
+                 [--auth-method M and its options as above] [--profile fapi2|none]
                  [--token-quota N/PERIOD[,N/PERIOD]...|none] [--reuse-tokens|--no-reuse-tokens]
                  [--claim KEY=VALUE]... [--unset-claim KEY]... [--claims-file FILE] [--json]
-      Change a client. PERIOD is s, min, h or d (e.g. 10/s,5000/d); none clears the quota.
-      --claim adds or replaces one claim put into every token of the client (VALUE is JSON
-      when it parses as JSON, else a string), --claims-file replaces them all.
+      Change a client; a client held to fapi2 must still meet FAPI 2.0. PERIOD is s, min, h
+      or d (e.g. 10/s,5000/d); none clears the quota. --claim adds or replaces one claim put
+      into every token of the client (VALUE is JSON when it parses as JSON, else a string),
+      --unset-claim removes one, --claims-file replaces them all.
   clients list [--json]
   clients show ID [--json]
   clients disable ID | enable ID | delete ID [--json]

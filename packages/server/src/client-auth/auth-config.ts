@@ -15,6 +15,11 @@ export interface AuthConfigInput {
   certificates?: string[] | undefined;
   /** RFC 9449 §5.2 `dpop_bound_access_tokens`. */
   dpopBound?: boolean | undefined;
+  /** federated: the trusted issuer, the workload subject, its audience and keys (issue 25). */
+  federatedIssuer?: string | undefined;
+  federatedSubject?: string | undefined;
+  federatedAudience?: string | undefined;
+  federatedJwksUri?: string | undefined;
 }
 
 /** Secret methods: the client gets a generated (or imported) secret. */
@@ -35,9 +40,12 @@ export function validAuthConfig(
     names.filter((name) => input[name] !== undefined);
   const allow = (names: Array<keyof AuthConfigInput>, what: string) => {
     const extra = given(
-      (['jwks', 'jwksUri', 'tlsSubjectDn', 'tlsSanDns', 'certificates'] as const).filter(
-        (name) => !names.includes(name),
-      ),
+      (
+        [
+          ...['jwks', 'jwksUri', 'tlsSubjectDn', 'tlsSanDns', 'certificates'],
+          ...['federatedIssuer', 'federatedSubject', 'federatedAudience', 'federatedJwksUri'],
+        ] as const
+      ).filter((name) => !names.includes(name)),
     );
     if (extra.length > 0) throw new Error(`${extra.join(', ')} cannot be used with ${what}`);
   };
@@ -66,6 +74,16 @@ export function validAuthConfig(
     if (keys.length === 0)
       throw new Error('self_signed_tls_client_auth needs a certificate or a jwks');
     config.jwks = { keys };
+  } else if (method === 'federated') {
+    allow(['federatedIssuer', 'federatedSubject', 'federatedAudience', 'federatedJwksUri'], method);
+    if (input.federatedIssuer === undefined || input.federatedSubject === undefined)
+      throw new Error('federated needs federated_issuer and federated_subject');
+    config.federatedIssuer = validHttpsUrl(input.federatedIssuer, 'federated_issuer');
+    config.federatedSubject = nonEmpty(input.federatedSubject, 'federated_subject');
+    if (input.federatedAudience !== undefined)
+      config.federatedAudience = nonEmpty(input.federatedAudience, 'federated_audience');
+    if (input.federatedJwksUri !== undefined)
+      config.federatedJwksUri = validHttpsUrl(input.federatedJwksUri, 'federated_jwks_uri');
   } else {
     allow([], method);
   }
@@ -99,16 +117,26 @@ function publicJwks(jwks: { keys: JsonWebKey[] }): { keys: JsonWebKey[] } {
 }
 
 function validJwksUri(uri: string): string {
+  return validHttpsUrl(uri, 'jwks_uri');
+}
+
+/** https, or http on a loopback host only (local development and tests). */
+function validHttpsUrl(uri: string, name: string): string {
   let url: URL;
   try {
     url = new URL(uri);
   } catch {
-    throw new Error('jwks_uri must be an absolute URL');
+    throw new Error(`${name} must be an absolute URL`);
   }
-  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback))
-    throw new Error('jwks_uri must be an https URL');
-  return url.href;
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname)))
+    throw new Error(`${name} must be an https URL`);
+  // An issuer is compared with `iss` exactly: keep it as given, not normalised by URL.
+  return name === 'federated_issuer' ? uri : url.href;
+}
+
+/** Hosts that never leave the machine: the only ones allowed plain http. */
+export function isLoopbackHost(hostname: string): boolean {
+  return ['localhost', '127.0.0.1', '[::1]'].includes(hostname);
 }
 
 function certificateJwk(pem: string): JsonWebKey {

@@ -19,10 +19,14 @@ import {
   type AssertionPolicy,
 } from './private-key-jwt.js';
 import { verifyTlsClient } from './tls-client-auth.js';
+import { FederatedAssertionVerifier } from './federated.js';
+import { effectiveProfile, fapi2Algorithms } from '../profiles/fapi2.js';
+import { maxAssertionLifetime } from './private-key-jwt.js';
 
 export interface AuthenticatedClient {
   client: ClientRecord;
-  method: ClientAuthMethod;
+  /** `federated`: a workload's JWT from a trusted external issuer (issue 25). */
+  method: ClientAuthMethod | 'federated';
   /** The secret that matched; undefined for private_key_jwt and the TLS methods. */
   secretId: string | undefined;
 }
@@ -89,6 +93,17 @@ export class ClientAuthenticator {
     private readonly assertionPolicy?: AssertionPolicy,
   ) {
     this.assertions = new ClientAssertionVerifier(nowSeconds, assertionReplay);
+    this.federated = new FederatedAssertionVerifier(nowSeconds, assertionReplay);
+  }
+
+  /** Workload JWTs of `federated` clients, with the bounded fetchers of their issuers. */
+  readonly federated: FederatedAssertionVerifier;
+
+  /** `--profile`: every client held to FAPI 2.0 (issue 25); else each client's own profile. */
+  serverProfile: 'fapi2' | undefined;
+
+  #fapi2(client: ClientRecord): boolean {
+    return effectiveProfile({ profile: this.serverProfile }, client) === 'fapi2';
   }
 
   /** private_key_jwt verification, with the bounded fetcher of clients' `jwks_uri`s. */
@@ -102,6 +117,16 @@ export class ClientAuthenticator {
     credentials: PresentedCredentials,
     sourceAddress?: string,
   ): Promise<AuthenticatedClient> {
+    if (credentials.method === 'private_key_jwt' && credentials.notOwn) {
+      // Refused as it was before any client could take such an assertion; a store read for
+      // it only past the limiter, so made-up client_ids cannot buy unlimited reads.
+      let client = this.clients.peek(credentials.clientId);
+      if (!client) {
+        this.failures.check(credentials.clientId, sourceAddress);
+        client = await this.clients.get(credentials.clientId);
+      }
+      if (client?.authMethod !== 'federated') throw credentials.notOwn;
+    }
     this.failures.check(credentials.clientId, sourceAddress);
     try {
       const authenticated = await this.#verify(credentials);
@@ -149,6 +174,9 @@ export class ClientAuthenticator {
       const detail = `client registered for ${client.authMethod}`;
       throw invalidClient(usedHeader, 'method_not_allowed', detail);
     }
+    // FAPI 2.0 §5.3.3.4: no shared secrets, even a right one.
+    if (this.#fapi2(client))
+      throw invalidClient(usedHeader, 'method_not_allowed', 'profile fapi2 refuses client secrets');
     return { client, method: credentials.method, secretId: matched.id };
   }
 
@@ -159,6 +187,12 @@ export class ClientAuthenticator {
       this.clients.peek(credentials.clientId) ?? (await this.clients.get(credentials.clientId));
     if (!client) throw invalidClient(false, 'unknown_client', 'unknown client');
     if (client.status !== 'active') throw invalidClient(false, 'disabled', 'client disabled');
+    if (credentials.method === 'private_key_jwt' && client.authMethod === 'federated') {
+      if (this.#fapi2(client))
+        throw invalidClient(false, 'method_not_allowed', 'profile fapi2 refuses federated clients');
+      await this.federated.verify(client, credentials.assertion, this.issuer());
+      return { client, method: 'federated', secretId: undefined };
+    }
     if (credentials.method === 'private_key_jwt') {
       if (client.authMethod !== 'private_key_jwt')
         throw invalidClient(
@@ -166,11 +200,20 @@ export class ClientAuthenticator {
           'method_not_allowed',
           `client registered for ${client.authMethod}`,
         );
+      const issuer = this.issuer();
       await this.assertions.verify(
         client,
         credentials.assertion,
-        this.issuer(),
-        this.assertionPolicy,
+        issuer,
+        this.#fapi2(client)
+          ? {
+              // FAPI 2.0 §5.3.2.1: aud exactly the issuer; §5.4.1: no RS256.
+              audiences: () => [issuer],
+              strictAudience: true,
+              maxLifetime: this.assertionPolicy?.maxLifetime ?? maxAssertionLifetime,
+              algorithms: fapi2Algorithms,
+            }
+          : this.assertionPolicy,
       );
       return { client, method: 'private_key_jwt', secretId: undefined };
     }

@@ -11,6 +11,12 @@ export interface AssertionCredentials {
   /** The assertion's `sub` (= `iss`), read before its signature is checked. */
   clientId: string;
   assertion: string;
+  /**
+   * Set when the assertion is not the client's own (`iss` ≠ `sub`, or `client_id` ≠ `sub`)
+   * and a `client_id` was sent beside it: only a `federated` client may take such an
+   * assertion (a workload's JWT, issue 25); any other client gets this refusal, as before.
+   */
+  notOwn?: Error;
 }
 
 /**

@@ -20,6 +20,8 @@ export type ClientAuthFailureReason =
   | 'assertion_lifetime'
   | 'assertion_jti_missing'
   | 'assertion_replayed'
+  | 'federated_rejected'
+  | 'federated_issuer_unavailable'
   | 'certificate_untrusted'
   | 'certificate_subject'
   | 'certificate_unregistered'
@@ -98,6 +100,16 @@ export const clientAuthFailures: Readonly<Record<ClientAuthFailureReason, Failur
     metric: 'malformed_credentials',
     lockout: true,
     doc: 'the assertion jti was already used',
+  },
+  federated_rejected: {
+    metric: 'malformed_credentials',
+    lockout: true,
+    doc: 'the workload JWT of a federated client does not verify',
+  },
+  federated_issuer_unavailable: {
+    metric: 'malformed_credentials',
+    lockout: false,
+    doc: "a federated client's issuer did not answer usably (fail closed)",
   },
   certificate_untrusted: {
     metric: 'malformed_credentials',

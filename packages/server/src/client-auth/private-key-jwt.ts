@@ -39,6 +39,8 @@ export interface AssertionPolicy {
   /** Whether `aud` must be exactly one string (strict) or may be an array containing one. */
   strictAudience: boolean;
   maxLifetime: number;
+  /** Accepted `alg`s; default {@link assertionSigningAlgorithms} (FAPI 2.0: no RS256). */
+  algorithms?: readonly string[];
 }
 
 /** The JWKS a client's `jwks_uri` serves, checked: an object with at most {@link maxJwksKeys} keys. */
@@ -75,20 +77,25 @@ export function parseAssertionCredentials(params: Params): AssertionCredentials 
   } catch {
     throw invalidClient(false, 'assertion_malformed', 'client_assertion is not a JWT');
   }
+  const clientId = params.get('client_id');
+  let notOwn: Error | undefined;
   if (typeof sub !== 'string' || sub === '' || iss !== sub)
-    throw invalidClient(
+    notOwn = invalidClient(
       false,
       'assertion_malformed',
       'client_assertion iss and sub must both be the client_id',
     );
-  const clientId = params.get('client_id');
-  if (clientId !== undefined && clientId !== sub) {
-    throw new OAuthError(
+  else if (clientId !== undefined && clientId !== sub)
+    notOwn = new OAuthError(
       'invalid_request',
       'client_id does not match the client_assertion subject',
     );
-  }
-  return { method: 'private_key_jwt', clientId: sub, assertion };
+  // A workload's JWT (federated client) names the workload, not the client: client_id says
+  // which client it is for; whether that client is federated is decided after the lookup.
+  if (notOwn && clientId !== undefined && clientId !== '')
+    return { method: 'private_key_jwt', clientId, assertion, notOwn };
+  if (notOwn) throw notOwn;
+  return { method: 'private_key_jwt', clientId: sub as string, assertion };
 }
 
 /**
@@ -128,7 +135,7 @@ export class ClientAssertionVerifier {
     let payload;
     try {
       ({ payload } = await jwtVerify(assertion, keys, {
-        algorithms: assertionSigningAlgorithms,
+        algorithms: [...(policy.algorithms ?? assertionSigningAlgorithms)],
         issuer: client.clientId,
         subject: client.clientId,
         requiredClaims: ['exp', 'jti'],

@@ -865,6 +865,34 @@ export const options = {
     doc: 'label token metrics with the `client_id` (off: client_ids are not published)',
     parse: onOff,
   }),
+  // ── Issue 25: FAPI 2.0 profile and DPoP server nonces. ──
+  profile: option<'fapi2'>({
+    name: 'profile',
+    flag: '--profile',
+    metavar: 'NAME',
+    env: 'TESSERA_PROFILE',
+    defaultDoc: 'none (per client: `clients create --profile fapi2`)',
+    doc: '`fapi2`: every client under FAPI 2.0 (private_key_jwt or mTLS, sender-constrained tokens, PS256/ES256/EdDSA; signing default `PS256`)',
+    parse: oneOf(['fapi2'] as const),
+  }),
+  fapiMaxTokenLifetime: option<number>({
+    name: 'fapiMaxTokenLifetime',
+    flag: '--fapi-max-token-lifetime',
+    metavar: 'SECONDS',
+    env: 'TESSERA_FAPI_MAX_TOKEN_LIFETIME',
+    default: 600,
+    doc: 'longest access token lifetime of FAPI 2.0 clients (s); longer ones are shortened',
+    parse: integer(1, 86400),
+  }),
+  dpopNonce: option<boolean>({
+    name: 'dpopNonce',
+    flag: '--dpop-nonce',
+    switch: true,
+    env: 'TESSERA_DPOP_NONCE',
+    default: false,
+    doc: 'DPoP proofs at the token endpoint must carry a server nonce (RFC 9449 §8), valid across workers and instances',
+    parse: onOff,
+  }),
 } satisfies Record<string, Option<unknown>>;
 
 export type OptionName = keyof typeof options;

@@ -18,6 +18,7 @@ import {
 } from 'jose';
 
 export { dpopSigningAlgorithms };
+import type { DpopNonces } from './dpop-nonce.js';
 
 /** How far in the past a proof's `iat` may be (seconds); also how long its `jti` is remembered. */
 export const dpopProofMaxAge = 300;
@@ -34,6 +35,10 @@ export interface DpopExpectations {
   replay: ReplayGuard;
   /** At a resource server: the access token, whose hash `ath` must carry (§4.3 check 11). */
   accessToken?: string;
+  /** Accepted proof `alg`s; default all of {@link dpopSigningAlgorithms} (FAPI 2.0: no RS256). */
+  algorithms?: readonly string[];
+  /** RFC 9449 §8: server nonces the proof must carry (`--dpop-nonce`); none when undefined. */
+  nonces?: DpopNonces | undefined;
 }
 
 function invalidProof(detail: string): OAuthError {
@@ -42,7 +47,8 @@ function invalidProof(detail: string): OAuthError {
 
 /**
  * Checks a DPoP proof JWT (RFC 9449 §4.3) and returns the JWK SHA-256 thumbprint (RFC 7638)
- * of its key, which the token's `cnf.jkt` carries. Server nonces (§8) are not used. The
+ * of its key, which the token's `cnf.jkt` carries. Server nonces (§8) are checked when
+ * `nonces` is given (`--dpop-nonce`). The
  * claim checks and replay key are the protocol package's, shared with the verifier.
  */
 export async function verifyDpopProof(
@@ -64,7 +70,7 @@ export async function verifyDpopProof(
   try {
     ({ payload } = await jwtVerify(header, EmbeddedJWK, {
       typ: dpopProofType,
-      algorithms: [...dpopSigningAlgorithms],
+      algorithms: [...(expected.algorithms ?? dpopSigningAlgorithms)],
       currentDate: new Date(expected.nowSeconds * 1000),
     }));
   } catch (error) {
@@ -79,6 +85,9 @@ export async function verifyDpopProof(
       expected.accessToken === undefined ? undefined : await sha256Base64url(expected.accessToken),
   });
   if (problem !== undefined) throw invalidProof(problem);
+  // §8: a missing or stale nonce is answered with a fresh one, before the jti is spent.
+  if (expected.nonces && !expected.nonces.valid(payload.nonce))
+    throw expected.nonces.challenge(payload.nonce === undefined ? 'no nonce' : 'stale nonce');
   const jkt = await calculateJwkThumbprint(jwk as JWK, 'sha256');
   const entry = dpopReplayEntry(jkt, payload, window);
   const used = await expected.replay.use(entry.key, entry.until);

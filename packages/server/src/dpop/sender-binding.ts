@@ -10,6 +10,8 @@ import {
   type PresentedCertificate,
 } from '../tls/client-certificate.js';
 import { verifyDpopProof } from './dpop-proof.js';
+import { DpopNonces } from './dpop-nonce.js';
+import { effectiveProfile, fapi2Algorithms } from '../profiles/fapi2.js';
 
 /** What the connection and headers say about the sender, beyond the request body. */
 export interface TokenTransport {
@@ -23,6 +25,8 @@ export interface TokenTransport {
 
 interface SenderState {
   certificates: CertificateSource;
+  /** `--dpop-nonce`: nonces every process sharing the KEK agrees on (issue 25). */
+  nonces: DpopNonces | undefined;
 }
 
 // One per process (per context), built on first use so no shared module needs to know.
@@ -37,6 +41,9 @@ function stateOf(context: TesseraContext): SenderState {
         header: context.config.clientCertHeader,
         clientCaPem: clientCaPem(context.config),
       }),
+      nonces: context.config.dpopNonce
+        ? new DpopNonces(context.kek.derive('dpop-nonce'), context.nowSeconds)
+        : undefined,
     };
     states.set(context, state);
   }
@@ -70,15 +77,29 @@ export async function senderBinding(
   context: TesseraContext,
   client: ClientRecord,
   transport: TokenTransport | undefined,
-): Promise<{ cnf: AccessTokenClaims['cnf']; tokenType: 'Bearer' | 'DPoP' }> {
+): Promise<{
+  cnf: AccessTokenClaims['cnf'];
+  tokenType: 'Bearer' | 'DPoP';
+  /** RFC 9449 §8.2: the nonce for the client's next proof, sent as `DPoP-Nonce`. */
+  nonce?: string;
+}> {
   const cnf: NonNullable<AccessTokenClaims['cnf']> = {};
   let tokenType: 'Bearer' | 'DPoP' = 'Bearer';
+  const fapi2 = effectiveProfile(context.config, client) === 'fapi2';
+  // FAPI 2.0 §5.3.3.1: only sender-constrained tokens.
+  if (fapi2 && transport?.dpop === undefined && !transport?.certificate)
+    throw new OAuthError(
+      'invalid_request',
+      'profile fapi2: the token must be sender-constrained: send a DPoP proof (RFC 9449) or use mutual TLS (RFC 8705)',
+    );
   if (transport?.dpop !== undefined) {
     const { jkt } = await verifyDpopProof(transport.dpop, {
       htm: 'POST',
       htu: transport.htu,
       nowSeconds: context.nowSeconds(),
       replay: context.replayGuards.dpop,
+      ...(fapi2 ? { algorithms: fapi2Algorithms } : {}),
+      nonces: stateOf(context).nonces,
     });
     cnf.jkt = jkt;
     tokenType = 'DPoP';
@@ -86,5 +107,10 @@ export async function senderBinding(
     throw new OAuthError('invalid_request', 'This client must send a DPoP proof (RFC 9449)');
   }
   if (transport?.certificate) cnf['x5t#S256'] = transport.certificate.thumbprint;
-  return { cnf: Object.keys(cnf).length === 0 ? undefined : cnf, tokenType };
+  const nonce = tokenType === 'DPoP' ? stateOf(context).nonces?.current() : undefined;
+  return {
+    cnf: Object.keys(cnf).length === 0 ? undefined : cnf,
+    tokenType,
+    ...(nonce === undefined ? {} : { nonce }),
+  };
 }

@@ -3,8 +3,9 @@ import type { TesseraContext } from '../context.js';
 import { introspectionPath } from './introspect.js';
 import { jwksPath } from './jwks.js';
 import { revocationPath } from './revoke.js';
-import { assertionSigningAlgorithms } from '../client-auth/private-key-jwt.js';
-import { dpopSigningAlgorithms } from '../dpop/dpop-proof.js';
+import { assertionSigningAlgorithms as assertionAlgorithms } from '../client-auth/private-key-jwt.js';
+import { dpopSigningAlgorithms as dpopAlgorithms } from '../dpop/dpop-proof.js';
+import { fapi2Algorithms } from '../profiles/fapi2.js';
 import { json, list, object, str, type Endpoint } from './endpoint.js';
 
 export const tokenPath = '/oauth/token';
@@ -16,7 +17,13 @@ export function authorizationServerMetadata(
   const { issuer, tlsClientCa, trustedProxies } = context.config;
   // Client certificates reach the server directly (--tls-client-ca) or through a proxy.
   const mtls = tlsClientCa !== undefined || trustedProxies.length > 0;
-  const endpointMethods = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+  // FAPI 2.0 (issue 25): no secrets, no RS256.
+  const fapi2 = context.config.profile === 'fapi2';
+  const endpointMethods = fapi2
+    ? ['private_key_jwt']
+    : ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+  const assertionSigningAlgorithms = fapi2 ? [...fapi2Algorithms] : assertionAlgorithms;
+  const dpopSigningAlgorithms = fapi2 ? [...fapi2Algorithms] : dpopAlgorithms;
   return {
     issuer,
     token_endpoint: `${issuer}${tokenPath}`,
@@ -35,6 +42,8 @@ export function authorizationServerMetadata(
     introspection_endpoint: `${issuer}${introspectionPath}`,
     introspection_endpoint_auth_methods_supported: endpointMethods,
     introspection_endpoint_auth_signing_alg_values_supported: assertionSigningAlgorithms,
+    // RFC 9701 §7: JWT-secured introspection answers are signed with the token key.
+    introspection_signing_alg_values_supported: [context.config.signingAlg],
     access_token_signing_alg_values_supported: context.keys.algorithms,
     dpop_signing_alg_values_supported: dpopSigningAlgorithms,
     ...(mtls ? { tls_client_certificate_bound_access_tokens: true } : {}),

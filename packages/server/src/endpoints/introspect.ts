@@ -6,6 +6,46 @@ import { noStoreHeaders } from '../http/error-reply.js';
 import { json, ref, tokenParams, type AuthenticateClient, type Endpoint } from './endpoint.js';
 
 export const introspectionPath = '/oauth/introspect';
+/** RFC 9701 §4: the media type of a JWT-secured introspection response (and its `typ`). */
+export const introspectionJwtType = 'token-introspection+jwt';
+const introspectionJwtMediaType = `application/${introspectionJwtType}`;
+
+type SignedIntrospectionDeps = Pick<TesseraContext, 'inspector' | 'keys' | 'config' | 'nowSeconds'>;
+
+/** Whether the caller asked for RFC 9701's signed answer (and did not refuse it with q=0). */
+export function wantsSignedIntrospection(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  return accept.split(',').some((range) => {
+    const [type, ...parameters] = range.split(';').map((part) => part.trim().toLowerCase());
+    const q = parameters.find((parameter) => parameter.startsWith('q='));
+    return type === introspectionJwtMediaType && (q === undefined || Number(q.slice(2)) > 0);
+  });
+}
+
+/**
+ * RFC 9701 §5: the introspection answer as a JWT signed with the server's active key:
+ * `typ: token-introspection+jwt`, `iss` the issuer, `aud` the caller's client_id, `iat`, and
+ * the RFC 7662 answer under `token_introspection`. Not encrypted (no resource server keys
+ * are registered for it).
+ */
+export async function signedIntrospection(
+  deps: SignedIntrospectionDeps,
+  answer: IntrospectionResponse,
+  callerClientId: string,
+): Promise<string> {
+  const signer = deps.keys.signer(deps.config.signingAlg);
+  if (!signer)
+    throw new OAuthError('temporarily_unavailable', 'No signing key is active', { status: 503 });
+  return signer.sign(
+    {
+      iss: deps.config.issuer,
+      aud: callerClientId,
+      iat: deps.nowSeconds(),
+      token_introspection: answer,
+    },
+    introspectionJwtType,
+  );
+}
 
 /** RFC 7662 §2.2: the token's claims when active; otherwise `{active: false}` and nothing else. */
 export async function introspect(
@@ -37,7 +77,7 @@ export async function introspect(
 }
 
 export function introspectionEndpoint(
-  deps: Pick<TesseraContext, 'inspector'>,
+  deps: SignedIntrospectionDeps,
   authenticate: AuthenticateClient,
 ): Endpoint {
   return {
@@ -49,18 +89,29 @@ export function introspectionEndpoint(
     kind: 'introspect',
     request: { body: tokenParams },
     responses: {
-      200: json('Token state', ref('Introspection')),
+      200: {
+        ...json('Token state', ref('Introspection')),
+        description: `Token state; with Accept: ${introspectionJwtMediaType}, a signed JWT (RFC 9701)`,
+      },
       400: 'invalid_request',
       401: 'invalid_client',
       403: 'The client lacks the tessera:introspect scope',
     },
     async handle(request) {
       const params = request.params!;
-      requireIntrospectScope(await authenticate(request, params));
+      const caller = await authenticate(request, params);
+      requireIntrospectScope(caller);
       const token = params.get('token');
       if (token === undefined)
         throw new OAuthError('invalid_request', 'The token parameter is missing');
-      return { status: 200, headers: noStoreHeaders, body: await introspect(deps, token) };
+      const answer = await introspect(deps, token);
+      if (!wantsSignedIntrospection(request.raw.headers.accept))
+        return { status: 200, headers: noStoreHeaders, body: answer };
+      return {
+        status: 200,
+        headers: { ...noStoreHeaders, 'content-type': introspectionJwtMediaType },
+        body: await signedIntrospection(deps, answer, caller.client.clientId),
+      };
     },
   };
 }

@@ -23,6 +23,11 @@ const authConfig = {
   tls_client_auth_subject_dn: { ...str, description: 'tls_client_auth (RFC 8705)' },
   tls_client_auth_san_dns: { ...str, description: 'tls_client_auth (RFC 8705)' },
   dpop_bound_access_tokens: { ...bool, description: 'RFC 9449 §5.2' },
+  // Issue 25: secretless (federated) clients.
+  federated_issuer: { ...str, description: 'federated: the trusted issuer (iss, exact)' },
+  federated_subject: { ...str, description: 'federated: the workload sub, exact' },
+  federated_audience: { ...str, description: 'federated: aud (default: the issuer)' },
+  federated_jwks_uri: { ...str, format: 'uri', description: 'federated: instead of discovery' },
 };
 
 /** Issue 22: per-client token quota and token reuse. */
@@ -62,6 +67,7 @@ export const sharedSchemas = {
       client_secret: { ...str, description: 'Import only' },
       ...authConfig,
       certificates: { ...list(str), description: 'self_signed_tls_client_auth: PEM' },
+      profile: { enum: ['fapi2', 'none', null], description: 'FAPI 2.0 (issue 25)' },
       claims,
       ...quotaFields,
     },
@@ -76,6 +82,7 @@ export const sharedSchemas = {
       client_secret: { ...str, description: 'Only when just created' },
       secrets: list(ref('Secret')),
       ...authConfig,
+      profile: { enum: ['fapi2'], description: 'FAPI 2.0 (issue 25); absent for none' },
       claims,
       ...quotaFields,
     },

@@ -18,6 +18,7 @@ import { applyHookChanges, type TokenHook } from '../claims/token-hook.js';
 import { requestIdOf } from '../http/request-id.js';
 import type { senderBinding, TokenTransport } from '../dpop/sender-binding.js';
 import { json, object, ref, str, type Answer, type Endpoint } from './endpoint.js';
+import { effectiveProfile } from '../profiles/fapi2.js';
 
 /** What the token endpoint uses of the context. */
 export interface TokenDeps extends Pick<
@@ -26,7 +27,14 @@ export interface TokenDeps extends Pick<
 > {
   config: Pick<
     TesseraContext['config'],
-    'issuer' | 'defaultAudience' | 'defaultTokenTtl' | 'signingAlg' | 'scopeClaims' | 'reuseTokens'
+    | 'issuer'
+    | 'defaultAudience'
+    | 'defaultTokenTtl'
+    | 'signingAlg'
+    | 'scopeClaims'
+    | 'reuseTokens'
+    | 'profile'
+    | 'fapiMaxTokenLifetime'
   >;
   revocations: Pick<TesseraContext['revocations'], 'has'>;
   /** Asked before each token is signed (issue 19); undefined when none is configured. */
@@ -88,12 +96,24 @@ async function issueToken(
   if (secretId !== undefined)
     context.secretUsage.record(client.clientId, secretId, context.nowSeconds());
   const binding = await context.bind(client, transport);
-  const grant = clientCredentials(client, params, {
-    issuer: context.config.issuer,
-    defaultAudience: context.config.defaultAudience ?? context.config.issuer,
-    defaultTokenTtl: preset?.defaultTokenTtl ?? context.config.defaultTokenTtl,
-    nowSeconds: context.nowSeconds(),
-  });
+  const defaultTokenTtl = preset?.defaultTokenTtl ?? context.config.defaultTokenTtl;
+  // FAPI 2.0 (issue 25): lifetimes past --fapi-max-token-lifetime are shortened to it.
+  const ttlCap =
+    effectiveProfile(context.config, client) === 'fapi2'
+      ? context.config.fapiMaxTokenLifetime
+      : undefined;
+  const grant = clientCredentials(
+    ttlCap === undefined
+      ? client
+      : { ...client, tokenTtl: Math.min(client.tokenTtl ?? defaultTokenTtl, ttlCap) },
+    params,
+    {
+      issuer: context.config.issuer,
+      defaultAudience: context.config.defaultAudience ?? context.config.issuer,
+      defaultTokenTtl,
+      nowSeconds: context.nowSeconds(),
+    },
+  );
   if (binding.cnf) grant.claims.cnf = binding.cnf;
   const signer = context.keys.signer(context.config.signingAlg);
   if (!signer)
@@ -145,7 +165,11 @@ async function issueToken(
       expires_in: expiresIn,
     };
     if (grant.claims.scope !== undefined) response.scope = grant.claims.scope;
-    return { status: 200, headers: noStoreHeaders, body: response, clientId: client.clientId };
+    const headers =
+      binding.nonce === undefined
+        ? noStoreHeaders
+        : { ...noStoreHeaders, 'dpop-nonce': binding.nonce };
+    return { status: 200, headers, body: response, clientId: client.clientId };
   } catch (error) {
     context.quotas.refund(ticket);
     throw error;

@@ -32,16 +32,18 @@ export class JwsSigner {
     this.#encodedHeader = encodeJwsHeader(alg, typ, kid);
   }
 
-  sign(payload: object): Promise<string> {
+  sign(payload: object, typ?: string): Promise<string> {
     if (activeTracer !== undefined) {
       const attributes = { 'tessera.signing.alg': this.alg, 'tessera.signing.kid': this.kid };
-      return inChildSpan('sign', SpanKind.INTERNAL, attributes, () => this.#sign(payload));
+      return inChildSpan('sign', SpanKind.INTERNAL, attributes, () => this.#sign(payload, typ));
     }
-    return this.#sign(payload);
+    return this.#sign(payload, typ);
   }
 
-  #sign(payload: object): Promise<string> {
-    const signingInput = `${this.#encodedHeader}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  #sign(payload: object, typ?: string): Promise<string> {
+    const header =
+      typ === undefined ? this.#encodedHeader : encodeJwsHeader(this.alg, typ, this.kid);
+    const signingInput = `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
     return new Promise((resolve, reject) => {
       sign(this.#digest, Buffer.from(signingInput), this.#signingKey, (error, signature) => {
         if (error) reject(error);

@@ -25,8 +25,11 @@ export interface GeneratedKey {
 export interface TokenSigner {
   readonly kid: string;
   readonly alg: SigningAlgorithm;
-  /** Never blocks the event loop for the signature itself. */
-  sign(payload: object): Promise<string>;
+  /**
+   * Never blocks the event loop for the signature itself. `typ` replaces the access-token
+   * `typ` of the header (RFC 9701's `token-introspection+jwt`, issue 25).
+   */
+  sign(payload: object, typ?: string): Promise<string>;
 }
 
 /** Whether the key store can sign right now; a PKCS#11 token can go away and come back. */

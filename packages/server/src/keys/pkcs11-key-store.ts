@@ -147,20 +147,22 @@ class Pkcs11JwsSigner implements TokenSigner {
     this.#algorithm = tokenAlgorithm(token.p, alg);
   }
 
-  sign(payload: object): Promise<string> {
+  sign(payload: object, typ?: string): Promise<string> {
     if (activeTracer !== undefined) {
       const attributes = {
         'tessera.signing.alg': this.alg,
         'tessera.signing.kid': this.kid,
         'tessera.signing.store': 'pkcs11',
       };
-      return inChildSpan('sign', SpanKind.CLIENT, attributes, () => this.#sign(payload));
+      return inChildSpan('sign', SpanKind.CLIENT, attributes, () => this.#sign(payload, typ));
     }
-    return this.#sign(payload);
+    return this.#sign(payload, typ);
   }
 
-  async #sign(payload: object): Promise<string> {
-    const signingInput = `${this.#encodedHeader}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  async #sign(payload: object, typ?: string): Promise<string> {
+    const header =
+      typ === undefined ? this.#encodedHeader : encodeJwsHeader(this.alg, typ, this.kid);
+    const signingInput = `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
     const { signMechanism, toBeSigned, toJose } = this.#algorithm;
     const signature = await this.token.sign(
       this.keyLabel,

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -83,6 +83,16 @@ export class KeyEncryptionKey {
   /** Opens an envelope and seals its content again under the sealing key. */
   reseal(envelope: string, associatedData: string): string {
     return this.seal(this.open(envelope, associatedData), associatedData);
+  }
+
+  /**
+   * Keys for another purpose (`label`), derived with HKDF-SHA-256 from each KEK, sealing key
+   * first: secrets every process sharing the KEK agrees on without storing them (DPoP nonces).
+   */
+  derive(label: string): Buffer[] {
+    return [...this.#keys.values()]
+      .sort((a, b) => (kekId(a) === this.#primary ? -1 : kekId(b) === this.#primary ? 1 : 0))
+      .map((key) => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `tessera:${label}`, 32)));
   }
 
   /** Whether an envelope is sealed under the current sealing key. */

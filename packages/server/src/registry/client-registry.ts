@@ -13,6 +13,7 @@ import {
 import { clientCredentialsGrant } from '../grants/client-credentials.js';
 import { InvalidQuota, parseTokenQuota } from '../quotas/token-quota.js';
 import { usesSecret, validAuthConfig, type AuthConfigInput } from '../client-auth/auth-config.js';
+import { fapi2RegistrationProblem } from '../profiles/fapi2.js';
 import { ClaimsError, validClaims } from '../claims/extra-claims.js';
 
 /** A request the registry refuses; its message names the offending field. */
@@ -38,6 +39,8 @@ export interface ClientInput extends AuthConfigInput {
   /** Import an existing client (migration): its id and secret instead of generated ones. */
   clientId?: string | undefined;
   clientSecret?: string | undefined;
+  /** Issue 25: `fapi2` holds the client to FAPI 2.0; `none` (or null) releases it. */
+  profile?: string | null | undefined;
   /** Issue 22: `10/s,5000/d`; null clears it (the server default applies). */
   tokenQuota?: string | null | undefined;
   /** Issue 22: answer a still-fresh token again. */
@@ -66,12 +69,26 @@ export class ClientRegistry {
     options: {
       nowSeconds?: (() => number) | undefined;
       actor?: string;
+      /** `--fapi-max-token-lifetime`: the longest token_ttl a fapi2 client may have. */
+      fapiMaxTokenLifetime?: number | undefined;
       about?: Pick<AuditEntry, 'person' | 'sourceAddress' | 'requestId'>;
     } = {},
   ) {
     this.#nowSeconds = options.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
     this.#actor = options.actor;
     this.#about = options.about ?? {};
+    this.#fapiMaxTokenLifetime = options.fapiMaxTokenLifetime ?? 600;
+  }
+
+  readonly #fapiMaxTokenLifetime: number;
+
+  /** A client held to a profile must meet it (issue 25): the exact reason otherwise. */
+  #checkProfile(client: Pick<ClientRecord, 'authMethod' | 'authConfig' | 'tokenTtl'>): void {
+    const problem = fapi2RegistrationProblem({
+      ...client,
+      maxTokenTtl: this.#fapiMaxTokenLifetime,
+    });
+    if (problem) throw new RegistryError(problem, 'invalid_client_metadata');
   }
 
   private nowSeconds(): number {
@@ -126,6 +143,8 @@ export class ClientRegistry {
         'invalid_client_metadata',
       );
     }
+    if (validProfile(input.profile) === 'fapi2')
+      this.#checkProfile({ authMethod, authConfig, tokenTtl: validTtl(input.tokenTtl ?? null) });
     if (await this.store.getClient(clientId)) {
       throw new RegistryError(`a client with client_id ${clientId} already exists`, 'conflict');
     }
@@ -139,6 +158,7 @@ export class ClientRegistry {
       authMethod,
       authConfig,
       grantTypes: input.grantTypes ?? [clientCredentialsGrant],
+      ...(validProfile(input.profile) === null ? {} : { profile: 'fapi2' as const }),
       claims: registryClaims(input.claims ?? {}),
       tokenQuota: validQuota(input.tokenQuota ?? null),
       reuseTokens: input.reuseTokens ?? false,
@@ -153,6 +173,7 @@ export class ClientRegistry {
         audience: record.audiences,
         token_ttl: record.tokenTtl,
         auth_method: record.authMethod,
+        ...(record.profile ? { profile: record.profile } : {}),
         ...(record.tokenQuota ? { token_quota: record.tokenQuota } : {}),
         ...(record.reuseTokens ? { reuse_tokens: true } : {}),
         ...(Object.keys(authConfig).length > 0 ? { auth_config: authConfig } : {}),
@@ -187,6 +208,7 @@ export class ClientRegistry {
     if (input.authMethod !== undefined) patch.authMethod = validAuthMethod(input.authMethod);
     if (input.grantTypes !== undefined) patch.grantTypes = input.grantTypes;
     if (input.status !== undefined) patch.status = input.status;
+    if (input.profile !== undefined) patch.profile = validProfile(input.profile);
     if (input.claims !== undefined) patch.claims = registryClaims(input.claims);
     if (input.tokenQuota !== undefined) patch.tokenQuota = validQuota(input.tokenQuota);
     if (input.reuseTokens !== undefined) patch.reuseTokens = input.reuseTokens;
@@ -197,6 +219,10 @@ export class ClientRegistry {
       'tlsSanDns',
       'certificates',
       'dpopBound',
+      'federatedIssuer',
+      'federatedSubject',
+      'federatedAudience',
+      'federatedJwksUri',
     ] as const;
     if (patch.authMethod !== undefined || authConfigKeys.some((key) => input[key] !== undefined)) {
       const current = await this.get(clientId);
@@ -210,6 +236,20 @@ export class ClientRegistry {
               ...(input.certificates !== undefined ? { jwks: undefined } : {}),
             };
       patch.authConfig = registryAuthConfig(method, { ...base, ...definedOnly(input) });
+    }
+    if (
+      patch.profile !== undefined ||
+      patch.authMethod !== undefined ||
+      patch.authConfig !== undefined ||
+      patch.tokenTtl !== undefined
+    ) {
+      const current = await this.get(clientId);
+      if ((patch.profile === undefined ? current.profile : patch.profile) === 'fapi2')
+        this.#checkProfile({
+          authMethod: patch.authMethod ?? current.authMethod,
+          authConfig: patch.authConfig ?? current.authConfig,
+          tokenTtl: patch.tokenTtl === undefined ? current.tokenTtl : patch.tokenTtl,
+        });
     }
     const { status, ...changes } = patch;
     const client = await this.store.updateClient(clientId, patch, [
@@ -329,6 +369,15 @@ function validAuthMethod(method: string): RegisteredAuthMethod {
     );
   }
   return method as RegisteredAuthMethod;
+}
+
+function validProfile(profile: string | null | undefined): 'fapi2' | null {
+  if (profile === undefined || profile === null || profile === 'none') return null;
+  if (profile === 'fapi2') return 'fapi2';
+  throw new RegistryError(
+    `profile must be fapi2 or none, got ${JSON.stringify(profile)}`,
+    'invalid_client_metadata',
+  );
 }
 
 function registryAuthConfig(method: RegisteredAuthMethod, input: AuthConfigInput) {

@@ -8,7 +8,9 @@ export type RegisteredAuthMethod =
   | 'any'
   | 'private_key_jwt'
   | 'tls_client_auth'
-  | 'self_signed_tls_client_auth';
+  | 'self_signed_tls_client_auth'
+  // Issue 25: a workload's own JWT from a trusted external issuer (no stored secret).
+  | 'federated';
 export const registeredAuthMethods: readonly RegisteredAuthMethod[] = [
   'client_secret_basic',
   'client_secret_post',
@@ -16,6 +18,7 @@ export const registeredAuthMethods: readonly RegisteredAuthMethod[] = [
   'private_key_jwt',
   'tls_client_auth',
   'self_signed_tls_client_auth',
+  'federated',
 ];
 
 /**
@@ -33,12 +36,24 @@ export interface ClientAuthConfig {
   tlsSanDns?: string;
   /** RFC 9449 §5.2 `dpop_bound_access_tokens`: token requests without a DPoP proof are refused. */
   dpopBound?: boolean;
+  // Issue 25: secretless (federated) clients.
+  /** The external issuer whose JWTs authenticate the client (`iss`, matched exactly). */
+  federatedIssuer?: string;
+  /** The workload's `sub` (e.g. `system:serviceaccount:NS:NAME`, `spiffe://…`), exact. */
+  federatedSubject?: string;
+  /** The `aud` the workload's JWT must carry; default Tessera's issuer. */
+  federatedAudience?: string;
+  /** The issuer's JWKS, when it is not found through its OpenID discovery document. */
+  federatedJwksUri?: string;
 }
 
 /** A client's extra token claims (issue 19): any JSON values, nested objects allowed. */
 export type ClientClaims = Record<string, unknown>;
 
 export type ClientStatus = 'active' | 'disabled';
+
+/** Security profiles a client (or the whole server, `--profile`) can be held to. */
+export type ClientProfile = 'fapi2';
 
 export interface SecretRecord {
   id: string;
@@ -63,6 +78,11 @@ export interface ClientRecord {
   authMethod: RegisteredAuthMethod;
   /** Settings of `authMethod` (keys, certificate subject) and sender constraints; `{}` when none. */
   authConfig: ClientAuthConfig;
+  /**
+   * Issue 25: the security profile the client is held to (FAPI 2.0); absent for none (a
+   * patch sets null to release the client).
+   */
+  profile?: ClientProfile | null;
   grantTypes: string[];
   /**
    * Extra claims put into every access token of the client (and its introspection answer):
@@ -103,6 +123,7 @@ export type ClientPatch = Partial<
     | 'tokenTtl'
     | 'authMethod'
     | 'authConfig'
+    | 'profile'
     | 'grantTypes'
     | 'claims'
     | 'tokenQuota'

@@ -307,6 +307,12 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE clients ADD COLUMN reuse_tokens integer NOT NULL DEFAULT 0;
     `,
   },
+  // Issue 25: per-client security profile.
+  {
+    version: 10,
+    name: 'client security profile (fapi2)',
+    sql: `ALTER TABLE clients ADD COLUMN profile text CHECK (profile IN ('fapi2'));`,
+  },
 ];
 
 /**

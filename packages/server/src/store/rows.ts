@@ -24,6 +24,8 @@ export interface ClientRow {
   token_ttl: number | null;
   auth_method: ClientRecord['authMethod'];
   auth_config: string;
+  /** Issue 25: 'fapi2' or null. */
+  profile: 'fapi2' | null;
   grant_types: string;
   claims: string;
   created_at: number;
@@ -94,6 +96,7 @@ const clientColumns: {
   tokenTtl: ['token_ttl'],
   authMethod: ['auth_method'],
   authConfig: ['auth_config', JSON.stringify],
+  profile: ['profile'],
   grantTypes: ['grant_types', JSON.stringify],
   claims: ['claims', JSON.stringify],
   tokenQuota: ['token_quota'],
@@ -123,6 +126,7 @@ export function toClient(row: ClientRow, secrets: readonly SecretRow[]): ClientR
     tokenTtl: row.token_ttl,
     authMethod: row.auth_method,
     authConfig: JSON.parse(row.auth_config) as ClientRecord['authConfig'],
+    ...(row.profile ? { profile: row.profile } : {}),
     grantTypes: JSON.parse(row.grant_types) as string[],
     claims: JSON.parse(row.claims) as ClientRecord['claims'],
     tokenQuota: row.token_quota ?? null,

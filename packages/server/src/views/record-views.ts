@@ -18,6 +18,8 @@ export function clientView(client: ClientRecord) {
     token_ttl: client.tokenTtl,
     auth_method: client.authMethod,
     ...authConfigView(client.authConfig),
+    // Issue 25: shown only when the client is held to one.
+    ...(client.profile ? { profile: client.profile } : {}),
     grant_types: client.grantTypes,
     // Shown when the client has some, like the auth settings above.
     ...(Object.keys(client.claims).length > 0 ? { claims: client.claims } : {}),
@@ -66,6 +68,10 @@ export function authConfigView(config: ClientAuthConfig | undefined): {
   tls_client_auth_subject_dn?: string;
   tls_client_auth_san_dns?: string;
   dpop_bound_access_tokens?: boolean;
+  federated_issuer?: string;
+  federated_subject?: string;
+  federated_audience?: string;
+  federated_jwks_uri?: string;
 } {
   if (!config) return {};
   return {
@@ -76,5 +82,16 @@ export function authConfigView(config: ClientAuthConfig | undefined): {
       : {}),
     ...(config.tlsSanDns !== undefined ? { tls_client_auth_san_dns: config.tlsSanDns } : {}),
     ...(config.dpopBound ? { dpop_bound_access_tokens: true } : {}),
+    // Issue 25: secretless clients.
+    ...(config.federatedIssuer !== undefined ? { federated_issuer: config.federatedIssuer } : {}),
+    ...(config.federatedSubject !== undefined
+      ? { federated_subject: config.federatedSubject }
+      : {}),
+    ...(config.federatedAudience !== undefined
+      ? { federated_audience: config.federatedAudience }
+      : {}),
+    ...(config.federatedJwksUri !== undefined
+      ? { federated_jwks_uri: config.federatedJwksUri }
+      : {}),
   };
 }

@@ -42,6 +42,32 @@ export async function fetchJson(
   }
 }
 
+/** Fetches a text body (RFC 9701's signed introspection answer) with a timeout, as {@link fetchJson}. */
+export async function fetchText(
+  fetchImpl: typeof fetch,
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+): Promise<{ text: string; headers: Headers }> {
+  let response: Response;
+  try {
+    response = await fetchImpl(url, {
+      ...init,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (cause) {
+    const reason =
+      cause instanceof Error && cause.name === 'TimeoutError' ? 'timed out' : 'network error';
+    throw new RemoteError(`${init.method ?? 'GET'} ${stripQuery(url)}: ${reason}`, { cause });
+  }
+  if (response.status < 200 || response.status > 299) {
+    await response.body?.cancel();
+    throw new RemoteError(`${init.method ?? 'GET'} ${stripQuery(url)}: HTTP ${response.status}`);
+  }
+  return { text: await response.text(), headers: response.headers };
+}
+
 /** `max-age` of a `Cache-Control` header in seconds; 0 for `no-store`/`no-cache`; `undefined` if absent. */
 export function maxAgeOf(cacheControl: string | null): number | undefined {
   if (cacheControl === null) return undefined;

@@ -26,6 +26,7 @@ export function parseJws(
   algorithms: ReadonlySet<string>,
   maxLength: number,
   backend: SignatureBackend,
+  isType: (typ: string) => boolean = isAccessTokenType,
 ): ParsedJws {
   if (token.length > maxLength || !compactJws.test(token)) throw new VerifierError('malformed');
   const dot1 = token.indexOf('.');
@@ -33,7 +34,7 @@ export function parseJws(
   const header = parseObject(backend.decodeText(token.slice(0, dot1)));
   const { alg, typ, kid } = header;
   if (typeof alg !== 'string' || !algorithms.has(alg)) throw new VerifierError('algorithm');
-  if (typeof typ !== 'string' || !isAccessTokenType(typ)) throw new VerifierError('type');
+  if (typeof typ !== 'string' || !isType(typ)) throw new VerifierError('type');
   if (header.crit !== undefined)
     throw new VerifierError('malformed', { detail: 'crit header present' });
   if (kid !== undefined && typeof kid !== 'string')
@@ -46,6 +47,12 @@ export function parseJws(
 /** Decodes the payload of an already verified JWS. */
 export function parsePayload(jws: ParsedJws, backend: SignatureBackend): Record<string, unknown> {
   return parseObject(backend.decodeText(jws.token.slice(jws.dot1 + 1, jws.dot2)));
+}
+
+/** RFC 9701 §5: `typ` of a JWT-secured introspection response. */
+export function isIntrospectionType(typ: string): boolean {
+  const lower = typ.toLowerCase();
+  return lower === 'token-introspection+jwt' || lower === 'application/token-introspection+jwt';
 }
 
 function isAccessTokenType(typ: string): boolean {

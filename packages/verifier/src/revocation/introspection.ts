@@ -3,7 +3,7 @@ import { VerifierError } from '../errors.js';
 import type { VerifierEventListener } from '../events.js';
 import type { IntrospectionOptions } from '../options.js';
 import { LruCache } from '../token-cache.js';
-import { RemoteError, fetchJson } from '../lib/http.js';
+import { RemoteError, fetchJson, fetchText } from '../lib/http.js';
 
 export interface IntrospectorDeps {
   fetch: typeof fetch;
@@ -11,7 +11,15 @@ export interface IntrospectorDeps {
   timeoutMs: number;
   cacheSize: number;
   emit: VerifierEventListener | undefined;
+  /**
+   * Verifies an RFC 9701 response JWT's signature and `typ` with the issuer's keys and returns
+   * its payload; needed when `requireSignedResponse` is set.
+   */
+  verifySigned?: (jwt: string) => Promise<Record<string, unknown>>;
+  issuer?: string;
 }
+
+const signedMediaType = 'application/token-introspection+jwt';
 
 interface Answer {
   readonly active: boolean;
@@ -31,9 +39,13 @@ export class Introspector {
   readonly #deps: IntrospectorDeps;
   readonly #answers: LruCache<string, Answer>;
   readonly #inflight = new Map<string, Promise<boolean>>();
+  readonly #signed: boolean;
+  readonly #clientId: string;
 
   constructor(options: IntrospectionOptions, cacheSeconds: number, deps: IntrospectorDeps) {
     this.#url = options.url;
+    this.#signed = options.requireSignedResponse === true;
+    this.#clientId = options.clientId;
     this.#authorization = basicAuthorization(options.clientId, options.clientSecret);
     this.#cacheMs = cacheSeconds * 1000;
     this.#deps = deps;
@@ -64,20 +76,18 @@ export class Introspector {
     const started = now();
     let active: boolean;
     try {
-      const { body } = await fetchJson(
-        this.#deps.fetch,
-        this.#url,
-        {
-          method: 'POST',
-          headers: {
-            authorization: this.#authorization,
-            'content-type': 'application/x-www-form-urlencoded',
-            accept: 'application/json',
-          },
-          body: `token=${formUrlEncode(token)}&token_type_hint=access_token`,
+      const init = {
+        method: 'POST',
+        headers: {
+          authorization: this.#authorization,
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: this.#signed ? signedMediaType : 'application/json',
         },
-        this.#deps.timeoutMs,
-      );
+        body: `token=${formUrlEncode(token)}&token_type_hint=access_token`,
+      };
+      const body = this.#signed
+        ? await this.#askSigned(init)
+        : (await fetchJson(this.#deps.fetch, this.#url, init, this.#deps.timeoutMs)).body;
       const answer = (body as { active?: unknown } | null)?.active;
       if (typeof answer !== 'boolean')
         throw new RemoteError(`POST ${this.#url}: no boolean "active"`);
@@ -92,5 +102,29 @@ export class Introspector {
     emit?.({ type: 'introspection', active, durationMs: now() - started });
     this.#answers.set(token, { active, until: Math.min(now() + this.#cacheMs, expSeconds * 1000) });
     return active;
+  }
+
+  /** RFC 9701 §5: the answer as a signed JWT, checked before `token_introspection` is read. */
+  async #askSigned(init: RequestInit): Promise<unknown> {
+    const { verifySigned, issuer } = this.#deps;
+    if (verifySigned === undefined || issuer === undefined)
+      throw new RemoteError('signed introspection needs the issuer keys');
+    const response = await fetchText(this.#deps.fetch, this.#url, init, this.#deps.timeoutMs);
+    const type = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
+    if (type !== signedMediaType)
+      throw new RemoteError(`POST ${this.#url}: answer is ${type ?? 'untyped'}, not a signed JWT`);
+    let payload: Record<string, unknown>;
+    try {
+      payload = await verifySigned(response.text.trim());
+    } catch (cause) {
+      throw new RemoteError(`POST ${this.#url}: signed answer does not verify`, { cause });
+    }
+    const aud = ([] as unknown[]).concat(payload.aud);
+    if (payload.iss !== issuer || !aud.includes(this.#clientId) || typeof payload.iat !== 'number')
+      throw new RemoteError(`POST ${this.#url}: signed answer has the wrong iss, aud or iat`);
+    const answer = payload.token_introspection;
+    if (typeof answer !== 'object' || answer === null)
+      throw new RemoteError(`POST ${this.#url}: signed answer lacks token_introspection`);
+    return answer;
   }
 }

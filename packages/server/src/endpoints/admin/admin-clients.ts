@@ -23,7 +23,9 @@ const defaultGraceSeconds = 86400;
 export type AdminClientDeps = Pick<
   TesseraContext,
   'store' | 'hasher' | 'nowSeconds' | 'clients' | 'quotas'
->;
+> & {
+  config?: Pick<TesseraContext['config'], 'fapiMaxTokenLifetime'>;
+};
 
 const client = json('The client (never its secret)', ref('Client'));
 const [notFound, invalid] = ['not_found', 'invalid_client_metadata'];
@@ -40,6 +42,7 @@ const clientFields = (body: Record<string, unknown>) => ({
   audiences: optionalStringList(body, 'audience'),
   tokenTtl: optionalInteger(body, 'token_ttl'),
   authMethod: optionalString(body, 'auth_method'),
+  profile: body.profile === null ? null : optionalString(body, 'profile'),
   // The registry checks it (a JSON object, no reserved names, at most 4,096 bytes).
   claims: body.claims,
   tokenQuota: optionalNullableString(body, 'token_quota'),
@@ -54,6 +57,7 @@ export function adminClientEndpoints(deps: AdminClientDeps): Endpoint[] {
       nowSeconds: deps.nowSeconds,
       actor,
       about,
+      fapiMaxTokenLifetime: deps.config?.fapiMaxTokenLifetime,
     });
   };
   // A write in this process must be seen by its own next token request at once.

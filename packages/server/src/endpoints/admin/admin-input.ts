@@ -84,6 +84,10 @@ export function authConfigFields(body: Record<string, unknown>): AuthConfigInput
     tlsSanDns: optionalString(body, 'tls_client_auth_san_dns'),
     certificates: optionalStringList(body, 'certificates'),
     dpopBound: optionalBoolean(body, 'dpop_bound_access_tokens'),
+    federatedIssuer: optionalString(body, 'federated_issuer'),
+    federatedSubject: optionalString(body, 'federated_subject'),
+    federatedAudience: optionalString(body, 'federated_audience'),
+    federatedJwksUri: optionalString(body, 'federated_jwks_uri'),
   };
   for (const [name, value] of Object.entries(fields))
     if (value !== undefined) Object.assign(input, { [name]: value });
