@@ -1,10 +1,4 @@
-import {
-  createLocalJWKSet,
-  errors,
-  jwtVerify,
-  type JSONWebKeySet,
-  type JWTVerifyGetKey,
-} from 'jose';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { ReplayCache, type ReplayGuard } from '@tessera/protocol';
 import {
   BoundedFetcher,
@@ -14,15 +8,13 @@ import {
 import type { ClientRecord } from '../store/contract.js';
 import { isLoopbackHost } from './auth-config.js';
 import { ClientAuthError, invalidClient } from './failure-reasons.js';
-import { maxJwksKeys } from './private-key-jwt.js';
+import { maxJwksKeys, refetchingKeySet } from './private-key-jwt.js';
 
 /**
  * Algorithms a workload's JWT may be signed with: the asymmetric ones Kubernetes, SPIFFE and
  * CI issuers use. Never `none` or HMAC (a shared secret is what federation replaces).
  */
 export const federatedAlgorithms = ['RS256', 'PS256', 'ES256', 'EdDSA'];
-/** An unknown `kid` refetches the issuer's keys at most this often (ms). */
-const unknownKidRefetchMs = 60_000;
 /** Clock skew allowed on `exp`, `nbf` and `iat` (seconds). */
 const clockTolerance = 30;
 /**
@@ -143,19 +135,7 @@ export class FederatedAssertionVerifier {
   }
 
   #keys(jwksUri: string): JWTVerifyGetKey {
-    const fetcher = this.jwks;
-    return async (header, token) => {
-      try {
-        return await (
-          await fetcher.get(jwksUri)
-        )(header, token);
-      } catch (error) {
-        // The issuer may have rotated its key: refetch, at most once a minute.
-        if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
-        if (!fetcher.invalidate(jwksUri, unknownKidRefetchMs)) throw error;
-        return (await fetcher.get(jwksUri))(header, token);
-      }
-    };
+    return refetchingKeySet(this.jwks, jwksUri);
   }
 }
 

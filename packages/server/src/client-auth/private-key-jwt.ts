@@ -24,8 +24,30 @@ export const assertionSigningAlgorithms = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 export const maxAssertionLifetime = 300;
 /** Most keys a client's `jwks_uri` may publish; a larger set is refused. */
 export const maxJwksKeys = 32;
-/** An unknown `kid` refetches a client's `jwks_uri` at most this often (ms). */
+/** An unknown `kid` refetches a `jwks_uri` at most this often (ms). */
 const unknownKidRefetchMs = 60_000;
+
+/**
+ * The keys at `jwksUri`, through `fetcher`'s bounded cache; a `kid` the cached set lacks
+ * refetches it (the owner may have rotated its key), at most once a minute. Used for clients'
+ * `jwks_uri` and for federated issuers' keys.
+ */
+export function refetchingKeySet(
+  fetcher: BoundedFetcher<JWTVerifyGetKey>,
+  jwksUri: string,
+): JWTVerifyGetKey {
+  return async (header, token) => {
+    try {
+      return await (
+        await fetcher.get(jwksUri)
+      )(header, token);
+    } catch (error) {
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      if (!fetcher.invalidate(jwksUri, unknownKidRefetchMs)) throw error;
+      return (await fetcher.get(jwksUri))(header, token);
+    }
+  };
+}
 
 /**
  * What assertions may say (`--assertion-audience`, `--assertion-max-lifetime`). The default
@@ -189,21 +211,7 @@ export class ClientAssertionVerifier {
 
   #keysOf(client: ClientRecord): JWTVerifyGetKey | undefined {
     const { jwks, jwksUri } = client.authConfig;
-    if (jwksUri !== undefined) {
-      const fetcher = this.jwksFetcher;
-      return async (header, token) => {
-        try {
-          return await (
-            await fetcher.get(jwksUri)
-          )(header, token);
-        } catch (error) {
-          // The client may have rotated its key: refetch, at most once a minute.
-          if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
-          if (!fetcher.invalidate(jwksUri, unknownKidRefetchMs)) throw error;
-          return (await fetcher.get(jwksUri))(header, token);
-        }
-      };
-    }
+    if (jwksUri !== undefined) return refetchingKeySet(this.jwksFetcher, jwksUri);
     if (jwks === undefined) return undefined;
     let set = this.#localSets.get(client);
     if (!set) {
