@@ -67,17 +67,9 @@ export async function clientsCommand(args: string[]): Promise<void> {
 async function create(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, {
     ...databaseOption,
-    name: { type: 'string' },
-    scope: { type: 'string' },
-    audience: { type: 'string', multiple: true },
-    'token-ttl': { type: 'string' },
-    'auth-method': { type: 'string' },
+    ...clientFieldOptions,
     'client-id': { type: 'string' },
     'client-secret': { type: 'string' },
-    ...authConfigOptions,
-    profile: { type: 'string' },
-    ...quotaOptions,
-    ...claimOptions,
     json: { type: 'boolean' },
   });
   if (positionals.length > 0)
@@ -129,6 +121,19 @@ const quotaOptions = {
   'no-reuse-tokens': { type: 'boolean' },
 } as const;
 
+/** The client fields both `clients create` and `clients update` set. */
+const clientFieldOptions = {
+  name: { type: 'string' },
+  scope: { type: 'string' },
+  audience: { type: 'string', multiple: true },
+  'token-ttl': { type: 'string' },
+  'auth-method': { type: 'string' },
+  ...authConfigOptions,
+  profile: { type: 'string' },
+  ...quotaOptions,
+  ...claimOptions,
+} as const;
+
 function quotaInput(values: {
   'token-quota'?: string | undefined;
   'reuse-tokens'?: boolean | undefined;
@@ -151,15 +156,7 @@ function quotaInput(values: {
 async function update(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, {
     ...databaseOption,
-    name: { type: 'string' },
-    scope: { type: 'string' },
-    audience: { type: 'string', multiple: true },
-    'token-ttl': { type: 'string' },
-    'auth-method': { type: 'string' },
-    ...authConfigOptions,
-    profile: { type: 'string' },
-    ...quotaOptions,
-    ...claimOptions,
+    ...clientFieldOptions,
     'unset-claim': { type: 'string', multiple: true },
     json: { type: 'boolean' },
   });
