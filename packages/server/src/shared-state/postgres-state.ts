@@ -1,13 +1,7 @@
 import type { ReplayOutcome } from '@tessera/protocol';
 import pg from 'pg';
 import { postgresConnection } from '../store/postgres/connection.js';
-import {
-  epochSeconds,
-  hashedKey,
-  windowAt,
-  type SharedState,
-  type WindowCount,
-} from './shared-state.js';
+import { epochSeconds, HashedSharedState, type CounterWindow } from './shared-state.js';
 
 /**
  * Shared state in the deployment's PostgreSQL, so every instance on that database counts and
@@ -18,59 +12,48 @@ import {
  * path never wait behind it, and so the primary of `serve --workers N` can use it without
  * opening a store.
  */
-export class PostgresSharedState implements SharedState {
+export class PostgresSharedState extends HashedSharedState {
   readonly kind = 'postgres';
   readonly #pool: pg.Pool;
 
-  constructor(
-    url: string,
-    private readonly nowSeconds: () => number = epochSeconds,
-  ) {
+  constructor(url: string, nowSeconds: () => number = epochSeconds) {
+    super(nowSeconds);
     this.#pool = new pg.Pool({ ...postgresConnection(url).config, max: 4 });
     // An idle client's error (the server restarted) must not crash the process.
     this.#pool.on('error', () => {});
   }
 
-  async claimOnce(namespace: string, key: string, expiresAt: number): Promise<ReplayOutcome> {
+  protected async claimHashed(id: string, expiresAt: number): Promise<ReplayOutcome> {
     // A row left by an expired key not pruned yet is taken over, as a cache forgets it.
     const result = await this.#pool.query(
       `INSERT INTO shared_once (key, expires_at) VALUES ($1, $2)
        ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at
        WHERE shared_once.expires_at < $3`,
-      [hashedKey(namespace, key), expiresAt, this.nowSeconds()],
+      [id, expiresAt, this.nowSeconds()],
     );
     return result.rowCount === 1 ? 'fresh' : 'replayed';
   }
 
-  async increment(
-    namespace: string,
-    key: string,
-    windowSeconds: number,
-    by = 1,
-  ): Promise<WindowCount> {
-    const { start, end } = windowAt(this.nowSeconds(), windowSeconds);
+  protected async addToCounter({ id, start, end }: CounterWindow, by: number): Promise<number> {
     const result = await this.#pool.query<{ count: number }>(
       `INSERT INTO shared_counters (key, window_start, count, expires_at) VALUES ($1, $2, $3, $4)
        ON CONFLICT (key, window_start) DO UPDATE SET count = shared_counters.count + EXCLUDED.count
        RETURNING count`,
-      [this.#key(namespace, key, windowSeconds), start, by, end],
+      [id, start, by, end],
     );
-    return { count: result.rows[0]!.count, windowStart: start, resetsAt: end };
+    return result.rows[0]!.count;
   }
 
-  async count(namespace: string, key: string, windowSeconds: number): Promise<WindowCount> {
-    const { start, end } = windowAt(this.nowSeconds(), windowSeconds);
+  protected async readCounter({ id, start }: CounterWindow): Promise<number> {
     const result = await this.#pool.query<{ count: number }>(
       'SELECT count FROM shared_counters WHERE key = $1 AND window_start = $2',
-      [this.#key(namespace, key, windowSeconds), start],
+      [id, start],
     );
-    return { count: result.rows[0]?.count ?? 0, windowStart: start, resetsAt: end };
+    return result.rows[0]?.count ?? 0;
   }
 
-  async reset(namespace: string, key: string, windowSeconds: number): Promise<void> {
-    await this.#pool.query('DELETE FROM shared_counters WHERE key = $1', [
-      this.#key(namespace, key, windowSeconds),
-    ]);
+  protected async deleteCounter({ id }: CounterWindow): Promise<void> {
+    await this.#pool.query('DELETE FROM shared_counters WHERE key = $1', [id]);
   }
 
   async prune(): Promise<void> {
@@ -81,9 +64,5 @@ export class PostgresSharedState implements SharedState {
 
   close(): Promise<void> {
     return this.#pool.end();
-  }
-
-  #key(namespace: string, key: string, windowSeconds: number): string {
-    return hashedKey(`${namespace}/${windowSeconds}`, key);
   }
 }

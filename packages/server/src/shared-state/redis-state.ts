@@ -1,25 +1,21 @@
 import type { ReplayOutcome } from '@tessera/protocol';
 import type { Redis } from 'ioredis';
-import {
-  epochSeconds,
-  hashedKey,
-  windowAt,
-  type SharedState,
-  type WindowCount,
-} from './shared-state.js';
+import { epochSeconds, HashedSharedState, type CounterWindow } from './shared-state.js';
 
 /**
  * Shared state in Redis (`--shared-state redis://…`): one-time keys with `SET NX PX`, window
  * counters with `INCRBY` + `PEXPIREAT`, so Redis forgets both by itself. ioredis is an
  * optional dependency, loaded only when this backend is configured.
  */
-export class RedisSharedState implements SharedState {
+export class RedisSharedState extends HashedSharedState {
   readonly kind = 'redis';
 
   private constructor(
     private readonly redis: Redis,
-    private readonly nowSeconds: () => number,
-  ) {}
+    nowSeconds: () => number,
+  ) {
+    super(nowSeconds);
+  }
 
   static async connect(
     url: string,
@@ -50,46 +46,31 @@ export class RedisSharedState implements SharedState {
     return new RedisSharedState(redis, nowSeconds);
   }
 
-  async claimOnce(namespace: string, key: string, expiresAt: number): Promise<ReplayOutcome> {
+  protected async claimHashed(id: string, expiresAt: number): Promise<ReplayOutcome> {
     // Kept one second past expiresAt, as the in-memory cache keeps it until then inclusive.
     const ttlMs = Math.max(1, expiresAt - this.nowSeconds() + 1) * 1000;
-    const set = await this.redis.set(
-      `tessera:once:${hashedKey(namespace, key)}`,
-      '1',
-      'PX',
-      ttlMs,
-      'NX',
-    );
+    const set = await this.redis.set(`tessera:once:${id}`, '1', 'PX', ttlMs, 'NX');
     return set === 'OK' ? 'fresh' : 'replayed';
   }
 
-  async increment(
-    namespace: string,
-    key: string,
-    windowSeconds: number,
-    by = 1,
-  ): Promise<WindowCount> {
-    const { start, end } = windowAt(this.nowSeconds(), windowSeconds);
-    const id = this.#key(namespace, key, windowSeconds, start);
+  protected async addToCounter(window: CounterWindow, by: number): Promise<number> {
+    const id = counterKey(window);
     const results = await this.redis
       .multi()
       .incrby(id, by)
-      .pexpireat(id, end * 1000 + 1000)
+      .pexpireat(id, window.end * 1000 + 1000)
       .exec();
     const [error, count] = results?.[0] ?? [new Error('Redis transaction aborted'), 0];
     if (error) throw error;
-    return { count: Number(count), windowStart: start, resetsAt: end };
+    return Number(count);
   }
 
-  async count(namespace: string, key: string, windowSeconds: number): Promise<WindowCount> {
-    const { start, end } = windowAt(this.nowSeconds(), windowSeconds);
-    const value = await this.redis.get(this.#key(namespace, key, windowSeconds, start));
-    return { count: Number(value ?? 0), windowStart: start, resetsAt: end };
+  protected async readCounter(window: CounterWindow): Promise<number> {
+    return Number((await this.redis.get(counterKey(window))) ?? 0);
   }
 
-  async reset(namespace: string, key: string, windowSeconds: number): Promise<void> {
-    const { start } = windowAt(this.nowSeconds(), windowSeconds);
-    await this.redis.del(this.#key(namespace, key, windowSeconds, start));
+  protected async deleteCounter(window: CounterWindow): Promise<void> {
+    await this.redis.del(counterKey(window));
   }
 
   prune(): Promise<void> {
@@ -99,10 +80,11 @@ export class RedisSharedState implements SharedState {
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
+}
 
-  #key(namespace: string, key: string, windowSeconds: number, start: number): string {
-    return `tessera:count:${hashedKey(`${namespace}/${windowSeconds}`, key)}:${start}`;
-  }
+/** Redis forgets a window's counter by itself: the window is part of its key. */
+function counterKey({ id, start }: CounterWindow): string {
+  return `tessera:count:${id}:${start}`;
 }
 
 /** A Redis URL may carry a password; messages show the rest. */

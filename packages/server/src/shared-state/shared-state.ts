@@ -59,8 +59,65 @@ export function windowAt(now: number, windowSeconds: number): { start: number; e
 }
 
 /** A fixed-size stand-in for `key` (base64url SHA-256), namespaced. */
-export function hashedKey(namespace: string, key: string): string {
+function hashedKey(namespace: string, key: string): string {
   return createHash('sha256').update(namespace).update('\u0000').update(key).digest('base64url');
+}
+
+/** One counter of {@link HashedSharedState}: its hashed id and the fixed window it counts. */
+export interface CounterWindow {
+  readonly id: string;
+  /** Epoch seconds. */
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * The key hashing and window arithmetic of the backends outside this process (PostgreSQL,
+ * Redis), written once: a backend sees only hashed ids and stores, reads and deletes the
+ * counter of one window.
+ */
+export abstract class HashedSharedState implements SharedState {
+  abstract readonly kind: SharedState['kind'];
+
+  protected constructor(protected readonly nowSeconds: () => number) {}
+
+  claimOnce(namespace: string, key: string, expiresAt: number): Promise<ReplayOutcome> {
+    return this.claimHashed(hashedKey(namespace, key), expiresAt);
+  }
+
+  async increment(
+    namespace: string,
+    key: string,
+    windowSeconds: number,
+    by = 1,
+  ): Promise<WindowCount> {
+    const window = this.#window(namespace, key, windowSeconds);
+    const count = await this.addToCounter(window, by);
+    return { count, windowStart: window.start, resetsAt: window.end };
+  }
+
+  async count(namespace: string, key: string, windowSeconds: number): Promise<WindowCount> {
+    const window = this.#window(namespace, key, windowSeconds);
+    const count = await this.readCounter(window);
+    return { count, windowStart: window.start, resetsAt: window.end };
+  }
+
+  reset(namespace: string, key: string, windowSeconds: number): Promise<void> {
+    return this.deleteCounter(this.#window(namespace, key, windowSeconds));
+  }
+
+  abstract prune(): Promise<void>;
+  abstract close(): Promise<void>;
+  protected abstract claimHashed(id: string, expiresAt: number): Promise<ReplayOutcome>;
+  /** Adds `by` to the window's counter and returns the count after. */
+  protected abstract addToCounter(window: CounterWindow, by: number): Promise<number>;
+  protected abstract readCounter(window: CounterWindow): Promise<number>;
+  protected abstract deleteCounter(window: CounterWindow): Promise<void>;
+
+  #window(namespace: string, key: string, windowSeconds: number): CounterWindow {
+    const { start, end } = windowAt(this.nowSeconds(), windowSeconds);
+    return { id: hashedKey(`${namespace}/${windowSeconds}`, key), start, end };
+  }
 }
 
 export const epochSeconds = (): number => Math.floor(Date.now() / 1000);

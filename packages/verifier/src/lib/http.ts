@@ -19,26 +19,11 @@ export async function fetchJson(
   timeoutMs: number,
   abort?: AbortSignal,
 ): Promise<JsonResponse> {
-  let response: Response;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = abort === undefined ? timeout : AbortSignal.any([timeout, abort]);
-  try {
-    response = await fetchImpl(url, { ...init, redirect: 'manual', signal });
-  } catch (cause) {
-    const reason =
-      cause instanceof Error && cause.name === 'TimeoutError' ? 'timed out' : 'network error';
-    throw new RemoteError(`${init.method ?? 'GET'} ${stripQuery(url)}: ${reason}`, { cause });
-  }
-  if (response.status < 200 || response.status > 299) {
-    await response.body?.cancel();
-    throw new RemoteError(`${init.method ?? 'GET'} ${stripQuery(url)}: HTTP ${response.status}`);
-  }
+  const response = await fetchOk(fetchImpl, url, init, timeoutMs, abort);
   try {
     return { body: await response.json(), headers: response.headers };
   } catch (cause) {
-    throw new RemoteError(`${init.method ?? 'GET'} ${stripQuery(url)}: response is not JSON`, {
-      cause,
-    });
+    throw new RemoteError(`${requestLine(url, init)}: response is not JSON`, { cause });
   }
 }
 
@@ -49,23 +34,33 @@ export async function fetchText(
   init: RequestInit,
   timeoutMs: number,
 ): Promise<{ text: string; headers: Headers }> {
+  const response = await fetchOk(fetchImpl, url, init, timeoutMs);
+  return { text: await response.text(), headers: response.headers };
+}
+
+/** The response of a request that answered 2xx in time, without following redirects. */
+async function fetchOk(
+  fetchImpl: typeof fetch,
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+  abort?: AbortSignal,
+): Promise<Response> {
   let response: Response;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = abort === undefined ? timeout : AbortSignal.any([timeout, abort]);
   try {
-    response = await fetchImpl(url, {
-      ...init,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    response = await fetchImpl(url, { ...init, redirect: 'manual', signal });
   } catch (cause) {
     const reason =
       cause instanceof Error && cause.name === 'TimeoutError' ? 'timed out' : 'network error';
-    throw new RemoteError(`${init.method ?? 'GET'} ${stripQuery(url)}: ${reason}`, { cause });
+    throw new RemoteError(`${requestLine(url, init)}: ${reason}`, { cause });
   }
   if (response.status < 200 || response.status > 299) {
     await response.body?.cancel();
-    throw new RemoteError(`${init.method ?? 'GET'} ${stripQuery(url)}: HTTP ${response.status}`);
+    throw new RemoteError(`${requestLine(url, init)}: HTTP ${response.status}`);
   }
-  return { text: await response.text(), headers: response.headers };
+  return response;
 }
 
 /** `max-age` of a `Cache-Control` header in seconds; 0 for `no-store`/`no-cache`; `undefined` if absent. */
@@ -84,7 +79,8 @@ export function maxAgeOf(cacheControl: string | null): number | undefined {
   return maxAge;
 }
 
-function stripQuery(url: string): string {
+/** `POST https://host/path` for messages: no query or fragment, which may carry credentials. */
+function requestLine(url: string, init: RequestInit): string {
   const i = url.search(/[?#]/);
-  return i === -1 ? url : url.slice(0, i);
+  return `${init.method ?? 'GET'} ${i === -1 ? url : url.slice(0, i)}`;
 }
