@@ -1,95 +1,51 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeProtectedHeader } from 'jose';
-import { loadKek } from '../src/lib/kek.js';
-import { ClientRegistry } from '../src/registry/client-registry.js';
-import { SecretHasher } from '../src/secrets/client-secret.js';
-import { PostgresStore } from '../src/store/postgres/postgres-store.js';
-import { newKek, startTesseraProcess, within, type TesseraProcess } from './support/instances.js';
+import type { ClientRegistry } from '../src/registry/client-registry.js';
+import {
+  PostgresDeployment,
+  accessToken,
+  adminCall as adminCallAs,
+  introspect,
+  token,
+  type Credentials,
+} from './support/deployment.js';
+import { startTesseraProcess, within, type TesseraProcess } from './support/instances.js';
 import { postgresSkipReason } from './support/postgres.js';
-import { createTestSchema, type TestSchema } from './support/postgres-schema.js';
 import { basicAuthorization, postForm } from './support/tessera.js';
 
 const skip = await postgresSkipReason();
-const issuer = 'http://tessera.test';
-
-type Credentials = { clientId: string; clientSecret: string };
-
-async function token(url: string, client: Credentials) {
-  return postForm(
-    `${url}/oauth/token`,
-    { grant_type: 'client_credentials' },
-    { authorization: basicAuthorization(client.clientId, client.clientSecret) },
-  );
-}
-
-async function accessToken(url: string, client: Credentials): Promise<string> {
-  const result = await token(url, client);
-  assert.equal(result.status, 200, result.text);
-  return (result.body as { access_token: string }).access_token;
-}
 
 describe('several instances on one PostgreSQL', { skip }, () => {
-  let schema: TestSchema;
-  let dataDir: string;
-  let kek: string;
+  let deployment: PostgresDeployment;
   let a: TesseraProcess;
   let b: TesseraProcess;
-  let store: PostgresStore;
   let registry: ClientRegistry;
   let admin: Credentials;
   let introspector: Credentials;
 
   before(async () => {
-    schema = await createTestSchema('instances');
-    dataDir = await mkdtemp(join(tmpdir(), 'tessera-instances-'));
-    kek = newKek();
-    const env = (name: string) => ({
-      TESSERA_KEK: kek,
-      TESSERA_ISSUER: issuer,
-      TESSERA_DATA_DIR: join(dataDir, name),
-      // Two worker processes per instance (whatever the machine's core count): four processes
-      // share the database, each with its own caches to keep fresh.
-      TESSERA_WORKERS: '2',
-    });
+    deployment = await PostgresDeployment.create('instances');
+    // Two worker processes per instance (whatever the machine's core count): four processes
+    // share the database, each with its own caches to keep fresh.
+    const env = (name: string) => deployment.env(name, { TESSERA_WORKERS: '2' });
     // Started together: migrations, the pepper and the first key must converge on one.
     [a, b] = await Promise.all([
-      startTesseraProcess(schema.url, env('a')),
-      startTesseraProcess(schema.url, env('b')),
+      startTesseraProcess(deployment.schema.url, env('a')),
+      startTesseraProcess(deployment.schema.url, env('b')),
     ]);
-    store = new PostgresStore(schema.url);
-    const hasher = await SecretHasher.load(store, loadKek(kek, join(dataDir, 'unused.key')));
-    registry = new ClientRegistry(store, hasher);
-    const created = async (scope: string) => {
-      const { client, clientSecret } = await registry.create({ name: scope, scope });
-      return { clientId: client.clientId, clientSecret };
-    };
-    admin = await created('tessera:admin');
-    introspector = await created('tessera:introspect');
-  });
-
-  after(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await store?.close();
-    await schema?.drop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  });
-
-  const adminCall = async (url: string, method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${await accessToken(url, admin)}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    registry = await deployment.registry();
+    admin = await deployment.createClient({ name: 'tessera:admin', scope: 'tessera:admin' });
+    introspector = await deployment.createClient({
+      name: 'tessera:introspect',
+      scope: 'tessera:introspect',
     });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
-  };
+  });
+
+  after(() => deployment?.close(a, b));
+
+  const adminCall = (url: string, method: string, path: string, body?: unknown) =>
+    adminCallAs(url, admin, method, path, body);
 
   it('agree on one signing key and serve the same JWKS', async () => {
     const [jwksA, jwksB] = await Promise.all(
@@ -161,15 +117,7 @@ describe('several instances on one PostgreSQL', { skip }, () => {
     const { client, clientSecret } = await registry.create({ name: 'revoked', scope: 'read' });
     const owner = { clientId: client.clientId, clientSecret };
     const issued = await accessToken(b.url, owner);
-    const introspect = async () =>
-      (
-        await postForm(
-          `${b.url}/oauth/introspect`,
-          { token: issued },
-          { authorization: basicAuthorization(introspector.clientId, introspector.clientSecret) },
-        )
-      ).body as { active: boolean; jti?: string };
-    const before = await introspect();
+    const before = await introspect(b.url, introspector, issued);
     assert.equal(before.active, true);
 
     const revoked = await postForm(
@@ -190,7 +138,7 @@ describe('several instances on one PostgreSQL', { skip }, () => {
       await within(
         1_000,
         async () =>
-          !(await introspect()).active &&
+          !(await introspect(b.url, introspector, issued)).active &&
           (await feed()).revocations.some((entry) => entry.jti === before.jti),
       ),
       'B did not report the revocation made on A within 1 s',
@@ -221,7 +169,7 @@ describe('several instances on one PostgreSQL', { skip }, () => {
       'the instances did not both sign with the rotated key',
     );
     assert.equal(await jwks(a), await jwks(b));
-    const active = (await store.listKeys()).filter((k) => k.state === 'active');
+    const active = (await deployment.store.listKeys()).filter((k) => k.state === 'active');
     assert.deepEqual(
       active.map((k) => k.kid),
       [kid],
@@ -235,7 +183,7 @@ describe('several instances on one PostgreSQL', { skip }, () => {
     });
     assert.equal(created.status, 201);
     await b.kill();
-    const stored = await store.getClient(created.body.client_id as string);
+    const stored = await deployment.store.getClient(created.body.client_id as string);
     assert.equal(stored?.name, 'acknowledged');
     // A serves the client B registered, with its secret.
     await accessToken(a.url, {

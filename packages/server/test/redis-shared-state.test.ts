@@ -4,19 +4,16 @@
  * default would be per-process memory) count failures and remember jtis together.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { startTesseraProcess, within, type TesseraProcess } from './support/instances.js';
+import { issuer, oneTimeProofs, workersListening } from './support/deployment.js';
+import { startTesseraProcess, type TesseraProcess } from './support/instances.js';
 import { redisSkipReason, redisUrl } from './support/redis.js';
 import { postFrom, tokenFrom } from './support/source-address.js';
 import { startTessera, type TestTessera } from './support/tessera.js';
 
 const skip = await redisSkipReason();
-const issuer = 'http://tessera.test';
 const victimAddress = '127.0.0.1';
 const attackerAddress = '127.0.0.2';
-const now = () => Math.floor(Date.now() / 1000);
 
 describe('state shared by instances through Redis', { skip }, () => {
   let a: TestTessera;
@@ -24,9 +21,7 @@ describe('state shared by instances through Redis', { skip }, () => {
   /** `tessera serve --workers 2`: its primary consults Redis for its workers. */
   let c: TesseraProcess;
   let client: { clientId: string; clientSecret: string };
-  let assertionClient: string;
-  let assertionKey: CryptoKey;
-  let dpopKey: { privateKey: CryptoKey; publicJwk: JWK };
+  let proofs: Awaited<ReturnType<typeof oneTimeProofs>>;
   const perClient = 4;
 
   before(async () => {
@@ -43,22 +38,10 @@ describe('state shared by instances through Redis', { skip }, () => {
       TESSERA_WORKERS: '2',
       TESSERA_SHARED_STATE_URL: redisUrl,
     });
-    const listening = () => c.output().split('tessera listening').length - 1;
-    assert.ok(await within(20_000, async () => listening() >= 2), c.output());
+    await workersListening(c, 2);
     assert.equal(a.server.context.authenticator.failures.shared?.kind, 'redis');
     client = await a.createClient();
-    const pair = await generateKeyPair('ES256', { extractable: true });
-    assertionKey = pair.privateKey;
-    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'redis', alg: 'ES256' };
-    assertionClient = (
-      await a.registry.create({
-        name: 'assertions',
-        authMethod: 'private_key_jwt',
-        jwks: { keys: [jwk] },
-      })
-    ).client.clientId;
-    const dpop = await generateKeyPair('ES256', { extractable: true });
-    dpopKey = { privateKey: dpop.privateKey, publicJwk: await exportJWK(dpop.publicKey) };
+    proofs = await oneTimeProofs(a.registry, 'redis');
   });
 
   after(async () => {
@@ -67,21 +50,7 @@ describe('state shared by instances through Redis', { skip }, () => {
     await a?.close();
   });
 
-  const proof = () => {
-    const { kty, crv, x, y } = dpopKey.publicJwk;
-    return new SignJWT({
-      jti: randomUUID(),
-      htm: 'POST',
-      htu: `${issuer}/oauth/token`,
-      iat: now(),
-    })
-      .setProtectedHeader({
-        alg: 'ES256',
-        typ: 'dpop+jwt',
-        jwk: { kty: kty!, crv: crv!, x: x!, y: y! },
-      })
-      .sign(dpopKey.privateKey);
-  };
+  const proof = () => proofs.dpopProof();
 
   it('refuses at B a DPoP proof used at A', async () => {
     const once = await proof();
@@ -100,19 +69,7 @@ describe('state shared by instances through Redis', { skip }, () => {
   });
 
   it('refuses at A a client assertion used at B', async () => {
-    const assertion = await new SignJWT({ jti: randomUUID() })
-      .setProtectedHeader({ alg: 'ES256', kid: 'redis' })
-      .setIssuer(assertionClient)
-      .setSubject(assertionClient)
-      .setAudience(issuer)
-      .setIssuedAt()
-      .setExpirationTime('60s')
-      .sign(assertionKey);
-    const form = {
-      grant_type: 'client_credentials',
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: assertion,
-    };
+    const form = await proofs.assertionForm();
     assert.equal((await postFrom(victimAddress, `${b.url}/oauth/token`, form)).status, 200);
     const replay = await postFrom(victimAddress, `${a.url}/oauth/token`, form);
     assert.equal(replay.status, 401);
