@@ -6,7 +6,7 @@ import {
   ResourceRejectedTokenError,
   type TokenClientOptions,
 } from '../src/index.js';
-import { manualClock } from './fixtures/clock.js';
+import { clockedOptions, manualClock } from './fixtures/clock.js';
 import { invalidTokenAnswer, startResourceServer } from './fixtures/resource-server.js';
 import { startTokenServer, type TokenServer } from './fixtures/token-server.js';
 
@@ -17,18 +17,8 @@ describe('authorized fetch', () => {
   });
   after(() => server.close());
 
-  const options = (extra: Partial<TokenClientOptions> = {}): TokenClientOptions => {
-    const clock = manualClock();
-    return {
-      tokenEndpoint: server.tokenEndpoint,
-      clientId: `client-${Math.random()}`,
-      clientSecret: 'secret',
-      now: clock.now,
-      random: () => 0.5,
-      sleep: clock.sleep,
-      ...extra,
-    };
-  };
+  const options = (extra: Partial<TokenClientOptions> = {}) =>
+    clockedOptions(server.tokenEndpoint, extra);
 
   test('adds Authorization: Bearer and keeps the caller headers', async () => {
     const resource = await startResourceServer(() => ({ status: 200, body: { ok: true } }));

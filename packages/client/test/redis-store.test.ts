@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
@@ -11,34 +10,16 @@ import {
   createTokenClient,
   type TokenStore,
 } from '../src/index.js';
+import { redisReachable, redisRequired, redisUrl } from '../../server/test/support/redis.js';
 import { startTokenServer, type TokenServer } from './fixtures/token-server.js';
 
-const redisUrl = process.env['TESSERA_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const requireRedis = process.env['TESSERA_TEST_REDIS'] === 'require';
 const childScript = fileURLToPath(new URL('./fixtures/redis-client.ts', import.meta.url));
-
-async function redisReachable(): Promise<boolean> {
-  const { hostname, port } = new URL(redisUrl);
-  return new Promise((resolve) => {
-    const socket = connect({ host: hostname, port: Number(port || 6379) });
-    socket.setTimeout(500);
-    socket.once('connect', () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
 
 /** Skips (printing why) when Redis is unreachable, unless TESSERA_TEST_REDIS=require. */
 function needRedis(t: TestContext, available: boolean): boolean {
   if (available) return true;
   const reason = `Redis unreachable at ${redisUrl}`;
-  if (requireRedis) assert.fail(`${reason} and TESSERA_TEST_REDIS=require`);
+  if (redisRequired) assert.fail(`${reason} and TESSERA_TEST_REDIS=require`);
   console.log(`# skipping: ${reason} (set TESSERA_TEST_REDIS=require to fail instead)`);
   t.skip(reason);
   return false;

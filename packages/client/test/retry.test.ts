@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { TokenEndpointError } from '../src/index.js';
 import { createTokenClient, type TokenClientOptions } from '../src/index.js';
 import { backoffDelay, parseRetryAfter } from '../src/retry.js';
-import { manualClock } from './fixtures/clock.js';
+import { clockedOptions, manualClock } from './fixtures/clock.js';
 import { startTokenServer, type TokenServer } from './fixtures/token-server.js';
 
 describe('token endpoint retries', () => {
@@ -15,15 +15,7 @@ describe('token endpoint retries', () => {
 
   const setup = (extra: Partial<TokenClientOptions> = {}) => {
     const clock = manualClock();
-    const client = createTokenClient({
-      tokenEndpoint: server.tokenEndpoint,
-      clientId: `client-${Math.random()}`,
-      clientSecret: 'secret',
-      now: clock.now,
-      random: () => 0.5,
-      sleep: clock.sleep,
-      ...extra,
-    });
+    const client = createTokenClient(clockedOptions(server.tokenEndpoint, extra, clock));
     return { clock, client };
   };
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTokenClient, TokenClientError, type TokenClientOptions } from '../src/index.js';
-import { manualClock } from './fixtures/clock.js';
+import { clockedOptions } from './fixtures/clock.js';
 import { startTokenServer, type TokenServer } from './fixtures/token-server.js';
 
 describe('single flight', () => {
@@ -11,18 +11,8 @@ describe('single flight', () => {
   });
   after(() => server.close());
 
-  const options = (extra: Partial<TokenClientOptions> = {}): TokenClientOptions => {
-    const clock = manualClock();
-    return {
-      tokenEndpoint: server.tokenEndpoint,
-      clientId: `client-${Math.random()}`,
-      clientSecret: 's3cret',
-      now: clock.now,
-      random: () => 0.5,
-      sleep: clock.sleep,
-      ...extra,
-    };
-  };
+  const options = (extra: Partial<TokenClientOptions> = {}) =>
+    clockedOptions(server.tokenEndpoint, extra);
 
   test('100 concurrent getToken() on a cold cache make exactly one POST', async () => {
     const before = server.count;

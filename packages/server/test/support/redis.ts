@@ -7,10 +7,10 @@ import { connect } from 'node:net';
 export const redisUrl = process.env.TESSERA_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const redisRequired = process.env.TESSERA_TEST_REDIS === 'require';
 
-/** `undefined` when Redis answers; otherwise the reason to skip (or throws when required). */
-export async function redisSkipReason(): Promise<string | undefined> {
+/** Whether a TCP connection to `redisUrl` opens within a second. */
+export function redisReachable(): Promise<boolean> {
   const { hostname, port } = new URL(redisUrl);
-  const reachable = await new Promise<boolean>((resolve) => {
+  return new Promise<boolean>((resolve) => {
     const socket = connect({ host: hostname, port: Number(port || 6379) });
     socket.setTimeout(1000);
     socket.once('connect', () => {
@@ -23,7 +23,11 @@ export async function redisSkipReason(): Promise<string | undefined> {
       resolve(false);
     });
   });
-  if (reachable) return undefined;
+}
+
+/** `undefined` when Redis answers; otherwise the reason to skip (or throws when required). */
+export async function redisSkipReason(): Promise<string | undefined> {
+  if (await redisReachable()) return undefined;
   const reason = `Redis at ${redisUrl} is not reachable; set TESSERA_TEST_REDIS_URL or start it`;
   if (redisRequired) throw new Error(`TESSERA_TEST_REDIS=require: ${reason}`);
   console.log(`# skipping: ${reason} (TESSERA_TEST_REDIS=require fails instead)`);
