@@ -42,13 +42,20 @@ describe('mutual TLS through a custom fetch, against a real Tessera HTTPS server
     await pki.close();
   });
 
-  test('tls_client_auth: discovery and a certificate-bound token over mTLS', async () => {
-    const client = createTokenClient({
+  const mtlsClient = (
+    clientId: string,
+    identity: { cert: string; key: string },
+    authMethod: 'tls_client_auth' | 'self_signed_tls_client_auth' = 'tls_client_auth',
+  ) =>
+    createTokenClient({
       issuer: tessera.issuer,
-      clientId: byDn,
-      authMethod: 'tls_client_auth',
-      fetch: httpsFetch({ ca: pki.ca, cert: pki.client.cert, key: pki.client.key }),
+      clientId,
+      authMethod,
+      fetch: httpsFetch({ ca: pki.ca, cert: identity.cert, key: identity.key }),
     });
+
+  test('tls_client_auth: discovery and a certificate-bound token over mTLS', async () => {
+    const client = mtlsClient(byDn, pki.client);
     const token = await client.getToken();
     const claims = decodeJws(token).payload;
     assert.equal(claims['client_id'], byDn);
@@ -57,12 +64,7 @@ describe('mutual TLS through a custom fetch, against a real Tessera HTTPS server
   });
 
   test('tls_client_auth: revocation over mTLS', async () => {
-    const client = createTokenClient({
-      issuer: tessera.issuer,
-      clientId: byDn,
-      authMethod: 'tls_client_auth',
-      fetch: httpsFetch({ ca: pki.ca, cert: pki.client.cert, key: pki.client.key }),
-    });
+    const client = mtlsClient(byDn, pki.client);
     await client.getToken();
     const revoked: boolean[] = [];
     client.on('revoke', (e) => revoked.push(e.ok));
@@ -71,24 +73,14 @@ describe('mutual TLS through a custom fetch, against a real Tessera HTTPS server
   });
 
   test('self_signed_tls_client_auth', async () => {
-    const client = createTokenClient({
-      issuer: tessera.issuer,
-      clientId: selfSigned,
-      authMethod: 'self_signed_tls_client_auth',
-      fetch: httpsFetch({ ca: pki.ca, cert: pki.selfSigned.cert, key: pki.selfSigned.key }),
-    });
+    const client = mtlsClient(selfSigned, pki.selfSigned, 'self_signed_tls_client_auth');
     const claims = decodeJws(await client.getToken()).payload;
     assert.deepEqual(claims['cnf'], { 'x5t#S256': thumbprint(pki.selfSigned.cert) });
     await client.close({ revoke: false });
   });
 
   test('another certificate from the same CA is invalid_client', async () => {
-    const client = createTokenClient({
-      issuer: tessera.issuer,
-      clientId: byDn,
-      authMethod: 'tls_client_auth',
-      fetch: httpsFetch({ ca: pki.ca, cert: pki.otherClient.cert, key: pki.otherClient.key }),
-    });
+    const client = mtlsClient(byDn, pki.otherClient);
     await assert.rejects(client.getToken(), (e: TokenEndpointError) => {
       assert.equal(e.error, 'invalid_client');
       assert.equal(e.status, 401);
