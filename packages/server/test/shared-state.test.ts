@@ -5,62 +5,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { MemorySharedState } from '../src/shared-state/memory-state.js';
-import { PostgresSharedState } from '../src/shared-state/postgres-state.js';
-import { RedisSharedState } from '../src/shared-state/redis-state.js';
 import type { SharedState } from '../src/shared-state/shared-state.js';
-import { PostgresStore } from '../src/store/postgres/postgres-store.js';
-import { postgresSkipReason } from './support/postgres.js';
-import { createTestSchema, type TestSchema } from './support/postgres-schema.js';
-import { redisSkipReason, redisUrl } from './support/redis.js';
+import { sharedStateBackends } from './support/deployment.js';
 
-interface Backend {
-  name: string;
-  skip: () => Promise<string | undefined>;
-  open: (now: () => number) => Promise<{ state: SharedState; dispose: () => Promise<void> }>;
-  /** Whether expiry follows the injected clock (Redis expires keys on its own clock). */
-  injectedExpiry: boolean;
-}
-
-const backends: Backend[] = [
-  {
-    name: 'memory',
-    skip: () => Promise.resolve(undefined),
-    open: (now) => {
-      const state = new MemorySharedState(now);
-      return Promise.resolve({ state, dispose: () => state.close() });
-    },
-    injectedExpiry: true,
-  },
-  {
-    name: 'postgres',
-    skip: postgresSkipReason,
-    open: async (now) => {
-      const schema: TestSchema = await createTestSchema('shared_state');
-      const store = new PostgresStore(schema.url);
-      await store.migrate();
-      await store.close();
-      const state = new PostgresSharedState(schema.url, now);
-      return {
-        state,
-        dispose: async () => {
-          await state.close();
-          await schema.drop();
-        },
-      };
-    },
-    injectedExpiry: true,
-  },
-  {
-    name: 'redis',
-    skip: redisSkipReason,
-    open: async (now) => {
-      const state = await RedisSharedState.connect(redisUrl, now);
-      return { state, dispose: () => state.close() };
-    },
-    injectedExpiry: false,
-  },
-];
+const backends = sharedStateBackends('shared_state');
 
 for (const backend of backends) {
   const skip = await backend.skip();

@@ -12,13 +12,8 @@ import { SharedQuotaCounter } from '../src/quotas/quota-counter.js';
 import { isRefusal, leaseSize, QuotaGate } from '../src/quotas/quota-gate.js';
 import { InvalidQuota, parseTokenQuota } from '../src/quotas/token-quota.js';
 import { MemorySharedState } from '../src/shared-state/memory-state.js';
-import { PostgresSharedState } from '../src/shared-state/postgres-state.js';
-import { RedisSharedState } from '../src/shared-state/redis-state.js';
 import type { SharedState } from '../src/shared-state/shared-state.js';
-import { PostgresStore } from '../src/store/postgres/postgres-store.js';
-import { postgresSkipReason } from './support/postgres.js';
-import { createTestSchema } from './support/postgres-schema.js';
-import { redisSkipReason, redisUrl } from './support/redis.js';
+import { sharedStateBackends } from './support/deployment.js';
 
 describe('token quota parser', () => {
   it('reads N/PERIOD lists into windows, shortest first, with one canonical text', () => {
@@ -89,46 +84,7 @@ describe('token quota gate while the shared count is unreachable', () => {
   });
 });
 
-const backends: Array<{
-  name: string;
-  skip: () => Promise<string | undefined>;
-  open: (now: () => number) => Promise<{ state: SharedState; dispose: () => Promise<void> }>;
-}> = [
-  {
-    name: 'memory',
-    skip: () => Promise.resolve(undefined),
-    open: (now) => {
-      const state = new MemorySharedState(now);
-      return Promise.resolve({ state, dispose: () => state.close() });
-    },
-  },
-  {
-    name: 'postgres',
-    skip: postgresSkipReason,
-    open: async (now) => {
-      const schema = await createTestSchema('quota_leases');
-      const store = new PostgresStore(schema.url);
-      await store.migrate();
-      await store.close();
-      const state = new PostgresSharedState(schema.url, now);
-      return {
-        state,
-        dispose: async () => {
-          await state.close();
-          await schema.drop();
-        },
-      };
-    },
-  },
-  {
-    name: 'redis',
-    skip: redisSkipReason,
-    open: async (now) => {
-      const state = await RedisSharedState.connect(redisUrl, now);
-      return { state, dispose: () => state.close() };
-    },
-  },
-];
+const backends = sharedStateBackends('quota_leases');
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 

@@ -2,7 +2,8 @@
  * What the multi-instance tests (several `tessera serve` on one PostgreSQL, on a replica, or
  * sharing state through Redis) set up alike: a deployment's schema, data directory and
  * key-encryption key, a registry of the test's own on that database, calls against one
- * instance, and the one-time proofs whose reuse at another instance must be refused.
+ * instance, the one-time proofs whose reuse at another instance must be refused, and each
+ * shared-state backend on its own.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -13,9 +14,15 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { loadKek } from '../../src/lib/kek.js';
 import { ClientRegistry } from '../../src/registry/client-registry.js';
 import { SecretHasher } from '../../src/secrets/client-secret.js';
+import { MemorySharedState } from '../../src/shared-state/memory-state.js';
+import { PostgresSharedState } from '../../src/shared-state/postgres-state.js';
+import { RedisSharedState } from '../../src/shared-state/redis-state.js';
+import type { SharedState } from '../../src/shared-state/shared-state.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { newKek, within, type TesseraProcess } from './instances.js';
+import { postgresSkipReason } from './postgres.js';
 import { createTestSchema, type TestSchema } from './postgres-schema.js';
+import { redisSkipReason, redisUrl } from './redis.js';
 import { basicAuthorization, postForm } from './tessera.js';
 
 /** The issuer every instance of a test deployment is configured with. */
@@ -174,3 +181,52 @@ export async function oneTimeProofs(registry: ClientRegistry, kid: string) {
     }),
   };
 }
+
+export interface SharedStateBackend {
+  name: SharedState['kind'];
+  skip: () => Promise<string | undefined>;
+  open: (now: () => number) => Promise<{ state: SharedState; dispose: () => Promise<void> }>;
+  /** Whether expiry follows the injected clock (Redis expires keys on its own clock). */
+  injectedExpiry: boolean;
+}
+
+/** Every shared-state backend on an injected clock; PostgreSQL's in a fresh schema `label`. */
+export const sharedStateBackends = (label: string): SharedStateBackend[] => [
+  {
+    name: 'memory',
+    skip: () => Promise.resolve(undefined),
+    open: (now) => {
+      const state = new MemorySharedState(now);
+      return Promise.resolve({ state, dispose: () => state.close() });
+    },
+    injectedExpiry: true,
+  },
+  {
+    name: 'postgres',
+    skip: postgresSkipReason,
+    open: async (now) => {
+      const schema = await createTestSchema(label);
+      const store = new PostgresStore(schema.url);
+      await store.migrate();
+      await store.close();
+      const state = new PostgresSharedState(schema.url, now);
+      return {
+        state,
+        dispose: async () => {
+          await state.close();
+          await schema.drop();
+        },
+      };
+    },
+    injectedExpiry: true,
+  },
+  {
+    name: 'redis',
+    skip: redisSkipReason,
+    open: async (now) => {
+      const state = await RedisSharedState.connect(redisUrl, now);
+      return { state, dispose: () => state.close() };
+    },
+    injectedExpiry: false,
+  },
+];
