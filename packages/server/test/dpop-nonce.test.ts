@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +13,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'j
 import { DpopNonces } from '../src/dpop/dpop-nonce.js';
 import { runCli } from './support/cli.js';
 import { newKek, startTesseraProcess, within, type TesseraProcess } from './support/instances.js';
+import { postFrom } from './support/source-address.js';
 import { basicAuthorization, startTessera } from './support/tessera.js';
 import { createTokenClient } from '@tessera/client';
 import { jwtPayload } from './support/https.js';
@@ -24,34 +24,11 @@ const useNonce = {
   error_description: 'Authorization server requires nonce in DPoP proof',
 };
 
-/** One token request on a new connection, so the primary hands it to the next worker. */
-function tokenRequest(
-  url: string,
-  headers: Record<string, string>,
-): Promise<{ status: number; body: unknown; nonce: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    const outgoing = request(
-      `${url}/oauth/token`,
-      {
-        method: 'POST',
-        agent: false,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-      },
-      (response) => {
-        let text = '';
-        response.on('data', (chunk: Buffer) => (text += chunk));
-        response.on('end', () =>
-          resolve({
-            status: response.statusCode ?? 0,
-            body: JSON.parse(text) as unknown,
-            nonce: response.headers['dpop-nonce'] as string | undefined,
-          }),
-        );
-      },
-    );
-    outgoing.on('error', reject);
-    outgoing.end('grant_type=client_credentials');
-  });
+/** One token request on a new connection (postFrom's), so the primary hands it to the next worker. */
+async function tokenRequest(url: string, headers: Record<string, string>) {
+  const form = { grant_type: 'client_credentials' };
+  const answer = await postFrom('127.0.0.1', `${url}/oauth/token`, form, headers);
+  return { ...answer, nonce: answer.headers['dpop-nonce'] as string | undefined };
 }
 
 describe('DPoP server nonces (RFC 9449 §8)', () => {

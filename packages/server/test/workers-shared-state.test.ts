@@ -6,47 +6,17 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { runCli } from './support/cli.js';
 import { startTesseraProcess, within, type TesseraProcess } from './support/instances.js';
-import { basicAuthorization } from './support/tessera.js';
-
-/** One token request on a new connection, so the primary hands it to the next worker. */
-function tokenRequest(
-  url: string,
-  headers: Record<string, string>,
-  body: string,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const outgoing = request(
-      `${url}/oauth/token`,
-      {
-        method: 'POST',
-        agent: false,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-      },
-      (response) => {
-        let text = '';
-        response.on('data', (chunk: Buffer) => (text += chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
-      },
-    );
-    outgoing.on('error', reject);
-    outgoing.end(body);
-  });
-}
+import { postFrom, tokenFrom } from './support/source-address.js';
 
 async function tokenStatus(url: string, clientId: string, secret: string): Promise<number> {
-  const answer = await tokenRequest(
-    url,
-    { authorization: basicAuthorization(clientId, secret) },
-    'grant_type=client_credentials',
-  );
-  return answer.status;
+  // A new connection each (postFrom's), so the primary hands it to the next worker.
+  return (await tokenFrom('127.0.0.1', url, clientId, secret)).status;
 }
 
 const issuer = 'http://tessera.test';
@@ -138,16 +108,18 @@ describe('state shared by the workers of one serve', () => {
       .setIssuedAt()
       .setExpirationTime('60s')
       .sign(assertionKey);
-    const body = new URLSearchParams({
+    const form = {
       grant_type: 'client_credentials',
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
       client_assertion: assertion,
-    }).toString();
-    const first = await tokenRequest(server.url, { 'x-request-id': 'jti-first' }, body);
-    assert.equal(first.status, 200, first.body);
-    const replay = await tokenRequest(server.url, { 'x-request-id': 'jti-replay' }, body);
-    assert.equal(replay.status, 401, replay.body);
-    assert.equal((JSON.parse(replay.body) as { error: string }).error, 'invalid_client');
+    };
+    const post = (requestId: string) =>
+      postFrom('127.0.0.1', `${server.url}/oauth/token`, form, { 'x-request-id': requestId });
+    const first = await post('jti-first');
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    const replay = await post('jti-replay');
+    assert.equal(replay.status, 401, JSON.stringify(replay.body));
+    assert.equal((replay.body as { error: string }).error, 'invalid_client');
     // The two went to different workers, so only the shared check could refuse the replay.
     const pidOf = (requestId: string) =>
       server
