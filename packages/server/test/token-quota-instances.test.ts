@@ -6,41 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadKek } from '../src/lib/kek.js';
-import { ClientRegistry } from '../src/registry/client-registry.js';
-import { SecretHasher } from '../src/secrets/client-secret.js';
-import { PostgresStore } from '../src/store/postgres/postgres-store.js';
 import { runCli } from './support/cli.js';
-import { newKek, startTesseraProcess, within, type TesseraProcess } from './support/instances.js';
+import { PostgresDeployment, workersListening } from './support/deployment.js';
+import { startTesseraProcess, type TesseraProcess } from './support/instances.js';
 import { postgresSkipReason } from './support/postgres.js';
-import { createTestSchema, type TestSchema } from './support/postgres-schema.js';
-import { basicAuthorization } from './support/tessera.js';
+import { tokenFrom } from './support/source-address.js';
 
-/** One token request on a new connection, so the primary hands it to the next worker. */
-function tokenStatus(url: string, clientId: string, secret: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const outgoing = request(
-      `${url}/oauth/token`,
-      {
-        method: 'POST',
-        agent: false,
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          authorization: basicAuthorization(clientId, secret),
-        },
-      },
-      (response) => {
-        response.resume();
-        response.on('end', () => resolve(response.statusCode ?? 0));
-      },
-    );
-    outgoing.on('error', reject);
-    outgoing.end('grant_type=client_credentials');
-  });
+/** One token request on a new connection (postFrom's), so the primary hands it to the next worker. */
+async function tokenStatus(url: string, clientId: string, secret: string): Promise<number> {
+  return (await tokenFrom('127.0.0.1', url, clientId, secret)).status;
 }
 
 async function issued(urls: string[], clientId: string, secret: string, requests: number) {
@@ -52,8 +29,6 @@ async function issued(urls: string[], clientId: string, secret: string, requests
   }
   return ok;
 }
-
-const listening = (server: TesseraProcess) => server.output().split('tessera listening').length - 1;
 
 describe('token quotas across the workers of one serve', () => {
   let dataDir: string;
@@ -75,7 +50,7 @@ describe('token quotas across the workers of one serve', () => {
       ...env(),
       TESSERA_WORKERS: '2',
     });
-    assert.ok(await within(20_000, async () => listening(server) >= 2), server.output());
+    await workersListening(server, 2);
   });
 
   after(async () => {
@@ -98,43 +73,24 @@ describe('token quotas across the workers of one serve', () => {
 const skip = await postgresSkipReason();
 
 describe('token quotas across instances on one PostgreSQL', { skip }, () => {
-  let schema: TestSchema;
-  let dataDir: string;
+  let deployment: PostgresDeployment;
   let a: TesseraProcess;
   let b: TesseraProcess;
-  let store: PostgresStore;
-  let registry: ClientRegistry;
 
   before(async () => {
-    schema = await createTestSchema('token_quota');
-    dataDir = await mkdtemp(join(tmpdir(), 'tessera-quota-pg-'));
-    const kek = newKek();
-    const env = (name: string, workers: number) => ({
-      TESSERA_KEK: kek,
-      TESSERA_DATA_DIR: join(dataDir, name),
-      TESSERA_WORKERS: String(workers),
-    });
+    deployment = await PostgresDeployment.create('token_quota');
+    const env = (name: string, workers: number) =>
+      deployment.env(name, { TESSERA_WORKERS: String(workers) });
     [a, b] = await Promise.all([
-      startTesseraProcess(schema.url, env('a', 2)),
-      startTesseraProcess(schema.url, env('b', 1)),
+      startTesseraProcess(deployment.schema.url, env('a', 2)),
+      startTesseraProcess(deployment.schema.url, env('b', 1)),
     ]);
-    assert.ok(await within(20_000, async () => listening(a) >= 2), a.output());
-    store = new PostgresStore(schema.url);
-    const hasher = await SecretHasher.load(store, loadKek(kek, join(dataDir, 'unused.key')));
-    registry = new ClientRegistry(store, hasher);
+    await workersListening(a, 2);
   });
 
-  after(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await store?.close();
-    await schema?.drop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  after(() => deployment?.close(a, b));
 
-  const create = async (quota: string) => {
-    const { client, clientSecret } = await registry.create({ name: 'q', tokenQuota: quota });
-    return { clientId: client.clientId, clientSecret };
-  };
+  const create = (quota: string) => deployment.createClient({ name: 'q', tokenQuota: quota });
 
   it('gives exactly 6 of 10 tokens for 6/h, asked alternately at both instances', async () => {
     const client = await create('6/h');

@@ -71,7 +71,11 @@ export class PostgresDeployment {
     return this.#store;
   }
 
-  async createClient(input: { name: string; scope?: string }): Promise<Credentials> {
+  async createClient(input: {
+    name: string;
+    scope?: string;
+    tokenQuota?: string;
+  }): Promise<Credentials> {
     const { client, clientSecret } = await (await this.registry()).create(input);
     return { clientId: client.clientId, clientSecret };
   }
