@@ -12,7 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { DpopNonces } from '../src/dpop/dpop-nonce.js';
 import { runCli } from './support/cli.js';
-import { newKek, startTesseraProcess, within, type TesseraProcess } from './support/instances.js';
+import { workersListening } from './support/deployment.js';
+import { newKek, startTesseraProcess, type TesseraProcess } from './support/instances.js';
 import { postFrom } from './support/source-address.js';
 import { basicAuthorization, startTessera } from './support/tessera.js';
 import { createTokenClient } from '@tessera/client';
@@ -93,8 +94,7 @@ describe('DPoP server nonces (RFC 9449 §8)', () => {
         startTesseraProcess(database, { ...serveEnv, TESSERA_WORKERS: '2' }),
         startTesseraProcess(database, { ...serveEnv, TESSERA_WORKERS: '1' }),
       ]);
-      const listening = () => primary.output().split('tessera listening').length - 1;
-      assert.ok(await within(20_000, async () => listening() >= 2), primary.output());
+      await workersListening(primary, 2);
     });
     after(async () => {
       await Promise.all([primary?.stop(), other?.stop()]);

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { runCli } from './support/cli.js';
-import { startTesseraProcess, within, type TesseraProcess } from './support/instances.js';
+import { workersListening } from './support/deployment.js';
+import { startTesseraProcess, type TesseraProcess } from './support/instances.js';
 import { postFrom, tokenFrom } from './support/source-address.js';
 
 async function tokenStatus(url: string, clientId: string, secret: string): Promise<number> {
@@ -65,8 +66,7 @@ describe('state shared by the workers of one serve', () => {
       TESSERA_AUTH_MAX_FAILURES_PER_ADDRESS: '1000',
     });
     // Both workers listening, so connections alternate between them.
-    const listening = () => server.output().split('tessera listening').length - 1;
-    assert.ok(await within(20_000, async () => listening() >= 2), server.output());
+    await workersListening(server, 2);
   });
   after(async () => {
     await server?.stop();
