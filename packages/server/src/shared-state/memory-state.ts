@@ -1,6 +1,6 @@
 import { ReplayCache, type ReplayOutcome } from '@tessera/protocol';
 import { LruMap } from '../lib/lru.js';
-import { epochSeconds, windowAt, type SharedState, type WindowCount } from './shared-state.js';
+import { epochSeconds, HashedSharedState, type CounterWindow } from './shared-state.js';
 
 /**
  * The shared state of one machine: in this process's memory, bounded. The primary of
@@ -8,44 +8,38 @@ import { epochSeconds, windowAt, type SharedState, type WindowCount } from './sh
  * an LRU (a flood of distinct keys evicts the least recently used, memory stays bounded);
  * one-time keys refuse new entries when full of live ones (fail closed).
  */
-export class MemorySharedState implements SharedState {
+export class MemorySharedState extends HashedSharedState {
   readonly kind = 'memory';
   readonly #counters: LruMap<string, { windowStart: number; count: number }>;
   readonly #once: ReplayCache;
 
-  constructor(
-    private readonly nowSeconds: () => number = epochSeconds,
-    capacity = 200_000,
-  ) {
+  constructor(nowSeconds: () => number = epochSeconds, capacity = 200_000) {
+    super(nowSeconds);
     this.#counters = new LruMap(capacity);
     this.#once = new ReplayCache(capacity, nowSeconds);
   }
 
-  claimOnce(namespace: string, key: string, expiresAt: number): Promise<ReplayOutcome> {
-    return Promise.resolve(this.#once.use(`${namespace}\u0000${key}`, expiresAt));
+  protected claimHashed(id: string, expiresAt: number): Promise<ReplayOutcome> {
+    return Promise.resolve(this.#once.use(id, expiresAt));
   }
 
-  increment(namespace: string, key: string, windowSeconds: number, by = 1): Promise<WindowCount> {
-    const { start, end } = windowAt(this.nowSeconds(), windowSeconds);
-    const id = `${namespace}\u0000${windowSeconds}\u0000${key}`;
+  protected addToCounter({ id, start }: CounterWindow, by: number): Promise<number> {
     let counter = this.#counters.get(id);
     if (!counter || counter.windowStart !== start) {
       counter = { windowStart: start, count: 0 };
       this.#counters.set(id, counter);
     }
     counter.count += by;
-    return Promise.resolve({ count: counter.count, windowStart: start, resetsAt: end });
+    return Promise.resolve(counter.count);
   }
 
-  count(namespace: string, key: string, windowSeconds: number): Promise<WindowCount> {
-    const { start, end } = windowAt(this.nowSeconds(), windowSeconds);
-    const counter = this.#counters.peek(`${namespace}\u0000${windowSeconds}\u0000${key}`);
-    const count = counter?.windowStart === start ? counter.count : 0;
-    return Promise.resolve({ count, windowStart: start, resetsAt: end });
+  protected readCounter({ id, start }: CounterWindow): Promise<number> {
+    const counter = this.#counters.peek(id);
+    return Promise.resolve(counter?.windowStart === start ? counter.count : 0);
   }
 
-  reset(namespace: string, key: string, windowSeconds: number): Promise<void> {
-    this.#counters.delete(`${namespace}\u0000${windowSeconds}\u0000${key}`);
+  protected deleteCounter({ id }: CounterWindow): Promise<void> {
+    this.#counters.delete(id);
     return Promise.resolve();
   }
 

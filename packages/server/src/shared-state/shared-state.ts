@@ -72,9 +72,9 @@ export interface CounterWindow {
 }
 
 /**
- * The key hashing and window arithmetic of the backends outside this process (PostgreSQL,
- * Redis), written once: a backend sees only hashed ids and stores, reads and deletes the
- * counter of one window.
+ * The key hashing and window arithmetic of every backend, written once: a backend sees only
+ * hashed ids (so an identifier of any length costs one fixed-size entry in memory too) and
+ * stores, reads and deletes the counter of one window.
  */
 export abstract class HashedSharedState implements SharedState {
   abstract readonly kind: SharedState['kind'];
