@@ -63,13 +63,8 @@ function hashedKey(namespace: string, key: string): string {
   return createHash('sha256').update(namespace).update('\u0000').update(key).digest('base64url');
 }
 
-/** One counter of {@link HashedSharedState}: its hashed id and the fixed window it counts. */
-export interface CounterWindow {
-  readonly id: string;
-  /** Epoch seconds. */
-  readonly start: number;
-  readonly end: number;
-}
+/** A counter of {@link HashedSharedState}: its hashed id and its window (epoch seconds). */
+export type CounterWindow = { readonly id: string; readonly start: number; readonly end: number };
 
 /**
  * The key hashing and window arithmetic of every backend, written once: a backend sees only
