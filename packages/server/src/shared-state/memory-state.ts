@@ -43,10 +43,6 @@ export class MemorySharedState extends HashedSharedState {
     return Promise.resolve();
   }
 
-  prune(): Promise<void> {
-    return Promise.resolve();
-  }
-
   close(): Promise<void> {
     return Promise.resolve();
   }

@@ -56,7 +56,7 @@ export class PostgresSharedState extends HashedSharedState {
     await this.#pool.query('DELETE FROM shared_counters WHERE key = $1', [id]);
   }
 
-  async prune(): Promise<void> {
+  override async prune(): Promise<void> {
     const now = this.nowSeconds();
     await this.#pool.query('DELETE FROM shared_once WHERE expires_at < $1', [now]);
     await this.#pool.query('DELETE FROM shared_counters WHERE expires_at < $1', [now]);

@@ -73,10 +73,6 @@ export class RedisSharedState extends HashedSharedState {
     await this.redis.del(counterKey(window));
   }
 
-  prune(): Promise<void> {
-    return Promise.resolve();
-  }
-
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }

@@ -101,7 +101,11 @@ export abstract class HashedSharedState implements SharedState {
     return this.deleteCounter(this.#window(namespace, key, windowSeconds));
   }
 
-  abstract prune(): Promise<void>;
+  /** Nothing to prune for a backend that expires entries by itself. */
+  prune(): Promise<void> {
+    return Promise.resolve();
+  }
+
   abstract close(): Promise<void>;
   protected abstract claimHashed(id: string, expiresAt: number): Promise<ReplayOutcome>;
   /** Adds `by` to the window's counter and returns the count after. */
