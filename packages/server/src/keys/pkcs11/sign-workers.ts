@@ -67,6 +67,7 @@ class SignWorker {
   /** Requests not posted yet: they go in one message once this event-loop turn is done. */
   #queued: SignRequest[] = [];
   #nextId = 0;
+  #posted = 0;
   #dead: Error | null = null;
 
   constructor(binding: string, modulePath: string) {
@@ -104,6 +105,11 @@ class SignWorker {
     return this.#dead !== null;
   }
 
+  /** Messages with requests posted to the worker so far. */
+  get posted(): number {
+    return this.#posted;
+  }
+
   sign(session: Handle, key: Handle, mechanism: Mechanism, data: Buffer): Promise<Buffer> {
     if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#nextId++;
@@ -118,8 +124,10 @@ class SignWorker {
   #post(): void {
     const queued = this.#queued;
     this.#queued = [];
-    for (let start = 0; start < queued.length; start += maxSignBatch)
+    for (let start = 0; start < queued.length; start += maxSignBatch) {
       this.#worker.postMessage({ requests: queued.slice(start, start + maxSignBatch) });
+      this.#posted++;
+    }
   }
 
   async close(): Promise<void> {
@@ -148,6 +156,11 @@ export class SignWorkers {
 
   get size(): number {
     return this.#workers.length;
+  }
+
+  /** Messages with requests posted so far, over every worker (one carries up to maxSignBatch). */
+  get posted(): number {
+    return this.#workers.reduce((sum, worker) => sum + worker.posted, 0);
   }
 
   /** Requests sent and not answered yet, over every worker. */
