@@ -173,7 +173,7 @@ describe(
     it('posts the signatures asked for in one event-loop turn in batches, each answered on its own', async () => {
       const key = await store.generate('RS256');
       const label = key.location.store === 'pkcs11' ? key.location.keyLabel : '';
-      const publicKey = createPublicKey({ key: key.publicJwk as JsonWebKey, format: 'jwk' });
+      const publicKey = createPublicKey({ key: { ...key.publicJwk }, format: 'jwk' });
       const { p } = store.token;
       const workers = new SignWorkers(softhsmModule, 1);
       try {
