@@ -8,8 +8,8 @@ import type { Handle, Mechanism } from 'pkcs11js';
  * process-wide, and the main thread initialises it, logs in and opens the sessions. Each
  * worker signs on one session of its own, one call at a time, so C_SignInit and C_Sign (which
  * on a network HSM are round trips) never run on the event loop. Requests come in batches and
- * the answers to a batch go back in one message: a message each way costs the event loop about
- * as much as the rest of a token request (README, "Keys in an HSM": what signing costs).
+ * the answers to a batch go back in one message: one message each way per signature cost the
+ * event loop about as much as the rest of a token request (README, "Keys in an HSM").
  */
 const workerSource = `
 const { parentPort, workerData } = require('node:worker_threads');
