@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import {
 import { ecdsaSignatureToJose } from '../src/keys/pkcs11/ecdsa-signature.js';
 import { pkcs11Pin } from '../src/keys/pkcs11/pin.js';
 import { pkcs11ErrorName } from '../src/keys/pkcs11/pkcs11-token.js';
+import { maxSignBatch, SignWorkers } from '../src/keys/pkcs11/sign-workers.js';
 import { Pkcs11KeyStore } from '../src/keys/pkcs11-key-store.js';
 import { SealedKeyStore } from '../src/keys/sealed-key-store.js';
 import {
@@ -167,6 +168,56 @@ describe(
       const publicKey = await importJWK(key.publicJwk as Parameters<typeof importJWK>[0], 'RS256');
       const tokens = await Promise.all(Array.from({ length: 100 }, (_, i) => signer.sign({ i })));
       for (const t of tokens) await jwtVerify(t, publicKey);
+    });
+
+    it('posts the signatures asked for in one event-loop turn in batches, each answered on its own', async () => {
+      const key = await store.generate('RS256');
+      const label = key.location.store === 'pkcs11' ? key.location.keyLabel : '';
+      const publicKey = createPublicKey({ key: { ...key.publicJwk }, format: 'jwk' });
+      const { p } = store.token;
+      const workers = new SignWorkers(softhsmModule, 1);
+      try {
+        await store.token.withSession(async (_lib, session) => {
+          const handle = store.token.privateKey(session, label);
+          const unknown = Buffer.alloc(handle.length);
+          unknown.writeUInt32LE(0x7ffffff0);
+          const count = 2 * maxSignBatch + 3;
+          const inputs = Array.from({ length: count }, (_, i) => Buffer.from(`signing input ${i}`));
+          const results = await Promise.allSettled(
+            inputs.map((data, i) =>
+              workers.sign(
+                [session],
+                i % 4 === 3 ? unknown : handle,
+                { mechanism: p.CKM_SHA256_RSA_PKCS },
+                data,
+              ),
+            ),
+          );
+          assert.equal(workers.posted, Math.ceil(count / maxSignBatch));
+          for (const [i, result] of results.entries()) {
+            if (i % 4 === 3) {
+              assert.equal(result.status, 'rejected', `request ${i} names an unknown key`);
+              const name = pkcs11ErrorName(
+                result.status === 'rejected' ? result.reason : undefined,
+              );
+              assert.ok(
+                name === 'CKR_KEY_HANDLE_INVALID' || name === 'CKR_OBJECT_HANDLE_INVALID',
+                String(name),
+              );
+            } else {
+              assert.equal(result.status, 'fulfilled', `request ${i}`);
+              const signature = result.status === 'fulfilled' ? result.value : Buffer.alloc(0);
+              assert.ok(
+                verify('sha256', inputs[i]!, publicKey, signature),
+                `signature ${i} verifies`,
+              );
+            }
+          }
+          assert.equal(workers.busy, 0);
+        });
+      } finally {
+        await workers.close();
+      }
     });
 
     it('destroys a key: both halves leave the token and it can no longer sign', async () => {

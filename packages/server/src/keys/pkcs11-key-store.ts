@@ -20,7 +20,8 @@ import { activeTracer } from '../telemetry/tracer-state.js';
  * Keys generated inside a PKCS#11 token (an HSM, or SoftHSM2 in tests) as non-extractable,
  * sensitive token objects; Tessera keeps only their label and public JWK. Signing runs on
  * worker threads with a session each (pkcs11/sign-workers.ts), so the event loop only posts
- * a message per token (the README's HSM section and the benchmark say what that costs).
+ * the signatures asked for in one turn in a message (the README's HSM section and the
+ * benchmark say what that costs).
  */
 export class Pkcs11KeyStore implements KeyStore {
   readonly kind = 'pkcs11';

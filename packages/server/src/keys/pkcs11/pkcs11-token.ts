@@ -38,7 +38,8 @@ export interface Pkcs11TokenOptions {
 /**
  * One PKCS#11 token, logged in: a session for key management on the main thread (key
  * generation runs through the binding's async call) and signing worker threads with a session
- * each (sign-workers.ts), so the event loop only posts a message per signature. A failing token is noticed by a periodic probe
+ * each (sign-workers.ts), so the event loop only posts a batch of signing requests per turn.
+ * A failing token is noticed by a periodic probe
  * (`C_GetTokenInfo`) or by a failed call; the token is then re-initialised
  * (`C_Finalize`/`C_Initialize`, which is what makes SoftHSM2 and HSM libraries see a token
  * again) on every probe tick until it answers, while callers get `KeyStoreUnavailableError`.
