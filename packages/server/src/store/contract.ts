@@ -259,13 +259,10 @@ export interface Change {
 }
 
 /**
- * Issue 21: a tenant's own settings beside its columns, stored as one JSON document; absent
- * members take the server's configuration.
+ * Issue 21: a tenant's further settings beside its columns, one JSON document (`{}` when
+ * none). Room for what has no column (lockout limits, hook); nothing reads a member yet.
  */
-export interface TenantSettings {
-  /** `--auth-failure-limits` of this tenant (config/options.ts syntax). */
-  authFailureLimits?: string;
-}
+export type TenantSettings = Record<string, unknown>;
 
 /**
  * A tenant (issue 21): its own issuer, keys, clients, revocations and audit trail. The

@@ -47,6 +47,7 @@ import {
   type StoredEvent,
 } from '../events/event-types.js';
 import { applyMigrations } from './migrations.js';
+import { ClientIdTakenError } from './errors.js';
 import {
   auditParams,
   clientAssignments,
@@ -328,6 +329,9 @@ export class SqlStore implements Store {
       'client',
       client.clientId,
       async (tx) => {
+        // Globally unique across tenants; refused without saying which tenant holds it.
+        const taken = await tx.all('SELECT 1 FROM clients WHERE client_id = ?', [client.clientId]);
+        if (taken.length > 0) throw new ClientIdTakenError(client.clientId);
         await tx.run(
           `INSERT INTO clients (${columns.map(([name]) => name).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
           columns.map(([, value]) => value),
