@@ -37,6 +37,8 @@ export interface ServerConfig {
   databaseReplicas: string[];
   /** Provider dialect; the RFC endpoints stay mounted beside it. */
   preset: string | undefined;
+  /** Issue 21: Host header (lower case, with a port when given) → tenant name. Default: none. */
+  tenantHosts: ReadonlyMap<string, string>;
   /** JWS algorithm for new signing keys. Default RS256. */
   signingAlg: SigningAlgorithm;
   /** Access token lifetime in seconds when the client has none. Default 3600. */
@@ -212,6 +214,8 @@ export function configFrom(sources: Sources): ServerConfig {
     database: database ?? defaultDatabase(dataDir),
     databaseReplicas: replicasOf(database, read(options.databaseReplicas) ?? []),
     preset: read(options.preset),
+    // Embedders may pass the map itself.
+    tenantHosts: overrides?.tenantHosts ?? new Map(read(options.tenantHosts) ?? []),
     signingAlg: profileSigningAlg(profile, read(options.signingAlg), value(options.signingAlg)),
     defaultTokenTtl: value(options.defaultTokenTtl),
     defaultAudience: read(options.defaultAudience),

@@ -31,12 +31,27 @@ import { TokenHook } from './claims/token-hook.js';
 import { ConfigError, type TokenHookSettings } from './config.js';
 import type { AssertionPolicy } from './client-auth/private-key-jwt.js';
 import { tokenPath } from './endpoints/discovery.js';
+import { findPreset } from './presets/index.js';
+import type { TenantRecord } from './store/contract.js';
+import { tenantConfig } from './tenants/tenant-config.js';
+import { defaultTenant } from './tenants/tenant-name.js';
+import { TenantRegistry } from './tenants/tenant-registry.js';
 
 /** Change rows are kept this long so a lagging process can still catch up. */
 const changeRetentionSeconds = 2 * 86400;
 
-/** Everything a request handler needs; one per process. */
+/**
+ * Everything a request handler needs: one per process for the default tenant, and one per
+ * tenant in use (issue 21), which shares the process's parts (store connection, metrics,
+ * logger, replay guards, shared state, quota gate, hasher, KEK, key stores, change follower,
+ * timers) and has its own effective config, keys, client cache, revocation list, inspector,
+ * authenticator and token reuse.
+ */
 export interface TesseraContext {
+  /** The tenant this context serves (`default`: the server's own configuration). */
+  tenant: string;
+  /** Every tenant of the deployment, their contexts built on first use (tenants/tenant-registry.ts). */
+  tenants: TenantRegistry<TesseraContext>;
   /** Where DPoP proof and client assertion `jti`s are remembered (see ContextOptions). */
   replayGuards: ReplayGuards;
   config: ServerConfig;
@@ -118,8 +133,33 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
   const revocations = new RevocationList();
   revocations.apply(await store.listRevocations(0));
   const secretUsage = new SecretUsage(store, { nowSeconds });
-  const changeSync = await ChangeSync.open({ store, clients, revocations, keys, logger });
+  // Filled in below, once the parts the tenants' contexts share exist.
+  let buildTenant: (tenant: TenantRecord) => Promise<TesseraContext> = () => {
+    throw new Error('tenant context requested before the process context was ready');
+  };
+  const tenants = await TenantRegistry.open(store, (tenant) => buildTenant(tenant), logger);
+  const changeSync = await ChangeSync.open({
+    store,
+    clients,
+    revocations,
+    keys,
+    logger,
+    tenants: { loaded: (name) => tenants.loaded(name), changed: (name) => tenants.changed(name) },
+  });
   const maintainKeys = keyMaintenance({ store, keys, config, preset, logger, nowSeconds });
+  // One timer for every tenant's keys: the default's, then each loaded tenant's (cheap when
+  // nothing is due: a look at the in-memory key records). A tenant not loaded yet has its
+  // keys brought up to date when it loads.
+  const maintainAllKeys = async () => {
+    await maintainKeys();
+    for (const tenant of [...tenants.built()]) {
+      await tenant
+        .maintainKeys()
+        .catch((error: unknown) =>
+          logger.error({ err: error, tenant: tenant.tenant }, 'key maintenance failed'),
+        );
+    }
+  };
 
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, task: () => Promise<unknown>, what: string) => {
@@ -129,7 +169,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     timer.unref();
     timers.push(timer);
   };
-  every(1_000, maintainKeys, 'key maintenance');
+  every(1_000, maintainAllKeys, 'key maintenance');
   every(10_000, () => secretUsage.flush(), 'recording secret use');
   if (store.replication) every(1_000, replicaTransitions(store, logger), 'watching the replica');
   every(
@@ -137,6 +177,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     async () => {
       const now = nowSeconds();
       revocations.prune(now);
+      for (const tenant of tenants.built()) tenant.revocations.prune(now);
       await store.prune(now, now - changeRetentionSeconds);
     },
     'pruning revocations',
@@ -216,7 +257,9 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
   const tokenHook =
     config.tokenHook && tokenHookFor(config.tokenHook, options, metrics, nowSeconds);
 
-  return {
+  const context: TesseraContext = {
+    tenant: defaultTenant,
+    tenants,
     config,
     preset,
     store,
@@ -247,6 +290,70 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
         .catch((error: unknown) => logger.error({ err: error }, 'recording secret use failed'));
     },
   };
+
+  buildTenant = async (tenant) => {
+    const tenantSettings = tenantConfig(config, tenant);
+    const tenantStore = store.forTenant(tenant.name);
+    const named = tenantSettings.preset ? findPreset(tenantSettings.preset) : undefined;
+    // The tenant's own token lifetime wins over its preset's default, as the server's would not.
+    const tenantPreset =
+      named && tenant.tokenTtl !== null ? { ...named, defaultTokenTtl: tenant.tokenTtl } : named;
+    // Creates the tenant's first signing key (its own algorithm) when it has none yet.
+    const tenantKeys = await KeyRing.open(
+      tenantStore,
+      keyStores,
+      tenantSettings.signingAlg,
+      nowSeconds(),
+    );
+    const tenantClients = new ClientCache(tenantStore);
+    const tenantRevocations = new RevocationList();
+    tenantRevocations.apply(await tenantStore.listRevocations(0));
+    const tenantMaintenance = keyMaintenance({
+      store: tenantStore,
+      keys: tenantKeys,
+      config: tenantSettings,
+      preset: tenantPreset,
+      logger,
+      nowSeconds,
+    });
+    await tenantMaintenance();
+    // Failure counts are keyed by client_id (unique across tenants) and address, in one
+    // limiter per process: an address locked out at one tenant is locked out at all.
+    const tenantAuthenticator = new ClientAuthenticator(
+      tenantClients,
+      hasher,
+      nowSeconds,
+      failures,
+      () => tenantSettings.issuer,
+      replayGuards.assertions,
+      assertionPolicy(tenantSettings, tenantPreset),
+    );
+    tenantAuthenticator.serverProfile = tenantSettings.profile;
+    logger.info({ tenant: tenant.name, issuer: tenantSettings.issuer }, 'tenant loaded');
+    return {
+      ...context,
+      tenant: tenant.name,
+      config: tenantSettings,
+      preset: tenantPreset,
+      store: tenantStore,
+      clients: tenantClients,
+      keys: tenantKeys,
+      revocations: tenantRevocations,
+      inspector: new TokenInspector(
+        tenantKeys,
+        tenantClients,
+        tenantRevocations,
+        () => tenantSettings.issuer,
+        nowSeconds,
+      ),
+      authenticator: tenantAuthenticator,
+      tokenReuse: new TokenReuse(),
+      maintainKeys: tenantMaintenance,
+      // The process's parts are closed with the default tenant's context.
+      close: async () => {},
+    };
+  };
+  return context;
 }
 
 /** Log lines and metrics of the failure limiter's locks and alerts. */

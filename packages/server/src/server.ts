@@ -28,7 +28,14 @@ import { requestSourceAddress } from './client-auth/source-address.js';
 import { TokenListener } from './endpoints/token-listener.js';
 import { refusal } from './http/error-reply.js';
 import { requestIdOf } from './http/request-id.js';
-import { mountEndpoints } from './http/routes.js';
+import { mountEndpoints, notFoundBody } from './http/routes.js';
+import {
+  tenantPrefix,
+  tenantRoutes,
+  tenantSelector,
+  type TenantRoutes,
+} from './http/tenant-routes.js';
+import { presets } from './presets/index.js';
 import { serverFactory } from './http/server-factory.js';
 import { recordAnswer, recordRefusal, registerMetrics } from './metrics/http-metrics.js';
 import type { ClientRecord } from './store/contract.js';
@@ -59,18 +66,24 @@ function consoleSignIn(context: TesseraContext) {
   return found;
 }
 
-/** Every endpoint, each given only the parts of the context it uses. */
-export function endpointTable(context: TesseraContext): Endpoint[] {
+/**
+ * The endpoints every tenant has (issue 21), over one tenant's context: token (and the
+ * preset's), revoke, introspect, the revocation feed (`oauth`), and JWKS and discovery
+ * (`published`).
+ */
+export function tenantEndpoints(context: TesseraContext): {
+  oauth: Endpoint[];
+  published: Endpoint[];
+} {
   const { config, preset, store, keys, inspector, revocations, nowSeconds, syncChanges } = context;
-  const { authenticator, secretUsage, hasher, clients, metrics } = context;
+  const { authenticator, secretUsage } = context;
   const authenticate: AuthenticateClient = (request, params, options) =>
     authenticateRequest(context, request.host!, params, options);
   const transport = (request: IncomingMessage, path: string) =>
     tokenTransport(context, request, path);
   const bind = (client: ClientRecord, sent: TokenTransport) => senderBinding(context, client, sent);
   const revokeDeps = { inspector, store, revocations, nowSeconds };
-  const { sessions, oidc } = consoleSignIn(context);
-  const table: Endpoint[] = [
+  const oauth: Endpoint[] = [
     ...tokenEndpoints(
       {
         config,
@@ -95,6 +108,22 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
     ...(preset?.revoke
       ? [presetRevokeEndpoint(revokeDeps, authenticate, preset, preset.revoke)]
       : []),
+  ];
+  const published = [
+    jwksEndpoint({ config, keys, syncChanges }),
+    discoveryEndpoint({ config, keys }),
+  ];
+  return { oauth, published };
+}
+
+/** Every endpoint, each given only the parts of the context it uses. */
+export function endpointTable(context: TesseraContext): Endpoint[] {
+  const { config, store, keys, nowSeconds } = context;
+  const { hasher, clients, metrics } = context;
+  const { sessions, oidc } = consoleSignIn(context);
+  const { oauth, published } = tenantEndpoints(context);
+  const table: Endpoint[] = [
+    ...oauth,
     ...adminClientEndpoints({
       store,
       hasher,
@@ -108,8 +137,7 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
     ...adminActivityEndpoints({ metrics, nowSeconds }),
     ...signInEndpoints({ config, store, sessions, oidc, nowSeconds, logger: context.logger }),
     ...consoleEndpoints(),
-    jwksEndpoint({ config, keys, syncChanges }),
-    discoveryEndpoint({ config, keys }),
+    ...published,
     ...healthEndpoints({ store, keys, config, draining: () => context.draining }),
     // --metrics-listen: /metrics on its own listener only (start.ts), not on this port.
     ...(config.metricsListen === undefined ? [metricsEndpoint({ metrics, config })] : []),
@@ -118,12 +146,50 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
   return table;
 }
 
+const tenantTables = new WeakMap<TesseraContext, TenantRoutes>();
+
+/** A tenant's endpoints (issue 21), made once per tenant context (a changed tenant gets a new one). */
+function tenantRoutesOf(context: TesseraContext): TenantRoutes {
+  let routes = tenantTables.get(context);
+  if (!routes) {
+    const { oauth, published } = tenantEndpoints(context);
+    routes = tenantRoutes([...oauth, ...published]);
+    tenantTables.set(context, routes);
+  }
+  return routes;
+}
+
+/**
+ * Every path a tenant can have: the RFC endpoints' and each preset's. A request to one of
+ * them on a `--tenant-host` host is routed to the tenant (`/t/NAME/…`); any other path on
+ * that host (health, metrics, admin, console) stays the server's.
+ */
+function tenantCapablePaths(context: TesseraContext): Set<string> {
+  const { oauth, published } = tenantEndpoints(context);
+  const paths = new Set([...oauth, ...published].flatMap((endpoint) => endpoint.paths));
+  for (const preset of presets.values()) {
+    paths.add(preset.tokenPath);
+    if (preset.revoke) paths.add(preset.revoke.path);
+  }
+  return paths;
+}
+
 /** Builds the HTTP app around a context; listening is the caller's business. */
 export function buildServer(context: TesseraContext, logger: Logger): FastifyInstance {
   const table = endpointTable(context);
+  const selectTenant = tenantSelector(context.config.tenantHosts);
+  const hostPaths = context.config.tenantHosts.size > 0 ? tenantCapablePaths(context) : undefined;
   const tokenListener = new TokenListener(
     {
       logger,
+      // A tenant's token request is taken here once its context is loaded; its first one
+      // (and an unknown tenant's) goes to the Fastify route, which loads it or answers 404.
+      tenant: (request) => {
+        const selected = selectTenant(request);
+        if (selected === undefined) return undefined;
+        const tenant = context.tenants.ready(selected.tenant);
+        return tenant ? { routes: tenantRoutesOf(tenant).token, path: selected.path } : null;
+      },
       bodyLimit: context.config.bodyLimit,
       refused: (error, facts) => recordRefusal(context, 'token', error, facts),
       answered: (status, elapsedMs, facts, clientId) =>
@@ -139,6 +205,16 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
     bodyLimit: context.config.bodyLimit,
     requestIdHeader: false,
     genReqId: requestIdOf,
+    // A `--tenant-host` host's tenant paths become `/t/NAME/…`, the one tenant route.
+    ...(hostPaths && {
+      rewriteUrl: (request: IncomingMessage) => {
+        const url = request.url ?? '/';
+        if (url.startsWith(tenantPrefix)) return url;
+        const selected = selectTenant(request);
+        if (!selected || !hostPaths.has(url.split('?', 1)[0]!)) return url;
+        return `${tenantPrefix}${selected.tenant}${url}`;
+      },
+    }),
     // Requests on open keep-alive connections are still served while draining: a rolling
     // restart must not turn them into 503s.
     return503OnClosing: false,
@@ -164,30 +240,32 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
 
   app.setErrorHandler(async (thrown, request, reply) => {
     const body = request.body instanceof Map ? (request.body as Map<string, string>) : undefined;
-    const { preset } = request.routeOptions.config;
+    const preset = request.endpointPreset ?? request.routeOptions.config.preset;
     const { reply: shaped } = refusal(thrown, preset, request.id, body, () => request.log);
     return reply.code(shaped.status).headers(shaped.headers).send(shaped.body);
   });
 
   app.setNotFoundHandler(async (request, reply) =>
-    reply.code(404).send({
-      error: 'not_found',
-      error_description: `No endpoint at ${request.method} ${request.url.split('?', 1)[0]}`.replace(
-        /[^\x20-\x21\x23-\x5b\x5d-\x7e]/g,
-        '?',
-      ),
-    }),
+    reply.code(404).send(notFoundBody(request.method, request.url)),
   );
 
   const { sessions } = consoleSignIn(context);
-  mountEndpoints(app, table, {
-    // A person's console session when the request has its cookie and no Authorization header;
-    // otherwise a bearer token, as before.
-    authenticate: (request) =>
-      request.headers.authorization === undefined && ConsoleSessions.presentIn(request.raw)
-        ? sessions.authenticate(request.raw, request.method)
-        : authenticateAdmin(context, request.raw),
-    requireAcr: () => context.config.consoleRequireAcr,
-  });
+  mountEndpoints(
+    app,
+    table,
+    {
+      // A person's console session when the request has its cookie and no Authorization header;
+      // otherwise a bearer token, as before.
+      authenticate: (request) =>
+        request.headers.authorization === undefined && ConsoleSessions.presentIn(request.raw)
+          ? sessions.authenticate(request.raw, request.method)
+          : authenticateAdmin(context, request.raw),
+      requireAcr: () => context.config.consoleRequireAcr,
+    },
+    async (name) => {
+      const tenant = await context.tenants.get(name);
+      return tenant && tenantRoutesOf(tenant);
+    },
+  );
   return app;
 }

@@ -169,6 +169,7 @@ for (const adapter of adapters) {
         { version: 8, name: 'client list indexes: creation order, name and client_id prefixes' },
         { version: 9, name: 'client token quota and token reuse' },
         { version: 10, name: 'client security profile (fapi2)' },
+        { version: 11, name: 'tenants' },
       ];
       assert.deepEqual(
         migrations.map(({ version, name }) => ({ version, name })),
@@ -1001,6 +1002,166 @@ for (const adapter of adapters) {
       const first = other.hasForeignChanges();
       assert.equal(first, adapter.name === 'sqlite');
       assert.equal(other.hasForeignChanges(), false);
+    });
+
+    // Issue 21: tenants.
+    it('creates, lists, updates and deletes tenants, each write a `tenant` change row', async () => {
+      const name = unique('t').replace(/[^a-z0-9-]/g, '');
+      const before = await store.latestChange();
+      const audit = {
+        at: 1,
+        actor: 'cli:test',
+        action: 'tenant.create',
+        target: name,
+        details: {},
+      };
+      const created = await store.createTenant(
+        {
+          name,
+          issuer: 'https://sandbox.example',
+          preset: null,
+          tokenTtl: 300,
+          signingAlg: 'ES256',
+          defaultAudience: null,
+          settings: { note: 'kept as given' },
+        },
+        [audit],
+      );
+      assert.equal(created.name, name);
+      assert.equal(created.issuer, 'https://sandbox.example');
+      assert.equal(created.tokenTtl, 300);
+      assert.equal(created.signingAlg, 'ES256');
+      assert.deepEqual(created.settings, { note: 'kept as given' });
+      assert.deepEqual(await other.getTenant(name), created);
+      assert.ok((await store.listTenants()).some((tenant) => tenant.name === name));
+      await assert.rejects(store.createTenant({ ...created }));
+      const updated = await store.updateTenant(name, {
+        tokenTtl: null,
+        defaultAudience: 'https://api',
+      });
+      assert.equal(updated?.tokenTtl, null);
+      assert.equal(updated?.defaultAudience, 'https://api');
+      assert.equal(updated?.issuer, 'https://sandbox.example');
+      assert.equal(await store.updateTenant(unique('none'), { tokenTtl: 1 }), undefined);
+      const { changes } = await other.changesSince(before);
+      assert.deepEqual(
+        changes
+          .filter((change) => change.kind === 'tenant')
+          .map(({ kind, ref, tenant }) => ({ kind, ref, tenant })),
+        [
+          { kind: 'tenant', ref: name, tenant: name },
+          { kind: 'tenant', ref: name, tenant: name },
+        ],
+      );
+      // Create's audit entry is in the tenant's trail and the default tenant's.
+      assert.equal((await store.forTenant(name).listAudit(10))[0]?.action, 'tenant.create');
+      assert.ok((await store.listAudit(50)).some((entry) => entry.target === name));
+      await store.forTenant(name).createClient(newClient(unique('doomed')));
+      assert.equal(await store.deleteTenant(name), true);
+      assert.equal(await store.getTenant(name), undefined);
+      assert.deepEqual(await store.forTenant(name).listClients(), []);
+      assert.equal(await store.deleteTenant(name), false);
+    });
+
+    it('keeps clients, secrets and client pages of one tenant out of every other', async () => {
+      const sandbox = store.forTenant('sandbox-c');
+      const production = other.forTenant('production-c');
+      assert.equal(sandbox.tenant, 'sandbox-c');
+      assert.equal(store.forTenant('sandbox-c'), sandbox, 'one scoped store per name');
+      const id = unique('iso');
+      await sandbox.createClient(newClient(id));
+      assert.equal((await other.forTenant('sandbox-c').getClient(id))?.clientId, id);
+      assert.equal(await production.getClient(id), undefined);
+      assert.equal(await other.getClient(id), undefined, 'not in the default tenant either');
+      assert.equal((await production.listClients()).length, 0);
+      assert.deepEqual((await production.listClientPage({ limit: 10 })).clients, []);
+      assert.ok(!(await store.listClients()).some((client) => client.clientId === id));
+      assert.deepEqual(
+        (await sandbox.listClientPage({ limit: 10, q: id })).clients.map((c) => c.clientId),
+        [id],
+      );
+      assert.deepEqual(await production.tokenLifetimes(), { longest: null, someDefault: false });
+      assert.equal((await sandbox.tokenLifetimes()).longest, 600);
+      // Writes through another tenant find nothing and change nothing.
+      assert.equal(await production.updateClient(id, { name: 'hijacked' }), undefined);
+      assert.equal(await production.deleteClient(id), false);
+      await production.changeSecrets(id, { add: [secret(`${id}-evil`)], remove: [`${id}-s1`] });
+      const kept = await sandbox.getClient(id);
+      assert.equal(kept?.name, `client ${id}`);
+      assert.deepEqual(
+        kept?.secrets.map((s) => s.id),
+        [`${id}-s1`],
+      );
+      // client_id stays globally unique: the same id in another tenant is a duplicate.
+      await assert.rejects(production.createClient(newClient(id)));
+      assert.equal(await production.getClient(id), undefined);
+      // Bulk imports land in their tenant.
+      const imported = unique('imp');
+      assert.equal(await production.importClients([newClient(imported)]), 1);
+      assert.equal((await production.getClient(imported))?.clientId, imported);
+      assert.equal(await sandbox.getClient(imported), undefined);
+      // Change rows name the tenant.
+      const cursor = await store.latestChange();
+      await sandbox.updateClient(id, { name: 'renamed' });
+      const { changes } = await other.changesSince(cursor);
+      assert.deepEqual(
+        changes.map(({ kind, ref, tenant }) => ({ kind, ref, tenant })),
+        [{ kind: 'client', ref: id, tenant: 'sandbox-c' }],
+      );
+    });
+
+    it('keeps keys, revocations and audit entries per tenant', async () => {
+      const sandbox = store.forTenant('sandbox-k');
+      const production = store.forTenant('production-k');
+      const kid = unique('kid');
+      assert.equal(await sandbox.insertKeyIfNoneActive(key(kid, 'active')), true);
+      // Another tenant's active key does not count: production gets its own.
+      const prodKid = unique('kid');
+      assert.equal(await production.insertKeyIfNoneActive(key(prodKid, 'active')), true);
+      assert.equal(await sandbox.insertKeyIfNoneActive(key(unique('kid'), 'active')), false);
+      assert.deepEqual(
+        (await sandbox.listKeys()).map((k) => k.kid),
+        [kid],
+      );
+      assert.deepEqual(
+        (await production.listKeys()).map((k) => k.kid),
+        [prodKid],
+      );
+      assert.ok(!(await store.listKeys()).some((k) => k.kid === kid || k.kid === prodKid));
+      // transitionKeys sees and changes only its tenant's keys.
+      let seen: string[] = [];
+      await production.transitionKeys((keys) => {
+        seen = keys.map((k) => k.kid);
+        return { patches: [{ kid, state: 'retired' }] };
+      });
+      assert.deepEqual(seen, [prodKid]);
+      assert.equal((await sandbox.listKeys())[0]?.state, 'active');
+      await production.updateKey(kid, { state: 'retiring' });
+      assert.equal((await sandbox.listKeys())[0]?.state, 'active');
+
+      const jti = unique('jti');
+      await sandbox.addRevocation({ jti, clientId: 'c', expiresAt: 4_000_000_000, revokedAt: 1 });
+      assert.deepEqual(
+        (await sandbox.listRevocations(0)).map((r) => r.jti),
+        [jti],
+      );
+      assert.deepEqual(await production.listRevocations(0), []);
+      assert.ok(!(await store.listRevocations(0)).some((r) => r.jti === jti));
+
+      await sandbox.appendAudit({
+        at: 5,
+        actor: 'cli:a',
+        action: 'x.sandbox',
+        target: null,
+        details: {},
+      });
+      assert.deepEqual(
+        (await sandbox.listAudit(10)).map((e) => e.action),
+        ['x.sandbox'],
+      );
+      assert.deepEqual(await production.listAudit(10), []);
+      assert.deepEqual(await production.listAudit(10, { actor: 'cli:a' }), []);
+      assert.ok(!(await store.listAudit(100)).some((e) => e.action === 'x.sandbox'));
     });
   });
 }

@@ -1,5 +1,6 @@
 import { openStore, parseDatabaseUrl } from '../store/open-store.js';
-import { cliConfig, databaseOption, parse, print, printJson } from './common.js';
+import { cliConfig, databaseOption, parse, print, printJson, tenantOption } from './common.js';
+import { tenantStore } from '../tenants/tenant-input.js';
 import { auditView } from '../views/record-views.js';
 import { table } from './output.js';
 import { UsageError } from './usage.js';
@@ -10,6 +11,7 @@ export async function auditCommand(args: string[]): Promise<void> {
     throw new UsageError(sub ? `unknown audit command: ${sub}` : 'audit needs a command: list');
   const { values, positionals } = parse(rest, {
     ...databaseOption,
+    ...tenantOption,
     limit: { type: 'string' },
     actor: { type: 'string' },
     json: { type: 'boolean' },
@@ -17,8 +19,9 @@ export async function auditCommand(args: string[]): Promise<void> {
   if (positionals.length > 0) throw new UsageError('audit list takes no arguments');
   if (values.limit !== undefined && !/^[1-9]\d{0,5}$/.test(values.limit))
     throw new UsageError('--limit must be a whole number from 1');
-  const store = await openStore(parseDatabaseUrl(cliConfig(values).database));
+  const root = await openStore(parseDatabaseUrl(cliConfig(values).database));
   try {
+    const store = await tenantStore(root, values.tenant);
     const entries = (
       await store.listAudit(values.limit === undefined ? 100 : Number(values.limit), {
         actor: values.actor,
@@ -38,6 +41,6 @@ export async function auditCommand(args: string[]): Promise<void> {
           ),
     );
   } finally {
-    await store.close();
+    await root.close();
   }
 }

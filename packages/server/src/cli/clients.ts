@@ -1,9 +1,11 @@
 import { ClientRegistry } from '../registry/client-registry.js';
+import { tenantStore } from '../tenants/tenant-input.js';
 import { openStorage } from '../runtime.js';
 import {
   cliActor,
   cliConfig,
   databaseOption,
+  tenantOption,
   type CommonFlags,
   onePositional,
   parse,
@@ -20,14 +22,14 @@ import { claimOptions, claimsInput } from './claim-options.js';
 export const defaultGraceSeconds = 86400;
 
 async function withRegistry<T>(
-  flags: CommonFlags,
+  flags: CommonFlags & { tenant?: string | undefined },
   fn: (registry: ClientRegistry) => Promise<T>,
 ): Promise<T> {
   const config = cliConfig(flags);
   const { store, hasher } = await openStorage(config);
   try {
     return await fn(
-      new ClientRegistry(store, hasher, {
+      new ClientRegistry(await tenantStore(store, flags.tenant), hasher, {
         actor: cliActor(),
         fapiMaxTokenLifetime: config.fapiMaxTokenLifetime,
       }),
@@ -67,6 +69,7 @@ export async function clientsCommand(args: string[]): Promise<void> {
 async function create(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, {
     ...databaseOption,
+    ...tenantOption,
     ...clientFieldOptions,
     'client-id': { type: 'string' },
     'client-secret': { type: 'string' },
@@ -156,6 +159,7 @@ function quotaInput(values: {
 async function update(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, {
     ...databaseOption,
+    ...tenantOption,
     ...clientFieldOptions,
     'unset-claim': { type: 'string', multiple: true },
     json: { type: 'boolean' },
@@ -187,7 +191,11 @@ async function update(args: string[]): Promise<void> {
 }
 
 async function list(args: string[]): Promise<void> {
-  const { values, positionals } = parse(args, { ...databaseOption, json: { type: 'boolean' } });
+  const { values, positionals } = parse(args, {
+    ...databaseOption,
+    ...tenantOption,
+    json: { type: 'boolean' },
+  });
   if (positionals.length > 0) throw new UsageError('clients list takes no arguments');
   const clients = (await withRegistry(values, (registry) => registry.list())).map(clientView);
   if (values.json) return printJson(clients);
@@ -199,7 +207,11 @@ async function list(args: string[]): Promise<void> {
 }
 
 async function show(args: string[]): Promise<void> {
-  const { values, positionals } = parse(args, { ...databaseOption, json: { type: 'boolean' } });
+  const { values, positionals } = parse(args, {
+    ...databaseOption,
+    ...tenantOption,
+    json: { type: 'boolean' },
+  });
   const view = clientView(
     await withRegistry(values, (registry) => registry.get(onePositional(positionals, 'client ID'))),
   );
@@ -221,7 +233,11 @@ async function show(args: string[]): Promise<void> {
 }
 
 async function setStatus(args: string[], status: 'active' | 'disabled'): Promise<void> {
-  const { values, positionals } = parse(args, { ...databaseOption, json: { type: 'boolean' } });
+  const { values, positionals } = parse(args, {
+    ...databaseOption,
+    ...tenantOption,
+    json: { type: 'boolean' },
+  });
   const client = await withRegistry(values, (registry) =>
     registry.setStatus(onePositional(positionals, 'client ID'), status),
   );
@@ -230,7 +246,11 @@ async function setStatus(args: string[], status: 'active' | 'disabled'): Promise
 }
 
 async function remove(args: string[]): Promise<void> {
-  const { values, positionals } = parse(args, { ...databaseOption, json: { type: 'boolean' } });
+  const { values, positionals } = parse(args, {
+    ...databaseOption,
+    ...tenantOption,
+    json: { type: 'boolean' },
+  });
   const clientId = onePositional(positionals, 'client ID');
   await withRegistry(values, (registry) => registry.delete(clientId));
   if (values.json) return printJson({ client_id: clientId, deleted: true });
@@ -240,6 +260,7 @@ async function remove(args: string[]): Promise<void> {
 async function rotateSecret(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, {
     ...databaseOption,
+    ...tenantOption,
     grace: { type: 'string' },
     json: { type: 'boolean' },
   });

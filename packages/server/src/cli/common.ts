@@ -19,6 +19,11 @@ export interface CommonFlags {
   config?: string | undefined;
 }
 
+/** Issue 21: `--tenant NAME` of the client, key and audit commands (default: `default`). */
+export const tenantOption = {
+  tenant: { type: 'string' },
+} as const;
+
 /** parseArgs in strict mode, with its errors turned into usage errors. */
 export function parse<T extends Options>(
   args: string[],

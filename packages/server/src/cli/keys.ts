@@ -5,11 +5,20 @@ import { openStore, parseDatabaseUrl } from '../store/open-store.js';
 import { configFrom } from '../config.js';
 import { withConfigFile } from '../config/file.js';
 import { processEnvironment } from '../config/options.js';
-import type { KeyRecord } from '../store/contract.js';
+import type { KeyRecord, Store } from '../store/contract.js';
 import { keyStoreOf } from '../keys/key-location.js';
 import type { KeyStores } from '../keys/key-stores.js';
 import { openKeyStores } from '../keys/open-key-stores.js';
-import { cliActor, cliConfig, databaseOption, parse, print, printJson } from './common.js';
+import {
+  cliActor,
+  cliConfig,
+  databaseOption,
+  parse,
+  print,
+  printJson,
+  tenantOption,
+} from './common.js';
+import { tenantStore } from '../tenants/tenant-input.js';
 import { keyView } from '../views/record-views.js';
 import { table } from './output.js';
 import { UsageError } from './usage.js';
@@ -22,11 +31,16 @@ export async function keysCommand(args: string[]): Promise<void> {
 }
 
 async function list(args: string[]): Promise<void> {
-  const { values, positionals } = parse(args, { ...databaseOption, json: { type: 'boolean' } });
+  const { values, positionals } = parse(args, {
+    ...databaseOption,
+    ...tenantOption,
+    json: { type: 'boolean' },
+  });
   if (positionals.length > 0) throw new UsageError('keys list takes no arguments');
   // Public data only: listing keys needs no key-encryption key.
-  const store = await openStore(parseDatabaseUrl(cliConfig(values).database));
+  const root = await openStore(parseDatabaseUrl(cliConfig(values).database));
   try {
+    const store = await tenantStore(root, values.tenant);
     const keys = (await store.listKeys()).map(keyListView);
     if (values.json) return printJson(keys);
     print(
@@ -47,13 +61,14 @@ async function list(args: string[]): Promise<void> {
           ),
     );
   } finally {
-    await store.close();
+    await root.close();
   }
 }
 
 async function rotate(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, {
     ...databaseOption,
+    ...tenantOption,
     alg: { type: 'string' },
     propagation: { type: 'string' },
     json: { type: 'boolean' },
@@ -78,18 +93,28 @@ async function rotate(args: string[]): Promise<void> {
       },
     }),
   );
-  const alg = (values.alg ?? config.signingAlg) as SigningAlgorithm;
-  if (!signingAlgorithms.includes(alg))
-    throw new UsageError(`--alg must be one of ${signingAlgorithms.join(', ')}`);
   const propagation =
     values.propagation === undefined ? config.jwksMaxAge : Number(values.propagation);
-  const { store, kek } = await openStorage(config);
+  const { store: root, kek } = await openStorage(config);
+  let store: Store;
+  let alg: SigningAlgorithm;
+  try {
+    store = await tenantStore(root, values.tenant);
+    // A tenant's own algorithm is its default, like the server's is the default tenant's.
+    const tenant = store === root ? undefined : await root.getTenant(store.tenant);
+    alg = (values.alg ?? tenant?.signingAlg ?? config.signingAlg) as SigningAlgorithm;
+    if (!signingAlgorithms.includes(alg))
+      throw new UsageError(`--alg must be one of ${signingAlgorithms.join(', ')}`);
+  } catch (error) {
+    await root.close();
+    throw error;
+  }
   // `--signing-keys pkcs11` (or TESSERA_SIGNING_KEYS): the new key is generated in the token.
   let keyStores: KeyStores;
   try {
     keyStores = openKeyStores(config, kek);
   } catch (error) {
-    await store.close();
+    await root.close();
     throw error;
   }
   try {
@@ -116,7 +141,7 @@ async function rotate(args: string[]): Promise<void> {
     print('The key it replaces stays in the JWKS until every token it signed has expired.');
   } finally {
     await keyStores.close();
-    await store.close();
+    await root.close();
   }
 }
 

@@ -13,6 +13,8 @@ import { migrateStoreCommand } from './migrate-store.js';
 import { operatorsCommand } from './operators.js';
 import { endQuietlyOnClosedPipe } from './output.js';
 import { serveCommand } from './serve.js';
+import { tenantsCommand } from './tenants.js';
+import { TenantError } from '../tenants/tenant-input.js';
 import { usage, UsageError } from './usage.js';
 import { serverVersion } from '../version.js';
 
@@ -29,6 +31,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   kek: kekCommand,
   config: configCommand,
   events: eventsCommand,
+  tenants: tenantsCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -54,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
     }
     if (
       error instanceof RegistryError ||
+      error instanceof TenantError ||
       error instanceof ConfigError ||
       error instanceof KekMismatchError
     ) {

@@ -48,6 +48,19 @@ Commands:
   audit list [--limit N] [--actor WHO] [--json]
       Admin changes, newest first (who, from where, what, when; never a secret). --actor
       keeps one actor's: a client_id, a person's email or subject, or cli:USER.
+  tenants create NAME [--issuer URL] [--preset NAME] [--token-ttl SECONDS]
+                 [--signing-alg ALG] [--default-audience URI] [--json]
+      Add a tenant: its own issuer (default <issuer>/t/NAME, served under /t/NAME/ and on
+      the hosts --tenant-host maps to it), keys, clients, revocations and audit trail. Its
+      first signing key is made by the server on the tenant's first request.
+  tenants update NAME [--issuer URL|none] [--preset NAME|none] [--token-ttl SECONDS|none]
+                 [--signing-alg ALG|none] [--default-audience URI|none] [--json]
+      Change a tenant's settings; none puts one back to the server's. Running servers pick
+      up tenant changes within a second.
+  tenants list [--json] | tenants show NAME [--json]
+  tenants delete NAME [--force] [--json]
+      Remove a tenant with its keys and revocations (its audit trail is kept); refused while
+      it has clients unless --force (which deletes them too).
   operators add EMAIL --role viewer|operator|admin | operators list | operators remove EMAIL [--json]
       People given a console role by Tessera itself (matched on their verified email),
       besides the roles their identity provider's groups map to (--console-role).
@@ -70,6 +83,9 @@ Commands:
   events tail [--since ID]
       Print events as they are committed, one JSON line each (the webhook's body), from the
       newest on, or after event ID (--since 0: from the oldest kept). Stop with Ctrl-C.
+
+The clients, keys and audit commands take --tenant NAME (default: the default tenant, the
+server's own configuration); an unknown tenant is an error (exit 1).
 
 Every command takes --database URL (default sqlite:./${paths.defaultDataDir}/${paths.databaseFile}, or DATABASE_URL) and
 works on the database directly, whether or not a server is running. Every command takes

@@ -218,6 +218,23 @@ const replicaUrls = (raw: Raw): string[] => {
   return urls;
 };
 
+/** Issue 21: `HOST=TENANT` pairs, host names lower-cased, each host once. */
+const tenantHosts = (raw: Raw): Array<[string, string]> => {
+  const pairs: Array<[string, string]> = [];
+  for (const entry of list(raw)) {
+    const match = /^([A-Za-z0-9.-]+(?::\d{1,5})?)=([a-z0-9][a-z0-9-]{0,62})$/.exec(entry);
+    if (!match)
+      throw new InvalidValue(
+        `entries must be HOST=TENANT (a host name, optionally :port, and a tenant name [a-z0-9][a-z0-9-]{0,62}), got ${JSON.stringify(entry.slice(0, 80))}`,
+      );
+    const host = match[1]!.toLowerCase();
+    if (pairs.some(([known]) => known === host))
+      throw new InvalidValue(`host ${host} is mapped twice`);
+    pairs.push([host, match[2]!]);
+  }
+  return pairs;
+};
+
 const port = (raw: Raw, source: Source): number =>
   // The flag always took digits only; the variable, anything Number() reads as an integer.
   (source === 'flag' ? wholeNumber(0, 65535) : integer(0, 65535))(raw);
@@ -356,6 +373,16 @@ export const options = {
     parse: replicaUrls,
   }),
   // End of issue 24's block.
+  tenantHosts: option<Array<[string, string]>>({
+    name: 'tenantHosts',
+    flag: '--tenant-host',
+    metavar: 'HOST=TENANT',
+    multiple: true,
+    env: 'TESSERA_TENANT_HOSTS',
+    defaultDoc: 'none (tenants by path: /t/TENANT/…)',
+    doc: 'requests whose Host is HOST are served as tenant TENANT (issue 21; flag repeatable, variable comma-separated)',
+    parse: tenantHosts,
+  }),
   preset: option<string>({
     name: 'preset',
     flag: '--preset',

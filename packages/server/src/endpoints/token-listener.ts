@@ -25,6 +25,14 @@ export interface ListenerDeps {
   refused(error: OAuthError, facts: RequestFacts): void;
   /** Counts an answered token request (metrics/http-metrics.ts `recordAnswer`). */
   answered(status: number, elapsedMs: number, facts: RequestFacts, clientId?: string): void;
+  /**
+   * Issue 21: for a tenant's request (by path prefix or host), that tenant's token endpoints
+   * and the path within it, or null to leave the request to Fastify (the tenant is not
+   * loaded yet, or unknown); undefined for the default tenant's requests.
+   */
+  tenant?(
+    request: IncomingMessage,
+  ): { routes: ReadonlyMap<string, Endpoint>; path: string } | undefined | null;
 }
 
 /**
@@ -54,7 +62,10 @@ export class TokenListener {
   /** Takes the request and answers it (true), or leaves it untouched for Fastify (false). */
   take(request: IncomingMessage, response: ServerResponse): boolean {
     if (request.method !== 'POST') return false;
-    const route = this.#byPath.get(request.url ?? '');
+    let route: Endpoint | undefined;
+    const tenant = this.deps.tenant?.(request);
+    if (tenant === undefined) route = this.#byPath.get(request.url ?? '');
+    else if (tenant !== null) route = tenant.routes.get(tenant.path);
     if (route === undefined) return false;
     const contentType = request.headers['content-type'];
     const type = bodyTypeOf(contentType);

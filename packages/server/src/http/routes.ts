@@ -11,6 +11,7 @@ import type { EndpointKind } from '../metrics/http-metrics.js';
 import { ParameterError } from '../presets/parameter-error.js';
 import type { Preset } from '../presets/preset.js';
 import { bodyTypeOf, mediaTypes, parseParams, type BodyType, type Params } from './parse-params.js';
+import type { TenantRoutes } from './tenant-routes.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -24,6 +25,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The admin caller, once the admin hook has let the request in. */
     adminCaller: AdminCaller | undefined;
+    /** A tenant's endpoint's preset (issue 21): the shape its errors take, over the route's. */
+    endpointPreset: Preset | undefined;
   }
 }
 
@@ -42,6 +45,76 @@ function endpointRequest(endpoint: Endpoint, request: FastifyRequest): EndpointR
     caller: request.adminCaller,
     host: request,
   };
+}
+
+/** Issue 21: a tenant's endpoints by name; undefined for a name that is no tenant. */
+export type TenantLookup = (name: string) => Promise<TenantRoutes | undefined>;
+
+const allMethods = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+
+/** The JSON 404 of a path with no endpoint (also the server's not-found handler's body). */
+export function notFoundBody(method: string, url: string) {
+  return {
+    error: 'not_found',
+    error_description: `No endpoint at ${method} ${url.split('?', 1)[0]}`.replace(
+      /[^\x20-\x21\x23-\x5b\x5d-\x7e]/g,
+      '?',
+    ),
+  };
+}
+
+/**
+ * `/t/:tenant/*`, every method, once for all tenants: finds the tenant's endpoint for the
+ * rest of the path and runs it as `route` would (405 for another method on an OAuth path,
+ * the endpoint's body types, its preset's error shape). The body was parsed by the OAuth
+ * scope's parser, which accepts every type here, so the endpoint's own types are checked now.
+ */
+function tenantRoute(app: FastifyInstance, tenants: TenantLookup) {
+  const handler = async function tenantEndpointHandler(
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ) {
+    const { tenant, '*': rest = '' } = request.params as { tenant: string; '*'?: string };
+    const routes = await tenants(tenant);
+    if (!routes) {
+      return reply.code(404).send({
+        error: 'not_found',
+        error_description: `No tenant ${tenant}`.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '?'),
+      });
+    }
+    const path = `/${rest}`;
+    const endpoint = routes.byRoute.get(
+      `${request.method === 'HEAD' ? 'GET' : request.method} ${path}`,
+    );
+    if (!endpoint) {
+      const other = routes.byPath.get(path);
+      if (other?.body === 'params') {
+        request.endpointPreset = other.preset;
+        throw new OAuthError('invalid_request', `Method not allowed; use ${other.method}`, {
+          status: 405,
+          headers: { allow: other.method },
+        });
+      }
+      return reply.code(404).send(notFoundBody(request.method, request.url));
+    }
+    request.endpointPreset = endpoint.preset;
+    if (endpoint.body === 'params' && endpoint.bodyTypes && request.body !== undefined) {
+      const contentType = request.headers['content-type'];
+      const type = bodyTypeOf(typeof contentType === 'string' ? contentType : undefined);
+      if (type && !endpoint.bodyTypes.includes(type))
+        throw new ParameterError(
+          'Content-Type',
+          'invalid_request',
+          `The request body must be ${endpoint.bodyTypes.map((name) => mediaTypes[name]).join(' or ')}`,
+        );
+    }
+    const answer = await endpoint.handle(endpointRequest(endpoint, request));
+    reply.code(answer.status);
+    if (answer.headers) reply.headers(answer.headers);
+    return reply.send(answer.body);
+  };
+  for (const url of ['/t/:tenant', '/t/:tenant/*'])
+    app.route({ method: [...allMethods], url, handler });
 }
 
 /** How the admin routes are guarded: who is calling (authentication), then what they may do. */
@@ -109,8 +182,10 @@ export function mountEndpoints(
   app: FastifyInstance,
   endpoints: readonly Endpoint[],
   guard: AdminGuard,
+  tenants?: TenantLookup,
 ): void {
   app.decorateRequest('adminCaller', undefined);
+  app.decorateRequest('endpointPreset', undefined);
   const adminHook: preHandlerAsyncHookHandler = async (request) => {
     request.adminCaller = await guard.authenticate(request);
   };
@@ -143,6 +218,7 @@ export function mountEndpoints(
     );
     for (const endpoint of endpoints)
       if (endpoint.body === 'params') route(oauth, endpoint, adminHook, guard);
+    if (tenants) tenantRoute(oauth, tenants);
   });
   for (const endpoint of endpoints)
     if (endpoint.body !== 'params') route(app, endpoint, adminHook, guard);

@@ -40,12 +40,22 @@ export async function envelopesUnderOldKeys(store: Store, kek: KeyEncryptionKey)
   );
 }
 
+/** Every tenant's keys (issue 21): the KEK seals them all. */
+async function everyKey(store: Store) {
+  const tenants = await store.listTenants();
+  const lists = await Promise.all([
+    store.listKeys(),
+    ...tenants.map((tenant) => store.forTenant(tenant.name).listKeys()),
+  ]);
+  return lists.flat();
+}
+
 /** Keys whose private half is sealed in the store; PKCS#11 keys never were, the KEK is not theirs. */
 async function sealedKeys(store: Store) {
-  return (await store.listKeys()).filter((key) => !key.keyHandle);
+  return (await everyKey(store)).filter((key) => !key.keyHandle);
 }
 
 /** How many keys live in a PKCS#11 token, which KEK rotation does not touch. */
 export async function tokenKeyCount(store: Store): Promise<number> {
-  return (await store.listKeys()).filter((key) => key.keyHandle && key.state !== 'retired').length;
+  return (await everyKey(store)).filter((key) => key.keyHandle && key.state !== 'retired').length;
 }

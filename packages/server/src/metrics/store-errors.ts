@@ -11,8 +11,17 @@ const unwrapped = new Set<PropertyKey>(['hasForeignChanges', 'watch']);
  */
 export function countStoreErrors(store: Store, errors: CountTable): Store {
   const wrappers = new Map<PropertyKey, unknown>();
-  return new Proxy(store, {
+  const scoped = new Map<string, Store>();
+  const proxy: Store = new Proxy(store, {
     get(target, property) {
+      // A tenant's store (issue 21) counts into the same table, one wrapper per tenant.
+      if (property === 'forTenant')
+        return (name: string) => {
+          if (name === target.tenant) return proxy;
+          let found = scoped.get(name);
+          if (!found) scoped.set(name, (found = countStoreErrors(target.forTenant(name), errors)));
+          return found;
+        };
       const value: unknown = Reflect.get(target, property, target);
       if (typeof value !== 'function') return value;
       let wrapper = wrappers.get(property);
@@ -36,4 +45,5 @@ export function countStoreErrors(store: Store, errors: CountTable): Store {
       return wrapper;
     },
   });
+  return proxy;
 }

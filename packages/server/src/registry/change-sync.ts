@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { RevocationList } from '../revocation/revocation-list.js';
-import type { Store } from '../store/contract.js';
+import type { Change, Store } from '../store/contract.js';
+import { defaultTenant } from '../tenants/tenant-name.js';
 import type { ClientCache } from './client-cache.js';
 
 /** Shortest interval between two checks for other processes' commits on the request path (ms). */
@@ -18,12 +19,24 @@ function boundedWait(pending: Promise<void>, ms: number): Promise<void> {
   return Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
 }
 
-export interface ChangeSyncTargets {
+/** The caches of one tenant that changes are applied to. */
+export interface TenantCaches {
   store: Store;
   clients: ClientCache;
   revocations: RevocationList;
   keys: KeyRing;
+}
+
+export interface ChangeSyncTargets extends TenantCaches {
   logger: Logger;
+  /**
+   * Issue 21: the other tenants (tenants/tenant-registry.ts): a change of tenant T goes to
+   * T's caches when they are loaded; a `tenant` change to the registry itself.
+   */
+  tenants?: {
+    loaded(name: string): Promise<TenantCaches | undefined>;
+    changed(name: string): Promise<void>;
+  };
 }
 
 /**
@@ -93,20 +106,23 @@ export class ChangeSync {
   }
 
   async #apply(): Promise<void> {
-    const { store, clients, revocations, keys } = this.#targets;
+    const { store, tenants } = this.#targets;
     const { changes, cursor: next } = await store.changesSince(this.#cursor);
-    let keysChanged = false;
-    let revocationsChanged = false;
+    // The changes of each tenant together, the default tenant's caches being this process's own.
+    const byTenant = new Map<string, Change[]>();
     for (const change of changes) {
-      // `*`: a bulk import (Store.importClients), which may have created any id.
-      if (change.kind === 'client') {
-        if (change.ref === '*') clients.clear();
-        else clients.invalidate(change.ref);
-      } else if (change.kind === 'key') keysChanged = true;
-      else if (change.kind === 'revocation') revocationsChanged = true;
+      if (change.kind === 'tenant') {
+        await tenants?.changed(change.ref);
+        continue;
+      }
+      const list = byTenant.get(change.tenant);
+      if (list) list.push(change);
+      else byTenant.set(change.tenant, [change]);
     }
-    if (revocationsChanged) revocations.apply(await store.listRevocations(revocations.cursor));
-    if (keysChanged) await keys.reload();
+    for (const [tenant, list] of byTenant) {
+      const caches = tenant === defaultTenant ? this.#targets : await tenants?.loaded(tenant);
+      if (caches) await applyChanges(caches, list);
+    }
     this.#cursor = next;
   }
 
@@ -119,4 +135,20 @@ export class ChangeSync {
     this.#lastForeignCheck = now;
     return this.#targets.store.hasForeignChanges();
   }
+}
+
+async function applyChanges(caches: TenantCaches, changes: readonly Change[]): Promise<void> {
+  const { store, clients, revocations, keys } = caches;
+  let keysChanged = false;
+  let revocationsChanged = false;
+  for (const change of changes) {
+    // `*`: a bulk import (Store.importClients), which may have created any id.
+    if (change.kind === 'client') {
+      if (change.ref === '*') clients.clear();
+      else clients.invalidate(change.ref);
+    } else if (change.kind === 'key') keysChanged = true;
+    else if (change.kind === 'revocation') revocationsChanged = true;
+  }
+  if (revocationsChanged) revocations.apply(await store.listRevocations(revocations.cursor));
+  if (keysChanged) await keys.reload();
 }

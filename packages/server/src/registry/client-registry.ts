@@ -11,6 +11,7 @@ import {
   type Store,
 } from '../store/contract.js';
 import { clientCredentialsGrant } from '../grants/client-credentials.js';
+import { ClientIdTakenError } from '../store/errors.js';
 import { InvalidQuota, parseTokenQuota } from '../quotas/token-quota.js';
 import { usesSecret, validAuthConfig, type AuthConfigInput } from '../client-auth/auth-config.js';
 import { fapi2RegistrationProblem } from '../profiles/fapi2.js';
@@ -165,7 +166,7 @@ export class ClientRegistry {
       secrets:
         clientSecret === undefined ? [] : [this.hasher.newRecord(clientSecret, this.nowSeconds())],
     };
-    const client = await this.store.createClient(
+    const client = await this.#createRecord(
       record,
       this.#audit('client.create', clientId, {
         name: record.name,
@@ -182,6 +183,16 @@ export class ClientRegistry {
       }),
     );
     return { client, clientSecret };
+  }
+
+  /** createClient, with a client_id another tenant holds refused like a duplicate (409). */
+  async #createRecord(record: NewClient, audit: AuditEntry[]): Promise<ClientRecord> {
+    try {
+      return await this.store.createClient(record, audit);
+    } catch (error) {
+      if (error instanceof ClientIdTakenError) throw new RegistryError(error.message, 'conflict');
+      throw error;
+    }
   }
 
   async get(clientId: string): Promise<ClientRecord> {

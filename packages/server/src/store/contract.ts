@@ -248,13 +248,44 @@ export interface ClientPage {
   more: boolean;
 }
 
-export type ChangeKind = 'client' | 'key' | 'revocation' | 'setting';
+export type ChangeKind = 'client' | 'key' | 'revocation' | 'setting' | 'tenant';
 
 export interface Change {
   seq: number;
   kind: ChangeKind;
   ref: string;
+  /** The tenant whose row changed (`default` for settings and every pre-tenant change). */
+  tenant: string;
 }
+
+/**
+ * Issue 21: a tenant's further settings beside its columns, one JSON document (`{}` when
+ * none). Room for what has no column (lockout limits, hook); nothing reads a member yet.
+ */
+export type TenantSettings = Record<string, unknown>;
+
+/**
+ * A tenant (issue 21): its own issuer, keys, clients, revocations and audit trail. The
+ * `default` tenant has no row: it is the server's own configuration. Null columns take the
+ * server's setting (the issuer: `<server issuer>/t/NAME`).
+ */
+export interface TenantRecord {
+  /** `[a-z0-9][a-z0-9-]{0,62}` (tenants/tenant-name.ts). */
+  name: string;
+  issuer: string | null;
+  preset: string | null;
+  /** Default access token lifetime (seconds). */
+  tokenTtl: number | null;
+  signingAlg: SigningAlgorithm | null;
+  /** The `aud` of tokens whose client and request name none. */
+  defaultAudience: string | null;
+  settings: TenantSettings;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewTenant = Omit<TenantRecord, 'createdAt' | 'updatedAt'>;
+export type TenantPatch = Partial<Omit<TenantRecord, 'name' | 'createdAt' | 'updatedAt'>>;
 
 /** A replica-attached store's view of its replica (store/replica/), for /readyz and /metrics. */
 export interface ReplicationState {
@@ -276,6 +307,36 @@ export interface ReplicationState {
  */
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /**
+   * Issue 21: the tenant this store is scoped to: clients, keys, revocations, token
+   * lifetimes, client pages, imports and the audit trail are read and written within it.
+   * Settings, console sessions, operators, events, leases and the change feed are shared.
+   */
+  readonly tenant: string;
+  /**
+   * The same contract scoped to tenant `name` (no check that it exists: see getTenant).
+   * A client or key of another tenant is not found; creating a client whose client_id
+   * another tenant holds fails like any duplicate, without naming that tenant.
+   */
+  forTenant(name: string): Store;
+  /** Every tenant row, by name (the implicit `default` has none). */
+  listTenants(): Promise<TenantRecord[]>;
+  getTenant(name: string): Promise<TenantRecord | undefined>;
+  /**
+   * Creates the tenant with a `tenant` change row; the audit entries go to the new tenant's
+   * trail and to the default tenant's. Throws on a duplicate name.
+   */
+  createTenant(tenant: NewTenant, audit?: readonly AuditEntry[]): Promise<TenantRecord>;
+  updateTenant(
+    name: string,
+    patch: TenantPatch,
+    audit?: readonly AuditEntry[],
+  ): Promise<TenantRecord | undefined>;
+  /**
+   * Deletes the tenant and its clients, keys and revocations (its audit trail is kept);
+   * the audit entries go to the default tenant's trail. Returns whether there was one.
+   */
+  deleteTenant(name: string, audit?: readonly AuditEntry[]): Promise<boolean>;
   /** Set by the write guard (store/write-guard.ts): why writes are currently refused, if they are. */
   readonly writeHealth?: { refusedBecause: string | undefined };
   /** Only on an instance reading a replica (`--database-replica`): the latest poll's view of it. */

@@ -50,26 +50,37 @@ export async function copyStore(source: Store, target: Store): Promise<CopyCount
     await target.setSetting(setting.name, setting.value);
     counts.settings += 1;
   }
-  for (const key of await source.listKeys()) {
-    await target.insertKey(key);
-    counts.keys += 1;
-  }
-  for (const client of await source.listClients()) {
-    await target.createClient(client);
-    counts.clients += 1;
-    counts.secrets += client.secrets.length;
-  }
-  for (const revocation of await source.listRevocations(0)) {
-    const { seq: _seq, ...record } = revocation;
-    await target.addRevocation(record);
-    counts.revocations += 1;
+  // Issue 21: every tenant row, then each tenant's keys, clients and revocations in its scope.
+  const tenants = await source.listTenants();
+  for (const tenant of tenants) await target.createTenant(tenant);
+  for (const scope of [undefined, ...tenants.map((tenant) => tenant.name)]) {
+    const from = scope === undefined ? source : source.forTenant(scope);
+    const to = scope === undefined ? target : target.forTenant(scope);
+    for (const key of await from.listKeys()) {
+      await to.insertKey(key);
+      counts.keys += 1;
+    }
+    for (const client of await from.listClients()) {
+      await to.createClient(client);
+      counts.clients += 1;
+      counts.secrets += client.secrets.length;
+    }
+    for (const revocation of await from.listRevocations(0)) {
+      const { seq: _seq, ...record } = revocation;
+      await to.addRevocation(record);
+      counts.revocations += 1;
+    }
   }
   // The console's operator list goes along; its sessions do not (people sign in again).
   for (const operator of await source.listOperators()) await target.putOperator(operator);
-  const audit = await source.listAudit(auditLimit);
-  for (const { id: _id, ...entry } of audit.reverse()) {
-    await target.appendAudit(entry);
-    counts.audit += 1;
+  for (const scope of [undefined, ...tenants.map((tenant) => tenant.name)]) {
+    const from = scope === undefined ? source : source.forTenant(scope);
+    const to = scope === undefined ? target : target.forTenant(scope);
+    const audit = await from.listAudit(auditLimit);
+    for (const { id: _id, ...entry } of audit.reverse()) {
+      await to.appendAudit(entry);
+      counts.audit += 1;
+    }
   }
   return counts;
 }

@@ -88,3 +88,14 @@ export function writeError(error: unknown): unknown {
   const reason = sqlite?.[1] ?? postgresWriteReasons[code];
   return reason ? new StoreWritesRefusedError(reason, { cause: error }) : error;
 }
+
+/**
+ * Issue 21: creating a client whose client_id any tenant already holds (client ids are
+ * globally unique). The message names neither the holder nor its tenant.
+ */
+export class ClientIdTakenError extends Error {
+  override name = 'ClientIdTakenError';
+  constructor(readonly clientId: string) {
+    super(`a client with client_id ${clientId} already exists`);
+  }
+}

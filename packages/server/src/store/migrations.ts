@@ -313,6 +313,57 @@ export const migrations: readonly Migration[] = [
     name: 'client security profile (fapi2)',
     sql: `ALTER TABLE clients ADD COLUMN profile text CHECK (profile IN ('fapi2'));`,
   },
+  // Issue 21: tenants. Every existing row belongs to the implicit `default` tenant (which has
+  // no row: it is the server's own configuration). client_id and kid stay globally unique
+  // (their primary keys are untouched, no table rebuild); the tenant column scopes reads.
+  {
+    version: 11,
+    name: 'tenants',
+    sql: {
+      sqlite: `
+      CREATE TABLE tenants (
+        name             TEXT PRIMARY KEY,
+        issuer           TEXT,
+        preset           TEXT,
+        token_ttl        INTEGER,
+        signing_alg      TEXT,
+        default_audience TEXT,
+        settings         TEXT NOT NULL DEFAULT '{}',
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL
+      );
+      ALTER TABLE clients ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+      ALTER TABLE signing_keys ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+      ALTER TABLE revocations ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+      ALTER TABLE audit_log ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+      ALTER TABLE changes ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+      DROP INDEX clients_created;
+      CREATE INDEX clients_created ON clients (tenant, created_at, client_id);
+      CREATE INDEX signing_keys_tenant ON signing_keys (tenant);
+      CREATE INDEX audit_log_tenant ON audit_log (tenant, id);`,
+      postgres: `
+      CREATE TABLE tenants (
+        name             text PRIMARY KEY,
+        issuer           text,
+        preset           text,
+        token_ttl        integer,
+        signing_alg      text,
+        default_audience text,
+        settings         jsonb NOT NULL DEFAULT '{}',
+        created_at       bigint NOT NULL,
+        updated_at       bigint NOT NULL
+      );
+      ALTER TABLE clients ADD COLUMN tenant text NOT NULL DEFAULT 'default';
+      ALTER TABLE signing_keys ADD COLUMN tenant text NOT NULL DEFAULT 'default';
+      ALTER TABLE revocations ADD COLUMN tenant text NOT NULL DEFAULT 'default';
+      ALTER TABLE audit_log ADD COLUMN tenant text NOT NULL DEFAULT 'default';
+      ALTER TABLE changes ADD COLUMN tenant text NOT NULL DEFAULT 'default';
+      DROP INDEX clients_created;
+      CREATE INDEX clients_created ON clients (tenant, created_at, client_id);
+      CREATE INDEX signing_keys_tenant ON signing_keys (tenant);
+      CREATE INDEX audit_log_tenant ON audit_log (tenant, id);`,
+    },
+  },
 ];
 
 /**

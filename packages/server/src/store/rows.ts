@@ -7,7 +7,11 @@ import type {
   NewClient,
   SecretRecord,
   SequencedRevocation,
+  TenantPatch,
+  TenantRecord,
+  TenantSettings,
 } from './contract.js';
+import type { SigningAlgorithm } from '@tessera/protocol';
 import { eventId, type EventType, type NewEvent, type StoredEvent } from '../events/event-types.js';
 
 /**
@@ -154,10 +158,10 @@ function toSecret(row: SecretRow): SecretRecord {
   };
 }
 
-export const insertKeySql = `INSERT INTO signing_keys (kid, alg, state, public_jwk, encrypted_private_key, created_at, activates_at, retires_at, key_store, key_handle)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+export const insertKeySql = `INSERT INTO signing_keys (kid, alg, state, public_jwk, encrypted_private_key, created_at, activates_at, retires_at, key_store, key_handle, tenant)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-export function keyParams(key: KeyRecord): unknown[] {
+export function keyParams(key: KeyRecord, tenant: string): unknown[] {
   return [
     key.kid,
     key.alg,
@@ -171,6 +175,7 @@ export function keyParams(key: KeyRecord): unknown[] {
     key.keyHandle
       ? JSON.stringify({ tokenLabel: key.keyHandle.tokenLabel, keyLabel: key.keyHandle.keyLabel })
       : null,
+    tenant,
   ];
 }
 
@@ -193,10 +198,10 @@ export function toKey(row: KeyRow): KeyRecord {
 }
 
 export const insertAuditSql = `INSERT INTO audit_log
-  (at, actor, action, target, details, actor_issuer, actor_subject, actor_email, source_address, request_id)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  (at, actor, action, target, details, actor_issuer, actor_subject, actor_email, source_address, request_id, tenant)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-export function auditParams(entry: AuditEntry): unknown[] {
+export function auditParams(entry: AuditEntry, tenant: string): unknown[] {
   return [
     entry.at,
     entry.actor,
@@ -208,6 +213,7 @@ export function auditParams(entry: AuditEntry): unknown[] {
     entry.person?.email ?? null,
     entry.sourceAddress ?? null,
     entry.requestId ?? null,
+    tenant,
   ];
 }
 
@@ -288,10 +294,11 @@ export interface EventRow {
   delivered_at: number | null;
 }
 
-export const insertEventSql = 'INSERT INTO events (type, client_id, data, at) VALUES (?, ?, ?, ?)';
+export const insertEventSql =
+  'INSERT INTO events (type, client_id, data, at, tenant) VALUES (?, ?, ?, ?, ?)';
 
-export function eventParams(event: NewEvent): unknown[] {
-  return [event.type, event.clientId, JSON.stringify(event.data), event.at];
+export function eventParams(event: NewEvent, tenant: string): unknown[] {
+  return [event.type, event.clientId, JSON.stringify(event.data), event.at, tenant];
 }
 
 export function toEvent(row: EventRow): StoredEvent & { nextAttemptAt: number } {
@@ -307,4 +314,44 @@ export function toEvent(row: EventRow): StoredEvent & { nextAttemptAt: number } 
     nextAttemptAt: row.next_attempt_at,
     deliveredAt: row.delivered_at,
   };
+}
+
+export interface TenantRow {
+  name: string;
+  issuer: string | null;
+  preset: string | null;
+  token_ttl: number | null;
+  signing_alg: SigningAlgorithm | null;
+  default_audience: string | null;
+  /** JSON text. */
+  settings: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export function toTenant(row: TenantRow): TenantRecord {
+  return {
+    name: row.name,
+    issuer: row.issuer,
+    preset: row.preset,
+    tokenTtl: row.token_ttl === null ? null : Number(row.token_ttl),
+    signingAlg: row.signing_alg,
+    defaultAudience: row.default_audience,
+    settings: JSON.parse(row.settings) as TenantSettings,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+/** The columns a tenant patch sets (the record's fields, encoded). */
+export function tenantAssignments(patch: TenantPatch): Array<[string, unknown]> {
+  const columns: Array<[string, unknown]> = [];
+  if (patch.issuer !== undefined) columns.push(['issuer', patch.issuer]);
+  if (patch.preset !== undefined) columns.push(['preset', patch.preset]);
+  if (patch.tokenTtl !== undefined) columns.push(['token_ttl', patch.tokenTtl]);
+  if (patch.signingAlg !== undefined) columns.push(['signing_alg', patch.signingAlg]);
+  if (patch.defaultAudience !== undefined)
+    columns.push(['default_audience', patch.defaultAudience]);
+  if (patch.settings !== undefined) columns.push(['settings', JSON.stringify(patch.settings)]);
+  return columns;
 }

@@ -35,7 +35,11 @@ import type {
   SecretChange,
   SequencedRevocation,
   Store,
+  NewTenant,
+  TenantPatch,
+  TenantRecord,
 } from './contract.js';
+import { defaultTenant } from '../tenants/tenant-name.js';
 import {
   eventsForAudit,
   eventsForKeys,
@@ -43,6 +47,7 @@ import {
   type StoredEvent,
 } from '../events/event-types.js';
 import { applyMigrations } from './migrations.js';
+import { ClientIdTakenError } from './errors.js';
 import {
   auditParams,
   clientAssignments,
@@ -57,6 +62,9 @@ import {
   toOperator,
   toKey,
   toRevocation,
+  toTenant,
+  tenantAssignments,
+  type TenantRow,
   type AuditRow,
   type ClientRow,
   type ConsoleSessionRow,
@@ -80,32 +88,123 @@ const top = '\u{10FFFF}';
 /** Rows per multi-row INSERT of `importClients` (11 parameters each: well under both limits). */
 const importChunk = 1_000;
 
-const selectKeysSql = 'SELECT * FROM signing_keys ORDER BY created_at, kid';
+const selectKeysSql = 'SELECT * FROM signing_keys WHERE tenant = ? ORDER BY created_at, kid';
 const updateKeySql =
-  'UPDATE signing_keys SET state = ?, activates_at = ?, retires_at = ? WHERE kid = ?';
+  'UPDATE signing_keys SET state = ?, activates_at = ?, retires_at = ? WHERE kid = ? AND tenant = ?';
 const selectSettingSql = 'SELECT value FROM settings WHERE name = ?';
 /**
  * One statement, one snapshot: the newest seq comes from the same view as the rows, or a
  * change committed between two reads would be skipped by the returned cursor.
  */
 const changesSinceSql = `WITH newest AS (SELECT MAX(seq) AS last FROM changes)
-  SELECT c.seq, c.kind, c.ref, newest.last
+  SELECT c.seq, c.kind, c.ref, c.tenant, newest.last
     FROM newest LEFT JOIN changes c ON c.seq > ?
    ORDER BY c.seq`;
 
+/** What the scoped stores of one database share: the change watchers. */
+interface Watching {
+  watchers: Set<() => void>;
+  unwatch: (() => void) | undefined;
+}
+
 export class SqlStore implements Store {
   readonly kind: Dialect;
+  readonly tenant: string;
   readonly #db: SqlDriver;
   readonly #secretsOfClientSql: string;
   readonly #allSecretsSql: string;
-  readonly #watchers = new Set<() => void>();
-  #unwatch: (() => void) | undefined;
+  readonly #watching: Watching;
+  readonly #scoped = new Map<string, SqlStore>();
 
-  constructor(driver: SqlDriver) {
+  constructor(driver: SqlDriver, tenant: string = defaultTenant, watching?: Watching) {
     this.#db = driver;
     this.kind = driver.dialect;
+    this.tenant = tenant;
+    this.#watching = watching ?? { watchers: new Set(), unwatch: undefined };
     this.#secretsOfClientSql = `SELECT * FROM client_secrets WHERE client_id = ? ORDER BY created_at, ${driver.insertionOrder}`;
-    this.#allSecretsSql = `SELECT * FROM client_secrets ORDER BY created_at, ${driver.insertionOrder}`;
+    this.#allSecretsSql = `SELECT s.* FROM client_secrets s JOIN clients c ON c.client_id = s.client_id
+      WHERE c.tenant = ? ORDER BY s.created_at, s.${driver.insertionOrder}`;
+  }
+
+  forTenant(name: string): Store {
+    if (name === this.tenant) return this;
+    let scoped = this.#scoped.get(name);
+    if (!scoped) {
+      // One scoped store per name, over the same driver and watchers (close only the root's).
+      scoped = new SqlStore(this.#db, name, this.#watching);
+      this.#scoped.set(name, scoped);
+    }
+    return scoped;
+  }
+
+  async listTenants(): Promise<TenantRecord[]> {
+    return (await this.#db.all<TenantRow>('SELECT * FROM tenants ORDER BY name')).map(toTenant);
+  }
+
+  async getTenant(name: string): Promise<TenantRecord | undefined> {
+    const [row] = await this.#db.all<TenantRow>('SELECT * FROM tenants WHERE name = ?', [name]);
+    return row && toTenant(row);
+  }
+
+  async createTenant(tenant: NewTenant, audit: readonly AuditEntry[] = []): Promise<TenantRecord> {
+    const now = nowSeconds();
+    await this.#db.transaction(async (tx) => {
+      await tx.run(
+        `INSERT INTO tenants (name, issuer, preset, token_ttl, signing_alg, default_audience, settings, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          tenant.name,
+          tenant.issuer,
+          tenant.preset,
+          tenant.tokenTtl,
+          tenant.signingAlg,
+          tenant.defaultAudience,
+          JSON.stringify(tenant.settings),
+          now,
+          now,
+        ],
+      );
+      await this.#recordChange(tx, 'tenant', tenant.name, tenant.name);
+      await this.#audit(tx, audit, [tenant.name, defaultTenant]);
+    });
+    return (await this.getTenant(tenant.name))!;
+  }
+
+  async updateTenant(
+    name: string,
+    patch: TenantPatch,
+    audit: readonly AuditEntry[] = [],
+  ): Promise<TenantRecord | undefined> {
+    const columns = tenantAssignments(patch);
+    columns.push(['updated_at', nowSeconds()]);
+    const changed = await this.#db.transaction(async (tx) => {
+      const updated = await tx.run(
+        `UPDATE tenants SET ${columns.map(([column]) => `${column} = ?`).join(', ')} WHERE name = ?`,
+        [...columns.map(([, value]) => value), name],
+      );
+      if (updated === 0) return false;
+      await this.#recordChange(tx, 'tenant', name, name);
+      await this.#audit(tx, audit, [name]);
+      return true;
+    });
+    return changed ? this.getTenant(name) : undefined;
+  }
+
+  async deleteTenant(name: string, audit: readonly AuditEntry[] = []): Promise<boolean> {
+    return this.#db.transaction(async (tx) => {
+      const deleted = await tx.run('DELETE FROM tenants WHERE name = ?', [name]);
+      if (deleted === 0) return false;
+      await tx.run(
+        'DELETE FROM client_secrets WHERE client_id IN (SELECT client_id FROM clients WHERE tenant = ?)',
+        [name],
+      );
+      await tx.run('DELETE FROM clients WHERE tenant = ?', [name]);
+      await tx.run('DELETE FROM signing_keys WHERE tenant = ?', [name]);
+      await tx.run('DELETE FROM revocations WHERE tenant = ?', [name]);
+      await this.#recordChange(tx, 'tenant', name, name);
+      await this.#audit(tx, audit, [name, defaultTenant]);
+      return true;
+    });
   }
 
   migrate(): Promise<void> {
@@ -114,8 +213,8 @@ export class SqlStore implements Store {
 
   close(): Promise<void> {
     // The driver's close stops its change source (and waits for it).
-    this.#watchers.clear();
-    this.#unwatch = undefined;
+    this.#watching.watchers.clear();
+    this.#watching.unwatch = undefined;
     return this.#db.close();
   }
 
@@ -124,18 +223,20 @@ export class SqlStore implements Store {
   }
 
   async getClient(clientId: string): Promise<ClientRecord | undefined> {
-    const rows = await this.#db.all<ClientRow>('SELECT * FROM clients WHERE client_id = ?', [
-      clientId,
-    ]);
+    const rows = await this.#db.all<ClientRow>(
+      'SELECT * FROM clients WHERE client_id = ? AND tenant = ?',
+      [clientId, this.tenant],
+    );
     if (!rows[0]) return undefined;
     return toClient(rows[0], await this.#db.all<SecretRow>(this.#secretsOfClientSql, [clientId]));
   }
 
   async listClients(): Promise<ClientRecord[]> {
     const rows = await this.#db.all<ClientRow>(
-      'SELECT * FROM clients ORDER BY created_at, client_id',
+      'SELECT * FROM clients WHERE tenant = ? ORDER BY created_at, client_id',
+      [this.tenant],
     );
-    const secrets = await this.#db.all<SecretRow>(this.#allSecretsSql);
+    const secrets = await this.#db.all<SecretRow>(this.#allSecretsSql, [this.tenant]);
     const byClient = new Map<string, SecretRow[]>();
     for (const secret of secrets) {
       const list = byClient.get(secret.client_id);
@@ -146,8 +247,8 @@ export class SqlStore implements Store {
   }
 
   async listClientPage({ limit, after, q }: ClientPageQuery): Promise<ClientPage> {
-    const conditions: string[] = [];
-    const params: unknown[] = [];
+    const conditions: string[] = ['tenant = ?'];
+    const params: unknown[] = [this.tenant];
     if (q !== undefined && q !== '') {
       const b = this.#db.bytewise;
       conditions.push(
@@ -160,9 +261,9 @@ export class SqlStore implements Store {
       conditions.push('(created_at, client_id) > (?, ?)');
       params.push(after.createdAt, after.clientId);
     }
-    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    const where = `WHERE ${conditions.join(' AND ')}`;
     const rows = await this.#db.all<ClientRow>(
-      `SELECT * FROM clients ${where} ORDER BY created_at, client_id LIMIT ?`,
+      `SELECT * FROM clients ${where} ORDER BY tenant, created_at, client_id LIMIT ?`,
       [...params, limit + 1],
     );
     const page = rows.slice(0, limit);
@@ -187,7 +288,7 @@ export class SqlStore implements Store {
     return this.#write('client', '*', async (tx) => {
       for (let start = 0; start < clients.length; start += importChunk) {
         const chunk = clients.slice(start, start + importChunk);
-        const rows = chunk.map((client) => insertColumns(client, now));
+        const rows = chunk.map((client) => insertColumns(client, now, this.tenant));
         const names = rows[0]!.map(([name]) => name);
         const row = `(${names.map(() => '?').join(', ')})`;
         await tx.run(
@@ -215,18 +316,22 @@ export class SqlStore implements Store {
   async tokenLifetimes(): Promise<{ longest: number | null; someDefault: boolean }> {
     const rows = await this.#db.all<{ longest: number | null; defaulted: number | null }>(
       `SELECT MAX(token_ttl) AS longest,
-              (SELECT 1 FROM clients WHERE token_ttl IS NULL LIMIT 1) AS defaulted
-         FROM clients`,
+              (SELECT 1 FROM clients WHERE token_ttl IS NULL AND tenant = ? LIMIT 1) AS defaulted
+         FROM clients WHERE tenant = ?`,
+      [this.tenant, this.tenant],
     );
     return { longest: rows[0]?.longest ?? null, someDefault: rows[0]?.defaulted != null };
   }
 
   async createClient(client: NewClient, audit?: readonly AuditEntry[]): Promise<ClientRecord> {
-    const columns = insertColumns(client, nowSeconds());
+    const columns = insertColumns(client, nowSeconds(), this.tenant);
     await this.#write(
       'client',
       client.clientId,
       async (tx) => {
+        // Globally unique across tenants; refused without saying which tenant holds it.
+        const taken = await tx.all('SELECT 1 FROM clients WHERE client_id = ?', [client.clientId]);
+        if (taken.length > 0) throw new ClientIdTakenError(client.clientId);
         await tx.run(
           `INSERT INTO clients (${columns.map(([name]) => name).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
           columns.map(([, value]) => value),
@@ -246,8 +351,8 @@ export class SqlStore implements Store {
   ): Promise<ClientRecord | undefined> {
     const columns = clientAssignments(patch);
     columns.push(['updated_at', nowSeconds()]);
-    const sql = `UPDATE clients SET ${columns.map(([name]) => `${name} = ?`).join(', ')} WHERE client_id = ?`;
-    const params = [...columns.map(([, value]) => value), clientId];
+    const sql = `UPDATE clients SET ${columns.map(([name]) => `${name} = ?`).join(', ')} WHERE client_id = ? AND tenant = ?`;
+    const params = [...columns.map(([, value]) => value), clientId, this.tenant];
     const changed = await this.#write(
       'client',
       clientId,
@@ -261,7 +366,11 @@ export class SqlStore implements Store {
     return this.#write(
       'client',
       clientId,
-      async (tx) => (await tx.run('DELETE FROM clients WHERE client_id = ?', [clientId])) > 0,
+      async (tx) =>
+        (await tx.run('DELETE FROM clients WHERE client_id = ? AND tenant = ?', [
+          clientId,
+          this.tenant,
+        ])) > 0,
       audit,
     );
   }
@@ -275,6 +384,12 @@ export class SqlStore implements Store {
       'client',
       clientId,
       async (tx) => {
+        // Secrets are keyed by client_id alone: another tenant's client is not touched.
+        const owned = await tx.all('SELECT 1 FROM clients WHERE client_id = ? AND tenant = ?', [
+          clientId,
+          this.tenant,
+        ]);
+        if (owned.length === 0) return false;
         for (const secret of change.add ?? [])
           await tx.run(insertSecretSql, secretParams(clientId, secret));
         for (const { id, expiresAt } of change.expire ?? [])
@@ -285,6 +400,7 @@ export class SqlStore implements Store {
           ]);
         for (const id of change.remove ?? [])
           await tx.run('DELETE FROM client_secrets WHERE client_id = ? AND id = ?', [clientId, id]);
+        return true;
       },
       audit,
     );
@@ -296,12 +412,12 @@ export class SqlStore implements Store {
   }
 
   async listKeys(): Promise<KeyRecord[]> {
-    return (await this.#db.all<KeyRow>(selectKeysSql)).map(toKey);
+    return (await this.#db.all<KeyRow>(selectKeysSql, [this.tenant])).map(toKey);
   }
 
   async insertKey(key: KeyRecord): Promise<void> {
     await this.#write('key', key.kid, async (tx) => {
-      await tx.run(insertKeySql, keyParams(key));
+      await tx.run(insertKeySql, keyParams(key, this.tenant));
       await this.#appendEvents(tx, eventsForKeys([], [], [key], Date.now()));
     });
   }
@@ -309,11 +425,11 @@ export class SqlStore implements Store {
   async insertKeyIfNoneActive(key: KeyRecord): Promise<boolean> {
     return this.#db.transaction(async (tx) => {
       const active = await tx.all(
-        "SELECT kid FROM signing_keys WHERE alg = ? AND state = 'active'",
-        [key.alg],
+        "SELECT kid FROM signing_keys WHERE alg = ? AND state = 'active' AND tenant = ?",
+        [key.alg, this.tenant],
       );
       if (active.length > 0) return false;
-      await tx.run(insertKeySql, keyParams(key));
+      await tx.run(insertKeySql, keyParams(key, this.tenant));
       await this.#recordChange(tx, 'key', key.kid);
       await this.#appendEvents(tx, eventsForKeys([], [], [key], Date.now()));
       return true;
@@ -324,14 +440,14 @@ export class SqlStore implements Store {
     plan: (keys: readonly KeyRecord[]) => { patches: KeyPatch[]; insert?: KeyRecord[] },
   ): Promise<boolean> {
     return this.#db.transaction(async (tx) => {
-      const keys = (await tx.all<KeyRow>(selectKeysSql)).map(toKey);
+      const keys = (await tx.all<KeyRow>(selectKeysSql, [this.tenant])).map(toKey);
       const { patches, insert = [] } = plan(keys);
       if (patches.length === 0 && insert.length === 0) return false;
       for (const patch of patches) {
         const current = keys.find((key) => key.kid === patch.kid);
-        if (current) await tx.run(updateKeySql, patchedKey(current, patch));
+        if (current) await tx.run(updateKeySql, [...patchedKey(current, patch), this.tenant]);
       }
-      for (const key of insert) await tx.run(insertKeySql, keyParams(key));
+      for (const key of insert) await tx.run(insertKeySql, keyParams(key, this.tenant));
       await this.#recordChange(tx, 'key', '*');
       await this.#appendEvents(tx, eventsForKeys(keys, patches, insert, Date.now()));
       return true;
@@ -343,10 +459,13 @@ export class SqlStore implements Store {
     patch: Partial<Pick<KeyRecord, 'state' | 'activatesAt' | 'retiresAt'>>,
   ): Promise<void> {
     await this.#db.transaction(async (tx) => {
-      const rows = await tx.all<KeyRow>('SELECT * FROM signing_keys WHERE kid = ?', [kid]);
+      const rows = await tx.all<KeyRow>('SELECT * FROM signing_keys WHERE kid = ? AND tenant = ?', [
+        kid,
+        this.tenant,
+      ]);
       if (!rows[0]) return;
       const current = toKey(rows[0]);
-      await tx.run(updateKeySql, patchedKey(current, { ...patch, kid }));
+      await tx.run(updateKeySql, [...patchedKey(current, { ...patch, kid }), this.tenant]);
       await this.#recordChange(tx, 'key', kid);
       await this.#appendEvents(tx, eventsForKeys([current], [{ ...patch, kid }], [], Date.now()));
     }, 'keys');
@@ -398,8 +517,14 @@ export class SqlStore implements Store {
   async addRevocation(revocation: RevocationRecord): Promise<number> {
     return this.#db.transaction(async (tx) => {
       const inserted = await tx.run(
-        'INSERT INTO revocations (jti, client_id, expires_at, revoked_at) VALUES (?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING',
-        [revocation.jti, revocation.clientId, revocation.expiresAt, revocation.revokedAt],
+        'INSERT INTO revocations (jti, client_id, expires_at, revoked_at, tenant) VALUES (?, ?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING',
+        [
+          revocation.jti,
+          revocation.clientId,
+          revocation.expiresAt,
+          revocation.revokedAt,
+          this.tenant,
+        ],
       );
       if (inserted > 0) return this.#recordChange(tx, 'revocation', revocation.jti);
       const rows = await tx.all<{ seq: number | null }>(
@@ -414,9 +539,9 @@ export class SqlStore implements Store {
     const rows = await this.#db.all<RevocationRow>(
       `SELECT r.jti, r.client_id, r.expires_at, r.revoked_at, MAX(c.seq) AS seq
          FROM changes c JOIN revocations r ON r.jti = c.ref
-        WHERE c.kind = 'revocation' AND c.seq > ?
-        GROUP BY r.jti ORDER BY seq`,
-      [afterSeq],
+        WHERE c.kind = 'revocation' AND c.seq > ? AND r.tenant = ?
+        GROUP BY r.jti, r.client_id, r.expires_at, r.revoked_at ORDER BY seq`,
+      [afterSeq, this.tenant],
     );
     return rows.map(toRevocation);
   }
@@ -441,7 +566,7 @@ export class SqlStore implements Store {
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {
-    await this.#db.transaction((tx) => tx.run(insertAuditSql, auditParams(entry)));
+    await this.#db.transaction((tx) => tx.run(insertAuditSql, auditParams(entry, this.tenant)));
   }
 
   async listAudit(
@@ -451,12 +576,15 @@ export class SqlStore implements Store {
     const { actor } = filter;
     const rows =
       actor === undefined
-        ? await this.#db.all<AuditRow>('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?', [limit])
+        ? await this.#db.all<AuditRow>(
+            'SELECT * FROM audit_log WHERE tenant = ? ORDER BY id DESC LIMIT ?',
+            [this.tenant, limit],
+          )
         : await this.#db.all<AuditRow>(
             `SELECT * FROM audit_log
-              WHERE actor = ? OR actor = ? OR actor_email = ? OR actor_subject = ?
+              WHERE tenant = ? AND (actor = ? OR actor = ? OR actor_email = ? OR actor_subject = ?)
               ORDER BY id DESC LIMIT ?`,
-            [actor, `admin-api:${actor}`, actor, actor, limit],
+            [this.tenant, actor, `admin-api:${actor}`, actor, actor, limit],
           );
     return rows.map(toAudit);
   }
@@ -543,11 +671,13 @@ export class SqlStore implements Store {
       seq: number | null;
       kind: ChangeKind;
       ref: string;
+      tenant: string;
       last: number | null;
     }>(changesSinceSql, [cursor]);
     const changes: Change[] = [];
     for (const row of rows)
-      if (row.seq !== null) changes.push({ seq: row.seq, kind: row.kind, ref: row.ref });
+      if (row.seq !== null)
+        changes.push({ seq: row.seq, kind: row.kind, ref: row.ref, tenant: row.tenant });
     return {
       changes,
       cursor: changes.at(-1)?.seq ?? Math.max(cursor, rows[0]?.last ?? 0),
@@ -612,15 +742,16 @@ export class SqlStore implements Store {
   }
 
   watch(onChange: () => void): () => void {
-    this.#watchers.add(onChange);
-    this.#unwatch ??= this.#db.watch(() => {
-      for (const watcher of this.#watchers) watcher();
+    const watching = this.#watching;
+    watching.watchers.add(onChange);
+    watching.unwatch ??= this.#db.watch(() => {
+      for (const watcher of watching.watchers) watcher();
     });
     return () => {
-      this.#watchers.delete(onChange);
-      if (this.#watchers.size > 0) return;
-      this.#unwatch?.();
-      this.#unwatch = undefined;
+      watching.watchers.delete(onChange);
+      if (watching.watchers.size > 0) return;
+      watching.unwatch?.();
+      watching.unwatch = undefined;
     };
   }
 
@@ -629,19 +760,34 @@ export class SqlStore implements Store {
   }
 
   /** Appends a change row (its seq is the feed position) in the caller's transaction. */
-  async #recordChange(tx: SqlExecutor, kind: ChangeKind, ref: string): Promise<number> {
+  async #recordChange(
+    tx: SqlExecutor,
+    kind: ChangeKind,
+    ref: string,
+    tenant: string = this.tenant,
+  ): Promise<number> {
     await this.#db.beforeChange?.(tx);
     const rows = await tx.all<{ seq: number }>(
-      'INSERT INTO changes (kind, ref, at) VALUES (?, ?, ?) RETURNING seq',
-      [kind, ref, nowSeconds()],
+      'INSERT INTO changes (kind, ref, at, tenant) VALUES (?, ?, ?, ?) RETURNING seq',
+      [kind, ref, nowSeconds(), tenant],
     );
     await this.#db.afterChange?.(tx);
     return rows[0]!.seq;
   }
 
+  /** Writes the audit entries once into each tenant's trail, in the caller's transaction. */
+  async #audit(
+    tx: SqlExecutor,
+    audit: readonly AuditEntry[],
+    tenants: readonly string[],
+  ): Promise<void> {
+    for (const tenant of tenants)
+      for (const entry of audit) await tx.run(insertAuditSql, auditParams(entry, tenant));
+  }
+
   /** Appends events to the outbox in the caller's transaction. */
   async #appendEvents(tx: SqlExecutor, events: readonly NewEvent[]): Promise<void> {
-    for (const event of events) await tx.run(insertEventSql, eventParams(event));
+    for (const event of events) await tx.run(insertEventSql, eventParams(event, this.tenant));
   }
 
   /**
@@ -658,7 +804,8 @@ export class SqlStore implements Store {
       const result = await fn(tx);
       await this.#recordChange(tx, kind, ref);
       if (result !== false) {
-        for (const entry of audit ?? []) await tx.run(insertAuditSql, auditParams(entry));
+        for (const entry of audit ?? [])
+          await tx.run(insertAuditSql, auditParams(entry, this.tenant));
         // The events the change causes commit with it (events/event-types.ts).
         await this.#appendEvents(tx, eventsForAudit(audit ?? []));
       }
@@ -689,9 +836,10 @@ function signedInEvent(session: ConsoleSessionRecord): NewEvent {
 }
 
 /** Every column of a new client's row; the timestamps default to `now`. */
-function insertColumns(client: NewClient, now: number): Array<[string, unknown]> {
+function insertColumns(client: NewClient, now: number, tenant: string): Array<[string, unknown]> {
   return [
     ['client_id', client.clientId],
+    ['tenant', tenant],
     ...clientAssignments({
       ...client,
       authConfig: client.authConfig ?? {},

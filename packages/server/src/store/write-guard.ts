@@ -27,6 +27,9 @@ const writes = new Set<keyof Store>([
   'deleteConsoleSession',
   'putOperator',
   'removeOperator',
+  'createTenant',
+  'updateTenant',
+  'deleteTenant',
 ]);
 
 export interface WriteHealth {
@@ -39,11 +42,22 @@ export interface WriteHealth {
  * becomes a {@link StoreWritesRefusedError}, and remembers it for /readyz until a write
  * succeeds again. Reads are untouched, so cached token issuance never notices.
  */
-export function guardWrites<S extends Store>(store: S): S & { writeHealth: WriteHealth } {
-  const writeHealth: WriteHealth = { refusedBecause: undefined };
-  return new Proxy(store, {
+export function guardWrites<S extends Store>(
+  store: S,
+  writeHealth: WriteHealth = { refusedBecause: undefined },
+): S & { writeHealth: WriteHealth } {
+  const scoped = new Map<string, Store>();
+  const proxy = new Proxy(store, {
     get(target, property, receiver) {
       if (property === 'writeHealth') return writeHealth;
+      // A tenant's store (issue 21) is guarded too, and reports into the same health.
+      if (property === 'forTenant')
+        return (name: string) => {
+          if (name === target.tenant) return proxy;
+          let found = scoped.get(name);
+          if (!found) scoped.set(name, (found = guardWrites(target.forTenant(name), writeHealth)));
+          return found;
+        };
       const value = Reflect.get(target, property, receiver) as unknown;
       if (typeof value !== 'function') return value;
       if (!writes.has(property as keyof Store)) return value.bind(target);
@@ -60,4 +74,5 @@ export function guardWrites<S extends Store>(store: S): S & { writeHealth: Write
       };
     },
   }) as S & { writeHealth: WriteHealth };
+  return proxy;
 }

@@ -12,10 +12,19 @@ const untraced = new Set<PropertyKey>(['hasForeignChanges', 'watch', 'kind', 'wr
  * server exports nothing. Installed only when tracing is on.
  */
 export function traceStore(store: Store): Store {
+  const scoped = new Map<string, Store>();
   const system = store.kind === 'postgres' ? 'postgresql' : 'sqlite';
   const wrappers = new Map<PropertyKey, unknown>();
-  return new Proxy(store, {
+  const proxy: Store = new Proxy(store, {
     get(target, property) {
+      // A tenant's store (issue 21) is traced too, one wrapper per tenant.
+      if (property === 'forTenant')
+        return (name: string) => {
+          if (name === target.tenant) return proxy;
+          let found = scoped.get(name);
+          if (!found) scoped.set(name, (found = traceStore(target.forTenant(name))));
+          return found;
+        };
       const value: unknown = Reflect.get(target, property, target);
       if (typeof value !== 'function' || untraced.has(property)) {
         return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
@@ -36,4 +45,5 @@ export function traceStore(store: Store): Store {
       return wrapper;
     },
   });
+  return proxy;
 }

@@ -2,7 +2,14 @@
  * How stored records are shown, the same through the CLI (`--json` and tables) and the admin
  * API: wire names (RFC 7591 metadata for clients), ISO 8601 times, never a secret or a hash.
  */
-import type { AuditEntry, ClientAuthConfig, ClientRecord, KeyRecord } from '../store/contract.js';
+import type {
+  AuditEntry,
+  ClientAuthConfig,
+  ClientRecord,
+  KeyRecord,
+  TenantRecord,
+} from '../store/contract.js';
+import { tenantIssuer } from '../tenants/tenant-config.js';
 
 const iso = (seconds: number | null) =>
   seconds === null ? null : new Date(seconds * 1000).toISOString();
@@ -44,6 +51,25 @@ export function keyView(key: KeyRecord) {
     created_at: iso(key.createdAt),
     activates_at: iso(key.activatesAt),
     retires_at: iso(key.retiresAt),
+  };
+}
+
+/**
+ * A tenant as the CLI (and the admin API) show it: its own settings (null: the server's)
+ * and the issuer it answers as under `serverIssuer`.
+ */
+export function tenantView(tenant: TenantRecord, serverIssuer: string) {
+  return {
+    name: tenant.name,
+    issuer: tenant.issuer,
+    effective_issuer: tenantIssuer(serverIssuer, tenant),
+    preset: tenant.preset,
+    token_ttl: tenant.tokenTtl,
+    signing_alg: tenant.signingAlg,
+    default_audience: tenant.defaultAudience,
+    settings: tenant.settings,
+    created_at: iso(tenant.createdAt),
+    updated_at: iso(tenant.updatedAt),
   };
 }
 

@@ -22,6 +22,9 @@ import type {
   SecretChange,
   SequencedRevocation,
   Store,
+  NewTenant,
+  TenantPatch,
+  TenantRecord,
 } from '../contract.js';
 import type { NewEvent, StoredEvent } from '../../events/event-types.js';
 import type { EventFailure } from '../contract.js';
@@ -49,6 +52,16 @@ export interface ReplicatedStoreOptions {
   catchUpMs?: number;
 }
 
+/** The replica poller's state, one per replicated store and shared by its tenant views. */
+interface PollState {
+  watchers: Set<() => void>;
+  current: number;
+  timer: NodeJS.Timeout | undefined;
+  polling: Promise<void> | undefined;
+  seenSeq: number;
+  state: ReplicationState;
+}
+
 const defaultPollMs = 500;
 const defaultCatchUpMs = 3_000;
 
@@ -60,18 +73,17 @@ export class ReplicatedStore implements Store {
   readonly #replicas: readonly Replica[];
   readonly #pollMs: number;
   readonly #catchUpMs: number;
-  readonly #watchers = new Set<() => void>();
-  #current = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #polling: Promise<void> | undefined;
-  #seenSeq = -1;
-  #state: ReplicationState;
+  readonly tenant: string;
+  /** Shared by the tenant-scoped views of one replicated store (issue 21): one poller. */
+  readonly #s: PollState;
+  readonly #scoped = new Map<string, ReplicatedStore>();
 
   constructor(
     primary: Store & { writeHealth: WriteHealth },
     primaryDriver: SqlDriver,
     replicas: readonly Replica[],
     options: ReplicatedStoreOptions = {},
+    shared?: PollState,
   ) {
     if (replicas.length === 0) throw new Error('ReplicatedStore: no replica');
     this.#primary = primary;
@@ -79,13 +91,63 @@ export class ReplicatedStore implements Store {
     this.#replicas = replicas;
     this.#pollMs = Math.min(options.pollMs ?? defaultPollMs, 1_000);
     this.#catchUpMs = options.catchUpMs ?? defaultCatchUpMs;
-    this.#state = {
-      reachable: false,
-      lagSeconds: null,
-      streaming: null,
+    this.tenant = primary.tenant;
+    this.#s = shared ?? {
+      watchers: new Set(),
       current: 0,
-      replicas: replicas.length,
+      timer: undefined,
+      polling: undefined,
+      seenSeq: -1,
+      state: {
+        reachable: false,
+        lagSeconds: null,
+        streaming: null,
+        current: 0,
+        replicas: replicas.length,
+      },
     };
+  }
+
+  /** The same replica set read within one tenant: the primary's and each replica's scoped store. */
+  forTenant(name: string): Store {
+    if (name === this.tenant) return this;
+    let scoped = this.#scoped.get(name);
+    if (!scoped) {
+      const primary = this.#primary.forTenant(name) as Store & { writeHealth: WriteHealth };
+      const replicas = this.#replicas.map(({ store, driver }) => ({
+        store: store.forTenant(name),
+        driver,
+      }));
+      scoped = new ReplicatedStore(
+        primary,
+        this.#primaryDriver,
+        replicas,
+        { pollMs: this.#pollMs, catchUpMs: this.#catchUpMs },
+        this.#s,
+      );
+      this.#scoped.set(name, scoped);
+    }
+    return scoped;
+  }
+
+  listTenants(): Promise<TenantRecord[]> {
+    return this.#read((store) => store.listTenants());
+  }
+  getTenant(name: string): Promise<TenantRecord | undefined> {
+    return this.#read((store) => store.getTenant(name));
+  }
+  createTenant(tenant: NewTenant, audit?: readonly AuditEntry[]): Promise<TenantRecord> {
+    return this.#write(() => this.#primary.createTenant(tenant, audit));
+  }
+  updateTenant(
+    name: string,
+    patch: TenantPatch,
+    audit?: readonly AuditEntry[],
+  ): Promise<TenantRecord | undefined> {
+    return this.#write(() => this.#primary.updateTenant(name, patch, audit));
+  }
+  deleteTenant(name: string, audit?: readonly AuditEntry[]): Promise<boolean> {
+    return this.#write(() => this.#primary.deleteTenant(name, audit));
   }
 
   get writeHealth(): WriteHealth {
@@ -94,7 +156,7 @@ export class ReplicatedStore implements Store {
 
   /** The replica as of the latest poll (polls run while the store is watched). */
   get replication(): ReplicationState {
-    return { ...this.#state, current: this.#current };
+    return { ...this.#s.state, current: this.#s.current };
   }
 
   /** Migrates the primary, then waits for the replica to have the schema. */
@@ -104,9 +166,9 @@ export class ReplicatedStore implements Store {
   }
 
   async close(): Promise<void> {
-    this.#watchers.clear();
+    this.#s.watchers.clear();
     this.#stopPolling();
-    await this.#polling;
+    await this.#s.polling;
     await Promise.all([this.#primary.close(), ...this.#replicas.map((r) => r.store.close())]);
   }
 
@@ -278,15 +340,15 @@ export class ReplicatedStore implements Store {
    * up from the cursor the caches kept).
    */
   watch(onChange: () => void): () => void {
-    this.#watchers.add(onChange);
-    if (!this.#timer) {
-      this.#timer = setInterval(() => void this.#poll(), this.#pollMs);
-      this.#timer.unref();
+    this.#s.watchers.add(onChange);
+    if (!this.#s.timer) {
+      this.#s.timer = setInterval(() => void this.#poll(), this.#pollMs);
+      this.#s.timer.unref();
       void this.#poll();
     }
     return () => {
-      this.#watchers.delete(onChange);
-      if (this.#watchers.size === 0) this.#stopPolling();
+      this.#s.watchers.delete(onChange);
+      if (this.#s.watchers.size === 0) this.#stopPolling();
     };
   }
 
@@ -296,33 +358,33 @@ export class ReplicatedStore implements Store {
   }
 
   #stopPolling(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    clearInterval(this.#s.timer);
+    this.#s.timer = undefined;
   }
 
   #poll(): Promise<void> {
-    this.#polling ??= (async () => {
+    this.#s.polling ??= (async () => {
       let status: ReplicaStatus;
       try {
         status = await this.#read((_store, driver) => readReplicaStatus(driver));
       } catch {
-        this.#state = { ...this.#state, reachable: false, streaming: null };
+        this.#s.state = { ...this.#s.state, reachable: false, streaming: null };
         return;
       }
-      const recovered = !this.#state.reachable;
-      this.#state = {
-        ...this.#state,
+      const recovered = !this.#s.state.reachable;
+      this.#s.state = {
+        ...this.#s.state,
         reachable: true,
         lagSeconds: status.lagSeconds,
         streaming: status.streaming,
       };
-      if (status.seq === this.#seenSeq && !recovered) return;
-      this.#seenSeq = status.seq;
-      for (const watcher of this.#watchers) watcher();
+      if (status.seq === this.#s.seenSeq && !recovered) return;
+      this.#s.seenSeq = status.seq;
+      for (const watcher of this.#s.watchers) watcher();
     })().finally(() => {
-      this.#polling = undefined;
+      this.#s.polling = undefined;
     });
-    return this.#polling;
+    return this.#s.polling;
   }
 
   /**
@@ -332,11 +394,11 @@ export class ReplicatedStore implements Store {
   async #read<T>(fn: (store: Store, driver: SqlDriver) => Promise<T>): Promise<T> {
     let failure: unknown;
     for (let tried = 0; tried < this.#replicas.length; tried += 1) {
-      const index = (this.#current + tried) % this.#replicas.length;
+      const index = (this.#s.current + tried) % this.#replicas.length;
       const replica = this.#replicas[index]!;
       try {
         const result = await fn(replica.store, replica.driver);
-        this.#current = index;
+        this.#s.current = index;
         return result;
       } catch (error) {
         if (!isConnectionError(error)) throw error;
