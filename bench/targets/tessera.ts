@@ -105,6 +105,8 @@ export function tesseraTarget(
     /** Issue 22: extra environment (TESSERA_REUSE_TOKENS, TESSERA_TOKEN_QUOTA) and its words. */
     env?: NodeJS.ProcessEnv;
     note?: string;
+    /** `npm start` as shipped: serve's own worker count (one per core) and log level (info). */
+    defaults?: boolean;
   } = {},
 ): TargetSpec {
   const registeredClients = options.registeredClients ?? 1;
@@ -119,7 +121,7 @@ export function tesseraTarget(
     description:
       registeredClients > 1
         ? `Tessera ${alg}, ${registeredClients.toLocaleString('en-US')} clients registered, load spread across ${spreadClients.toLocaleString('en-US')}`
-        : `Tessera ${alg}, one client${options.workers && options.workers > 1 ? `, ${options.workers} workers` : ''}` +
+        : `Tessera ${alg}, one client${options.defaults ? ', npm start defaults (one worker per core, info logs)' : ''}${options.workers && options.workers > 1 ? `, ${options.workers} workers` : ''}` +
           (options.claims ? `, ${options.claims} claims` : '') +
           (options.hook ? `, token hook on loopback ${options.hook.cacheSeconds ? `(cache_seconds ${options.hook.cacheSeconds})` : '(no caching)'}` : '') +
           (options.keys === 'pkcs11' ? ', keys in a SoftHSM2 token (PKCS#11)' : '') +
@@ -141,7 +143,11 @@ export function tesseraTarget(
         PORT: String(port),
         HOST: '127.0.0.1',
       };
-      for (const name of ['TESSERA_KEK', 'DATABASE_URL', 'TESSERA_PRESET', 'TESSERA_DEFAULT_AUDIENCE', 'TESSERA_TOKEN_TTL', 'TESSERA_TOKEN_HOOK', 'TESSERA_SCOPE_CLAIMS'])
+      if (options.defaults) {
+        delete env.TESSERA_WORKERS;
+        delete env.TESSERA_LOG_LEVEL;
+      }
+      for (const name of ['TESSERA_SIGN_ON', 'TESSERA_KEK', 'DATABASE_URL', 'TESSERA_PRESET', 'TESSERA_DEFAULT_AUDIENCE', 'TESSERA_TOKEN_TTL', 'TESSERA_TOKEN_HOOK', 'TESSERA_SCOPE_CLAIMS'])
         delete env[name];
       if (options.keys === 'pkcs11') Object.assign(env, softhsmToken(dataDir));
       Object.assign(env, options.env ?? {});
