@@ -247,6 +247,19 @@ export function computeRatios(
     const c = ok(targets, 'ceiling-rs256');
     ratios.push(ratio('p99: Tessera RS256 / ceiling RS256', rs?.latencyMs.p99, c?.latencyMs.p99, null, 'issue 24 asks ≤ 1.25; lower is better'));
   }
+  // Issue 24: reading a streaming replica against reading the primary, and against SQLite.
+  if (has('tessera-rs256-replica')) {
+    const replica = ok(targets, 'tessera-rs256-replica');
+    for (const [other, what] of [
+      ['tessera-rs256-postgres', 'PostgreSQL primary'],
+      ['tessera-rs256', 'SQLite'],
+    ] as const) {
+      if (!has(other)) continue;
+      const base = ok(targets, other);
+      ratios.push(ratio(`req/s: Tessera RS256 reading a streaming replica / ${what}`, replica?.requestsPerSecond, base?.requestsPerSecond, null));
+      ratios.push(ratio(`tokens per CPU-s: Tessera RS256 reading a streaming replica / ${what}`, replica?.tokensPerCpuSecond, base?.tokensPerCpuSecond, null));
+    }
+  }
   // Issue 24: `npm start` as shipped against the best Tessera RS256 configuration of the run.
   if (has('tessera-rs256-default')) {
     const shipped = ok(targets, 'tessera-rs256-default');
