@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { authenticateRequest } from './client-auth/authenticate-request.js';
@@ -141,7 +141,7 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
     genReqId: requestIdOf,
     // One line per request, written when it is answered (the onResponse hook below), instead
     // of Fastify's two: the token listener writes the same one (issue 24).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Requests on open keep-alive connections are still served while draining: a rolling
     // restart must not turn them into 503s.
     return503OnClosing: false,
