@@ -14,6 +14,11 @@ export const microBenches = [
     file: 'packages/client/bench/get-token.bench.ts',
     description: "client: cached getToken(), beside a bare Map lookup",
   },
+  {
+    name: 'sign-hop',
+    file: 'bench/micro/sign-hop.bench.ts',
+    description: 'issue 24: CPU per RSA-2048 signature on the libuv pool against on the calling thread',
+  },
 ] as const;
 
 export interface MicroRatio {

@@ -25,10 +25,11 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const usage = `usage: npm run bench -- [options]
   --only NAME[,NAME]   run only these (exact names or a prefix before '-': tessera, ceiling, …)
                        names: tessera-rs256 tessera-es256 tessera-eddsa oidc-provider ceiling-rs256
-                       ceiling-es256 ceiling-eddsa tessera-rs256-100k tessera-rs256-2workers tessera-rs256-pkcs11
+                       ceiling-es256 ceiling-eddsa tessera-rs256-100k tessera-rs256-2workers tessera-rs256-loop
+                       tessera-rs256-2workers-loop tessera-rs256-default tessera-rs256-postgres tessera-rs256-replica tessera-rs256-pkcs11
                        tessera-rs256-claims10 tessera-rs256-hook-cached tessera-rs256-hook-uncached
                        tessera-rs256-traced tessera-rs256-1m admin-listing-sqlite admin-listing-postgres
-                       tessera-rs256-reuse ceiling-nosign tessera-rs256-quota verifier client rss-60s
+                       tessera-rs256-reuse ceiling-nosign tessera-rs256-quota verifier client sign-hop rss-60s
   --duration S         measured seconds per target (default 10)
   --rounds N           runs per target, alternating order; the best req/s is reported (default 2)
   --warmup S           discarded warm-up seconds (default 3)
@@ -112,6 +113,15 @@ const targets: TargetSpec[] = [
   ceilingTarget('EdDSA'),
   tesseraTarget('RS256', { registeredClients: registered, spreadClients: spread, suffix: '-100k' }),
   tesseraTarget('RS256', { workers: 2, suffix: '-2workers' }),
+  // Issue 24: signing on the event loop (--sign-on event-loop), each against its neighbour on
+  // the pool, and what `npm start` runs (its defaults: one worker per core, info logs).
+  tesseraTarget('RS256', { suffix: '-loop', env: { TESSERA_SIGN_ON: 'event-loop' }, note: 'signing on the event loop' }),
+  tesseraTarget('RS256', { workers: 2, suffix: '-2workers-loop', env: { TESSERA_SIGN_ON: 'event-loop' }, note: 'signing on the event loop' }),
+  tesseraTarget('RS256', { defaults: true, suffix: '-default' }),
+  // Issue 24: an instance reading a streaming replica (.ci/replica-up), against one reading the
+  // PostgreSQL primary, in the same run.
+  tesseraTarget('RS256', { postgres: 'primary', suffix: '-postgres' }),
+  tesseraTarget('RS256', { postgres: 'replica', suffix: '-replica' }),
   tesseraTarget('RS256', { keys: 'pkcs11', suffix: '-pkcs11' }),
   // Issue 19: claims and the token hook, each compared with tessera-rs256 of the same run.
   tesseraTarget('RS256', { claims: 10, suffix: '-claims10' }),

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import {
   cpuSeconds,
   freePort,
@@ -88,6 +89,51 @@ function softhsmToken(dataDir: string): NodeJS.ProcessEnv {
   };
 }
 
+const postgresBase = () => process.env.TESSERA_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const replicaPort = () => process.env.TESSERA_REPLICA_PORT ?? '5433';
+let schemas = 0;
+
+/**
+ * A schema of this target's own on the bench's PostgreSQL (the CLI and the server migrate it),
+ * with the replica URL when asked for; the replica must be streaming (`.ci/replica-up`).
+ */
+async function postgresSchema(read: 'primary' | 'replica'): Promise<{ env: NodeJS.ProcessEnv; drop: () => Promise<void> }> {
+  const schema = `tessera_bench_${read}_${process.pid}_${(schemas += 1)}`;
+  const primary = new URL(postgresBase());
+  primary.searchParams.set('schema', schema);
+  const env: NodeJS.ProcessEnv = { DATABASE_URL: primary.toString() };
+  if (read === 'replica') {
+    const replica = new URL(primary.toString());
+    replica.port = replicaPort();
+    // pg takes no `schema` parameter; the probe only asks whether this is a standby.
+    const bare = new URL(replica.toString());
+    bare.search = '';
+    const probe = new pg.Client({ connectionString: bare.toString() });
+    try {
+      await probe.connect();
+      const { rows } = await probe.query<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby');
+      if (rows[0]?.standby !== true) throw new Error(`${replica.host} is not a standby`);
+    } catch (error) {
+      throw new Error(`no streaming replica on port ${replica.port} (run .ci/replica-up): ${(error as Error).message}`);
+    } finally {
+      await probe.end().catch(() => {});
+    }
+    env.TESSERA_DATABASE_REPLICA = replica.toString();
+  }
+  const drop = async () => {
+    const client = new pg.Client({ connectionString: postgresBase() });
+    try {
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    } catch {
+      // best effort: a leftover schema is named after the bench's pid
+    } finally {
+      await client.end().catch(() => {});
+    }
+  };
+  return { env, drop };
+}
+
 export function tesseraTarget(
   alg: Alg,
   options: {
@@ -105,6 +151,13 @@ export function tesseraTarget(
     /** Issue 22: extra environment (TESSERA_REUSE_TOKENS, TESSERA_TOKEN_QUOTA) and its words. */
     env?: NodeJS.ProcessEnv;
     note?: string;
+    /** `npm start` as shipped: serve's own worker count (one per core) and log level (info). */
+    defaults?: boolean;
+    /**
+     * Issue 24: the store on PostgreSQL (a schema of its own, dropped after), read from the
+     * streaming replica `.ci/replica-up` makes on port 5433 (`replica`) or from the primary.
+     */
+    postgres?: 'primary' | 'replica';
   } = {},
 ): TargetSpec {
   const registeredClients = options.registeredClients ?? 1;
@@ -119,11 +172,13 @@ export function tesseraTarget(
     description:
       registeredClients > 1
         ? `Tessera ${alg}, ${registeredClients.toLocaleString('en-US')} clients registered, load spread across ${spreadClients.toLocaleString('en-US')}`
-        : `Tessera ${alg}, one client${options.workers && options.workers > 1 ? `, ${options.workers} workers` : ''}` +
+        : `Tessera ${alg}, one client${options.defaults ? ', npm start defaults (one worker per core, info logs)' : ''}${options.workers && options.workers > 1 ? `, ${options.workers} workers` : ''}` +
           (options.claims ? `, ${options.claims} claims` : '') +
           (options.hook ? `, token hook on loopback ${options.hook.cacheSeconds ? `(cache_seconds ${options.hook.cacheSeconds})` : '(no caching)'}` : '') +
           (options.keys === 'pkcs11' ? ', keys in a SoftHSM2 token (PKCS#11)' : '') +
           (options.traced ? ', tracing on (OTLP/HTTP to a local receiver)' : '') +
+          (options.postgres === 'primary' ? ', PostgreSQL' : '') +
+          (options.postgres === 'replica' ? ', PostgreSQL, reading a streaming replica (--database-replica)' : '') +
           (options.note ? `, ${options.note}` : ''),
     async start(context) {
       const dataDir = trackTempDir(mkdtempSync(join(tmpdir(), 'tessera-bench-')));
@@ -141,9 +196,15 @@ export function tesseraTarget(
         PORT: String(port),
         HOST: '127.0.0.1',
       };
-      for (const name of ['TESSERA_KEK', 'DATABASE_URL', 'TESSERA_PRESET', 'TESSERA_DEFAULT_AUDIENCE', 'TESSERA_TOKEN_TTL', 'TESSERA_TOKEN_HOOK', 'TESSERA_SCOPE_CLAIMS'])
+      if (options.defaults) {
+        delete env.TESSERA_WORKERS;
+        delete env.TESSERA_LOG_LEVEL;
+      }
+      for (const name of ['TESSERA_SIGN_ON', 'TESSERA_KEK', 'DATABASE_URL', 'TESSERA_PRESET', 'TESSERA_DEFAULT_AUDIENCE', 'TESSERA_TOKEN_TTL', 'TESSERA_TOKEN_HOOK', 'TESSERA_SCOPE_CLAIMS'])
         delete env[name];
       if (options.keys === 'pkcs11') Object.assign(env, softhsmToken(dataDir));
+      const schema = options.postgres ? await postgresSchema(options.postgres) : undefined;
+      if (schema) Object.assign(env, schema.env);
       Object.assign(env, options.env ?? {});
       const claimFlags = Array.from({ length: options.claims ?? 0 }, (_, i) => ['--claim', `c${i}=value number ${i}`]).flat();
       let hook: { spawned: Spawned; port: number } | undefined;
@@ -173,6 +234,7 @@ export function tesseraTarget(
           await stopProcess(spawned);
           if (hook) await stopProcess(hook.spawned);
           await sink?.close();
+          await schema?.drop();
           removeTempDir(dataDir);
         };
         try {
@@ -197,6 +259,7 @@ export function tesseraTarget(
       } catch (error) {
         if (hook) await stopProcess(hook.spawned);
         await sink?.close();
+        await schema?.drop();
         removeTempDir(dataDir);
         throw error;
       }

@@ -49,6 +49,11 @@ export interface ServerConfig {
   jwksMaxAge: number;
   /** Rotate the signing key when the active one is this many days old. Default: never. */
   keyRotationDays: number | undefined;
+  /**
+   * Where sealed keys sign (issue 24): on the libuv pool (default), or synchronously on the
+   * event loop, which saves the thread hop but gives a worker one core (README, Performance).
+   */
+  signOn: SignOn;
   /** Where new signing keys are generated: sealed under the KEK (default) or in a PKCS#11 token. */
   signingKeys: 'sealed' | 'pkcs11';
   /** PKCS#11 library path, with `signingKeys: 'pkcs11'`. */
@@ -222,6 +227,7 @@ export function configFrom(sources: Sources): ServerConfig {
     jwksMaxAge: value(options.jwksMaxAge),
     keyRotationDays: read(options.keyRotationDays),
     signingKeys: value(options.signingKeys),
+    signOn: value(options.signOn),
     pkcs11Module: read(options.pkcs11Module),
     pkcs11TokenLabel: read(options.pkcs11TokenLabel),
     authFailureLimits: overrides?.authFailureLimits ?? {
@@ -334,6 +340,8 @@ export function configProblems(sources: Sources): ConfigError[] {
   }
   return problems;
 }
+
+export type SignOn = 'thread-pool' | 'event-loop';
 
 /** What only the `serve` process itself reads: how many workers, how long a stop may take. */
 export interface ServeSettings {

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { authenticateRequest } from './client-auth/authenticate-request.js';
@@ -215,6 +215,9 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
         return `${tenantPrefix}${selected.tenant}${url}`;
       },
     }),
+    // One line per request, written when it is answered (the onResponse hook below), instead
+    // of Fastify's two: the token listener writes the same one (issue 24).
+    logController: new LogController({ disableRequestLogging: true }),
     // Requests on open keep-alive connections are still served while draining: a rolling
     // restart must not turn them into 503s.
     return503OnClosing: false,
@@ -236,6 +239,11 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
     done(null, payload);
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    const res = { statusCode: reply.statusCode };
+    request.log.info({ req: request, res, responseTime: reply.elapsedTime }, 'request completed');
+    done();
   });
 
   app.setErrorHandler(async (thrown, request, reply) => {

@@ -37,20 +37,36 @@ describe('logging', () => {
       await tessera.server.app.close();
 
       const log = lines.join('');
-      assert.ok(lines.length >= 8, 'request lines were logged');
+      assert.ok(lines.length >= 4, 'request lines were logged');
       assert.ok(!log.includes(client.clientSecret), 'no client secret in logs');
       assert.ok(!log.includes(token), 'no access token in logs');
       assert.ok(!log.includes(token.split('.')[2]!), 'no token signature in logs');
       const entries = lines.map(
-        (line) => JSON.parse(line) as { reqId?: string; msg: string; req?: { path: string } },
+        (line) =>
+          JSON.parse(line) as {
+            reqId?: string;
+            msg: string;
+            req?: { path: string };
+            res?: { statusCode: number };
+            responseTime?: number;
+          },
       );
       const tagged = entries.filter((entry) => entry.reqId === 'req-logging-1');
-      assert.ok(
-        tagged.some(
-          (entry) => entry.msg === 'incoming request' && entry.req?.path === '/oauth/token',
-        ),
+      // One line per request (issue 24): the request, its status and its time together.
+      assert.deepEqual(
+        tagged.map((entry) => entry.msg),
+        ['request completed'],
       );
-      assert.ok(tagged.some((entry) => entry.msg === 'request completed'));
+      const [completed] = tagged;
+      assert.equal(completed?.req?.path, '/oauth/token');
+      assert.equal(completed?.res?.statusCode, 200);
+      assert.equal(typeof completed?.responseTime, 'number');
+      const health = entries.filter(
+        (entry) => entry.msg === 'request completed' && entry.req?.path === '/healthz',
+      );
+      assert.equal(health.length, 1, 'a Fastify route writes the same single line');
+      assert.equal(health[0]?.res?.statusCode, 200);
+      assert.equal(typeof health[0]?.reqId, 'string');
       assert.ok(
         entries.some((entry) => entry.msg === 'request refused'),
         'refusals are logged with their private detail',

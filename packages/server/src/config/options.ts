@@ -438,6 +438,17 @@ export const options = {
     doc: 'rotate the signing key when the active one is this many days old',
     parse: integer(1, 3650),
   }),
+  signOn: option<'thread-pool' | 'event-loop'>({
+    name: 'signOn',
+    flag: '--sign-on',
+    metavar: 'WHERE',
+    env: 'TESSERA_SIGN_ON',
+    default: 'thread-pool',
+    defaultDoc: '`thread-pool` (or `event-loop`)',
+    doc: "where sealed keys sign tokens: the libuv pool, or each worker's event loop (no thread hop; see Performance)",
+    commands: ['serve'],
+    parse: oneOf(['thread-pool', 'event-loop'] as const),
+  }),
   signingKeys: option<'sealed' | 'pkcs11'>({
     name: 'signingKeys',
     flag: '--signing-keys',

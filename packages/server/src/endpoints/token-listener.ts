@@ -116,16 +116,9 @@ async function answer(
   const { logger } = deps;
   const request = read.raw;
   const requestId = requestIdOf(request);
-  // Fastify makes a child logger per request; here one is made only for a line to write.
+  // Fastify makes a child logger per request; here one is made only for a refusal's line.
   let requestLog: Logger | undefined;
   const log = () => (requestLog ??= logger.child({ reqId: requestId }));
-  const logRequests = logger.isLevelEnabled('info');
-  if (logRequests) {
-    log().info(
-      { req: { method: 'POST', url: request.url, ip: request.socket.remoteAddress } },
-      'incoming request',
-    );
-  }
 
   let statusCode: number;
   let issuedTo: string | undefined;
@@ -147,8 +140,11 @@ async function answer(
   }
   const elapsedMs = performance.now() - read.started;
   deps.answered(statusCode, elapsedMs, factsOf(request, read.params), issuedTo);
-  if (logRequests) {
-    log().info({ res: { statusCode }, responseTime: elapsedMs }, 'request completed');
+  // One line per request (issue 24), as on the Fastify routes (server.ts): a line is a write.
+  if (logger.isLevelEnabled('info')) {
+    const req = { method: 'POST', url: request.url, ip: request.socket.remoteAddress };
+    const line = { reqId: requestId, req, res: { statusCode }, responseTime: elapsedMs };
+    logger.info(line, 'request completed');
   }
 }
 

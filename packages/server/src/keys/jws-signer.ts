@@ -5,9 +5,13 @@ import { inChildSpan } from '../telemetry/request-spans.js';
 import { activeTracer } from '../telemetry/tracer-state.js';
 
 /**
- * Compact JWS signing on node:crypto's callback `sign`, which runs on the libuv pool, so an
- * RSA signature (~250 µs of CPU) does not block the event loop. jose signs through WebCrypto,
- * which also leaves the loop but costs more per call; this path is the token hot path.
+ * Compact JWS signing on node:crypto, the token hot path (jose signs through WebCrypto, which
+ * costs more per call). Where it signs is `--sign-on`:
+ * - `thread-pool`: the callback `sign`, on the libuv pool, so an RSA signature (~250 µs of
+ *   CPU) does not block the event loop and one worker can use several cores;
+ * - `event-loop`: the synchronous `sign`: no job object, no pool queue, no thread wake-up and
+ *   no second loop turn per token, but a worker signs on one core and a token waits for the
+ *   signatures ahead of it (README, Performance, has the measured trade).
  */
 export class JwsSigner {
   /** The key as `sign` takes it: ES256 asks for raw r||s (JWS), not DER; PS256 for PSS. */
@@ -20,6 +24,7 @@ export class JwsSigner {
     readonly alg: SigningAlgorithm,
     key: KeyObject,
     typ: string,
+    private readonly onEventLoop = false,
   ) {
     this.#signingKey =
       alg === 'ES256'
@@ -44,6 +49,14 @@ export class JwsSigner {
     const header =
       typ === undefined ? this.#encodedHeader : encodeJwsHeader(this.alg, typ, this.kid);
     const signingInput = `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+    if (this.onEventLoop) {
+      try {
+        const signature = sign(this.#digest, Buffer.from(signingInput), this.#signingKey);
+        return Promise.resolve(`${signingInput}.${signature.toString('base64url')}`);
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    }
     return new Promise((resolve, reject) => {
       sign(this.#digest, Buffer.from(signingInput), this.#signingKey, (error, signature) => {
         if (error) reject(error);

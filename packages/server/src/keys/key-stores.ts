@@ -1,3 +1,4 @@
+import type { SignOn } from '../config.js';
 import type { KeyEncryptionKey } from '../lib/kek.js';
 import {
   KeyStoreConfigError,
@@ -18,8 +19,9 @@ export class KeyStores {
   constructor(
     kek: KeyEncryptionKey,
     readonly pkcs11?: KeyStore,
+    signOn: SignOn = 'thread-pool',
   ) {
-    this.sealed = new SealedKeyStore(kek);
+    this.sealed = new SealedKeyStore(kek, signOn === 'event-loop');
   }
 
   /** Where new keys are generated. */

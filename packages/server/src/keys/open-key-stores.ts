@@ -11,11 +11,11 @@ import { pkcs11Pin } from './pkcs11/pin.js';
  * label or PIN stops start-up with a message naming the setting.
  */
 export function openKeyStores(
-  config: Pick<ServerConfig, 'signingKeys' | 'pkcs11Module' | 'pkcs11TokenLabel'>,
+  config: Pick<ServerConfig, 'signingKeys' | 'signOn' | 'pkcs11Module' | 'pkcs11TokenLabel'>,
   kek: KeyEncryptionKey,
   options: { env?: NodeJS.ProcessEnv; onHealthChange?: (health: KeyStoreHealth) => void } = {},
 ): KeyStores {
-  if (config.signingKeys !== 'pkcs11') return new KeyStores(kek);
+  if (config.signingKeys !== 'pkcs11') return new KeyStores(kek, undefined, config.signOn);
   const missing = [
     config.pkcs11Module === undefined && 'TESSERA_PKCS11_MODULE (--pkcs11-module)',
     config.pkcs11TokenLabel === undefined && 'TESSERA_PKCS11_TOKEN_LABEL (--pkcs11-token-label)',
@@ -31,5 +31,5 @@ export function openKeyStores(
     ...pkcs11Pin(pkcs11PinSettings(options.env)),
     ...(options.onHealthChange ? { onHealthChange: options.onHealthChange } : {}),
   });
-  return new KeyStores(kek, pkcs11);
+  return new KeyStores(kek, pkcs11, config.signOn);
 }

@@ -20,7 +20,11 @@ const ok: KeyStoreHealth = { state: 'ok' };
 export class SealedKeyStore implements KeyStore {
   readonly kind = 'sealed';
 
-  constructor(readonly kek: KeyEncryptionKey) {}
+  constructor(
+    readonly kek: KeyEncryptionKey,
+    /** `--sign-on event-loop`: sign synchronously on the event loop, no thread hop. */
+    private readonly signOnEventLoop = false,
+  ) {}
 
   generate(alg: SigningAlgorithm): Promise<GeneratedKey> {
     return generateSealedKey(alg, this.kek);
@@ -37,7 +41,7 @@ export class SealedKeyStore implements KeyStore {
         `key ${key.kid} lives in a ${key.location.store} key store, not among the sealed keys`,
       );
     const privateKey = openSealedKey(key.kid, key.location.encryptedPrivateKey, this.kek);
-    return new JwsSigner(key.kid, key.alg, privateKey, accessTokenType);
+    return new JwsSigner(key.kid, key.alg, privateKey, accessTokenType, this.signOnEventLoop);
   }
 
   /** The envelope goes with the store's row; there is nothing else to delete. */
