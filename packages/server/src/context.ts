@@ -177,6 +177,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     async () => {
       const now = nowSeconds();
       revocations.prune(now);
+      for (const tenant of tenants.built()) tenant.revocations.prune(now);
       await store.prune(now, now - changeRetentionSeconds);
     },
     'pruning revocations',

@@ -30,8 +30,8 @@ function listRoutes(app: TestTessera['server']['app']): string[] {
     ).tesseraRoutes ?? [];
   for (const route of seen) {
     if (route.method === 'HEAD' || route.handlerName === 'methodNotAllowed') continue;
-    // Issue 21: `/t/{tenant}/*` is every tenant's copy of the OAuth and published routes
-    // above (http/routes.ts `tenantRoute`), not routes of their own.
+    // Issue 21: `/t/:tenant/*` serves every tenant's copy of the documented OAuth endpoints
+    // (tenants.test.ts); it is one catch-all, not routes of its own.
     if (route.handlerName === 'tenantEndpointHandler') continue;
     routes.add(`${route.method} ${route.url.replace(/:(\w+)/g, '{$1}')}`);
   }
