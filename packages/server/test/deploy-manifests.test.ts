@@ -147,9 +147,7 @@ describe('deployment artefacts', () => {
     assert.ok(container.volumeMounts.some((mount: Yaml) => mount.mountPath === dataDir));
     const secret = byKind('Secret');
     assert.ok('TESSERA_KEK' in secret.stringData);
-    assert.ok(
-      container.envFrom.some((from: Yaml) => from.secretRef?.name === secret.metadata.name),
-    );
+    assert.ok(container.envFrom.some((from: Yaml) => from.secretRef?.name === secret.metadata.name));
     const service = byKind('Service');
     assert.deepEqual(service.spec.selector, byKind('Deployment').spec.selector.matchLabels);
     assert.deepEqual(
