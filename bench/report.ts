@@ -221,6 +221,23 @@ export function computeRatios(
       ),
     );
   }
+  if (has('tessera-rs256-1000tenants')) {
+    // Issue 21: many issuers in one deployment at full speed, start-up and memory reported.
+    const target = targets.find((t) => t.name === 'tessera-rs256-1000tenants')!;
+    const tenants = ok(targets, 'tessera-rs256-1000tenants');
+    ratios.push(ratio('req/s: Tessera RS256 1,000 tenants (100 in use, /t/NAME/oauth/token) / one tenant', tenants?.requestsPerSecond, rs?.requestsPerSecond, 0.9, 'same run'));
+    const startups = target.rounds.flatMap((r) => (r.startupMs !== undefined ? [r.startupMs] : []));
+    ratios.push({ name: 'start-up tessera-rs256-1000tenants, spawn to first answer (ms, slowest round)', value: startups.length ? Math.round(Math.max(...startups)) : null, target: 'reported', pass: null });
+    const single = target.rounds.flatMap((r) => (r.load ? [r.load.rss.startBytes] : []));
+    ratios.push({ name: 'RSS tessera-rs256-1000tenants after priming the 100 in use (MiB)', value: single.length ? Math.round(Math.max(...single) / 1048576) : null, target: 'reported', pass: null });
+    ratios.push({ name: 'peak RSS tessera-rs256-1000tenants under load (MiB)', value: tenants ? Math.round(tenants.rss.peakBytes / 1048576) : null, target: 'reported', pass: null });
+    if (rs) ratios.push({ name: 'peak RSS tessera-rs256 under load (MiB), for comparison', value: Math.round(rs.rss.peakBytes / 1048576), target: 'reported', pass: null });
+    const singleStartups = targets.find((t) => t.name === 'tessera-rs256')?.rounds.flatMap((r) => (r.startupMs !== undefined ? [r.startupMs] : [])) ?? [];
+    if (singleStartups.length) ratios.push({ name: 'start-up tessera-rs256 (ms, slowest round), for comparison', value: Math.round(Math.max(...singleStartups)), target: 'reported', pass: null });
+    // On a shared machine the two runs may get different shares of the CPU: per CPU-second
+    // of the server, the cost of a token is the steadier comparison.
+    ratios.push(ratio('tokens per server CPU-s: Tessera RS256 1,000 tenants / one tenant', tenants?.tokensPerCpuSecond, rs?.tokensPerCpuSecond, 0.9, 'same run'));
+  }
   if (has('tessera-rs256-2workers')) {
     ratios.push(
       ratio(

@@ -29,7 +29,8 @@ const usage = `usage: npm run bench -- [options]
                        tessera-rs256-2workers-loop tessera-rs256-default tessera-rs256-postgres tessera-rs256-replica tessera-rs256-pkcs11
                        tessera-rs256-claims10 tessera-rs256-hook-cached tessera-rs256-hook-uncached
                        tessera-rs256-traced tessera-rs256-1m admin-listing-sqlite admin-listing-postgres
-                       tessera-rs256-reuse ceiling-nosign tessera-rs256-quota verifier client sign-hop rss-60s
+                       tessera-rs256-reuse ceiling-nosign tessera-rs256-quota tessera-rs256-1000tenants
+                       verifier client sign-hop rss-60s
   --duration S         measured seconds per target (default 10)
   --rounds N           runs per target, alternating order; the best req/s is reported (default 2)
   --warmup S           discarded warm-up seconds (default 3)
@@ -41,6 +42,8 @@ const usage = `usage: npm run bench -- [options]
   --million N          registered clients of the million-client rows (default 1000000):
                        tessera-rs256-1m, admin-listing-sqlite, admin-listing-postgres
   --million-spread N   clients tessera-rs256-1m's load is spread across (default 100000)
+  --tenants N          tenants of tessera-rs256-1000tenants, each with its own key and client (default 1000)
+  --tenant-spread N    tenants its load is spread across, /t/NAME/oauth/token (default 100)
   --profile            start servers with --cpu-prof (profiles in bench/results/profiles)
   --no-build           skip \`tsc -b packages/server\`
   --micro-timeout S    time limit for each micro-benchmark (default 120)`;
@@ -58,6 +61,8 @@ const { values } = parseArgs({
     spread: { type: 'string', default: '10000' },
     million: { type: 'string', default: '1000000' },
     'million-spread': { type: 'string', default: '100000' },
+    tenants: { type: 'string', default: '1000' },
+    'tenant-spread': { type: 'string', default: '100' },
     profile: { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
     'micro-timeout': { type: 'string', default: '120' },
@@ -86,6 +91,8 @@ const registered = Math.round(positive('clients', values.clients));
 const spread = Math.round(positive('spread', values.spread));
 const million = Math.round(positive('million', values.million));
 const millionSpread = Math.round(positive('million-spread', values['million-spread']));
+const tenantCount = Math.round(positive('tenants', values.tenants));
+const tenantSpread = Math.round(positive('tenant-spread', values['tenant-spread']));
 const only = values.only?.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean) ?? null;
 
 const resultsDir = join(root, 'bench', 'results');
@@ -135,6 +142,8 @@ const targets: TargetSpec[] = [
   tesseraTarget('RS256', { suffix: '-reuse', env: { TESSERA_REUSE_TOKENS: '1' }, note: 'token reuse on' }),
   ceilingTarget('RS256', { noSign: true }),
   tesseraTarget('RS256', { suffix: '-quota', env: { TESSERA_TOKEN_QUOTA: '100000000/min' }, note: 'quota 100000000/min' }),
+  // Issue 21: 1,000 tenants, each with its own key and client, the load over 100 of them by path.
+  tesseraTarget('RS256', { tenants: { count: tenantCount, spread: tenantSpread }, suffix: '-1000tenants' }),
 ];
 /** Issue 24: the admin client list at a million clients, on each store. */
 const listingStores: ListingStore[] = ['sqlite', 'postgres'];
@@ -203,6 +212,7 @@ async function runRound(spec: TargetSpec, round: number): Promise<RoundResult> {
       tokenUrl: running.tokenUrl,
       pid: running.pid,
       authorizations: running.authorizations,
+      paths: running.paths,
       connections,
       warmupSeconds,
       durationSeconds,

@@ -5,6 +5,8 @@ export interface LoadOptions {
   tokenUrl: string;
   pid: number;
   authorizations: string[];
+  /** Issue 21: the path of each authorization's requests (its tenant's token endpoint). */
+  paths?: string[] | undefined;
   connections: number;
   warmupSeconds: number;
   durationSeconds: number;
@@ -63,9 +65,11 @@ async function run(options: LoadOptions, seconds: number, amount?: number): Prom
     headers,
     body: 'grant_type=client_credentials',
   };
-  if (options.authorizations.length === 1) return await autocannon(base);
-  // Many clients: rotate the Authorization header through all of them, one per request.
+  if (options.authorizations.length === 1 && options.paths === undefined) return await autocannon(base);
+  // Many clients: rotate the Authorization header through all of them, one per request
+  // (with paths, each client's request goes to its own path: its tenant's).
   const all = options.authorizations;
+  const paths = options.paths;
   let next = 0;
   return await autocannon({
     ...base,
@@ -74,6 +78,7 @@ async function run(options: LoadOptions, seconds: number, amount?: number): Prom
         method: 'POST',
         setupRequest: (request) => {
           request.headers = { ...request.headers, authorization: all[next]! };
+          if (paths) request.path = paths[next]!;
           next = next + 1 === all.length ? 0 : next + 1;
           return request;
         },

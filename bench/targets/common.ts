@@ -33,6 +33,8 @@ export interface RunningTarget {
   pid: number;
   /** One Authorization header value per client that requests are spread across. */
   authorizations: string[];
+  /** Issue 21: each authorization's token path (its tenant's), when not all use `tokenUrl`. */
+  paths?: string[];
   spawned: Spawned;
   /** From spawning the server to its first answer (/healthz), when the target measures it. */
   startupMs?: number;

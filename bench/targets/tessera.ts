@@ -47,6 +47,27 @@ async function seedClients(context: StartContext, dataDir: string, count: number
   return JSON.parse(readFileSync(out, 'utf8')) as Credentials[];
 }
 
+/** Issue 21: many tenants, each with its own key and client, through bench/seed-tenants.ts. */
+async function seedTenants(
+  context: StartContext,
+  dataDir: string,
+  env: NodeJS.ProcessEnv,
+  count: number,
+  spread: number,
+  alg: Alg,
+): Promise<Array<Credentials & { tenant: string }>> {
+  const out = join(dataDir, 'bench-tenants.json');
+  const result = await runToCompletion(
+    process.execPath,
+    ['--import', 'tsx', join(context.root, 'bench', 'seed-tenants.ts'), '--data-dir', dataDir, '--count', String(count), '--spread', String(spread), '--alg', alg, '--out', out],
+    // Each tenant's RSA key is generated here: about 0.25 CPU-s each.
+    { env, cwd: context.root, timeoutMs: Math.max(300_000, count * 2_000) },
+  );
+  if (result.code !== 0) throw new Error(`seeding tenants failed (${result.code}${result.timedOut ? ', timed out' : ''}): ${result.stderr}`);
+  context.log(`seeded: ${result.stdout.trim()}`);
+  return JSON.parse(readFileSync(out, 'utf8')) as Array<Credentials & { tenant: string }>;
+}
+
 /**
  * An OTLP/HTTP receiver that reads and discards every export, in the harness process: what the
  * `-traced` target exports its spans to (the cost measured is Tessera's, not a collector's).
@@ -158,10 +179,13 @@ export function tesseraTarget(
      * streaming replica `.ci/replica-up` makes on port 5433 (`replica`) or from the primary.
      */
     postgres?: 'primary' | 'replica';
+    /** Issue 21: this many tenants, the load spread over `spread` of them by path prefix. */
+    tenants?: { count: number; spread: number };
   } = {},
 ): TargetSpec {
-  const registeredClients = options.registeredClients ?? 1;
-  const spreadClients = options.spreadClients ?? 1;
+  // With tenants: one client per tenant.
+  const registeredClients = options.tenants?.count ?? options.registeredClients ?? 1;
+  const spreadClients = options.tenants?.spread ?? options.spreadClients ?? 1;
   return {
     name: `tessera-${alg.toLowerCase()}${options.suffix ?? ''}`,
     group: 'tessera',
@@ -169,8 +193,9 @@ export function tesseraTarget(
     threadPool: threadPoolFor(alg),
     registeredClients,
     spreadClients,
-    description:
-      registeredClients > 1
+    description: options.tenants
+      ? `Tessera ${alg}, ${options.tenants.count.toLocaleString('en-US')} tenants (each its own key and client), load spread across ${options.tenants.spread} of them at /t/NAME/oauth/token`
+      : registeredClients > 1
         ? `Tessera ${alg}, ${registeredClients.toLocaleString('en-US')} clients registered, load spread across ${spreadClients.toLocaleString('en-US')}`
         : `Tessera ${alg}, one client${options.defaults ? ', npm start defaults (one worker per core, info logs)' : ''}${options.workers && options.workers > 1 ? `, ${options.workers} workers` : ''}` +
           (options.claims ? `, ${options.claims} claims` : '') +
@@ -222,14 +247,19 @@ export function tesseraTarget(
           env.TESSERA_TOKEN_HOOK = `http://127.0.0.1:${hookPort}/hook`;
           env.TESSERA_TOKEN_HOOK_SECRET = secret;
         }
+        const tenants = options.tenants
+          ? await seedTenants(context, dataDir, env, options.tenants.count, options.tenants.spread, alg)
+          : undefined;
         const clients =
-          registeredClients > 1
+          tenants ??
+          (registeredClients > 1 && !options.tenants
             ? await seedClients(context, dataDir, registeredClients, spreadClients)
-            : [await createClientWithCli(context.root, env, claimFlags)];
+            : [await createClientWithCli(context.root, env, claimFlags)]);
         // Started only now: the server caches clients, and seeding wrote no change records.
         const spawnedAt = performance.now();
         const spawned = spawnTracked(process.execPath, [...context.nodeFlags, cliPath(context.root), 'serve'], env, context.root);
-        const tokenUrl = `http://127.0.0.1:${port}/oauth/token`;
+        const paths = tenants?.map(({ tenant }) => `/t/${tenant}/oauth/token`);
+        const tokenUrl = `http://127.0.0.1:${port}${paths?.[0] ?? '/oauth/token'}`;
         const stop = async () => {
           await stopProcess(spawned);
           if (hook) await stopProcess(hook.spawned);
@@ -243,7 +273,7 @@ export function tesseraTarget(
           const startupMs = performance.now() - spawnedAt;
           const authorizations = clients.map(basicAuthorization);
           await checkTokenResponse(tokenUrl, authorizations[0]!, alg);
-          const running: RunningTarget = { name: this.name, tokenUrl, pid: spawned.pid, authorizations, spawned, startupMs, stop };
+          const running: RunningTarget = { name: this.name, tokenUrl, pid: spawned.pid, authorizations, spawned, startupMs, stop, ...(paths ? { paths } : {}) };
           if (hook) {
             const { port: hookPort, spawned: hookProcess } = hook;
             running.hookStats = async () => ({

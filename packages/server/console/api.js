@@ -30,6 +30,27 @@ import { messageOf, notify } from './dom.js';
 
 /** @type {{ token: string } | { cookie: true } | undefined} */
 let session;
+/**
+ * Issue 21: the tenant the console shows (the tenant switcher's choice). The default
+ * tenant's clients, keys and audit trail are `/admin/v1/…`; another tenant's are
+ * `/admin/v1/tenants/NAME/…`, so every view follows the switcher without knowing of it.
+ */
+let tenant = 'default';
+const tenantScoped = /^\/admin\/v1\/(clients|keys|audit)(?=[/?]|$)/;
+
+/** @param {string} name a tenant name, or `default` */
+export function setTenant(name) {
+  tenant = name;
+}
+
+export const currentTenant = () => tenant;
+
+/** The path of `path` at the chosen tenant. @param {string} path */
+export function tenantPath(path) {
+  return tenant === 'default'
+    ? path
+    : path.replace(tenantScoped, `/admin/v1/tenants/${encodeURIComponent(tenant)}/$1`);
+}
 /** @type {(message: string) => void} */
 let onUnauthorized = () => {};
 
@@ -58,6 +79,7 @@ export function startCookieSession() {
 
 export function endSession() {
   session = undefined;
+  tenant = 'default';
 }
 
 /** The tessera_csrf cookie's value (the session cookie itself is HttpOnly). */
@@ -129,7 +151,7 @@ export async function api(method, path, body) {
         ? {}
         : { 'tessera-csrf': csrfToken() };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(path, {
+  const response = await fetch(tenantPath(path), {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),

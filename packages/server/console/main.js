@@ -8,11 +8,13 @@
 
 import { loadActivity } from './activity.js';
 import {
+  api,
   attempt,
   consoleSession,
   endSession,
   onSessionEnded,
   requestAdminToken,
+  setTenant,
   signOutPerson,
   startCookieSession,
   startSession,
@@ -73,7 +75,43 @@ async function signedIn(whoText, role) {
   who.hidden = false;
   who.textContent = whoText;
   notify('');
+  await loadTenants();
   await show('clients');
+}
+
+/** The view on screen, shown again when the tenant changes. @type {View} */
+let currentView = 'clients';
+
+/**
+ * Issue 21: the tenant switcher, filled from the admin API (`GET /admin/v1/tenants`); shown
+ * only when the deployment has tenants besides default.
+ */
+async function loadTenants() {
+  const select = /** @type {HTMLSelectElement} */ (byId('tenant'));
+  const switcher = byId('tenant-switcher');
+  setTenant('default');
+  select.replaceChildren();
+  switcher.hidden = true;
+  await attempt(async () => {
+    const { tenants } = /** @type {{ tenants: Array<{ name: string }> }} */ (
+      await api('GET', '/admin/v1/tenants')
+    );
+    for (const name of ['default', ...tenants.map((entry) => entry.name)]) {
+      const option = document.createElement('option');
+      option.value = name;
+      option.textContent = name;
+      select.append(option);
+    }
+    switcher.hidden = tenants.length === 0;
+  });
+}
+
+async function switchTenant() {
+  const select = /** @type {HTMLSelectElement} */ (byId('tenant'));
+  setTenant(select.value);
+  clearClients();
+  notify(`Showing tenant ${select.value}`);
+  await show(currentView);
 }
 
 /** @type {boolean} */
@@ -86,7 +124,15 @@ function signOut(message = 'Signed out.') {
   endSession();
   clearTimeout(expiryTimer);
   clearInterval(activityTimer);
-  for (const id of ['clients-view', 'keys-view', 'activity-view', 'nav', 'sign-out', 'who'])
+  for (const id of [
+    'clients-view',
+    'keys-view',
+    'activity-view',
+    'nav',
+    'sign-out',
+    'who',
+    'tenant-switcher',
+  ])
     byId(id).hidden = true;
   byId('sign-in-view').hidden = false;
   clearClients();
@@ -96,6 +142,7 @@ function signOut(message = 'Signed out.') {
 
 /** @param {View} view */
 async function show(view) {
+  currentView = view;
   clearInterval(activityTimer);
   for (const name of views) {
     byId(`${name}-view`).hidden = name !== view;
@@ -124,6 +171,7 @@ function start() {
     (event) => void signIn(/** @type {SubmitEvent} */ (event)),
   );
   byId('sign-out').addEventListener('click', () => signOut());
+  byId('tenant').addEventListener('change', () => void switchTenant());
   for (const button of document.querySelectorAll('#nav [data-view]')) {
     button.addEventListener('click', () => {
       const view = button.getAttribute('data-view');

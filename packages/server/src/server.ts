@@ -9,6 +9,7 @@ import { authenticateAdmin } from './endpoints/admin/admin-auth.js';
 import { adminClientEndpoints } from './endpoints/admin/admin-clients.js';
 import { adminKeyEndpoints } from './endpoints/admin/admin-keys.js';
 import { adminOperatorEndpoints } from './endpoints/admin/admin-operators.js';
+import { adminTenantEndpoints, withTenantCheck } from './endpoints/admin/admin-tenants.js';
 import { consoleEndpoints } from './console/console-routes.js';
 import { ConsoleSessions } from './console/console-sessions.js';
 import { OidcSignIn } from './console/oidc-sign-in.js';
@@ -135,6 +136,7 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
     ...adminKeyEndpoints({ store, keys, nowSeconds, config }),
     ...adminOperatorEndpoints({ store, nowSeconds }),
     ...adminActivityEndpoints({ metrics, nowSeconds }),
+    ...adminTenantEndpoints(context),
     ...signInEndpoints({ config, store, sessions, oidc, nowSeconds, logger: context.logger }),
     ...consoleEndpoints(),
     ...published,
@@ -143,7 +145,8 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
     ...(config.metricsListen === undefined ? [metricsEndpoint({ metrics, config })] : []),
   ];
   table.push(openApiEndpoint(config, () => table));
-  return table;
+  // Issue 21: a tenant's admin token reaches only its own tenant's admin routes.
+  return withTenantCheck(table);
 }
 
 const tenantTables = new WeakMap<TesseraContext, TenantRoutes>();

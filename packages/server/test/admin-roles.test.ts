@@ -180,6 +180,25 @@ describe('admin API roles for machine clients', () => {
       'GET /admin/v1/operators': 'admin',
       'POST /admin/v1/operators': 'admin',
       'DELETE /admin/v1/operators/{email}': 'admin',
+      // Issue 21: tenant management, and each tenant's twins of the client, key and audit
+      // routes with the same roles.
+      'GET /admin/v1/tenants': 'viewer',
+      'POST /admin/v1/tenants': 'admin',
+      'GET /admin/v1/tenants/{tenant}': 'viewer',
+      'PATCH /admin/v1/tenants/{tenant}': 'admin',
+      'DELETE /admin/v1/tenants/{tenant}': 'admin',
+      'GET /admin/v1/tenants/{tenant}/clients': 'viewer',
+      'POST /admin/v1/tenants/{tenant}/clients': 'operator',
+      'GET /admin/v1/tenants/{tenant}/clients/{id}': 'viewer',
+      'GET /admin/v1/tenants/{tenant}/clients/{id}/usage': 'viewer',
+      'PATCH /admin/v1/tenants/{tenant}/clients/{id}': 'operator',
+      'DELETE /admin/v1/tenants/{tenant}/clients/{id}': 'admin',
+      'POST /admin/v1/tenants/{tenant}/clients/{id}/disable': 'operator',
+      'POST /admin/v1/tenants/{tenant}/clients/{id}/enable': 'operator',
+      'POST /admin/v1/tenants/{tenant}/clients/{id}/rotate-secret': 'operator',
+      'GET /admin/v1/tenants/{tenant}/keys': 'viewer',
+      'POST /admin/v1/tenants/{tenant}/keys/rotate': 'admin',
+      'GET /admin/v1/tenants/{tenant}/audit': 'viewer',
     });
     assert.deepEqual(
       Object.keys(document.components.securitySchemes.adminToken.flows.clientCredentials.scopes),

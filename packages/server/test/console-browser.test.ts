@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext } from 'playwright-core';
+import { tenantWithClient } from './support/tenants.js';
 import { basicAuthorization, postForm, startTessera, type TestTessera } from './support/tessera.js';
 
 const chromium = '/usr/bin/chromium';
@@ -371,6 +372,63 @@ describe('admin console in a real browser', { skip: required ? false : skip }, (
     await page.getByRole('button', { name: 'Load more clients' }).waitFor({ state: 'hidden' });
     const total = (await tessera.server.context.store.listClients()).length;
     assert.equal(await page.locator('#clients-table tbody tr').count(), total);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it("switches tenant (issue 21): each tenant's clients, and a client created there is its own", async () => {
+    const admin = await tessera.createClient({ name: 'Switching console', scope: 'tessera:admin' });
+    const home = await tessera.createClient({ name: 'Home partner' });
+    const sandbox = await tenantWithClient(tessera.server.context, 'sandbox');
+    await tessera.server.context.syncChanges();
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    await page.goto(`${tessera.url}/console`);
+    const signIn = page.locator('#sign-in-form');
+    await signIn.getByLabel('Client ID').fill(admin.clientId);
+    await signIn.getByLabel('Client secret').fill(admin.clientSecret);
+    await signIn.getByLabel('Client secret').press('Enter');
+    await page.locator(`tr[data-client-id="${home.clientId}"]`).waitFor();
+    assert.equal(await page.locator(`tr[data-client-id="${sandbox.clientId}"]`).count(), 0);
+
+    await page.locator('#tenant').selectOption('sandbox');
+    await page.locator(`tr[data-client-id="${sandbox.clientId}"]`).waitFor();
+    await page.locator(`tr[data-client-id="${home.clientId}"]`).waitFor({ state: 'detached' });
+
+    // A client made in the sandbox view is the sandbox's: tokens at /t/sandbox only.
+    await page.getByRole('button', { name: 'New client' }).click();
+    const form = page.getByRole('dialog', { name: 'New client' });
+    await form.getByLabel('Name').fill('Sandbox billing');
+    await form.getByRole('button', { name: 'Create' }).click();
+    const secretDialog = page.getByRole('dialog', { name: 'Client created' });
+    await secretDialog.waitFor();
+    const clientId = await secretDialog.getByLabel('Client ID').inputValue();
+    const clientSecret = await secretDialog.getByLabel('Client secret').inputValue();
+    await secretDialog.getByRole('button', { name: 'I have stored the secret' }).click();
+    await page.locator(`tr[data-client-id="${clientId}"]`).waitFor();
+    const at = (path: string) =>
+      postForm(
+        `${tessera.url}${path}`,
+        { grant_type: 'client_credentials' },
+        { authorization: basicAuthorization(clientId, clientSecret) },
+      );
+    assert.equal((await at('/t/sandbox/oauth/token')).status, 200);
+    assert.equal((await at('/oauth/token')).status, 401);
+
+    // Keys follow the switcher too: the sandbox's key ids are not the default tenant's.
+    await page.locator('#nav [data-view="keys"]').click();
+    const sandboxKid = (await (
+      await fetch(`${tessera.url}/t/sandbox/.well-known/jwks.json`)
+    ).json()) as {
+      keys: Array<{ kid: string }>;
+    };
+    await page.locator('#keys-view td.mono', { hasText: sandboxKid.keys[0]!.kid }).waitFor();
+
+    await page.locator('#tenant').selectOption('default');
+    await page.locator('#nav [data-view="clients"]').click();
+    await page.locator(`tr[data-client-id="${home.clientId}"]`).waitFor();
+    assert.equal(await page.locator(`tr[data-client-id="${clientId}"]`).count(), 0);
     assert.deepEqual(problems, []);
     await page.close();
   });

@@ -44,8 +44,9 @@ function parseMetrics(text: string): Map<string, number> {
 }
 
 const issuedSeries =
-  'tessera_token_requests_total{outcome="issued",auth_method="client_secret_basic"}';
-const wrongSecretSeries = 'tessera_client_auth_failures_total{reason="wrong_secret"}';
+  'tessera_token_requests_total{outcome="issued",auth_method="client_secret_basic",tenant="default"}';
+const wrongSecretSeries =
+  'tessera_client_auth_failures_total{reason="wrong_secret",tenant="default"}';
 
 interface Client {
   client_id: string;

@@ -118,47 +118,66 @@ describe('metrics', () => {
     const after = await scrape(tessera.url);
     const moved = (series: string) => delta(before, after, series);
     assert.equal(
-      moved('tessera_token_requests_total{outcome="issued",auth_method="client_secret_basic"}'),
+      moved(
+        'tessera_token_requests_total{outcome="issued",auth_method="client_secret_basic",tenant="default"}',
+      ),
       5,
     );
     assert.equal(
-      moved('tessera_token_requests_total{outcome="issued",auth_method="client_secret_post"}'),
+      moved(
+        'tessera_token_requests_total{outcome="issued",auth_method="client_secret_post",tenant="default"}',
+      ),
       3,
     );
     assert.equal(
       moved(
-        'tessera_token_requests_total{outcome="invalid_client",auth_method="client_secret_basic"}',
+        'tessera_token_requests_total{outcome="invalid_client",auth_method="client_secret_basic",tenant="default"}',
       ),
       6,
     );
     assert.equal(
       moved(
-        'tessera_token_requests_total{outcome="invalid_client",auth_method="client_secret_post"}',
+        'tessera_token_requests_total{outcome="invalid_client",auth_method="client_secret_post",tenant="default"}',
       ),
       1,
     );
     assert.equal(
       moved(
-        'tessera_token_requests_total{outcome="unsupported_grant_type",auth_method="client_secret_basic"}',
+        'tessera_token_requests_total{outcome="unsupported_grant_type",auth_method="client_secret_basic",tenant="default"}',
       ),
       1,
     );
     assert.equal(
       moved(
-        'tessera_token_requests_total{outcome="temporarily_unavailable",auth_method="client_secret_basic"}',
+        'tessera_token_requests_total{outcome="temporarily_unavailable",auth_method="client_secret_basic",tenant="default"}',
       ),
       1,
     );
     assert.equal(moved('tessera_token_request_duration_seconds_count'), 17);
     assert.equal(moved('tessera_token_request_duration_seconds_bucket{le="+Inf"}'), 17);
     assert.ok(moved('tessera_token_request_duration_seconds_sum') > 0);
-    assert.equal(moved('tessera_client_auth_failures_total{reason="wrong_secret"}'), 5);
-    assert.equal(moved('tessera_client_auth_failures_total{reason="unknown_client"}'), 1);
-    assert.equal(moved('tessera_client_auth_failures_total{reason="client_disabled"}'), 1);
-    assert.equal(moved('tessera_client_auth_failures_total{reason="locked_out"}'), 1);
+    assert.equal(
+      moved('tessera_client_auth_failures_total{reason="wrong_secret",tenant="default"}'),
+      5,
+    );
+    assert.equal(
+      moved('tessera_client_auth_failures_total{reason="unknown_client",tenant="default"}'),
+      1,
+    );
+    assert.equal(
+      moved('tessera_client_auth_failures_total{reason="client_disabled",tenant="default"}'),
+      1,
+    );
+    assert.equal(
+      moved('tessera_client_auth_failures_total{reason="locked_out",tenant="default"}'),
+      1,
+    );
     assert.equal(moved('tessera_auth_lockouts_total{key="client_id"}'), 1);
-    assert.equal(moved('tessera_revocation_requests_total{outcome="revoked"}'), 1);
-    assert.equal(moved('tessera_introspection_requests_total{outcome="answered"}'), 1);
+    assert.equal(moved('tessera_revocation_requests_total{outcome="revoked",tenant="default"}'), 1);
+    assert.equal(
+      moved('tessera_introspection_requests_total{outcome="answered",tenant="default"}'),
+      1,
+    );
     assert.equal(
       moved('tessera_client_cache_lookups_total{result="hit"}'),
       context.clients.hits - cacheBefore.hits,

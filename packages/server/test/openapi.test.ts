@@ -317,6 +317,44 @@ describe('OpenAPI document: every route answers as documented', () => {
     await api.call('DELETE', '/admin/v1/operators/alice@example.com', { headers: admin }, 404);
   });
 
+  it('the admin API of tenants (issue 21)', async () => {
+    const t = '/admin/v1/tenants';
+    await api.call('POST', t, jsonBody({ name: 'docs', token_ttl: 600 }, admin), 201);
+    await api.call('POST', t, jsonBody({ name: 'docs' }, admin), 409);
+    await api.call('POST', t, jsonBody({ name: 'No Name' }, admin), 400);
+    await api.call('GET', t, { headers: admin }, 200);
+    await api.call('GET', `${t}/docs`, { headers: admin }, 200);
+    await api.call('GET', `${t}/nope`, { headers: admin }, 404);
+    await api.call('GET', `${t}/default`, { headers: admin }, 409);
+    await api.call('PATCH', `${t}/docs`, jsonBody({ preset: null }, admin), 200);
+    await api.call('PATCH', `${t}/docs`, jsonBody({ token_ttl: -1 }, admin), 400);
+    await api.call('PATCH', `${t}/nope`, jsonBody({ token_ttl: 60 }, admin), 404);
+    const created = await api.call(
+      'POST',
+      `${t}/docs/clients`,
+      jsonBody({ name: 'in docs' }, admin),
+      201,
+    );
+    const id = (created.body as { client_id: string }).client_id;
+    await api.call('POST', `${t}/docs/clients`, jsonBody({ name: 1 }, admin), 400);
+    await api.call('GET', `${t}/docs/clients`, { headers: admin }, 200);
+    await api.call('GET', `${t}/nope/clients`, { headers: admin }, 404);
+    await api.call('GET', `${t}/docs/clients/${id}`, { headers: admin }, 200);
+    await api.call('PATCH', `${t}/docs/clients/${id}`, jsonBody({ scope: 'read' }, admin), 200);
+    await api.call('GET', `${t}/docs/clients/${id}/usage`, { headers: admin }, 200);
+    await api.call('POST', `${t}/docs/clients/${id}/disable`, { headers: admin }, 200);
+    await api.call('POST', `${t}/docs/clients/${id}/enable`, { headers: admin }, 200);
+    await api.call('POST', `${t}/docs/clients/${id}/rotate-secret`, jsonBody({}, admin), 200);
+    await api.call('GET', `${t}/docs/keys`, { headers: admin }, 200);
+    await api.call('POST', `${t}/docs/keys/rotate`, jsonBody({ alg: 'ES256' }, admin), 201);
+    await api.call('GET', `${t}/docs/audit`, { headers: admin }, 200);
+    await api.call('DELETE', `${t}/docs`, { headers: admin }, 409);
+    await api.call('DELETE', `${t}/docs?force=no`, { headers: admin }, 400);
+    await api.call('DELETE', `${t}/docs/clients/${id}`, { headers: admin }, 204);
+    await api.call('DELETE', `${t}/docs`, { headers: admin }, 204);
+    await api.call('DELETE', `${t}/docs`, { headers: admin }, 404);
+  });
+
   it('called every documented operation', () => {
     assert.deepEqual([...api.called].sort(), documentedRoutes(api.document).sort());
   });

@@ -1,5 +1,6 @@
 import { signingAlgorithms } from '@tessera/protocol';
 import { registeredAuthMethods } from '../store/contract.js';
+import { tenantSchemas } from './admin/admin-tenants.js';
 import { dateTime, int, list, nullable, object, ref, str, stringOrList } from './endpoint.js';
 
 const tokenType = { enum: ['Bearer', 'DPoP'] };
@@ -120,4 +121,6 @@ export const sharedSchemas = {
     person: nullable(object({ iss: str, sub: str }, { email: str })),
     ...{ source_address: nullable(str), request_id: nullable(str) },
   }),
+  // Issue 21: the tenant routes' (endpoints/admin/admin-tenants.ts).
+  ...tenantSchemas,
 };

@@ -152,6 +152,8 @@ const factsOf = (request: IncomingMessage, params: Params | undefined): RequestF
   authorization: request.headers.authorization,
   params,
   tls: 'encrypted' in request.socket,
+  url: request.url,
+  host: request.headers.host,
 });
 
 function send(

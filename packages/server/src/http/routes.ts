@@ -27,6 +27,8 @@ declare module 'fastify' {
     adminCaller: AdminCaller | undefined;
     /** A tenant's endpoint's preset (issue 21): the shape its errors take, over the route's. */
     endpointPreset: Preset | undefined;
+    /** A tenant's endpoint's metrics kind (issue 21: the tenant route's requests are counted). */
+    endpointKind: EndpointKind | undefined;
   }
 }
 
@@ -98,6 +100,7 @@ function tenantRoute(app: FastifyInstance, tenants: TenantLookup) {
       return reply.code(404).send(notFoundBody(request.method, request.url));
     }
     request.endpointPreset = endpoint.preset;
+    request.endpointKind = endpoint.kind;
     if (endpoint.body === 'params' && endpoint.bodyTypes && request.body !== undefined) {
       const contentType = request.headers['content-type'];
       const type = bodyTypeOf(typeof contentType === 'string' ? contentType : undefined);
@@ -186,6 +189,7 @@ export function mountEndpoints(
 ): void {
   app.decorateRequest('adminCaller', undefined);
   app.decorateRequest('endpointPreset', undefined);
+  app.decorateRequest('endpointKind', undefined);
   const adminHook: preHandlerAsyncHookHandler = async (request) => {
     request.adminCaller = await guard.authenticate(request);
   };

@@ -36,6 +36,35 @@ export interface RequestFacts {
   params: unknown;
   /** Whether the request came over TLS (where a client certificate may authenticate). */
   tls: boolean;
+  /** Issue 21: the request's path and Host, which pick its tenant (the `tenant` label). */
+  url?: string | undefined;
+  host?: string | undefined;
+}
+
+const tenantPathPrefix = '/t/';
+
+/**
+ * The `tenant` label of a request: the tenant its path (`/t/NAME/…`) or its Host
+ * (`--tenant-host`) selects, `default` otherwise; undefined for a name that is no tenant
+ * (such requests are answered 404 before any counted endpoint, and must not mint labels).
+ */
+export function tenantLabel(context: TesseraContext, facts: RequestFacts): string | undefined {
+  const url = facts.url;
+  let name: string | undefined;
+  if (url?.startsWith(tenantPathPrefix)) {
+    const end = url.slice(tenantPathPrefix.length).search(/[/?]/);
+    name = url.slice(
+      tenantPathPrefix.length,
+      end === -1 ? undefined : tenantPathPrefix.length + end,
+    );
+  } else {
+    const hosts = context.config.tenantHosts;
+    if (hosts.size === 0 || facts.host === undefined) return 'default';
+    const host = facts.host.toLowerCase();
+    name = hosts.get(host) ?? hosts.get(host.replace(/:\d+$/, ''));
+    if (name === undefined) return 'default';
+  }
+  return context.tenants.has(name) ? name : undefined;
 }
 
 export type EndpointKind = 'token' | 'revoke' | 'introspect' | 'feed';
@@ -76,16 +105,18 @@ export function recordRefusal(
   facts: RequestFacts,
 ): void {
   const { metrics } = context;
+  const tenant = tenantLabel(context, facts);
+  if (tenant === undefined) return;
   const reason = failureReason(error);
   if (reason !== undefined) {
-    metrics.authFailures.inc(reason);
+    metrics.authFailures.inc(reason, '', 1, tenant);
     const clientId = clientIdOf(facts);
     const known = clientId !== undefined && context.clients.peek(clientId);
     metrics.activity.failed(known ? clientId : undefined, context.nowSeconds());
   }
-  if (kind === 'token') metrics.tokenRequests.inc(error.error, authMethodOf(facts));
-  else if (kind === 'revoke') metrics.revocations.inc(error.error);
-  else if (kind === 'introspect') metrics.introspections.inc(error.error);
+  if (kind === 'token') metrics.tokenRequests.inc(error.error, authMethodOf(facts), 1, tenant);
+  else if (kind === 'revoke') metrics.revocations.inc(error.error, '', 1, tenant);
+  else if (kind === 'introspect') metrics.introspections.inc(error.error, '', 1, tenant);
   if (activeTracer !== undefined)
     annotateOutcome(error.error, error.error, knownClientId(context, facts));
 }
@@ -115,16 +146,18 @@ export function recordAnswer(
   clientId: string | undefined = undefined,
 ): void {
   const { metrics } = context;
+  const tenant = tenantLabel(context, facts);
+  if (tenant === undefined) return;
   if (kind === 'token') {
     metrics.tokenLatency.observe(elapsedMs / 1000);
     if (statusCode === 200) {
-      metrics.tokenRequests.inc('issued', authMethodOf(facts));
+      metrics.tokenRequests.inc('issued', authMethodOf(facts), 1, tenant);
       const issuedTo = clientId ?? clientIdOf(facts);
       if (issuedTo !== undefined) metrics.activity.issued(issuedTo, context.nowSeconds());
     }
   } else if (statusCode === 200) {
-    if (kind === 'revoke') metrics.revocations.inc('revoked');
-    else if (kind === 'introspect') metrics.introspections.inc('answered');
+    if (kind === 'revoke') metrics.revocations.inc('revoked', '', 1, tenant);
+    else if (kind === 'introspect') metrics.introspections.inc('answered', '', 1, tenant);
   }
   if (activeTracer !== undefined && statusCode === 200 && answeredOutcomes[kind] !== undefined) {
     annotateOutcome(answeredOutcomes[kind], undefined, clientId ?? knownClientId(context, facts));
@@ -135,6 +168,8 @@ const factsOf = (request: FastifyRequest): RequestFacts => ({
   authorization: request.headers.authorization,
   params: request.body,
   tls: 'encrypted' in request.raw.socket,
+  url: request.url,
+  host: request.headers.host,
 });
 
 const asArray = <T>(value: T | T[] | undefined): T[] =>
@@ -163,10 +198,41 @@ export function registerMetrics(app: FastifyInstance, context: TesseraContext): 
     },
   });
 
+  const byKind = {
+    token: hooksFor('token'),
+    revoke: hooksFor('revoke'),
+    introspect: hooksFor('introspect'),
+    feed: hooksFor('feed'),
+  };
+  // Issue 21: the one `/t/:tenant/*` route serves every tenant's endpoints; which kind a
+  // request was is known once the route found the endpoint (request.endpointKind).
+  const tenantHooks = {
+    onError(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      thrown: Error,
+      done: HookHandlerDoneFunction,
+    ) {
+      const kind = request.endpointKind;
+      if (kind === undefined) return done();
+      byKind[kind].onError(request, reply, thrown, done);
+    },
+    onResponse(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+      const kind = request.endpointKind;
+      if (kind === undefined) return done();
+      byKind[kind].onResponse(request, reply, done);
+    },
+  };
+
   app.addHook('onRoute', (route: RouteOptions) => {
     const kind = route.config?.metricsKind;
-    if (kind === undefined) return;
-    const hooks = hooksFor(kind);
+    const hooks =
+      kind !== undefined
+        ? byKind[kind]
+        : route.handler.name === 'tenantEndpointHandler'
+          ? tenantHooks
+          : undefined;
+    if (hooks === undefined) return;
     route.onError = [...asArray(route.onError), hooks.onError] as RouteOptions['onError'];
     route.onResponse = [...asArray(route.onResponse), hooks.onResponse];
   });

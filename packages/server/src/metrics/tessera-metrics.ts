@@ -1,7 +1,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { KeyRecord, ReplicationState } from '../store/contract.js';
 import { ActivityTracker, type ClientActivity } from './activity.js';
-import { CountTable } from './count-table.js';
+import { CountTable, TenantCountTable } from './count-table.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { serverVersion } from '../version.js';
 
@@ -58,14 +58,18 @@ export class TesseraMetrics {
    * 22), by mode: `enforce` refused them (429); `observe` let them through.
    */
   readonly quotaRefusals: Counter<'mode'>;
-  /** Token requests by outcome (`issued` or the OAuth error code) and auth method. */
-  readonly tokenRequests = new CountTable();
+  /**
+   * Token requests by outcome (`issued` or the OAuth error code) and auth method. This one
+   * and the next three count per tenant (issue 21: a `tenant` label, `default` for the
+   * server's own).
+   */
+  readonly tokenRequests = new TenantCountTable();
   /** Failed client authentications by reason, at every endpoint that authenticates clients. */
-  readonly authFailures = new CountTable();
+  readonly authFailures = new TenantCountTable();
   /** Revocation requests by outcome (`revoked` or the OAuth error code). */
-  readonly revocations = new CountTable();
+  readonly revocations = new TenantCountTable();
   /** Introspection requests by outcome (`answered` or the OAuth error code). */
-  readonly introspections = new CountTable();
+  readonly introspections = new TenantCountTable();
   /** Failed store calls by operation. */
   readonly storeErrors = new CountTable();
   /** Token hook calls that gave no usable answer, by reason (issue 19). */
@@ -225,24 +229,31 @@ export class TesseraMetrics {
   }
 }
 
-/** A prom-client counter whose values are copied from a `CountTable` at scrape time. */
+/**
+ * A prom-client counter whose values are copied from a `CountTable` at scrape time; from a
+ * `TenantCountTable`, with a last label `tenant`. The primary of `serve --workers N` sums
+ * the workers' series label set by label set (process/shared-metrics.ts), tenant included.
+ */
 function fromTable(
   registry: Registry,
-  table: CountTable,
+  table: CountTable | TenantCountTable,
   name: string,
   options: { help: string; labels: [string] | [string, string] },
 ): void {
   const [first, second] = options.labels;
+  const labelsOf = (a: string, b: string) =>
+    second === undefined ? { [first]: a } : { [first]: a, [second]: b };
   new Counter({
     name,
     help: options.help,
-    labelNames: options.labels,
+    labelNames: table instanceof TenantCountTable ? [...options.labels, 'tenant'] : options.labels,
     registers: [registry],
     collect() {
       this.reset();
-      for (const [a, b, count] of table.cells()) {
-        this.inc(second === undefined ? { [first]: a } : { [first]: a, [second]: b }, count);
-      }
+      if (table instanceof TenantCountTable)
+        for (const [tenant, a, b, count] of table.cells())
+          this.inc({ ...labelsOf(a, b), tenant }, count);
+      else for (const [a, b, count] of table.cells()) this.inc(labelsOf(a, b), count);
     },
   });
 }

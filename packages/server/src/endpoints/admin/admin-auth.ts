@@ -7,6 +7,8 @@ import { requestCertificate } from '../../dpop/sender-binding.js';
 import { adminAudience, adminScope } from '../../tokens/admin-audience.js';
 import { jwksPath } from '../jwks.js';
 import { roleOfScopes, type AdminCaller } from './admin-roles.js';
+import { tenantIssuer } from '../../tenants/tenant-config.js';
+import { defaultTenant } from '../../tenants/tenant-name.js';
 
 export { adminScope } from '../../tokens/admin-audience.js';
 const realm = 'tessera-admin';
@@ -98,7 +100,7 @@ const hasAdminScope = (scope: unknown) =>
  * after this (admin-roles.ts).
  */
 export async function authenticateAdmin(
-  context: AdminContext,
+  server: AdminContext,
   request: AdminRequest,
 ): Promise<AdminCaller> {
   const header = request.headers.authorization;
@@ -113,13 +115,16 @@ export async function authenticateAdmin(
     throw refuse('invalid_request', description, 400, ', error="invalid_request"');
   }
   const path = (request.url ?? '/').split('?', 1)[0]!;
+  // The admin API is on the server's own address, whichever tenant issued the token.
+  const serverIssuer = server.config.issuer;
+  const context = await issuingContext(server, header);
   const certificate = requestCertificate(context, request as IncomingMessage);
   let claims;
   try {
     ({ claims } = await verifierOf(context).verifyAuthorization(header, {
       dpop: {
         method: request.method ?? 'GET',
-        url: `${context.config.issuer}${path}`,
+        url: `${serverIssuer}${path}`,
         proof: request.headers.dpop,
       },
       clientCertificate: certificate?.certificate.raw,
@@ -136,7 +141,44 @@ export async function authenticateAdmin(
   const role = roleOfScopes(typeof claims.scope === 'string' ? claims.scope.split(' ') : []);
   if (role === undefined) throw lacksScope();
   const clientId = claims.client_id;
-  return { actor: `admin-api:${clientId}`, clientId, role, bearer: true };
+  return {
+    actor: `admin-api:${clientId}`,
+    clientId,
+    role,
+    bearer: true,
+    ...(context.tenant === defaultTenant ? {} : { tenant: context.tenant }),
+  };
+}
+
+/**
+ * Issue 21: the context whose keys, issuer and clients check an admin token: the tenant's
+ * whose issuer the token's (unverified) `iss` names, else the server's own. Only a lookup:
+ * the verifier then checks the signature with that tenant's keys alone, so a forged `iss`
+ * gains nothing. A path-selected tenant's issuer is `<server issuer>/t/NAME`; a tenant with
+ * its own issuer is found by a walk over the tenant records (admin requests are rare).
+ */
+async function issuingContext(server: AdminContext, header: string): Promise<AdminContext> {
+  const { tenants } = server;
+  if (tenants.size === 0) return server;
+  let iss: unknown;
+  try {
+    iss = decodeJwt(header.replace(/^\S+ +/, '').trim()).iss;
+  } catch {
+    return server; // the verifier refuses it with the usual answer
+  }
+  if (typeof iss !== 'string' || iss === server.config.issuer) return server;
+  const pathPrefix = `${server.config.issuer}/t/`;
+  let name: string | undefined;
+  if (iss.startsWith(pathPrefix)) {
+    const candidate = iss.slice(pathPrefix.length);
+    const record = tenants.record(candidate);
+    if (record && record.issuer === null) name = candidate;
+  }
+  name ??= tenants
+    .names()
+    .find((candidate) => tenantIssuer(server.config.issuer, tenants.record(candidate)!) === iss);
+  if (name === undefined) return server;
+  return (await tenants.get(name)) ?? server;
 }
 
 /** The admin API's answer for a verifier rejection (the wire answers predate the verifier). */

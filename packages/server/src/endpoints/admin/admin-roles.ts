@@ -47,6 +47,11 @@ export interface AdminCaller {
   person?: Person | undefined;
   /** The `acr` of the person's ID token (step-up, `--console-require-acr`). */
   acr?: string | undefined;
+  /**
+   * Issue 21: the tenant whose admin clients issued the caller's token (undefined: the
+   * default tenant's, as is every person's); such a caller manages only that tenant.
+   */
+  tenant?: string | undefined;
   /** Whether the caller came with a bearer token (so a refusal carries the Bearer challenge). */
   bearer: boolean;
 }
