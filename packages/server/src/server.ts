@@ -190,6 +190,14 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
       tenant: (request) => {
         const selected = selectTenant(request);
         if (selected === undefined) return undefined;
+        // Changes another process committed (a tenant deleted or changed, its clients) are
+        // applied before a tenant is picked, not after: with some due, the Fastify route
+        // takes the request and awaits them first.
+        const pending = context.syncChanges();
+        if (pending) {
+          pending.catch(() => {});
+          return null;
+        }
         const tenant = context.tenants.ready(selected.tenant);
         return tenant ? { routes: tenantRoutesOf(tenant).token, path: selected.path } : null;
       },
@@ -274,6 +282,7 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
       requireAcr: () => context.config.consoleRequireAcr,
     },
     async (name) => {
+      await context.syncChanges();
       const tenant = await context.tenants.get(name);
       return tenant && tenantRoutesOf(tenant);
     },

@@ -91,7 +91,12 @@ export function cliPickupSuite(
       assert.equal(refused.status, 1);
       assert.match(refused.stderr, /still has clients/);
       await run('tenants', 'delete', 'acme', '--force');
-      await everywhere(async (base) => (await discovery(base)).status === 404);
+      // Every worker of every server: its discovery and its token endpoint (the fast path).
+      await everywhere(
+        async (base) =>
+          (await discovery(base)).status === 404 &&
+          (await tokenAt(`${base}/t/acme/oauth/token`, client)).status === 404,
+      );
       for (const server of servers)
         assert.equal((await tokenAt(`${server.url}/t/acme/oauth/token`, client)).status, 404);
     });
