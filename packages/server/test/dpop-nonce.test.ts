@@ -13,7 +13,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'j
 import { DpopNonces } from '../src/dpop/dpop-nonce.js';
 import { runCli } from './support/cli.js';
 import { workersListening } from './support/deployment.js';
-import { newKek, startTesseraProcess, type TesseraProcess } from './support/instances.js';
+import { newKek, startTesseraProcess, within, type TesseraProcess } from './support/instances.js';
 import { postFrom } from './support/source-address.js';
 import { basicAuthorization, startTessera } from './support/tessera.js';
 import { createTokenClient } from '@tessera/client';
@@ -141,15 +141,18 @@ describe('DPoP server nonces (RFC 9449 §8)', () => {
       assert.equal(elsewhere.status, 200, JSON.stringify(elsewhere.body));
       const back = await token(primary.url, elsewhere.nonce);
       assert.equal(back.status, 200, JSON.stringify(back.body));
-      // Both workers answered (connections alternate between them).
-      const pids = new Set(
-        primary
-          .output()
-          .split('\n')
-          .filter((line) => line.includes('"statusCode":200'))
-          .map((line) => (JSON.parse(line) as { pid: number }).pid),
-      );
-      assert.equal(pids.size, 2, primary.output().slice(-3000));
+      // Both workers answered (connections alternate between them). Request lines are
+      // written in blocks, at most 250 ms late (--log-buffer).
+      const answeringPids = () =>
+        new Set(
+          primary
+            .output()
+            .split('\n')
+            .filter((line) => line.includes('"statusCode":200'))
+            .map((line) => (JSON.parse(line) as { pid: number }).pid),
+        );
+      await within(5_000, async () => answeringPids().size === 2);
+      assert.equal(answeringPids().size, 2, primary.output().slice(-3000));
     });
 
     it('still needs no nonce from secret requests without DPoP', async () => {

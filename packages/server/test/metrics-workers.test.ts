@@ -146,12 +146,11 @@ describe('metrics and activity across the workers of one serve', () => {
     assert.equal((await token(client, 'wrong secret', 'refused-0')).status, 401);
     assert.equal((await token(client, 'wrong secret', 'refused-1')).status, 401);
 
-    // The tokens really were issued by both workers.
-    const issuingPids = new Set(
-      logLines()
-        .filter((line) => line.reqId?.startsWith('counted-'))
-        .map((line) => line.pid),
-    );
+    // The tokens really were issued by both workers. Request lines are written in blocks,
+    // at most 250 ms late (--log-buffer).
+    const countedLines = () => logLines().filter((line) => line.reqId?.startsWith('counted-'));
+    await within(5_000, async () => countedLines().length === tokens);
+    const issuingPids = new Set(countedLines().map((line) => line.pid));
     assert.deepEqual([...issuingPids].sort(), [...new Set(listeningPids())].sort());
     assert.equal(issuingPids.size, 2);
 
@@ -204,7 +203,9 @@ describe('metrics and activity across the workers of one serve', () => {
     }
     const replacement = listeningPids().at(-1);
     assert.ok(
-      logLines().some((line) => line.reqId?.startsWith('after-') && line.pid === replacement),
+      await within(5_000, async () =>
+        logLines().some((line) => line.reqId?.startsWith('after-') && line.pid === replacement),
+      ),
       'the replacement worker issued some of them',
     );
     for (let i = 0; i < 4; i += 1) {

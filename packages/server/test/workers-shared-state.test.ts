@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { runCli } from './support/cli.js';
 import { workersListening } from './support/deployment.js';
-import { startTesseraProcess, type TesseraProcess } from './support/instances.js';
+import { startTesseraProcess, within, type TesseraProcess } from './support/instances.js';
 import { postFrom, tokenFrom } from './support/source-address.js';
 
 async function tokenStatus(url: string, clientId: string, secret: string): Promise<number> {
@@ -127,6 +127,11 @@ describe('state shared by the workers of one serve', () => {
         .split('\n')
         .filter((line) => line.includes(`"reqId":"${requestId}"`))
         .map((line) => (JSON.parse(line) as { pid: number }).pid)[0];
+    // Request lines are written in blocks, at most 250 ms late (--log-buffer).
+    await within(
+      5_000,
+      async () => pidOf('jti-first') !== undefined && pidOf('jti-replay') !== undefined,
+    );
     assert.notEqual(pidOf('jti-first'), undefined);
     assert.notEqual(pidOf('jti-first'), pidOf('jti-replay'));
   });

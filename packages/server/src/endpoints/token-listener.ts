@@ -13,6 +13,7 @@ import {
 } from '../http/parse-params.js';
 import { requestIdOf } from '../http/request-id.js';
 import type { RequestFacts } from '../metrics/http-metrics.js';
+import { requestLineLogger } from '../http/logger.js';
 import type { Endpoint, EndpointRequest } from './endpoint.js';
 
 const jsonType = 'application/json; charset=utf-8';
@@ -144,7 +145,7 @@ async function answer(
   if (logger.isLevelEnabled('info')) {
     const req = { method: 'POST', url: request.url, ip: request.socket.remoteAddress };
     const line = { reqId: requestId, req, res: { statusCode }, responseTime: elapsedMs };
-    logger.info(line, 'request completed');
+    requestLineLogger(logger).info(line, 'request completed');
   }
 }
 
