@@ -22,6 +22,7 @@ import { ClientRegistry } from '../packages/server/src/registry/client-registry.
 import { openStorage } from '../packages/server/src/runtime.js';
 import { generateClientSecret } from '../packages/server/src/secrets/client-secret.js';
 import type { NewClient } from '../packages/server/src/store/contract.js';
+import { benchClient } from './lib/bench-client.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,7 +36,10 @@ const { values } = parseArgs({
 });
 const dataDir = values['data-dir'];
 const out = values.out;
-if (!dataDir || !out) throw new Error('usage: seed-clients.ts --data-dir DIR [--database URL] --count N --spread M --out FILE [--admin-out FILE]');
+if (!dataDir || !out)
+  throw new Error(
+    'usage: seed-clients.ts --data-dir DIR [--database URL] --count N --spread M --out FILE [--admin-out FILE]',
+  );
 const count = Number(values.count);
 const spread = Math.min(Number(values.spread), count);
 const batch = 10_000;
@@ -43,7 +47,11 @@ const batch = 10_000;
 const run = randomUUID().slice(0, 8);
 
 const started = Date.now();
-const env = { ...process.env, TESSERA_DATA_DIR: dataDir, ...(values.database ? { DATABASE_URL: values.database } : {}) };
+const env = {
+  ...process.env,
+  TESSERA_DATA_DIR: dataDir,
+  ...(values.database ? { DATABASE_URL: values.database } : {}),
+};
 const config = loadConfig(env);
 const { store, hasher } = await openStorage(config, env);
 try {
@@ -58,34 +66,31 @@ try {
       // 8 minutes on a busy 2-core machine, against about one).
       const clientId = `${run}-${String(i).padStart(7, '0')}`;
       const clientSecret = generateClientSecret();
-      clients.push({
-        clientId,
-        name: `bench-${String(i).padStart(7, '0')}`,
-        status: 'active',
-        scopes: [],
-        audiences: [],
-        tokenTtl: null,
-        authMethod: 'any',
-        authConfig: {},
-        grantTypes: ['client_credentials'],
-        secrets: [{ ...hasher.newRecord(clientSecret, now), id: `${clientId}-s1` }],
-        createdAt: now,
-        updatedAt: now,
-      });
+      clients.push(
+        benchClient(clientId, `bench-${String(i).padStart(7, '0')}`, clientSecret, hasher, now),
+      );
       if (i % step === 0 && chosen.length < spread) chosen.push({ clientId, clientSecret });
     }
     await store.importClients(clients);
   }
   writeFileSync(out, JSON.stringify(chosen));
   if (values['admin-out']) {
-    const { client, clientSecret } = await new ClientRegistry(store, hasher).create({ name: 'bench admin', scope: 'tessera:admin' });
+    const { client, clientSecret } = await new ClientRegistry(store, hasher).create({
+      name: 'bench admin',
+      scope: 'tessera:admin',
+    });
     writeFileSync(values['admin-out'], JSON.stringify({ clientId: client.clientId, clientSecret }));
   }
   if (store.kind === 'postgres') {
     // Planner statistics for the new rows: autovacuum would gather them in a while (and this
     // machine's CI cluster runs with autovacuum off); without them the prefix searches plan
     // as if the table were empty.
-    const client = new pg.Client({ connectionString: config.database.replace(/([?&])schema=([^&]+)/, '$1options=-c%20search_path%3D$2') });
+    const client = new pg.Client({
+      connectionString: config.database.replace(
+        /([?&])schema=([^&]+)/,
+        '$1options=-c%20search_path%3D$2',
+      ),
+    });
     await client.connect();
     try {
       await client.query('ANALYZE clients, client_secrets');
@@ -93,7 +98,14 @@ try {
       await client.end();
     }
   }
-  console.log(JSON.stringify({ seeded: count, spread: chosen.length, store: store.kind, ms: Date.now() - started }));
+  console.log(
+    JSON.stringify({
+      seeded: count,
+      spread: chosen.length,
+      store: store.kind,
+      ms: Date.now() - started,
+    }),
+  );
 } finally {
   await store.close();
 }

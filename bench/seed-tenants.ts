@@ -18,6 +18,7 @@ import { KeyRing } from '../packages/server/src/keys/key-ring.js';
 import { KeyStores } from '../packages/server/src/keys/key-stores.js';
 import { openStorage } from '../packages/server/src/runtime.js';
 import { generateClientSecret } from '../packages/server/src/secrets/client-secret.js';
+import { benchClient } from './lib/bench-client.js';
 
 const { values } = parseArgs({
   options: {
@@ -30,7 +31,10 @@ const { values } = parseArgs({
 });
 const dataDir = values['data-dir'];
 const out = values.out;
-if (!dataDir || !out) throw new Error('usage: seed-tenants.ts --data-dir DIR --count N --spread M --alg ALG --out FILE');
+if (!dataDir || !out)
+  throw new Error(
+    'usage: seed-tenants.ts --data-dir DIR --count N --spread M --alg ALG --out FILE',
+  );
 const count = Number(values.count);
 const spread = Math.min(Number(values.spread), count);
 const alg = values.alg as SigningAlgorithm;
@@ -48,34 +52,38 @@ try {
   const chosen: Array<{ tenant: string; clientId: string; clientSecret: string }> = [];
   const seedOne = async (i: number) => {
     const tenant = `t${String(i).padStart(4, '0')}`;
-    await store.createTenant({ name: tenant, issuer: null, preset: null, tokenTtl: null, signingAlg: null, defaultAudience: null, settings: {} });
+    await store.createTenant({
+      name: tenant,
+      issuer: null,
+      preset: null,
+      tokenTtl: null,
+      signingAlg: null,
+      defaultAudience: null,
+      settings: {},
+    });
     const scoped = store.forTenant(tenant);
     await KeyRing.open(scoped, keyStores, alg, now);
     const clientId = `${tenant}-client`;
     const clientSecret = generateClientSecret();
     await scoped.importClients([
-      {
-        clientId,
-        name: `bench ${tenant}`,
-        status: 'active',
-        scopes: [],
-        audiences: [],
-        tokenTtl: null,
-        authMethod: 'any',
-        authConfig: {},
-        grantTypes: ['client_credentials'],
-        secrets: [{ ...hasher.newRecord(clientSecret, now), id: `${clientId}-s1` }],
-        createdAt: now,
-        updatedAt: now,
-      },
+      benchClient(clientId, `bench ${tenant}`, clientSecret, hasher, now),
     ]);
     if (i % step === 0) chosen.push({ tenant, clientId, clientSecret });
   };
   for (let start = 0; start < count; start += parallel)
-    await Promise.all(Array.from({ length: Math.min(parallel, count - start) }, (_, k) => seedOne(start + k)));
+    await Promise.all(
+      Array.from({ length: Math.min(parallel, count - start) }, (_, k) => seedOne(start + k)),
+    );
   chosen.sort((a, b) => a.tenant.localeCompare(b.tenant));
   writeFileSync(out, JSON.stringify(chosen.slice(0, spread)));
-  console.log(JSON.stringify({ tenants: count, spread: Math.min(chosen.length, spread), alg, ms: Date.now() - started }));
+  console.log(
+    JSON.stringify({
+      tenants: count,
+      spread: Math.min(chosen.length, spread),
+      alg,
+      ms: Date.now() - started,
+    }),
+  );
 } finally {
   await store.close();
 }

@@ -27,6 +27,21 @@ export function migrationSql(migration: Migration, dialect: Dialect): string | n
  * are epoch seconds, lists are JSON arrays; `public_jwk` stays text so every instance serves
  * the JWKS bytes exactly as they were generated.
  */
+/**
+ * Migration 11's statements after `CREATE TABLE tenants`, the same in both dialects (a column
+ * type is case-insensitive in each): every existing row joins the implicit `default` tenant.
+ */
+const tenantColumns = `
+      ALTER TABLE clients ADD COLUMN tenant text NOT NULL DEFAULT 'default';
+      ALTER TABLE signing_keys ADD COLUMN tenant text NOT NULL DEFAULT 'default';
+      ALTER TABLE revocations ADD COLUMN tenant text NOT NULL DEFAULT 'default';
+      ALTER TABLE audit_log ADD COLUMN tenant text NOT NULL DEFAULT 'default';
+      ALTER TABLE changes ADD COLUMN tenant text NOT NULL DEFAULT 'default';
+      DROP INDEX clients_created;
+      CREATE INDEX clients_created ON clients (tenant, created_at, client_id);
+      CREATE INDEX signing_keys_tenant ON signing_keys (tenant);
+      CREATE INDEX audit_log_tenant ON audit_log (tenant, id);`;
+
 export const migrations: readonly Migration[] = [
   {
     version: 1,
@@ -320,7 +335,8 @@ export const migrations: readonly Migration[] = [
     version: 11,
     name: 'tenants',
     sql: {
-      sqlite: `
+      sqlite:
+        `
       CREATE TABLE tenants (
         name             TEXT PRIMARY KEY,
         issuer           TEXT,
@@ -331,17 +347,9 @@ export const migrations: readonly Migration[] = [
         settings         TEXT NOT NULL DEFAULT '{}',
         created_at       INTEGER NOT NULL,
         updated_at       INTEGER NOT NULL
-      );
-      ALTER TABLE clients ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
-      ALTER TABLE signing_keys ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
-      ALTER TABLE revocations ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
-      ALTER TABLE audit_log ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
-      ALTER TABLE changes ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
-      DROP INDEX clients_created;
-      CREATE INDEX clients_created ON clients (tenant, created_at, client_id);
-      CREATE INDEX signing_keys_tenant ON signing_keys (tenant);
-      CREATE INDEX audit_log_tenant ON audit_log (tenant, id);`,
-      postgres: `
+      );` + tenantColumns,
+      postgres:
+        `
       CREATE TABLE tenants (
         name             text PRIMARY KEY,
         issuer           text,
@@ -352,16 +360,7 @@ export const migrations: readonly Migration[] = [
         settings         jsonb NOT NULL DEFAULT '{}',
         created_at       bigint NOT NULL,
         updated_at       bigint NOT NULL
-      );
-      ALTER TABLE clients ADD COLUMN tenant text NOT NULL DEFAULT 'default';
-      ALTER TABLE signing_keys ADD COLUMN tenant text NOT NULL DEFAULT 'default';
-      ALTER TABLE revocations ADD COLUMN tenant text NOT NULL DEFAULT 'default';
-      ALTER TABLE audit_log ADD COLUMN tenant text NOT NULL DEFAULT 'default';
-      ALTER TABLE changes ADD COLUMN tenant text NOT NULL DEFAULT 'default';
-      DROP INDEX clients_created;
-      CREATE INDEX clients_created ON clients (tenant, created_at, client_id);
-      CREATE INDEX signing_keys_tenant ON signing_keys (tenant);
-      CREATE INDEX audit_log_tenant ON audit_log (tenant, id);`,
+      );` + tenantColumns,
     },
   },
 ];
