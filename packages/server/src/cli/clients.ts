@@ -11,6 +11,7 @@ import {
   parse,
   print,
   printJson,
+  runSubcommand,
 } from './common.js';
 import { clientView } from '../views/record-views.js';
 import { table } from './output.js';
@@ -40,30 +41,20 @@ async function withRegistry<T>(
 }
 
 export async function clientsCommand(args: string[]): Promise<void> {
-  const [sub, ...rest] = args;
-  switch (sub) {
-    case 'create':
-      return create(rest);
-    case 'update':
-      return update(rest);
-    case 'list':
-      return list(rest);
-    case 'show':
-      return show(rest);
-    case 'disable':
-    case 'enable':
-      return setStatus(rest, sub === 'enable' ? 'active' : 'disabled');
-    case 'delete':
-      return remove(rest);
-    case 'rotate-secret':
-      return rotateSecret(rest);
-    default:
-      throw new UsageError(
-        sub
-          ? `unknown clients command: ${sub}`
-          : 'clients needs a command: create, update, list, show, disable, enable, delete, rotate-secret',
-      );
-  }
+  return runSubcommand(
+    'clients',
+    {
+      create,
+      update,
+      list,
+      show,
+      disable: (rest) => setStatus(rest, 'disabled'),
+      enable: (rest) => setStatus(rest, 'active'),
+      delete: remove,
+      'rotate-secret': rotateSecret,
+    },
+    args,
+  );
 }
 
 async function create(args: string[]): Promise<void> {

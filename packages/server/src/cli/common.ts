@@ -24,6 +24,26 @@ export const tenantOption = {
   tenant: { type: 'string' },
 } as const;
 
+/**
+ * Runs `tessera GROUP SUB …`: the handler named by the first argument, with the rest; a
+ * missing or unknown one is a usage error that lists the commands in the order given.
+ */
+export async function runSubcommand(
+  group: string,
+  handlers: Record<string, (args: string[]) => Promise<void>>,
+  args: string[],
+): Promise<void> {
+  const [sub, ...rest] = args;
+  const handler =
+    sub === undefined ? undefined : Object.hasOwn(handlers, sub) ? handlers[sub] : undefined;
+  if (handler) return handler(rest);
+  throw new UsageError(
+    sub
+      ? `unknown ${group} command: ${sub}`
+      : `${group} needs a command: ${Object.keys(handlers).join(', ')}`,
+  );
+}
+
 /** parseArgs in strict mode, with its errors turned into usage errors. */
 export function parse<T extends Options>(
   args: string[],

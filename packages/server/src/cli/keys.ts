@@ -17,6 +17,7 @@ import {
   print,
   printJson,
   tenantOption,
+  runSubcommand,
 } from './common.js';
 import { tenantStore } from '../tenants/tenant-input.js';
 import { keyView } from '../views/record-views.js';
@@ -24,10 +25,7 @@ import { table } from './output.js';
 import { UsageError } from './usage.js';
 
 export async function keysCommand(args: string[]): Promise<void> {
-  const [sub, ...rest] = args;
-  if (sub === 'list') return list(rest);
-  if (sub === 'rotate') return rotate(rest);
-  throw new UsageError(sub ? `unknown keys command: ${sub}` : 'keys needs a command: list, rotate');
+  return runSubcommand('keys', { list, rotate }, args);
 }
 
 async function list(args: string[]): Promise<void> {
