@@ -18,6 +18,7 @@ import { KeyRing } from '../packages/server/src/keys/key-ring.js';
 import { KeyStores } from '../packages/server/src/keys/key-stores.js';
 import { openStorage } from '../packages/server/src/runtime.js';
 import { generateClientSecret } from '../packages/server/src/secrets/client-secret.js';
+import { newTenant } from '../packages/server/src/tenants/tenant-input.js';
 import { benchClient } from './lib/bench-client.js';
 
 const { values } = parseArgs({
@@ -52,15 +53,7 @@ try {
   const chosen: Array<{ tenant: string; clientId: string; clientSecret: string }> = [];
   const seedOne = async (i: number) => {
     const tenant = `t${String(i).padStart(4, '0')}`;
-    await store.createTenant({
-      name: tenant,
-      issuer: null,
-      preset: null,
-      tokenTtl: null,
-      signingAlg: null,
-      defaultAudience: null,
-      settings: {},
-    });
+    await store.createTenant(newTenant(tenant, {}));
     const scoped = store.forTenant(tenant);
     await KeyRing.open(scoped, keyStores, alg, now);
     const clientId = `${tenant}-client`;
