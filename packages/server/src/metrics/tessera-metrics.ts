@@ -55,9 +55,9 @@ export class TesseraMetrics {
   readonly failureAlerts: Counter;
   /**
    * Token requests past their client's quota (`tessera_token_quota_refusals_total`, issue
-   * 22), by mode: `enforce` refused them (429); `observe` let them through.
+   * 22), by mode: `enforce` refused them (429); `observe` let them through; and by tenant.
    */
-  readonly quotaRefusals: Counter<'mode'>;
+  readonly quotaRefusals = new TenantCountTable();
   /**
    * Token requests by outcome (`issued` or the OAuth error code) and auth method. This one
    * and the next three count per tenant (issue 21: a `tenant` label, `default` for the
@@ -72,8 +72,9 @@ export class TesseraMetrics {
   readonly introspections = new TenantCountTable();
   /** Failed store calls by operation. */
   readonly storeErrors = new CountTable();
-  /** Token hook calls that gave no usable answer, by reason (issue 19). */
-  readonly tokenHookFailures = new CountTable();
+  /** Token hook calls that gave no usable answer, by reason (issue 19) and tenant. */
+  readonly tokenHookFailures = new TenantCountTable();
+  /** Token endpoint latency by tenant (issue 21). */
   readonly tokenLatency = new LatencyHistogram(
     'tessera_token_request_duration_seconds',
     'Token endpoint response time, from request received to response sent',
@@ -100,11 +101,9 @@ export class TesseraMetrics {
       help: 'A client_id failing authentication from several addresses (nobody is refused)',
       registers: [registry],
     });
-    this.quotaRefusals = new Counter({
-      name: 'tessera_token_quota_refusals_total',
+    fromTable(registry, this.quotaRefusals, 'tessera_token_quota_refusals_total', {
       help: 'Token requests past their client quota, by mode (enforce: refused with 429; observe: let through)',
-      labelNames: ['mode'],
-      registers: [registry],
+      labels: ['mode'],
     });
     fromTable(registry, this.tokenRequests, 'tessera_token_requests_total', {
       help: 'Token requests by outcome (issued, or the OAuth error code) and client auth method',
