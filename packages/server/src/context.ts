@@ -261,7 +261,12 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
   const inspector = new TokenInspector(keys, clients, revocations, () => config.issuer, nowSeconds);
   const tokenHook =
     config.tokenHook &&
-    tokenHookFor(config.tokenHook, options, metrics.tokenHookFailures.of(defaultTenant), nowSeconds);
+    tokenHookFor(
+      config.tokenHook,
+      options,
+      metrics.tokenHookFailures.of(defaultTenant),
+      nowSeconds,
+    );
 
   const context: TesseraContext = {
     tenant: defaultTenant,

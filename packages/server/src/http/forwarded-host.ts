@@ -59,7 +59,10 @@ export function selectionHost(
   facts: HostFacts,
 ): string | undefined {
   const { forwardedHost, forwarded } = facts;
-  if ((forwardedHost !== undefined || forwarded !== undefined) && isTrusted(trustedProxies, facts.peer)) {
+  if (
+    (forwardedHost !== undefined || forwarded !== undefined) &&
+    isTrusted(trustedProxies, facts.peer)
+  ) {
     const first = firstForwardedHost(forwardedHost, forwarded);
     if (first !== undefined) return first.toLowerCase();
   }

@@ -38,8 +38,10 @@ export function tenantRoutes(endpoints: readonly Endpoint[]): TenantRoutes {
 }
 
 /** The tenant `--tenant-host` maps a host name to (exactly, then without its port). */
-export const tenantOfHost = (hosts: ReadonlyMap<string, string>, host: string): string | undefined =>
-  hosts.get(host) ?? hosts.get(host.replace(/:\d+$/, ''));
+export const tenantOfHost = (
+  hosts: ReadonlyMap<string, string>,
+  host: string,
+): string | undefined => hosts.get(host) ?? hosts.get(host.replace(/:\d+$/, ''));
 
 /**
  * The tenant a request names, by path prefix first, then by host (exactly, then without
