@@ -146,7 +146,8 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
     // --metrics-listen: /metrics on its own listener only (start.ts), not on this port.
     ...(config.metricsListen === undefined ? [metricsEndpoint({ metrics, config })] : []),
   ];
-  table.push(openApiEndpoint(config, () => table));
+  // Issue 21: the tenants' endpoints are documented as `/t/{tenant}/…` twins of these.
+  table.push(openApiEndpoint(config, () => table, [...oauth, ...published]));
   // Issue 21: a tenant's admin token reaches only its own tenant's admin routes.
   return withTenantCheck(table);
 }

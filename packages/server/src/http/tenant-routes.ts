@@ -78,7 +78,7 @@ export function tenantSelector(
 }
 
 /** The discovery documents' names (endpoints/discovery.ts serves both). */
-const wellKnownNames = [
+export const wellKnownNames = [
   '/.well-known/oauth-authorization-server',
   '/.well-known/openid-configuration',
 ] as const;
