@@ -13,6 +13,7 @@ import { tenantWithClient } from './support/tenants.js';
 
 interface Operation {
   'x-tessera-tenant'?: boolean;
+  'x-tessera-alias'?: string;
   responses: Record<string, { content?: Record<string, { schema?: object }> }>;
 }
 interface OpenApi {
@@ -49,7 +50,8 @@ const documentedRoutes = (document: OpenApi, { mounted = false } = {}) =>
     Object.entries(operations)
       .filter(
         ([method, operation]) =>
-          method !== 'servers' && !(mounted && operation['x-tessera-tenant']),
+          method !== 'servers' &&
+          !(mounted && (operation['x-tessera-tenant'] || operation['x-tessera-alias'])),
       )
       .map(([method]) => `${method.toUpperCase()} ${path}`),
   );

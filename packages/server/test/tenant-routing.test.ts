@@ -132,6 +132,19 @@ describe('a server issuer with a path (--issuer https://host/auth)', () => {
     }
     const unknown = await send(`${tessera.url}/.well-known/oauth-authorization-server/auth/t/nope`);
     assert.equal(unknown.status, 404);
+
+    // /openapi.json names both forms at the issuer's origin (its paths are under the issuer).
+    const document = (await send(`${tessera.url}/openapi.json`)).json as {
+      servers: Array<{ url: string }>;
+      paths: Record<string, { servers?: Array<{ url: string }> }>;
+    };
+    assert.equal(document.servers[0]!.url, issuer);
+    for (const path of [
+      '/.well-known/oauth-authorization-server/auth/t/{tenant}',
+      '/.well-known/openid-configuration/auth/t/{tenant}',
+      '/.well-known/oauth-authorization-server/auth',
+    ])
+      assert.deepEqual(document.paths[path]?.servers, [{ url: tessera.url }], path);
   });
 });
 

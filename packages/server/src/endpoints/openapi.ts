@@ -166,8 +166,17 @@ export function openApiDocument(
       if (!(wellKnownNames as readonly string[]).includes(path)) continue;
       const inserted = `${path}${issuerPath}/t/:tenant`;
       add(inserted, endpoint.method, tenantOperation(endpoint, inserted));
-      if (issuerPath !== '')
-        paths[inserted.replace(/:(\w+)/g, '{$1}')]!.servers = [{ url: new URL(issuer).origin }];
+      if (issuerPath === '') continue;
+      const origin = [{ url: new URL(issuer).origin }];
+      paths[inserted.replace(/:(\w+)/g, '{$1}')]!.servers = origin;
+      // The server's own document at its RFC 8414 §3.1 URL (rewritten to the plain path).
+      const own = `${path}${issuerPath}`;
+      add(own, endpoint.method, {
+        ...operation(endpoint, path),
+        operationId: `get${own.replace(/\W+(\w)?/g, (_, c = '') => c.toUpperCase())}`,
+        'x-tessera-alias': path,
+      });
+      paths[own]!.servers = origin;
     }
   }
   const tokenUrl = `${issuer}${tokenPath}`;
