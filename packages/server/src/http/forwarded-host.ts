@@ -58,15 +58,31 @@ export function selectionHost(
   trustedProxies: readonly string[],
   facts: HostFacts,
 ): string | undefined {
-  const { forwardedHost, forwarded } = facts;
-  if (
-    (forwardedHost !== undefined || forwarded !== undefined) &&
-    isTrusted(trustedProxies, facts.peer)
-  ) {
+  return hostOf(trustedProxies, facts.host, facts.forwardedHost, facts.forwarded, facts.peer);
+}
+
+/** {@link selectionHost} of a request, reading its headers where they are (no facts object). */
+export const requestHost = (trustedProxies: readonly string[], request: IncomingMessage) =>
+  hostOf(
+    trustedProxies,
+    request.headers.host,
+    request.headers['x-forwarded-host'],
+    request.headers.forwarded,
+    request.socket.remoteAddress,
+  );
+
+function hostOf(
+  trustedProxies: readonly string[],
+  host: string | undefined,
+  forwardedHost: string | string[] | undefined,
+  forwarded: string | undefined,
+  peer: string | undefined,
+): string | undefined {
+  if ((forwardedHost !== undefined || forwarded !== undefined) && isTrusted(trustedProxies, peer)) {
     const first = firstForwardedHost(forwardedHost, forwarded);
     if (first !== undefined) return first.toLowerCase();
   }
-  return facts.host?.toLowerCase();
+  return host?.toLowerCase();
 }
 
 function firstForwardedHost(

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Endpoint } from '../endpoints/endpoint.js';
-import { hostFactsOf, selectionHost } from './forwarded-host.js';
+import { requestHost } from './forwarded-host.js';
 
 /** The path prefix of path-selected tenants. */
 export const tenantPrefix = '/t/';
@@ -70,7 +70,7 @@ export function tenantSelector(
       return { tenant, path: rest === '' || rest.startsWith('?') ? `/${rest}` : rest };
     }
     if (hosts.size === 0) return undefined;
-    const host = selectionHost(trustedProxies, hostFactsOf(request));
+    const host = requestHost(trustedProxies, request);
     if (host === undefined) return undefined;
     const tenant = tenantOfHost(hosts, host);
     return tenant === undefined ? undefined : { tenant, path: url };
