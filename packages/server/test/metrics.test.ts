@@ -154,7 +154,10 @@ describe('metrics', () => {
       1,
     );
     assert.equal(moved('tessera_token_request_duration_seconds_count{tenant="default"}'), 17);
-    assert.equal(moved('tessera_token_request_duration_seconds_bucket{tenant="default",le="+Inf"}'), 17);
+    assert.equal(
+      moved('tessera_token_request_duration_seconds_bucket{tenant="default",le="+Inf"}'),
+      17,
+    );
     assert.ok(moved('tessera_token_request_duration_seconds_sum{tenant="default"}') > 0);
     assert.equal(
       moved('tessera_client_auth_failures_total{reason="wrong_secret",tenant="default"}'),
