@@ -255,7 +255,10 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
   authenticator.serverProfile = config.profile;
   metrics.watch({
     keys: () => keys.records,
-    clientCache: () => ({ hits: clients.hits, misses: clients.storeReads, size: clients.size }),
+    clientCaches: function* () {
+      yield [defaultTenant, clients];
+      for (const tenant of tenants.built()) yield [tenant.tenant, tenant.clients];
+    },
     replication: () => store.replication,
   });
   const inspector = new TokenInspector(keys, clients, revocations, () => config.issuer, nowSeconds);

@@ -182,11 +182,11 @@ describe('metrics', () => {
       1,
     );
     assert.equal(
-      moved('tessera_client_cache_lookups_total{result="hit"}'),
+      moved('tessera_client_cache_lookups_total{result="hit",tenant="default"}'),
       context.clients.hits - cacheBefore.hits,
     );
     assert.equal(
-      moved('tessera_client_cache_lookups_total{result="miss"}'),
+      moved('tessera_client_cache_lookups_total{result="miss",tenant="default"}'),
       context.clients.storeReads - cacheBefore.misses,
     );
     assert.equal(moved('tessera_store_errors_total{operation="getClient"}'), 0);

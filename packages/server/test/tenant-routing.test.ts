@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTessera, type TestTessera } from './support/tessera.js';
-import { claimsOf, send, tenantWithClient, tokenAt } from './support/tenants.js';
+import { claimsOf, eventually, send, tenantWithClient, tokenAt } from './support/tenants.js';
 
 const asMetadata = (body: Record<string, unknown>) =>
   body as { issuer: string; token_endpoint: string; jwks_uri: string };
@@ -245,7 +245,7 @@ describe('--tenant-host behind a trusted proxy: X-Forwarded-Host', () => {
   });
 });
 
-describe('the tenant label on the latency histogram and on quota refusals', () => {
+describe('the tenant label on the latency histogram and quota refusals', () => {
   let tessera: TestTessera;
   before(async () => {
     tessera = await startTessera({ tokenQuota: '2/min' });
@@ -280,5 +280,48 @@ describe('the tenant label on the latency histogram and on quota refusals', () =
       undefined,
     );
     assert.ok(![...metrics.keys()].some((series) => series.includes('tenant="nope"')));
+  });
+});
+
+describe('the tenant label on the client cache metrics', () => {
+  let tessera: TestTessera;
+  before(async () => {
+    tessera = await startTessera();
+  });
+  after(() => tessera?.close());
+
+  it("counts each tenant's client cache lookups, carried on across a tenant change", async () => {
+    const { context } = tessera.server;
+    const counted = await tenantWithClient(context, 'counted');
+    await context.syncChanges();
+    const lookups = async () => {
+      const metrics = parseMetrics((await send(`${tessera.url}/metrics`)).text);
+      const of = (result: string) =>
+        metrics.get(`tessera_client_cache_lookups_total{result="${result}",tenant="counted"}`) ?? 0;
+      return {
+        hit: of('hit'),
+        miss: of('miss'),
+        entries: metrics.get('tessera_client_cache_entries{tenant="counted"}'),
+      };
+    };
+    assert.equal((await tokenAt(`${tessera.url}/t/counted/oauth/token`, counted)).status, 200);
+    assert.equal((await tokenAt(`${tessera.url}/t/counted/oauth/token`, counted)).status, 200);
+    const first = await lookups();
+    // One store read for the first token, a cache hit for the second.
+    assert.equal(first.miss, 1);
+    assert.ok(first.hit >= 1, JSON.stringify(first));
+    assert.equal(first.entries, 1);
+    // A changed tenant gets a new context and cache: the counters go on from where they were.
+    // As the admin API does: the change, then the tenant's context dropped for a rebuild.
+    await context.store.updateTenant('counted', { tokenTtl: 120 });
+    await context.tenants.changed('counted');
+    const rebuilt = await eventually(5_000, async () => {
+      const token = await tokenAt(`${tessera.url}/t/counted/oauth/token`, counted);
+      return token.json.expires_in === 120;
+    });
+    assert.ok(rebuilt, 'the changed tenant is seen');
+    const second = await lookups();
+    assert.equal(second.miss, first.miss + 1, JSON.stringify({ first, second }));
+    assert.ok(second.hit >= first.hit, JSON.stringify({ first, second }));
   });
 });
