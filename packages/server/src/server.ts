@@ -227,7 +227,9 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
     rewriteUrl: (request: IncomingMessage) => {
       const url = request.url ?? '/';
       if (url.startsWith(tenantPrefix)) return url;
-      const wellKnown = wellKnownTarget(url, issuerPathOf(context.config.issuer));
+      const wellKnown = url.startsWith('/.well-known/')
+        ? wellKnownTarget(url, issuerPathOf(context.config.issuer))
+        : undefined;
       if (wellKnown !== undefined) return wellKnown;
       if (!hostPaths) return url;
       const selected = selectTenant(request);
