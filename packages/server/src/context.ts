@@ -8,6 +8,7 @@ import { KeyRing } from './keys/key-ring.js';
 import { KeyStores } from './keys/key-stores.js';
 import type { KeyEncryptionKey } from './lib/kek.js';
 import { announceLockouts } from './events/lockout-events.js';
+import type { CountTable } from './metrics/count-table.js';
 import { countStoreErrors } from './metrics/store-errors.js';
 import { replicaTransitions } from './store/replica/replica-log.js';
 import { TesseraMetrics } from './metrics/tessera-metrics.js';
@@ -231,13 +232,17 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     fallback: ownCounter,
   });
   every(1_000, async () => gate.sweep(), 'returning idle token quota allowances');
-  const quotas = new TokenAdmission(gate, {
-    defaultQuota: config.tokenQuota,
-    mode: config.tokenQuotaMode,
-    logger,
-    nowSeconds,
-    onRefusal: (mode) => metrics.quotaRefusals.inc({ mode }),
-  });
+  // One admission per tenant over the one gate (quota buckets are keyed by client_id, unique
+  // across tenants), so each counts its refusals under its own `tenant` label.
+  const admission = (tenant: string, table = metrics.quotaRefusals.of(tenant)) =>
+    new TokenAdmission(gate, {
+      defaultQuota: config.tokenQuota,
+      mode: config.tokenQuotaMode,
+      logger,
+      nowSeconds,
+      onRefusal: (mode) => table.inc(mode),
+    });
+  const quotas = admission(defaultTenant);
   const authenticator = new ClientAuthenticator(
     clients,
     hasher,
@@ -250,12 +255,21 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
   authenticator.serverProfile = config.profile;
   metrics.watch({
     keys: () => keys.records,
-    clientCache: () => ({ hits: clients.hits, misses: clients.storeReads, size: clients.size }),
+    clientCaches: function* () {
+      yield [defaultTenant, clients];
+      for (const tenant of tenants.built()) yield [tenant.tenant, tenant.clients];
+    },
     replication: () => store.replication,
   });
   const inspector = new TokenInspector(keys, clients, revocations, () => config.issuer, nowSeconds);
   const tokenHook =
-    config.tokenHook && tokenHookFor(config.tokenHook, options, metrics, nowSeconds);
+    config.tokenHook &&
+    tokenHookFor(
+      config.tokenHook,
+      options,
+      metrics.tokenHookFailures.of(defaultTenant),
+      nowSeconds,
+    );
 
   const context: TesseraContext = {
     tenant: defaultTenant,
@@ -347,6 +361,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
         nowSeconds,
       ),
       authenticator: tenantAuthenticator,
+      quotas: admission(tenant.name),
       tokenReuse: new TokenReuse(),
       maintainKeys: tenantMaintenance,
       // The process's parts are closed with the default tenant's context.
@@ -388,16 +403,17 @@ function reportLockout(
   logger.warn(fields, 'client authentication locked out after repeated failures');
 }
 
+/** `failures`: the tenant's counts of `tessera_token_hook_failures_total` (`.of(tenant)`). */
 function tokenHookFor(
   settings: TokenHookSettings,
   options: ContextOptions,
-  metrics: TesseraMetrics,
+  failures: CountTable,
   nowSeconds: () => number,
 ): TokenHook {
   if (!options.tokenHookSecret)
     throw new ConfigError('TESSERA_TOKEN_HOOK_SECRET must be set with the token hook');
   return new TokenHook(settings, options.tokenHookSecret, {
-    failures: metrics.tokenHookFailures,
+    failures,
     logger: options.logger,
     nowSeconds,
   });

@@ -31,9 +31,11 @@ import { refusal } from './http/error-reply.js';
 import { requestIdOf } from './http/request-id.js';
 import { mountEndpoints, notFoundBody } from './http/routes.js';
 import {
+  issuerPathOf,
   tenantPrefix,
   tenantRoutes,
   tenantSelector,
+  wellKnownTarget,
   type TenantRoutes,
 } from './http/tenant-routes.js';
 import { presets } from './presets/index.js';
@@ -144,7 +146,8 @@ export function endpointTable(context: TesseraContext): Endpoint[] {
     // --metrics-listen: /metrics on its own listener only (start.ts), not on this port.
     ...(config.metricsListen === undefined ? [metricsEndpoint({ metrics, config })] : []),
   ];
-  table.push(openApiEndpoint(config, () => table));
+  // Issue 21: the tenants' endpoints are documented as `/t/{tenant}/…` twins of these.
+  table.push(openApiEndpoint(config, () => table, [...oauth, ...published]));
   // Issue 21: a tenant's admin token reaches only its own tenant's admin routes.
   return withTenantCheck(table);
 }
@@ -180,7 +183,7 @@ function tenantCapablePaths(context: TesseraContext): Set<string> {
 /** Builds the HTTP app around a context; listening is the caller's business. */
 export function buildServer(context: TesseraContext, logger: Logger): FastifyInstance {
   const table = endpointTable(context);
-  const selectTenant = tenantSelector(context.config.tenantHosts);
+  const selectTenant = tenantSelector(context.config.tenantHosts, context.config.trustedProxies);
   const hostPaths = context.config.tenantHosts.size > 0 ? tenantCapablePaths(context) : undefined;
   const tokenListener = new TokenListener(
     {
@@ -199,7 +202,9 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
           return null;
         }
         const tenant = context.tenants.ready(selected.tenant);
-        return tenant ? { routes: tenantRoutesOf(tenant).token, path: selected.path } : null;
+        return tenant
+          ? { routes: tenantRoutesOf(tenant).token, path: selected.path, name: tenant.tenant }
+          : null;
       },
       bodyLimit: context.config.bodyLimit,
       refused: (error, facts) => recordRefusal(context, 'token', error, facts),
@@ -216,16 +221,21 @@ export function buildServer(context: TesseraContext, logger: Logger): FastifyIns
     bodyLimit: context.config.bodyLimit,
     requestIdHeader: false,
     genReqId: requestIdOf,
-    // A `--tenant-host` host's tenant paths become `/t/NAME/…`, the one tenant route.
-    ...(hostPaths && {
-      rewriteUrl: (request: IncomingMessage) => {
-        const url = request.url ?? '/';
-        if (url.startsWith(tenantPrefix)) return url;
-        const selected = selectTenant(request);
-        if (!selected || !hostPaths.has(url.split('?', 1)[0]!)) return url;
-        return `${tenantPrefix}${selected.tenant}${url}`;
-      },
-    }),
+    // The one tenant route (`/t/NAME/…`) also serves a `--tenant-host` host's tenant paths
+    // and the RFC 8414 §3.1 discovery paths (`/.well-known/…/t/NAME`): both are rewritten
+    // to it here, before routing, so there is one routing mechanism for tenants.
+    rewriteUrl: (request: IncomingMessage) => {
+      const url = request.url ?? '/';
+      if (url.startsWith(tenantPrefix)) return url;
+      const wellKnown = url.startsWith('/.well-known/')
+        ? wellKnownTarget(url, issuerPathOf(context.config.issuer))
+        : undefined;
+      if (wellKnown !== undefined) return wellKnown;
+      if (!hostPaths) return url;
+      const selected = selectTenant(request);
+      if (!selected || !hostPaths.has(url.split('?', 1)[0]!)) return url;
+      return `${tenantPrefix}${selected.tenant}${url}`;
+    },
     // One line per request, written when it is answered (the onResponse hook below), instead
     // of Fastify's two: the token listener writes the same one (issue 24).
     logController: new LogController({ disableRequestLogging: true }),

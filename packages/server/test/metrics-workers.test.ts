@@ -159,7 +159,10 @@ describe('metrics and activity across the workers of one serve', () => {
       const metrics = await scrape();
       assert.equal(metrics.get(issuedSeries), tokens, `scrape ${i}`);
       assert.equal(metrics.get(wrongSecretSeries), 2, `scrape ${i}`);
-      assert.equal(metrics.get('tessera_token_request_duration_seconds_count'), tokens + 2);
+      assert.equal(
+        metrics.get('tessera_token_request_duration_seconds_count{tenant="default"}'),
+        tokens + 2,
+      );
       assert.equal(
         metrics.get(`tessera_client_tokens_issued_24h{client_id="${client.client_id}"}`),
         tokens,

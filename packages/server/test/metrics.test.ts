@@ -153,9 +153,12 @@ describe('metrics', () => {
       ),
       1,
     );
-    assert.equal(moved('tessera_token_request_duration_seconds_count'), 17);
-    assert.equal(moved('tessera_token_request_duration_seconds_bucket{le="+Inf"}'), 17);
-    assert.ok(moved('tessera_token_request_duration_seconds_sum') > 0);
+    assert.equal(moved('tessera_token_request_duration_seconds_count{tenant="default"}'), 17);
+    assert.equal(
+      moved('tessera_token_request_duration_seconds_bucket{tenant="default",le="+Inf"}'),
+      17,
+    );
+    assert.ok(moved('tessera_token_request_duration_seconds_sum{tenant="default"}') > 0);
     assert.equal(
       moved('tessera_client_auth_failures_total{reason="wrong_secret",tenant="default"}'),
       5,
@@ -179,11 +182,11 @@ describe('metrics', () => {
       1,
     );
     assert.equal(
-      moved('tessera_client_cache_lookups_total{result="hit"}'),
+      moved('tessera_client_cache_lookups_total{result="hit",tenant="default"}'),
       context.clients.hits - cacheBefore.hits,
     );
     assert.equal(
-      moved('tessera_client_cache_lookups_total{result="miss"}'),
+      moved('tessera_client_cache_lookups_total{result="miss",tenant="default"}'),
       context.clients.storeReads - cacheBefore.misses,
     );
     assert.equal(moved('tessera_store_errors_total{operation="getClient"}'), 0);

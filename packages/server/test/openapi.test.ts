@@ -9,8 +9,11 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { basicAuthorization, startTessera, type TestTessera } from './support/tessera.js';
 import { getToken } from './support/tokens.js';
+import { tenantWithClient } from './support/tenants.js';
 
 interface Operation {
+  'x-tessera-tenant'?: boolean;
+  'x-tessera-alias'?: string;
   responses: Record<string, { content?: Record<string, { schema?: object }> }>;
 }
 interface OpenApi {
@@ -38,9 +41,19 @@ function listRoutes(app: TestTessera['server']['app']): string[] {
   return [...routes];
 }
 
-const documentedRoutes = (document: OpenApi) =>
+/**
+ * Every documented method+path; without `mounted`, also the tenant twins (issue 21), which the
+ * one `/t/:tenant/*` route serves rather than routes of their own.
+ */
+const documentedRoutes = (document: OpenApi, { mounted = false } = {}) =>
   Object.entries(document.paths).flatMap(([path, operations]) =>
-    Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
+    Object.entries(operations)
+      .filter(
+        ([method, operation]) =>
+          method !== 'servers' &&
+          !(mounted && (operation['x-tessera-tenant'] || operation['x-tessera-alias'])),
+      )
+      .map(([method]) => `${method.toUpperCase()} ${path}`),
   );
 
 /** Checks real answers against one server's document and remembers which operations ran. */
@@ -129,7 +142,7 @@ describe('OpenAPI document', () => {
     try {
       const document = await documentOf(tessera);
       assert.equal(document.openapi, '3.1.0');
-      const documented = documentedRoutes(document).sort();
+      const documented = documentedRoutes(document, { mounted: true }).sort();
       const routes = listRoutes(tessera.server.app);
       assert.ok(routes.length > 10);
       assert.deepEqual(routes.sort(), documented);
@@ -142,8 +155,12 @@ describe('OpenAPI document', () => {
     const tessera = await startTessera({ preset: 'tesouro' });
     try {
       const document = await documentOf(tessera);
-      const documented = documentedRoutes(document).sort();
+      const documented = documentedRoutes(document, { mounted: true }).sort();
       assert.ok(documented.includes('POST /openid/connect/token'));
+      // Issue 21: the tenants' twins of the preset paths are documented too.
+      const twins = documentedRoutes(document);
+      assert.ok(twins.includes('POST /t/{tenant}/openid/connect/token'));
+      assert.ok(twins.includes('POST /t/{tenant}/v1/auth/revoke'));
       assert.ok(documented.includes('POST /v1/auth/revoke'));
       assert.deepEqual(listRoutes(tessera.server.app).sort(), documented);
     } finally {
@@ -353,6 +370,48 @@ describe('OpenAPI document: every route answers as documented', () => {
     await api.call('DELETE', `${t}/docs/clients/${id}`, { headers: admin }, 204);
     await api.call('DELETE', `${t}/docs`, { headers: admin }, 204);
     await api.call('DELETE', `${t}/docs`, { headers: admin }, 404);
+  });
+
+  it("a tenant's endpoints, at /t/{tenant}/… and the RFC 8414 §3.1 discovery URLs (issue 21)", async () => {
+    const twin = await tenantWithClient(tessera.server.context, 'twin');
+    await tessera.server.context.syncChanges();
+    const auth = { authorization: basicAuthorization(twin.clientId, twin.clientSecret) };
+    const grant = { grant_type: 'client_credentials' };
+    const t = '/t/twin';
+    // The first request loads the tenant (the Fastify route); later tokens take the fast path.
+    const issued = await api.call('POST', `${t}/oauth/token`, form(grant, auth), 200);
+    const token = (issued.body as { access_token: string }).access_token;
+    await api.call('POST', `${t}/oauth/token`, form(grant, auth), 200);
+    await api.call('POST', `${t}/oauth/token`, form({ grant_type: 'password' }, auth), 400);
+    // The default tenant's client is unknown here.
+    await api.call('POST', `${t}/oauth/token`, form(grant, { authorization: basic }), 401);
+    await api.call('GET', `${t}/oauth/token`, {}, 405);
+    await api.call('POST', `${t}/oauth/token`, form({ ...grant, pad: 'x'.repeat(20_000) }), 413);
+    await api.call('POST', '/t/nope/oauth/token', form(grant, auth), 404);
+    await api.call('POST', `${t}/oauth/introspect`, form({ token }, auth), 200);
+    await api.call('POST', `${t}/oauth/introspect`, form({}, auth), 400);
+    await api.call('POST', '/t/nope/oauth/introspect', form({ token }, auth), 404);
+    await api.call('POST', `${t}/oauth/revoke`, form({ token }, auth), 200);
+    await api.call('POST', `${t}/oauth/revoke`, form({}, auth), 400);
+    await api.call('PUT', `${t}/oauth/revoke`, {}, 405);
+    await api.call('POST', '/t/nope/oauth/revoke', form({ token }, auth), 404);
+    await api.call('GET', `${t}/oauth/revocations`, { headers: auth }, 200);
+    await api.call('GET', `${t}/oauth/revocations?since=x`, { headers: auth }, 400);
+    await api.call('GET', `${t}/oauth/revocations`, {}, 401);
+    await api.call('GET', '/t/nope/oauth/revocations', { headers: auth }, 404);
+    for (const path of [
+      '/.well-known/jwks.json',
+      '/.well-known/oauth-authorization-server',
+      '/.well-known/openid-configuration',
+    ]) {
+      await api.call('GET', `${t}${path}`, {}, 200);
+      await api.call('GET', `/t/nope${path}`, {}, 404);
+    }
+    for (const name of ['oauth-authorization-server', 'openid-configuration']) {
+      const inserted = await api.call('GET', `/.well-known/${name}/t/twin`, {}, 200);
+      assert.equal((inserted.body as { issuer: string }).issuer, `${tessera.url}/t/twin`);
+      await api.call('GET', `/.well-known/${name}/t/nope`, {}, 404);
+    }
   });
 
   it('called every documented operation', () => {

@@ -1,6 +1,6 @@
 /**
  * Issue 21: the `tenant` label of the token, client-auth, revocation and introspection
- * counters, over real HTTP: path- and host-selected tenants, the token fast path and the
+ * counters and of the token latency histogram, over real HTTP: path- and host-selected tenants, the token fast path and the
  * Fastify route, and the instance's sums under `serve --workers 2` (the primary aggregates).
  */
 import assert from 'node:assert/strict';
@@ -145,6 +145,17 @@ describe('the tenant label under serve --workers 2', () => {
       assert.equal(metrics.get(issued('sandbox')), tokens, `scrape ${i}`);
       assert.equal(metrics.get(wrongSecret('sandbox')), 3, `scrape ${i}`);
       assert.equal(metrics.get(issued('default')), undefined, `scrape ${i}`);
+      // The latency histogram too: every sandbox request, refused ones included.
+      assert.equal(
+        metrics.get('tessera_token_request_duration_seconds_count{tenant="sandbox"}'),
+        tokens + 3,
+        `scrape ${i}`,
+      );
+      assert.equal(
+        metrics.get('tessera_token_request_duration_seconds_bucket{tenant="sandbox",le="+Inf"}'),
+        tokens + 3,
+        `scrape ${i}`,
+      );
     }
   });
 });

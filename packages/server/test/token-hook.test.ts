@@ -81,7 +81,9 @@ const metricValue = async (url: string, reason: string) => {
   const text = await (await fetch(`${url}/metrics`)).text();
   const line = text
     .split('\n')
-    .find((row) => row.startsWith(`tessera_token_hook_failures_total{reason="${reason}"}`));
+    .find((row) =>
+      row.startsWith(`tessera_token_hook_failures_total{reason="${reason}",tenant="default"}`),
+    );
   return line === undefined ? 0 : Number(line.split(' ').pop());
 };
 

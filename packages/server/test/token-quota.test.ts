@@ -64,7 +64,10 @@ describe('token quotas', () => {
         error_description: "The client's token quota (3 per min) is used up; retry after 50 s",
       });
       assert.equal(
-        await metric(tessera.url, 'tessera_token_quota_refusals_total{mode="enforce"}'),
+        await metric(
+          tessera.url,
+          'tessera_token_quota_refusals_total{mode="enforce",tenant="default"}',
+        ),
         1,
       );
 
@@ -146,7 +149,10 @@ describe('token quotas', () => {
       assert.equal(observed[0]!.client_id, client.clientId);
       assert.equal(observed[0]!.token_quota, '2/min');
       assert.equal(
-        await metric(tessera.url, 'tessera_token_quota_refusals_total{mode="observe"}'),
+        await metric(
+          tessera.url,
+          'tessera_token_quota_refusals_total{mode="observe",tenant="default"}',
+        ),
         3,
       );
     } finally {

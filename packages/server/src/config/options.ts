@@ -381,7 +381,7 @@ export const options = {
     multiple: true,
     env: 'TESSERA_TENANT_HOSTS',
     defaultDoc: 'none (tenants by path: /t/TENANT/…)',
-    doc: 'requests whose Host is HOST are served as tenant TENANT (issue 21; flag repeatable, variable comma-separated)',
+    doc: 'requests whose Host (behind a `--trusted-proxy`: `X-Forwarded-Host`) is HOST are served as tenant TENANT (issue 21; flag repeatable, variable comma-separated)',
     parse: tenantHosts,
   }),
   preset: option<string>({
@@ -602,7 +602,7 @@ export const options = {
     multiple: true,
     env: 'TESSERA_TRUSTED_PROXIES',
     defaultDoc: 'none',
-    doc: 'proxies trusted for client certificates and `X-Forwarded-For` (IPs or CIDRs; flag repeatable, env comma list)',
+    doc: 'proxies trusted for client certificates, `X-Forwarded-For` and (for `--tenant-host`) `X-Forwarded-Host` (IPs or CIDRs; flag repeatable, env comma list)',
     parse: proxies,
   }),
   clientCertHeader: option<string>({

@@ -1,10 +1,12 @@
 import type { ServerConfig } from '../config.js';
 import { mediaTypes, type BodyType } from '../http/parse-params.js';
 import { roleScopes, type AdminRole } from './admin/admin-roles.js';
-import { json, object, str } from './endpoint.js';
+import { json, object, ref, str } from './endpoint.js';
 import type { Endpoint, JsonSchema, ResponseDoc } from './endpoint.js';
 import { tokenPath } from './discovery.js';
 import { sharedSchemas } from './schemas.js';
+import { tenantNamePattern } from '../tenants/tenant-name.js';
+import { issuerPathOf, wellKnownNames } from '../http/tenant-routes.js';
 
 const allBodyTypes = Object.keys(mediaTypes) as BodyType[];
 
@@ -105,15 +107,77 @@ const adminScopeDocs: Record<string, string> = Object.fromEntries(
   ]),
 );
 
-/** The OpenAPI 3.1 document of every endpoint in the table, as it is mounted. */
-export function openApiDocument(endpoints: readonly Endpoint[], issuer: string) {
-  const paths: Record<string, Record<string, object>> = {};
+/** The `tenant` path parameter of the tenant twins (tenants/tenant-name.ts). */
+const tenantParameter = {
+  name: 'tenant',
+  in: 'path',
+  required: true,
+  description:
+    'A tenant of the deployment (issue 21); `default` is not one here: the default tenant is the server itself',
+  schema: { type: 'string', pattern: tenantNamePattern.source },
+};
+
+/**
+ * Issue 21: an endpoint's operation at a tenant's path. The one `/t/:tenant/*` route serves
+ * these (and the RFC 8414 §3.1 discovery URLs, rewritten to it), so they are generated here
+ * from the tenant's endpoints rather than mounted one by one; `x-tessera-tenant` marks them.
+ */
+function tenantOperation(endpoint: Endpoint, path: string) {
+  const doc = operation(
+    {
+      ...endpoint,
+      responses: { ...endpoint.responses, 404: json('No tenant of that name', ref('OAuthError')) },
+    },
+    path,
+  );
+  const parameters = (doc.parameters ?? []).map((parameter) =>
+    parameter.name === 'tenant' && parameter.in === 'path' ? tenantParameter : parameter,
+  );
+  return {
+    ...doc,
+    summary: `${endpoint.summary}, of a tenant`,
+    parameters,
+    'x-tessera-tenant': true,
+  };
+}
+
+/**
+ * The OpenAPI 3.1 document of every endpoint in the table, as it is mounted, and of the
+ * per-tenant twins of `tenantEndpoints` (the endpoints every tenant has): `/t/{tenant}/…`,
+ * and each discovery path with the RFC 8414 §3.1 form `/.well-known/…/t/{tenant}`. A tenant
+ * with its own preset also has that preset's paths; the twins are the server preset's.
+ */
+export function openApiDocument(
+  endpoints: readonly Endpoint[],
+  issuer: string,
+  tenantEndpoints: readonly Endpoint[] = [],
+) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  const add = (path: string, method: string, doc: object) =>
+    ((paths[path.replace(/:(\w+)/g, '{$1}')] ??= {})[method.toLowerCase()] = doc);
   for (const endpoint of endpoints) {
-    for (const path of endpoint.paths)
-      (paths[path.replace(/:(\w+)/g, '{$1}')] ??= {})[endpoint.method.toLowerCase()] = operation(
-        endpoint,
-        path,
-      );
+    for (const path of endpoint.paths) add(path, endpoint.method, operation(endpoint, path));
+  }
+  // Paths relative to the issuer (the `servers` URL): the inserted form sits at its origin.
+  const issuerPath = issuerPathOf(issuer);
+  for (const endpoint of tenantEndpoints) {
+    for (const path of endpoint.paths) {
+      add(`/t/:tenant${path}`, endpoint.method, tenantOperation(endpoint, `/t/:tenant${path}`));
+      if (!(wellKnownNames as readonly string[]).includes(path)) continue;
+      const inserted = `${path}${issuerPath}/t/:tenant`;
+      add(inserted, endpoint.method, tenantOperation(endpoint, inserted));
+      if (issuerPath === '') continue;
+      const origin = [{ url: new URL(issuer).origin }];
+      paths[inserted.replace(/:(\w+)/g, '{$1}')]!.servers = origin;
+      // The server's own document at its RFC 8414 §3.1 URL (rewritten to the plain path).
+      const own = `${path}${issuerPath}`;
+      add(own, endpoint.method, {
+        ...operation(endpoint, path),
+        operationId: `get${own.replace(/\W+(\w)?/g, (_, c = '') => c.toUpperCase())}`,
+        'x-tessera-alias': path,
+      });
+      paths[own]!.servers = origin;
+    }
   }
   const tokenUrl = `${issuer}${tokenPath}`;
   return {
@@ -160,6 +224,7 @@ export function openApiDocument(endpoints: readonly Endpoint[], issuer: string) 
 export function openApiEndpoint(
   config: Pick<ServerConfig, 'issuer'>,
   table: () => readonly Endpoint[],
+  tenantTable: readonly Endpoint[] = [],
 ): Endpoint {
   return {
     method: 'GET',
@@ -169,6 +234,6 @@ export function openApiEndpoint(
     responses: {
       200: json('OpenAPI 3.1', object({ openapi: { const: '3.1.0' }, paths: { type: 'object' } })),
     },
-    handle: () => ({ status: 200, body: openApiDocument(table(), config.issuer) }),
+    handle: () => ({ status: 200, body: openApiDocument(table(), config.issuer, tenantTable) }),
   };
 }

@@ -14,6 +14,7 @@ import {
 import { requestIdOf } from '../http/request-id.js';
 import type { RequestFacts } from '../metrics/http-metrics.js';
 import { requestLineLogger } from '../http/logger.js';
+import { defaultTenant } from '../tenants/tenant-name.js';
 import type { Endpoint, EndpointRequest } from './endpoint.js';
 
 const jsonType = 'application/json; charset=utf-8';
@@ -29,11 +30,12 @@ export interface ListenerDeps {
   /**
    * Issue 21: for a tenant's request (by path prefix or host), that tenant's token endpoints
    * and the path within it, or null to leave the request to Fastify (the tenant is not
-   * loaded yet, or unknown); undefined for the default tenant's requests.
+   * loaded yet, or unknown); undefined for the default tenant's requests. `name` is the
+   * tenant context's own name, the `tenant` label its metrics are counted under.
    */
   tenant?(
     request: IncomingMessage,
-  ): { routes: ReadonlyMap<string, Endpoint>; path: string } | undefined | null;
+  ): { routes: ReadonlyMap<string, Endpoint>; path: string; name: string } | undefined | null;
 }
 
 /**
@@ -64,9 +66,13 @@ export class TokenListener {
   take(request: IncomingMessage, response: ServerResponse): boolean {
     if (request.method !== 'POST') return false;
     let route: Endpoint | undefined;
+    let name = defaultTenant;
     const tenant = this.deps.tenant?.(request);
     if (tenant === undefined) route = this.#byPath.get(request.url ?? '');
-    else if (tenant !== null) route = tenant.routes.get(tenant.path);
+    else if (tenant !== null) {
+      route = tenant.routes.get(tenant.path);
+      name = tenant.name;
+    }
     if (route === undefined) return false;
     const contentType = request.headers['content-type'];
     const type = bodyTypeOf(contentType);
@@ -90,6 +96,7 @@ export class TokenListener {
         contentType: contentType!,
         bytes: body,
         started,
+        tenant: name,
       }).catch((error: unknown) => {
         // answer() turns every refusal into a response; this is a bug, not a request error.
         this.deps.logger.error({ err: error }, 'token listener failed');
@@ -106,6 +113,8 @@ interface ReadBody extends EndpointRequest {
   bytes: Buffer;
   /** performance.now() when the request arrived, for the latency histogram. */
   started: number;
+  /** The tenant whose endpoint this is (its metrics label). */
+  tenant: string;
 }
 
 async function answer(
@@ -135,12 +144,12 @@ async function answer(
     send(response, statusCode, answered.headers, JSON.stringify(answered.body), requestId);
   } catch (thrown) {
     const { error, reply } = refusal(thrown, endpoint.preset, requestId, read.params, log);
-    deps.refused(error, factsOf(request, read.params));
+    deps.refused(error, factsOf(request, read.params, read.tenant));
     statusCode = reply.status;
     send(response, reply.status, reply.headers, JSON.stringify(reply.body), requestId);
   }
   const elapsedMs = performance.now() - read.started;
-  deps.answered(statusCode, elapsedMs, factsOf(request, read.params), issuedTo);
+  deps.answered(statusCode, elapsedMs, factsOf(request, read.params, read.tenant), issuedTo);
   // One line per request (issue 24), as on the Fastify routes (server.ts): a line is a write.
   if (logger.isLevelEnabled('info')) {
     const req = { method: 'POST', url: request.url, ip: request.socket.remoteAddress };
@@ -149,12 +158,16 @@ async function answer(
   }
 }
 
-const factsOf = (request: IncomingMessage, params: Params | undefined): RequestFacts => ({
+// The tenant is known here (the listener picked its context): the metrics need no path or host.
+const factsOf = (
+  request: IncomingMessage,
+  params: Params | undefined,
+  tenant: string,
+): RequestFacts => ({
   authorization: request.headers.authorization,
   params,
   tls: 'encrypted' in request.socket,
-  url: request.url,
-  host: request.headers.host,
+  tenant,
 });
 
 function send(

@@ -13,6 +13,8 @@ import {
 } from '../client-auth/failure-reasons.js';
 import type { TesseraContext } from '../context.js';
 import { toOAuthError } from '../http/error-reply.js';
+import { hostFactsOf, selectionHost, type HostFacts } from '../http/forwarded-host.js';
+import { tenantOfHost } from '../http/tenant-routes.js';
 import { annotateOutcome } from '../telemetry/request-spans.js';
 import { activeTracer } from '../telemetry/tracer-state.js';
 
@@ -30,15 +32,22 @@ export function failureReason(error: OAuthError): AuthFailureLabel | undefined {
 const basicPrefix = /^basic +/i;
 
 /** What the metrics read off a request at an endpoint that authenticates clients. */
-export interface RequestFacts {
+export interface RequestFacts extends Partial<HostFacts> {
   authorization: string | undefined;
   /** The parsed body, when it got that far. */
   params: unknown;
   /** Whether the request came over TLS (where a client certificate may authenticate). */
   tls: boolean;
-  /** Issue 21: the request's path and Host, which pick its tenant (the `tenant` label). */
+  /**
+   * Issue 21: the request's path and host (`Host`, or a trusted proxy's `X-Forwarded-Host`),
+   * which pick its tenant (the `tenant` label).
+   */
   url?: string | undefined;
-  host?: string | undefined;
+  /**
+   * The tenant, when the caller already knows it is one of the deployment's (the token
+   * listener, which picked the tenant's context): the label without reading the request again.
+   */
+  tenant?: string | undefined;
 }
 
 const tenantPathPrefix = '/t/';
@@ -49,6 +58,7 @@ const tenantPathPrefix = '/t/';
  * (such requests are answered 404 before any counted endpoint, and must not mint labels).
  */
 export function tenantLabel(context: TesseraContext, facts: RequestFacts): string | undefined {
+  if (facts.tenant !== undefined) return facts.tenant;
   const url = facts.url;
   let name: string | undefined;
   if (url?.startsWith(tenantPathPrefix)) {
@@ -59,9 +69,9 @@ export function tenantLabel(context: TesseraContext, facts: RequestFacts): strin
     );
   } else {
     const hosts = context.config.tenantHosts;
-    if (hosts.size === 0 || facts.host === undefined) return 'default';
-    const host = facts.host.toLowerCase();
-    name = hosts.get(host) ?? hosts.get(host.replace(/:\d+$/, ''));
+    if (hosts.size === 0) return 'default';
+    const host = selectionHost(context.config.trustedProxies, facts as HostFacts);
+    name = host === undefined ? undefined : tenantOfHost(hosts, host);
     if (name === undefined) return 'default';
   }
   return context.tenants.has(name) ? name : undefined;
@@ -149,7 +159,7 @@ export function recordAnswer(
   const tenant = tenantLabel(context, facts);
   if (tenant === undefined) return;
   if (kind === 'token') {
-    metrics.tokenLatency.observe(elapsedMs / 1000);
+    metrics.tokenLatency.observe(elapsedMs / 1000, tenant);
     if (statusCode === 200) {
       metrics.tokenRequests.inc('issued', authMethodOf(facts), 1, tenant);
       const issuedTo = clientId ?? clientIdOf(facts);
@@ -169,7 +179,7 @@ const factsOf = (request: FastifyRequest): RequestFacts => ({
   params: request.body,
   tls: 'encrypted' in request.raw.socket,
   url: request.url,
-  host: request.headers.host,
+  ...hostFactsOf(request.raw),
 });
 
 const asArray = <T>(value: T | T[] | undefined): T[] =>

@@ -8,10 +8,19 @@ import { serverVersion } from '../version.js';
 /** Per-client series exported to Prometheus: the busiest clients only, to bound cardinality. */
 export const topClientSeries = 20;
 
-/** What the scrape-time gauges read: the process's key ring and client cache. */
+/** A client cache's counts (registry/client-cache.ts `ClientCache`). */
+export interface ClientCacheCounts {
+  readonly hits: number;
+  /** Misses: each one store read. */
+  readonly storeReads: number;
+  readonly size: number;
+}
+
+/** What the scrape-time gauges read: the process's key ring and client caches. */
 export interface MetricSources {
   keys: () => readonly KeyRecord[];
-  clientCache: () => { hits: number; misses: number; size: number };
+  /** The client cache of each tenant context built so far, the default tenant's first. */
+  clientCaches: () => Iterable<[tenant: string, cache: ClientCacheCounts]>;
   /** The replica this instance reads, when it reads one (`--database-replica`). */
   replication?: () => ReplicationState | undefined;
 }
@@ -55,9 +64,9 @@ export class TesseraMetrics {
   readonly failureAlerts: Counter;
   /**
    * Token requests past their client's quota (`tessera_token_quota_refusals_total`, issue
-   * 22), by mode: `enforce` refused them (429); `observe` let them through.
+   * 22), by mode: `enforce` refused them (429); `observe` let them through; and by tenant.
    */
-  readonly quotaRefusals: Counter<'mode'>;
+  readonly quotaRefusals = new TenantCountTable();
   /**
    * Token requests by outcome (`issued` or the OAuth error code) and auth method. This one
    * and the next three count per tenant (issue 21: a `tenant` label, `default` for the
@@ -72,8 +81,9 @@ export class TesseraMetrics {
   readonly introspections = new TenantCountTable();
   /** Failed store calls by operation. */
   readonly storeErrors = new CountTable();
-  /** Token hook calls that gave no usable answer, by reason (issue 19). */
-  readonly tokenHookFailures = new CountTable();
+  /** Token hook calls that gave no usable answer, by reason (issue 19) and tenant. */
+  readonly tokenHookFailures = new TenantCountTable();
+  /** Token endpoint latency by tenant (issue 21). */
   readonly tokenLatency = new LatencyHistogram(
     'tessera_token_request_duration_seconds',
     'Token endpoint response time, from request received to response sent',
@@ -100,11 +110,9 @@ export class TesseraMetrics {
       help: 'A client_id failing authentication from several addresses (nobody is refused)',
       registers: [registry],
     });
-    this.quotaRefusals = new Counter({
-      name: 'tessera_token_quota_refusals_total',
+    fromTable(registry, this.quotaRefusals, 'tessera_token_quota_refusals_total', {
       help: 'Token requests past their client quota, by mode (enforce: refused with 429; observe: let through)',
-      labelNames: ['mode'],
-      registers: [registry],
+      labels: ['mode'],
     });
     fromTable(registry, this.tokenRequests, 'tessera_token_requests_total', {
       help: 'Token requests by outcome (issued, or the OAuth error code) and client auth method',
@@ -158,26 +166,31 @@ export class TesseraMetrics {
         }
       },
     });
+    const caches = new CacheTotals();
     new Counter({
       name: 'tessera_client_cache_lookups_total',
-      help: 'Client cache lookups by result (hit, or miss: one store read)',
-      labelNames: ['result'],
+      help: 'Client cache lookups by result (hit, or miss: one store read) and tenant',
+      labelNames: ['result', 'tenant'],
       registers: [registry],
       collect() {
-        const cache = sources()?.clientCache();
         this.reset();
-        this.inc({ result: 'hit' }, cache?.hits ?? 0);
-        this.inc({ result: 'miss' }, cache?.misses ?? 0);
+        for (const [tenant, hits, misses] of caches.totals(sources()?.clientCaches() ?? [])) {
+          this.inc({ result: 'hit', tenant }, hits);
+          this.inc({ result: 'miss', tenant }, misses);
+        }
       },
     });
     new Gauge({
       name: 'tessera_client_cache_entries',
-      help: "Clients held in the in-memory cache (the largest of the workers' caches)",
+      help: "Clients held in the in-memory cache, by tenant (the largest of the workers' caches)",
+      labelNames: ['tenant'],
       // Each worker caches the clients it has seen: a sum would count a client once per worker.
       aggregator: 'max',
       registers: [registry],
       collect() {
-        this.set(sources()?.clientCache().size ?? 0);
+        this.reset();
+        for (const [tenant, cache] of sources()?.clientCaches() ?? [])
+          this.set({ tenant }, cache.size);
       },
     });
     const activity = this.activity;
@@ -256,6 +269,32 @@ function fromTable(
       else for (const [a, b, count] of table.cells()) this.inc(labelsOf(a, b), count);
     },
   });
+}
+
+/**
+ * Per tenant, the client cache lookups of every context it has had: a changed tenant's
+ * context (and cache) is rebuilt, and its counts must carry on, not restart (a counter).
+ * A deleted tenant's totals stay as they were; tenants are a bounded set.
+ */
+class CacheTotals {
+  readonly #tenants = new Map<string, { cache: ClientCacheCounts; hits: number; misses: number }>();
+
+  *totals(
+    caches: Iterable<[string, ClientCacheCounts]>,
+  ): IterableIterator<[tenant: string, hits: number, misses: number]> {
+    for (const [tenant, cache] of caches) {
+      const seen = this.#tenants.get(tenant);
+      if (seen === undefined) this.#tenants.set(tenant, { cache, hits: 0, misses: 0 });
+      else if (seen.cache !== cache) {
+        // The earlier cache's counts, as they ended, become the base of the new one's.
+        seen.hits += seen.cache.hits;
+        seen.misses += seen.cache.storeReads;
+        seen.cache = cache;
+      }
+    }
+    for (const [tenant, { cache, hits, misses }] of this.#tenants)
+      yield [tenant, hits + cache.hits, misses + cache.storeReads];
+  }
 }
 
 /** Only on instances that read a replica: how far behind it is, and whether it answers. */
