@@ -390,7 +390,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     if (ownHook && !options.tokenHookSecret)
       logger.error(
         { tenant: tenant.name },
-        'the tenant has its own token hook but TESSERA_TOKEN_HOOK_SECRET is not set: its tokens are refused',
+        'tenant token hook without TESSERA_TOKEN_HOOK_SECRET: its tokens are refused',
       );
     logger.info({ tenant: tenant.name, issuer: tenantSettings.issuer }, 'tenant loaded');
     return {

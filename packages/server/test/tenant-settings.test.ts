@@ -219,7 +219,7 @@ describe('a tenant’s own hook without TESSERA_TOKEN_HOOK_SECRET', () => {
         (line) =>
           line.level === 50 &&
           line.tenant === 'hooked' &&
-          /TESSERA_TOKEN_HOOK_SECRET is not set/.test(String(line.msg)),
+          /tenant token hook without TESSERA_TOKEN_HOOK_SECRET/.test(String(line.msg)),
       ),
     );
     // The server goes on: the default tenant still issues tokens.

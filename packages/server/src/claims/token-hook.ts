@@ -129,7 +129,7 @@ export class TokenHook {
   #unsigned(question: HookQuestion): never {
     this.#logger.error(
       { reqId: question.requestId, tenant: question.tenant, client_id: question.client.clientId },
-      'the tenant has its own token hook but TESSERA_TOKEN_HOOK_SECRET is not set; token refused',
+      'tenant token hook without TESSERA_TOKEN_HOOK_SECRET: its tokens are refused',
     );
     throw new OAuthError('temporarily_unavailable', 'The token hook is unavailable; try again', {
       status: 503,
