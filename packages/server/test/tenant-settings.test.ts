@@ -43,7 +43,11 @@ describe('tenants create|update lockout and hook flags, tenants hook-secret', ()
     return result.stdout;
   };
   /** Exit 1 for a refused value, 2 for a usage error (a flag that is not a number). */
-  const refused = async (args: string[], message: RegExp, environment = withSecret) => {
+  const refused = async (
+    args: string[],
+    message: RegExp,
+    environment: NodeJS.ProcessEnv = withSecret,
+  ) => {
     const result = await cli([...args, '--database', database], environment);
     assert.ok(result.status === 1 || result.status === 2, `${args.join(' ')}: ${result.stdout}`);
     assert.match(result.stderr, message);
