@@ -236,10 +236,11 @@ describe('a tenant’s lockout limit under serve --workers 2', () => {
   let server: TesseraProcess;
   let tenantClient: { client_id: string; client_secret: string };
   let homeClient: { client_id: string; client_secret: string };
+  let database: string;
   const env = { TESSERA_KEK: newKek() };
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tessera-tenant-workers-'));
-    const database = `sqlite:${join(dir, 'tessera.db')}`;
+    database = `sqlite:${join(dir, 'tessera.db')}`;
     const run = async (...args: string[]) => {
       const result = await cli([...args, '--database', database], env);
       assert.equal(result.status, 0, result.stderr);
@@ -309,5 +310,24 @@ describe('a tenant’s lockout limit under serve --workers 2', () => {
         'the same address at the default tenant',
       );
     }
+  });
+
+  it('follows a limit changed through the CLI while it serves', async () => {
+    const result = await cli(
+      ['tenants', 'update', 'w', '--auth-max-failures-per-client', '1', '--database', database],
+      env,
+    );
+    assert.equal(result.status, 0, result.stderr);
+    // Changes are seen within a second (the change follower of each worker).
+    await pause(1_500);
+    const tenantBase = `${server.url}/t/w`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      statuses.push(
+        (await tokenFrom('127.0.0.5', tenantBase, tenantClient.client_id, 'guess')).status,
+      );
+      await pause(30);
+    }
+    assert.deepEqual(statuses, [401, 429, 429]);
   });
 });
