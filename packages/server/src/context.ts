@@ -1,7 +1,11 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { ClientAuthenticator } from './client-auth/authenticate-client.js';
-import { FailureLimiter, type LockoutEvent } from './client-auth/failure-limiter.js';
+import {
+  FailureLimiter,
+  TenantFailures,
+  type LockoutEvent,
+} from './client-auth/failure-limiter.js';
 import type { ServerConfig } from './config.js';
 import { keyMaintenance } from './keys/key-maintenance.js';
 import { KeyRing } from './keys/key-ring.js';
@@ -35,6 +39,11 @@ import { tokenPath } from './endpoints/discovery.js';
 import { findPreset } from './presets/index.js';
 import type { TenantRecord } from './store/contract.js';
 import { tenantConfig } from './tenants/tenant-config.js';
+import {
+  readTenantSettings,
+  tenantHookSecret,
+  tenantTokenHook,
+} from './tenants/tenant-settings.js';
 import { defaultTenant } from './tenants/tenant-name.js';
 import { TenantRegistry } from './tenants/tenant-registry.js';
 
@@ -70,8 +79,13 @@ export interface TesseraContext {
   quotas: TokenAdmission;
   /** Issue 22: tokens this process may answer again (`--reuse-tokens`). */
   tokenReuse: TokenReuse;
-  /** The token hook (issue 19), when one is configured. */
+  /**
+   * The token hook (issue 19), when one is configured: a tenant's own (issue 21, closed with
+   * its context), the server's, or none.
+   */
   tokenHook: TokenHook | undefined;
+  /** Whether TESSERA_TOKEN_HOOK_SECRET is known here (a tenant's own hook needs it). */
+  hasTokenHookSecret: boolean;
   /** Prometheus metrics and the console's activity counts for this process. */
   metrics: TesseraMetrics;
   logger: Logger;
@@ -138,7 +152,29 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
   let buildTenant: (tenant: TenantRecord) => Promise<TesseraContext> = () => {
     throw new Error('tenant context requested before the process context was ready');
   };
-  const tenants = await TenantRegistry.open(store, (tenant) => buildTenant(tenant), logger);
+  // A dropped tenant context's own hook is closed once the requests that still hold it are
+  // done: after its longest wait, or at once when the server stops.
+  const closing = new Map<TesseraContext, NodeJS.Timeout>();
+  const dispose = (dropped: TesseraContext) => {
+    if (closing.has(dropped)) return;
+    const grace = (dropped.config.tokenHook?.timeoutMs ?? 0) + 1_000;
+    const timer = setTimeout(() => {
+      closing.delete(dropped);
+      dropped
+        .close()
+        .catch((error: unknown) =>
+          logger.error({ err: error, tenant: dropped.tenant }, 'closing a tenant context failed'),
+        );
+    }, grace);
+    timer.unref();
+    closing.set(dropped, timer);
+  };
+  const tenants = await TenantRegistry.open(
+    store,
+    (tenant) => buildTenant(tenant),
+    logger,
+    dispose,
+  );
   const changeSync = await ChangeSync.open({
     store,
     clients,
@@ -197,6 +233,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
       options.sharedState,
       logger,
     );
+  // One limiter per process; each tenant counts apart in it, by its own limits (issue 21).
   const failures = new FailureLimiter(config.authFailureLimits, nowSeconds);
   failures.shared = options.sharedState;
   failures.onSharedError = throttled((error, dropped) =>
@@ -247,7 +284,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     clients,
     hasher,
     nowSeconds,
-    failures,
+    new TenantFailures(failures, failures.scope),
     () => config.issuer,
     replayGuards.assertions,
     assertionPolicy(config, preset),
@@ -285,6 +322,7 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     inspector,
     authenticator,
     tokenHook,
+    hasTokenHookSecret: options.tokenHookSecret !== undefined && options.tokenHookSecret !== '',
     replayGuards,
     secretUsage,
     quotas,
@@ -298,6 +336,13 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
     close: async () => {
       for (const timer of timers) clearInterval(timer);
       await tokenHook?.close();
+      // Tenants' own hooks: the loaded ones' and those of dropped contexts not closed yet.
+      for (const [dropped, timer] of closing) {
+        clearTimeout(timer);
+        await dropped.close();
+      }
+      closing.clear();
+      for (const tenant of [...tenants.built()]) await tenant.close();
       await changeSync.close();
       await secretUsage
         .flush()
@@ -331,18 +376,36 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
       nowSeconds,
     });
     await tenantMaintenance();
-    // Failure counts are keyed by client_id (unique across tenants) and address, in one
-    // limiter per process: an address locked out at one tenant is locked out at all.
+    // The process's limiter, counting this tenant's failures apart by its own limits: an
+    // address locked out at another tenant still authenticates here.
     const tenantAuthenticator = new ClientAuthenticator(
       tenantClients,
       hasher,
       nowSeconds,
-      failures,
+      failures.forTenant(tenant.name, tenantSettings.authFailureLimits),
       () => tenantSettings.issuer,
       replayGuards.assertions,
       assertionPolicy(tenantSettings, tenantPreset),
     );
     tenantAuthenticator.serverProfile = tenantSettings.profile;
+    const hookSetting = tenantTokenHook(config.tokenHook, readTenantSettings(tenant.settings));
+    // Its own hook is signed with the key derived for it; one it inherits is the server's,
+    // with the server's secret (one object, one connection pool, for every such tenant).
+    const ownHook =
+      hookSetting?.own === true
+        ? new TokenHook(
+            hookSetting.hook,
+            options.tokenHookSecret
+              ? tenantHookSecret(options.tokenHookSecret, tenant.name)
+              : undefined,
+            { failures: metrics.tokenHookFailures.of(tenant.name), logger, nowSeconds },
+          )
+        : undefined;
+    if (ownHook && !options.tokenHookSecret)
+      logger.error(
+        { tenant: tenant.name },
+        'tenant token hook without TESSERA_TOKEN_HOOK_SECRET: its tokens are refused',
+      );
     logger.info({ tenant: tenant.name, issuer: tenantSettings.issuer }, 'tenant loaded');
     return {
       ...context,
@@ -362,10 +425,13 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
       ),
       authenticator: tenantAuthenticator,
       quotas: admission(tenant.name),
+      tokenHook: hookSetting === undefined ? undefined : (ownHook ?? tokenHook),
       tokenReuse: new TokenReuse(),
       maintainKeys: tenantMaintenance,
-      // The process's parts are closed with the default tenant's context.
-      close: async () => {},
+      // Only its own hook is its own; the process's parts close with the default tenant's.
+      close: async () => {
+        await ownHook?.close();
+      },
     };
   };
   return context;
@@ -378,7 +444,9 @@ function reportLockout(
   logger: Logger,
   now: number,
 ): void {
+  const { tenant } = event;
   const fields = {
+    tenant,
     lockout: event.key,
     client_id: event.clientId,
     address: event.address,
@@ -386,20 +454,20 @@ function reportLockout(
   };
   if (event.type === 'lockout.ended') {
     logger.info(
-      { lockout: event.key, client_id: event.clientId, address: event.address },
+      { tenant, lockout: event.key, client_id: event.clientId, address: event.address },
       'lockout ended',
     );
     return;
   }
   if (!event.refused) {
-    metrics.failureAlerts.inc();
+    metrics.failureAlerts.inc('', '', 1, tenant);
     logger.warn(
       { ...fields, refused: false },
       'client_id failing from several addresses; not refused',
     );
     return;
   }
-  metrics.lockouts.inc({ key: event.key });
+  metrics.lockouts.inc(event.key, '', 1, tenant);
   logger.warn(fields, 'client authentication locked out after repeated failures');
 }
 

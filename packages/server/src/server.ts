@@ -99,6 +99,7 @@ export function tenantEndpoints(context: TesseraContext): {
         bind,
         sourceAddress: (request: IncomingMessage) => requestSourceAddress(context, request),
         tokenHook: context.tokenHook,
+        tenant: context.tenant,
         quotas: context.quotas,
         tokenReuse: context.tokenReuse,
         revocations,

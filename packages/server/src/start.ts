@@ -105,7 +105,8 @@ export async function startServer(
       replayGuards: options.replayGuards,
       sharedState,
       quotaCounter: options.quotaCounter,
-      tokenHookSecret: config.tokenHook ? tokenHookSecret(options.env) : undefined,
+      // Also without a server hook: tenants' own hooks are signed with keys derived from it.
+      tokenHookSecret: tokenHookSecret(options.env),
     });
     const app = buildServer(context, logger);
     if (tracing) traceRequests(app, tracing);

@@ -87,7 +87,10 @@ describe('lockout that an outsider cannot aim', () => {
         ),
         'the lock is logged with the address it is on',
       );
-      assert.equal(await metric(tessera.url, 'tessera_auth_lockouts_total{key="client_id"}'), 1);
+      assert.equal(
+        await metric(tessera.url, 'tessera_auth_lockouts_total{key="client_id",tenant="default"}'),
+        1,
+      );
 
       // A failure from a second address: the client-wide alert, and still nobody else refused.
       assert.equal(
@@ -102,7 +105,10 @@ describe('lockout that an outsider cannot aim', () => {
         ),
         'the alert names the client_id',
       );
-      assert.equal(await metric(tessera.url, 'tessera_auth_failure_alerts_total'), 1);
+      assert.equal(
+        await metric(tessera.url, 'tessera_auth_failure_alerts_total{tenant="default"}'),
+        1,
+      );
       assert.equal(
         (await tokenFrom(victimAddress, tessera.url, victim.clientId, victim.clientSecret)).status,
         200,
@@ -137,7 +143,10 @@ describe('lockout that an outsider cannot aim', () => {
         client.clientSecret,
       );
       assert.equal(fromVictim.status, 200, 'another address is not affected');
-      assert.equal(await metric(tessera.url, 'tessera_auth_lockouts_total{key="address"}'), 1);
+      assert.equal(
+        await metric(tessera.url, 'tessera_auth_lockouts_total{key="address",tenant="default"}'),
+        1,
+      );
     } finally {
       await tessera.close();
     }
@@ -197,6 +206,7 @@ describe('lockout that an outsider cannot aim', () => {
     assert.deepEqual(events, [
       {
         type: 'lockout.started',
+        tenant: 'default',
         key: 'client_id',
         refused: true,
         clientId: 'victim',
@@ -205,6 +215,7 @@ describe('lockout that an outsider cannot aim', () => {
       },
       {
         type: 'lockout.started',
+        tenant: 'default',
         key: 'client_id_all_addresses',
         refused: false,
         clientId: 'victim',

@@ -175,7 +175,7 @@ describe('metrics', () => {
       moved('tessera_client_auth_failures_total{reason="locked_out",tenant="default"}'),
       1,
     );
-    assert.equal(moved('tessera_auth_lockouts_total{key="client_id"}'), 1);
+    assert.equal(moved('tessera_auth_lockouts_total{key="client_id",tenant="default"}'), 1);
     assert.equal(moved('tessera_revocation_requests_total{outcome="revoked",tenant="default"}'), 1);
     assert.equal(
       moved('tessera_introspection_requests_total{outcome="answered",tenant="default"}'),

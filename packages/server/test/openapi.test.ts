@@ -344,6 +344,14 @@ describe('OpenAPI document: every route answers as documented', () => {
     await api.call('GET', `${t}/nope`, { headers: admin }, 404);
     await api.call('GET', `${t}/default`, { headers: admin }, 409);
     await api.call('PATCH', `${t}/docs`, jsonBody({ preset: null }, admin), 200);
+    await api.call(
+      'PATCH',
+      `${t}/docs`,
+      jsonBody({ auth_failure_limits: { per_client: 3, lock_seconds: null } }, admin),
+      200,
+    );
+    await api.call('PATCH', `${t}/docs`, jsonBody({ token_hook: 'none' }, admin), 200);
+    await api.call('PATCH', `${t}/docs`, jsonBody({ token_hook: { timeout_ms: 5 } }, admin), 400);
     await api.call('PATCH', `${t}/docs`, jsonBody({ token_ttl: -1 }, admin), 400);
     await api.call('PATCH', `${t}/nope`, jsonBody({ token_ttl: 60 }, admin), 404);
     const created = await api.call(

@@ -1023,7 +1023,7 @@ for (const adapter of adapters) {
           tokenTtl: 300,
           signingAlg: 'ES256',
           defaultAudience: null,
-          settings: { note: 'kept as given' },
+          settings: { authFailureLimits: { perClient: 3 }, tokenHook: 'none' },
         },
         [audit],
       );
@@ -1031,7 +1031,10 @@ for (const adapter of adapters) {
       assert.equal(created.issuer, 'https://sandbox.example');
       assert.equal(created.tokenTtl, 300);
       assert.equal(created.signingAlg, 'ES256');
-      assert.deepEqual(created.settings, { note: 'kept as given' });
+      assert.deepEqual(created.settings, {
+        authFailureLimits: { perClient: 3 },
+        tokenHook: 'none',
+      });
       assert.deepEqual(await other.getTenant(name), created);
       assert.ok((await store.listTenants()).some((tenant) => tenant.name === name));
       await assert.rejects(store.createTenant({ ...created }));

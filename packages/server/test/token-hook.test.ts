@@ -190,6 +190,7 @@ describe('token hook', () => {
       binding: null,
       source_address: '127.0.0.1',
       request_id: 'req-hook-1',
+      tenant: 'default',
     });
     assert.equal(sent.client_id, client.clientId);
     assert.equal(sent.name, 'Merchant');

@@ -34,6 +34,8 @@ export interface HookQuestion {
   binding: { jkt?: string; 'x5t#S256'?: string } | undefined;
   sourceAddress: string | undefined;
   requestId: string;
+  /** The tenant the token is for (issue 21), sent as the body's `tenant`. */
+  tenant: string;
 }
 
 /** The hook's changes, checked: never a wider scope or audience, never a longer lifetime. */
@@ -55,7 +57,8 @@ export type HookOutcome = HookChanges | undefined;
  */
 export class TokenHook {
   readonly #settings: TokenHookSettings;
-  readonly #secret: string;
+  /** Undefined: a tenant's own hook without TESSERA_TOKEN_HOOK_SECRET, refusing with 503. */
+  readonly #secret: string | undefined;
   readonly #agent = hookAgent();
   readonly #cache = new LruMap<string, { changes: HookChanges; until: number }>(cacheCapacity);
   /** The call under way per key, so concurrent requests can reuse a cacheable answer. */
@@ -68,7 +71,7 @@ export class TokenHook {
 
   constructor(
     settings: TokenHookSettings,
-    secret: string,
+    secret: string | undefined,
     deps: { failures: CountTable; logger: Logger; nowSeconds: () => number },
   ) {
     this.#settings = settings;
@@ -83,6 +86,7 @@ export class TokenHook {
    * OAuthError thrown (a denial, or deny policy). A cached answer comes back without a promise.
    */
   ask(question: HookQuestion): HookOutcome | Promise<HookOutcome> {
+    if (this.#secret === undefined) return this.#unsigned(question);
     // The hit path allocates only this key: scope and audience as the token spells them.
     const { aud } = question;
     const audienceKey = typeof aud === 'string' ? aud : aud.join(' ');
@@ -117,6 +121,22 @@ export class TokenHook {
     return this.#agent.close();
   }
 
+  /**
+   * A tenant's own hook is signed with a key derived from TESSERA_TOKEN_HOOK_SECRET; without
+   * it no call can be signed, so the token is refused (503, whatever the failure mode: the
+   * hook was not asked) and the operator told, rather than the process stopped.
+   */
+  #unsigned(question: HookQuestion): never {
+    this.#logger.error(
+      { reqId: question.requestId, tenant: question.tenant, client_id: question.client.clientId },
+      'tenant token hook without TESSERA_TOKEN_HOOK_SECRET: its tokens are refused',
+    );
+    throw new OAuthError('temporarily_unavailable', 'The token hook is unavailable; try again', {
+      status: 503,
+      detail: 'token hook secret missing',
+    });
+  }
+
   async #call(
     question: HookQuestion,
     audience: readonly string[],
@@ -130,9 +150,10 @@ export class TokenHook {
       binding: question.binding ?? null,
       source_address: question.sourceAddress ?? null,
       request_id: question.requestId,
+      tenant: question.tenant,
     });
     const t = this.#nowSeconds();
-    const v1 = createHmac('sha256', this.#secret).update(`${t}.${body}`).digest('hex');
+    const v1 = createHmac('sha256', this.#secret!).update(`${t}.${body}`).digest('hex');
     this.calls += 1;
     let answer: { status: number; text: string };
     try {
@@ -174,7 +195,12 @@ export class TokenHook {
     if (typeof read === 'string') return this.#failed('malformed', read, question);
     if ('deny' in read) {
       this.#logger.info(
-        { reqId: question.requestId, client_id: question.client.clientId, error: read.deny.error },
+        {
+          reqId: question.requestId,
+          tenant: question.tenant,
+          client_id: question.client.clientId,
+          error: read.deny.error,
+        },
         'token hook denied the token',
       );
       throw read.deny;
@@ -189,6 +215,7 @@ export class TokenHook {
     this.#logger.warn(
       {
         reqId: question.requestId,
+        tenant: question.tenant,
         client_id: question.client.clientId,
         reason,
         detail,

@@ -90,7 +90,7 @@ export async function serveCommand(args: string[]): Promise<void> {
     if (cluster.isWorker) return reportWorkerFailed(error);
     throw error;
   }
-  shareFailuresWithPrimary(server.context.authenticator.failures);
+  shareFailuresWithPrimary(server.context.authenticator.failures.limiter);
   shareMetricsWithPrimary(server.context.metrics, logger);
   const stopDelivery = cluster.isWorker
     ? undefined

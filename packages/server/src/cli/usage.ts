@@ -49,14 +49,26 @@ Commands:
       Admin changes, newest first (who, from where, what, when; never a secret). --actor
       keeps one actor's: a client_id, a person's email or subject, or cli:USER.
   tenants create NAME [--issuer URL] [--preset NAME] [--token-ttl SECONDS]
-                 [--signing-alg ALG] [--default-audience URI] [--json]
+                 [--signing-alg ALG] [--default-audience URI]
+                 [--auth-max-failures-per-client N] [--auth-max-failures-per-address N]
+                 [--auth-failure-window SECONDS] [--auth-lock-seconds SECONDS]
+                 [--token-hook URL|none] [--token-hook-timeout MS]
+                 [--token-hook-failure deny|allow] [--json]
       Add a tenant: its own issuer (default <issuer>/t/NAME, served under /t/NAME/ and on
       the hosts --tenant-host maps to it), keys, clients, revocations and audit trail. Its
-      first signing key is made by the server on the tenant's first request.
+      first signing key is made by the server on the tenant's first request. Unset lockout
+      limits and hook are the server's; --token-hook none: no hook at this tenant. Its own
+      hook is signed with the key tenants hook-secret prints (TESSERA_TOKEN_HOOK_SECRET).
   tenants update NAME [--issuer URL|none] [--preset NAME|none] [--token-ttl SECONDS|none]
-                 [--signing-alg ALG|none] [--default-audience URI|none] [--json]
-      Change a tenant's settings; none puts one back to the server's. Running servers pick
-      up tenant changes within a second.
+                 [--signing-alg ALG|none] [--default-audience URI|none]
+                 [--auth-max-failures-per-client N|inherit] [… the other limits N|inherit]
+                 [--token-hook URL|none|inherit] [--token-hook-timeout MS|inherit]
+                 [--token-hook-failure deny|allow|inherit] [--json]
+      Change a tenant's settings; none (for a limit or the hook: inherit) puts one back to
+      the server's. Running servers pick up tenant changes within a second.
+  tenants hook-secret NAME [--json]
+      The HMAC key of the tenant's own token hook, derived from TESSERA_TOKEN_HOOK_SECRET:
+      give it to that tenant's receiver only.
   tenants list [--json] | tenants show NAME [--json]
   tenants delete NAME [--force] [--json]
       Remove a tenant with its keys and revocations (its audit trail is kept); refused while

@@ -4,7 +4,7 @@ import type { ClientCache } from '../registry/client-cache.js';
 import type { SecretHasher } from '../secrets/client-secret.js';
 import type { ClientRecord } from '../store/contract.js';
 import type { PresentedCertificate } from '../tls/client-certificate.js';
-import { defaultFailureLimits, FailureLimiter } from './failure-limiter.js';
+import { defaultFailureLimits, FailureLimiter, TenantFailures } from './failure-limiter.js';
 import { parseBasicAuthorization } from './client-secret-basic.js';
 import { parsePostCredentials } from './client-secret-post.js';
 import type {
@@ -79,12 +79,18 @@ export function presentedCredentials(
   return parsePostCredentials(params);
 }
 
+const defaultFailures = (nowSeconds: () => number): TenantFailures => {
+  const limiter = new FailureLimiter(defaultFailureLimits, nowSeconds);
+  return new TenantFailures(limiter, limiter.scope);
+};
+
 export class ClientAuthenticator {
   constructor(
     private readonly clients: ClientCache,
     private readonly hasher: SecretHasher,
     private readonly nowSeconds: () => number,
-    readonly failures: FailureLimiter = new FailureLimiter(defaultFailureLimits, nowSeconds),
+    /** The failure counts of this authenticator's tenant (issue 21: each tenant counts apart). */
+    readonly failures: TenantFailures = defaultFailures(nowSeconds),
     /** The issuer identifier, which `private_key_jwt` assertions must name as `aud`. */
     private readonly issuer: () => string = () => '',
     /** Where assertion `jti`s are remembered (this process's own cache by default). */

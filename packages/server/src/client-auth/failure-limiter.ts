@@ -29,6 +29,19 @@ export const defaultFailureLimits: FailureLimits = {
   lockSeconds: 60,
 };
 
+/** The tenant's name used for the server's own counts (tenants/tenant-name.ts). */
+const defaultTenant = 'default';
+
+/**
+ * Issue 21: whose counts a failure joins and by which limits it is judged. Every tenant
+ * counts apart (an address locked at one tenant still authenticates at another), in the one
+ * set of bounded maps of the process.
+ */
+export interface FailureScope {
+  tenant: string;
+  limits: FailureLimits;
+}
+
 /**
  * What a lock is on: `client_id` is one client_id from one source address, `address` one
  * source address (IPv6: its /64) whatever client_ids it tries; `client_id_all_addresses` is
@@ -42,6 +55,8 @@ export type LockoutKey = 'client_id' | 'address' | 'client_id_all_addresses';
  */
 export interface LockoutEvent {
   type: 'lockout.started' | 'lockout.ended';
+  /** The tenant whose counts locked (`default`: the server's own). */
+  tenant: string;
   key: LockoutKey;
   /** False for `client_id_all_addresses`: seen and reported, nobody refused. */
   refused: boolean;
@@ -60,12 +75,25 @@ interface Counter {
   until: number;
 }
 
-/** Namespaces in the shared state (shared-state/). */
+/** Namespaces in the shared state (shared-state/): the default tenant's, as before tenants. */
 const namespaces = {
   client_id: 'auth-failures/client-address',
   address: 'auth-failures/address',
   client_id_all_addresses: 'auth-failures/client',
 } as const satisfies Record<LockoutKey, string>;
+
+/** A tenant's namespace in the shared state: `t/NAME/` before the default's (no overlap). */
+const namespaceOf = (tenant: string, key: LockoutKey): string =>
+  tenant === defaultTenant ? namespaces[key] : `t/${tenant}/${namespaces[key]}`;
+
+/**
+ * A tenant's key in the in-memory maps: the default tenant's as before tenants, another's
+ * behind `\0NAME\0`. A default-tenant key could only look the same if its client_id began
+ * with a NUL, which no registered client_id does; such a request shares counts with its own
+ * source address only, which its sender can lock anyway.
+ */
+const scoped = (tenant: string, key: string): string =>
+  tenant === defaultTenant ? key : `\u0000${tenant}\u0000${key}`;
 
 /** Locks and alerts remembered so their end can be reported; beyond this, ends go unreported. */
 const trackedLimit = 10_000;
@@ -107,14 +135,25 @@ export class FailureLimiter {
         clientId: string,
         address: string | undefined,
         reason: ClientAuthFailureReason | undefined,
+        scope: FailureScope,
       ) => void)
     | undefined;
-  onFailuresCleared: ((clientId: string, address: string | undefined) => void) | undefined;
+  onFailuresCleared:
+    ((clientId: string, address: string | undefined, scope: FailureScope) => void) | undefined;
+  /** The default tenant's scope: the server's limits. */
+  readonly scope: FailureScope;
 
   constructor(
-    private readonly limits: FailureLimits = defaultFailureLimits,
+    limits: FailureLimits = defaultFailureLimits,
     private readonly nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
-  ) {}
+  ) {
+    this.scope = { tenant: defaultTenant, limits };
+  }
+
+  /** The counts of one tenant, judged by its limits, as the authenticator of its context uses them. */
+  forTenant(tenant: string, limits: FailureLimits): TenantFailures {
+    return new TenantFailures(this, { tenant, limits });
+  }
 
   /** How many counters are held (each map is bounded at 100,000). */
   get size(): { pairs: number; addresses: number; clients: number } {
@@ -126,20 +165,21 @@ export class FailureLimiter {
   }
 
   /** Throws a 429 when this client_id from this address, or this address, is locked. */
-  check(clientId: string, address: string | undefined): void {
+  check(clientId: string, address: string | undefined, scope: FailureScope = this.scope): void {
     if (this.#pairs.size === 0 && this.#addresses.size === 0) return;
     const now = this.nowSeconds();
     const from = addressKey(address);
+    const { tenant } = scope;
     const locked =
-      lockedFor(this.#pairs.get(pairKey(clientId, from)), now) ??
-      lockedFor(this.#addresses.get(from), now);
+      lockedFor(this.#pairs.get(scoped(tenant, pairKey(clientId, from))), now) ??
+      lockedFor(this.#addresses.get(scoped(tenant, from)), now);
     if (locked !== undefined) {
       throw new ClientAuthError(
         'locked_out',
         {
           status: 429,
           headers: { 'retry-after': String(locked) },
-          detail: `lockout in force for client_id ${clientId} from address ${address ?? '-'}`,
+          detail: `lockout in force for client_id ${clientId} from address ${address ?? '-'} at tenant ${tenant}`,
         },
         `Too many failed authentication attempts; retry after ${locked} seconds`,
       );
@@ -157,29 +197,31 @@ export class FailureLimiter {
     clientId: string,
     address: string | undefined,
     reason?: ClientAuthFailureReason,
+    scope: FailureScope = this.scope,
   ): Promise<void> {
     if (reason !== undefined && !clientAuthFailures[reason].lockout) return;
-    this.onFailure?.(clientId, address, reason);
+    this.onFailure?.(clientId, address, reason, scope);
+    const { tenant } = scope;
     const from = addressKey(address);
     const pair = pairKey(clientId, from);
     const now = this.nowSeconds();
-    this.#decide(clientId, address, from, now, {
-      client_id: this.#count(this.#pairs, pair, now),
-      address: this.#count(this.#addresses, from, now),
-      client_id_all_addresses: this.#count(this.#clients, clientId, now),
+    const window = scope.limits.windowSeconds;
+    this.#decide(scope, clientId, address, from, now, {
+      client_id: this.#count(this.#pairs, scoped(tenant, pair), now, window),
+      address: this.#count(this.#addresses, scoped(tenant, from), now, window),
+      client_id_all_addresses: this.#count(this.#clients, scoped(tenant, clientId), now, window),
     });
     const shared = this.shared;
     if (shared === undefined) return;
-    const window = this.limits.windowSeconds;
     try {
       const [byPair, byAddress, byClient] = await withTimeout(
         Promise.all([
-          shared.increment(namespaces.client_id, pair, window),
-          shared.increment(namespaces.address, from, window),
-          shared.increment(namespaces.client_id_all_addresses, clientId, window),
+          shared.increment(namespaceOf(tenant, 'client_id'), pair, window),
+          shared.increment(namespaceOf(tenant, 'address'), from, window),
+          shared.increment(namespaceOf(tenant, 'client_id_all_addresses'), clientId, window),
         ]),
       );
-      this.#decide(clientId, address, from, this.nowSeconds(), {
+      this.#decide(scope, clientId, address, from, this.nowSeconds(), {
         client_id: byPair.count,
         address: byAddress.count,
         client_id_all_addresses: byClient.count,
@@ -194,27 +236,38 @@ export class FailureLimiter {
    * not those from elsewhere). Almost every success finds nothing to clear: then nothing is
    * written or sent.
    */
-  recordSuccess(clientId: string, address: string | undefined): void {
+  recordSuccess(
+    clientId: string,
+    address: string | undefined,
+    scope: FailureScope = this.scope,
+  ): void {
     if (this.#pairs.size === 0) return;
     const pair = pairKey(clientId, addressKey(address));
-    if (this.#pairs.peek(pair) === undefined) return;
-    this.#pairs.delete(pair);
-    this.onFailuresCleared?.(clientId, address);
+    const mapKey = scoped(scope.tenant, pair);
+    if (this.#pairs.peek(mapKey) === undefined) return;
+    this.#pairs.delete(mapKey);
+    this.onFailuresCleared?.(clientId, address, scope);
     this.shared
-      ?.reset(namespaces.client_id, pair, this.limits.windowSeconds)
+      ?.reset(namespaceOf(scope.tenant, 'client_id'), pair, scope.limits.windowSeconds)
       .catch((error: unknown) => this.onSharedError?.(error));
   }
 
-  /** A lock decided elsewhere (another worker's failures), in force here until `until`. */
+  /**
+   * A lock decided elsewhere (another worker's failures), in force here until `until`, on
+   * tenant `tenant`'s counts.
+   */
   applyLock(
     key: Exclude<LockoutKey, 'client_id_all_addresses'>,
     clientId: string,
     address: string | undefined,
     until: number,
+    tenant: string = defaultTenant,
   ): void {
     const from = addressKey(address);
     const [map, mapKey] =
-      key === 'client_id' ? [this.#pairs, pairKey(clientId, from)] : [this.#addresses, from];
+      key === 'client_id'
+        ? [this.#pairs, scoped(tenant, pairKey(clientId, from))]
+        : [this.#addresses, scoped(tenant, from)];
     const counter = map.get(mapKey);
     if (counter) counter.until = Math.max(counter.until, until);
     else map.set(mapKey, { windowStart: this.nowSeconds(), failures: 0, until });
@@ -230,26 +283,29 @@ export class FailureLimiter {
   }
 
   #decide(
+    scope: FailureScope,
     clientId: string,
     address: string | undefined,
     from: string,
     now: number,
     counts: Record<LockoutKey, number>,
   ): void {
-    const { perClient, perAddress } = this.limits;
-    if (counts.client_id >= perClient)
-      this.#start('client_id', this.#pairs, pairKey(clientId, from), clientId, address, now);
-    if (counts.address >= perAddress)
-      this.#start('address', this.#addresses, from, clientId, address, now);
+    const { perClient, perAddress } = scope.limits;
+    const { tenant } = scope;
+    const start = (key: LockoutKey, map: LruMap<string, Counter>, mapKey: string) =>
+      this.#start(scope, key, map, scoped(tenant, mapKey), clientId, address, now);
+    if (counts.client_id >= perClient) start('client_id', this.#pairs, pairKey(clientId, from));
+    if (counts.address >= perAddress) start('address', this.#addresses, from);
     // More failures for the client_id than from this address: some came from elsewhere.
     if (
       counts.client_id_all_addresses >= perClient &&
       counts.client_id_all_addresses > counts.client_id
     )
-      this.#start('client_id_all_addresses', this.#clients, clientId, clientId, address, now);
+      start('client_id_all_addresses', this.#clients, clientId);
   }
 
   #start(
+    scope: FailureScope,
     key: LockoutKey,
     map: LruMap<string, Counter>,
     mapKey: string,
@@ -263,9 +319,10 @@ export class FailureLimiter {
       map.set(mapKey, counter);
     }
     if (counter.until > now) return;
-    counter.until = now + this.limits.lockSeconds;
+    counter.until = now + scope.limits.lockSeconds;
     const event: LockoutEvent = {
       type: 'lockout.started',
+      tenant: scope.tenant,
       key,
       refused: key !== 'client_id_all_addresses',
       clientId,
@@ -283,12 +340,12 @@ export class FailureLimiter {
    * process agrees on them). A lock does not reset the count: another failure in the same
    * window, once the lock has passed, locks again at once.
    */
-  #count(map: LruMap<string, Counter>, key: string, now: number): number {
+  #count(map: LruMap<string, Counter>, key: string, now: number, window: number): number {
     let counter = map.get(key);
     if (!counter) {
       counter = { windowStart: now, failures: 0, until: 0 };
       map.set(key, counter);
-    } else if (now - counter.windowStart >= this.limits.windowSeconds) {
+    } else if (now - counter.windowStart >= window) {
       counter.windowStart = now;
       counter.failures = 0;
     }
@@ -301,3 +358,40 @@ const lockedFor = (counter: Counter | undefined, now: number): number | undefine
   counter && counter.until > now ? counter.until - now : undefined;
 
 const pairKey = (clientId: string, from: string): string => `${clientId}\u0000${from}`;
+
+/**
+ * One tenant's view of the process's limiter: what a tenant context's authenticator counts
+ * with. Made again when the tenant's context is rebuilt after a change, so changed limits
+ * apply from its next request; the counts, held by the limiter, stay.
+ */
+export class TenantFailures {
+  constructor(
+    readonly limiter: FailureLimiter,
+    readonly scope: FailureScope,
+  ) {}
+
+  check(clientId: string, address: string | undefined): void {
+    this.limiter.check(clientId, address, this.scope);
+  }
+
+  recordFailure(
+    clientId: string,
+    address: string | undefined,
+    reason?: ClientAuthFailureReason,
+  ): Promise<void> {
+    return this.limiter.recordFailure(clientId, address, reason, this.scope);
+  }
+
+  recordSuccess(clientId: string, address: string | undefined): void {
+    this.limiter.recordSuccess(clientId, address, this.scope);
+  }
+
+  /** The limiter's counter sizes (tests and the bench read them). */
+  get size() {
+    return this.limiter.size;
+  }
+
+  get shared(): SharedState | undefined {
+    return this.limiter.shared;
+  }
+}

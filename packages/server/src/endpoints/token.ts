@@ -23,7 +23,13 @@ import { effectiveProfile } from '../profiles/fapi2.js';
 /** What the token endpoint uses of the context. */
 export interface TokenDeps extends Pick<
   TesseraContext,
-  'authenticator' | 'secretUsage' | 'nowSeconds' | 'syncChanges' | 'quotas' | 'tokenReuse'
+  | 'authenticator'
+  | 'secretUsage'
+  | 'nowSeconds'
+  | 'syncChanges'
+  | 'quotas'
+  | 'tokenReuse'
+  | 'tenant'
 > {
   config: Pick<
     TesseraContext['config'],
@@ -130,6 +136,7 @@ async function issueToken(
       binding: binding.cnf,
       sourceAddress,
       requestId: requestIdOf(request),
+      tenant: context.tenant,
     });
     if (changes instanceof Promise) changes = await changes;
     if (changes !== undefined) applyHookChanges(grant, changes);

@@ -53,15 +53,17 @@ export class TesseraMetrics {
   readonly registry = new Registry();
   /**
    * Brute-force lockouts started, by what was locked (`client_id`: one client_id from one
-   * source address; `address`: one source address). Exported as `tessera_auth_lockouts_total`;
-   * the failure limiter's `lockout.started` events increment it.
+   * source address; `address`: one source address) and tenant (issue 21: each tenant counts
+   * apart). Exported as `tessera_auth_lockouts_total`; the failure limiter's
+   * `lockout.started` events increment it.
    */
-  readonly lockouts: Counter<'key'>;
+  readonly lockouts = new TenantCountTable();
   /**
    * Alerts for one client_id failing from several addresses, which refuse nobody
-   * (`tessera_auth_failure_alerts_total`, issue 16). No client label: the log line names it.
+   * (`tessera_auth_failure_alerts_total`, issue 16), by tenant. No client label: the log
+   * line names it.
    */
-  readonly failureAlerts: Counter;
+  readonly failureAlerts = new TenantCountTable();
   /**
    * Token requests past their client's quota (`tessera_token_quota_refusals_total`, issue
    * 22), by mode: `enforce` refused them (429); `observe` let them through; and by tenant.
@@ -99,16 +101,13 @@ export class TesseraMetrics {
     clientLabels = false,
   ) {
     const registry = this.registry;
-    this.lockouts = new Counter({
-      name: 'tessera_auth_lockouts_total',
+    fromTable(registry, this.lockouts, 'tessera_auth_lockouts_total', {
       help: 'Brute-force lockouts started, by what was locked (client_id from one address, or address)',
-      labelNames: ['key'],
-      registers: [registry],
+      labels: ['key'],
     });
-    this.failureAlerts = new Counter({
-      name: 'tessera_auth_failure_alerts_total',
+    fromTable(registry, this.failureAlerts, 'tessera_auth_failure_alerts_total', {
       help: 'A client_id failing authentication from several addresses (nobody is refused)',
-      registers: [registry],
+      labels: [],
     });
     fromTable(registry, this.quotaRefusals, 'tessera_token_quota_refusals_total', {
       help: 'Token requests past their client quota, by mode (enforce: refused with 429; observe: let through)',
@@ -251,11 +250,11 @@ function fromTable(
   registry: Registry,
   table: CountTable | TenantCountTable,
   name: string,
-  options: { help: string; labels: [string] | [string, string] },
+  options: { help: string; labels: [] | [string] | [string, string] },
 ): void {
   const [first, second] = options.labels;
-  const labelsOf = (a: string, b: string) =>
-    second === undefined ? { [first]: a } : { [first]: a, [second]: b };
+  const labelsOf = (a: string, b: string): Record<string, string> =>
+    first === undefined ? {} : second === undefined ? { [first]: a } : { [first]: a, [second]: b };
   new Counter({
     name,
     help: options.help,

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import {
   FailureLimiter,
   type FailureLimits,
+  type FailureScope,
   type LockoutKey,
 } from '../client-auth/failure-limiter.js';
 import { throttled, type SharedState } from '../shared-state/shared-state.js';
@@ -14,13 +15,32 @@ import { throttled, type SharedState } from '../shared-state/shared-state.js';
  * instance's) and sends each lock it decides to every worker. Without it an attacker
  * spreading attempts over N workers got N times the allowance. The primary is told of a
  * success only when it cleared failures, so the token path sends nothing.
+ *
+ * Issue 21: every message names the tenant whose counts it is about, and a worker's also
+ * that tenant's limits, so the primary (which loads no tenants) counts each tenant apart by
+ * its own limits without a look-up.
  */
 type WorkerMessage =
-  | { tessera: 'auth-failure'; clientId: string; address: string | undefined }
-  | { tessera: 'auth-failures-cleared'; clientId: string; address: string | undefined };
+  | {
+      tessera: 'auth-failure';
+      clientId: string;
+      address: string | undefined;
+      tenant?: string;
+      limits?: FailureLimits;
+    }
+  | {
+      tessera: 'auth-failures-cleared';
+      clientId: string;
+      address: string | undefined;
+      tenant?: string;
+      limits?: FailureLimits;
+    };
 
 interface LockMessage {
   tessera: 'auth-lock';
+  /** The tenant whose counts locked (absent from a primary of before tenants: `default`). */
+  tenant: string;
+  limits: FailureLimits;
   key: Exclude<LockoutKey, 'client_id_all_addresses'>;
   clientId: string;
   address: string | undefined;
@@ -40,13 +60,33 @@ export function shareFailuresWithPrimary(limiter: FailureLimiter): void {
     // The primary may be gone while this worker drains; counting then stays local.
     if (process.connected) process.send!(message);
   };
-  limiter.onFailure = (clientId, address) => send({ tessera: 'auth-failure', clientId, address });
-  limiter.onFailuresCleared = (clientId, address) =>
-    send({ tessera: 'auth-failures-cleared', clientId, address });
+  limiter.onFailure = (clientId, address, _reason, { tenant, limits }) =>
+    send({ tessera: 'auth-failure', clientId, address, tenant, limits });
+  limiter.onFailuresCleared = (clientId, address, { tenant, limits }) =>
+    send({ tessera: 'auth-failures-cleared', clientId, address, tenant, limits });
   process.on('message', (message: unknown) => {
     if (isLock(message))
-      limiter.applyLock(message.key, message.clientId, message.address, message.until);
+      limiter.applyLock(
+        message.key,
+        message.clientId,
+        message.address,
+        message.until,
+        message.tenant ?? 'default',
+      );
   });
+}
+
+const positiveInteger = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 1;
+
+/** The scope a worker's message names; the primary's own (the server's limits) when it names none. */
+function scopeOf(message: WorkerMessage, fallback: FailureScope): FailureScope {
+  const { tenant, limits } = message;
+  if (typeof tenant !== 'string' || limits === undefined) return fallback;
+  const { perClient, perAddress, windowSeconds, lockSeconds } = limits;
+  if (![perClient, perAddress, windowSeconds, lockSeconds].every(positiveInteger))
+    return { tenant, limits: fallback.limits };
+  return { tenant, limits: { perClient, perAddress, windowSeconds, lockSeconds } };
 }
 
 /** In the primary: count every worker's failures and send each new lock to all workers. */
@@ -68,17 +108,24 @@ export function countFailuresForWorkers(
     if (event.type !== 'lockout.started') return;
     if (event.key === 'client_id_all_addresses') {
       logger.warn(
-        { lockout: event.key, client_id: event.clientId, refused: false },
+        { tenant: event.tenant, lockout: event.key, client_id: event.clientId, refused: false },
         'client_id failing from several addresses; not refused',
       );
       return;
     }
     logger.warn(
-      { lockout: event.key, client_id: event.clientId, address: event.address },
+      {
+        tenant: event.tenant,
+        lockout: event.key,
+        client_id: event.clientId,
+        address: event.address,
+      },
       'client authentication locked out after repeated failures across workers',
     );
     const lock: LockMessage = {
       tessera: 'auth-lock',
+      tenant: event.tenant,
+      limits: scopes.get(event.tenant) ?? limits,
       key: event.key,
       clientId: event.clientId,
       address: event.address,
@@ -88,11 +135,15 @@ export function countFailuresForWorkers(
       if (worker?.isConnected()) worker.send(lock);
     }
   };
+  // The limits each tenant's workers last sent, for the lock messages (bounded by the tenants).
+  const scopes = new Map<string, FailureLimits>();
   cluster.on('message', (_worker, message: WorkerMessage | undefined) => {
-    if (message?.tessera === 'auth-failure')
-      void limiter.recordFailure(message.clientId, message.address);
-    else if (message?.tessera === 'auth-failures-cleared')
-      limiter.recordSuccess(message.clientId, message.address);
+    if (message?.tessera !== 'auth-failure' && message?.tessera !== 'auth-failures-cleared') return;
+    const scope = scopeOf(message, limiter.scope);
+    if (scope.tenant !== limiter.scope.tenant) scopes.set(scope.tenant, scope.limits);
+    if (message.tessera === 'auth-failure')
+      void limiter.recordFailure(message.clientId, message.address, undefined, scope);
+    else limiter.recordSuccess(message.clientId, message.address, scope);
   });
   return limiter;
 }

@@ -260,9 +260,30 @@ export interface Change {
 
 /**
  * Issue 21: a tenant's further settings beside its columns, one JSON document (`{}` when
- * none). Room for what has no column (lockout limits, hook); nothing reads a member yet.
+ * none), read through tenants/tenant-settings.ts. An absent member takes the server's.
  */
-export type TenantSettings = Record<string, unknown>;
+export interface TenantSettings {
+  /** Its own brute-force limits (`--auth-max-failures-per-client` …); absent ones: the server's. */
+  authFailureLimits?: {
+    perClient?: number;
+    perAddress?: number;
+    windowSeconds?: number;
+    lockSeconds?: number;
+  };
+  /**
+   * Its own token hook, signed with a key derived for the tenant (tenants/tenant-settings.ts
+   * `tenantHookSecret`), or `none`: no hook at this tenant even when the server has one.
+   * Absent: the server's `--token-hook`, with the server's secret.
+   */
+  tokenHook?: TenantHookSetting | 'none';
+}
+
+/** A tenant's own token hook; absent timeout and failure mode take the server's options. */
+export interface TenantHookSetting {
+  url: string;
+  timeoutMs?: number;
+  failure?: 'deny' | 'allow';
+}
 
 /**
  * A tenant (issue 21): its own issuer, keys, clients, revocations and audit trail. The

@@ -1,5 +1,6 @@
 import type { ServerConfig } from '../config.js';
 import type { TenantRecord } from '../store/contract.js';
+import { readTenantSettings, tenantFailureLimits, tenantTokenHook } from './tenant-settings.js';
 
 /**
  * A path-selected tenant's issuer unless it sets its own: `<server issuer>/t/NAME`, so its
@@ -24,5 +25,8 @@ export function tenantConfig(server: ServerConfig, tenant: TenantRecord): Server
   if (tenant.tokenTtl !== null) config.defaultTokenTtl = tenant.tokenTtl;
   if (tenant.signingAlg !== null) config.signingAlg = tenant.signingAlg;
   if (tenant.defaultAudience !== null) config.defaultAudience = tenant.defaultAudience;
+  const settings = readTenantSettings(tenant.settings);
+  config.authFailureLimits = tenantFailureLimits(server.authFailureLimits, settings);
+  config.tokenHook = tenantTokenHook(server.tokenHook, settings)?.hook;
   return config;
 }

@@ -3,9 +3,18 @@
  * admin API, and resolving a tenant name to its scoped store.
  */
 import { signingAlgorithms, type SigningAlgorithm } from '@tessera/protocol';
+import { options } from '../config/options.js';
+import { InvalidValue, type Option } from '../config/option.js';
 import { presets } from '../presets/index.js';
-import type { NewTenant, Store, TenantPatch } from '../store/contract.js';
+import type {
+  NewTenant,
+  Store,
+  TenantHookSetting,
+  TenantPatch,
+  TenantSettings,
+} from '../store/contract.js';
 import { defaultTenant, isTenantName } from './tenant-name.js';
+import { readTenantSettings } from './tenant-settings.js';
 
 /** A refused tenant input or an unknown tenant; `code` says which (CLI exit 1, admin 400/404/409). */
 export class TenantError extends Error {
@@ -25,6 +34,111 @@ export interface TenantInput {
   tokenTtl?: number | null | undefined;
   signingAlg?: string | null | undefined;
   defaultAudience?: string | null | undefined;
+  /** Own lockout limits, one by one; null clears one (or, for the whole, all) to the server's. */
+  authFailureLimits?: Partial<Record<LimitName, number | null | undefined>> | null | undefined;
+  /**
+   * Own token hook: given members replace the tenant's (a URL is needed unless it has its
+   * own hook already); `none`: no hook at this tenant; null: the server's again.
+   */
+  tokenHook?: TenantHookInput | 'none' | null | undefined;
+}
+
+export interface TenantHookInput {
+  url?: string | undefined;
+  /** null: the server's `--token-hook-timeout` again. */
+  timeoutMs?: number | null | undefined;
+  /** `deny` or `allow`; null: the server's `--token-hook-failure` again. */
+  failure?: string | null | undefined;
+}
+
+type LimitName = 'perClient' | 'perAddress' | 'windowSeconds' | 'lockSeconds';
+
+/** Each limit is bounded as its server option is (the option table's parser). */
+const limitOptions: Record<LimitName, [Option<number>, string]> = {
+  perClient: [options.authMaxFailuresPerClient, 'auth max failures per client'],
+  perAddress: [options.authMaxFailuresPerAddress, 'auth max failures per address'],
+  windowSeconds: [options.authFailureWindow, 'auth failure window'],
+  lockSeconds: [options.authLockSeconds, 'auth lock seconds'],
+};
+
+/** `value` through a server option's parser, its complaint a TenantError naming `what`. */
+function asOption<T>(option: Option<T>, value: string | number, what: string): T {
+  try {
+    return option.parse!(value, 'flag');
+  } catch (error) {
+    if (error instanceof InvalidValue)
+      throw new TenantError(`${what} ${error.message}`, 'invalid_tenant');
+    throw error;
+  }
+}
+
+function limitsSetting(
+  current: TenantSettings['authFailureLimits'],
+  input: NonNullable<TenantInput['authFailureLimits']>,
+): TenantSettings['authFailureLimits'] {
+  const limits = { ...current };
+  for (const [name, value] of Object.entries(input) as Array<[LimitName, number | null]>) {
+    const known = limitOptions[name];
+    if (known === undefined)
+      throw new TenantError(`unknown lockout limit ${JSON.stringify(name)}`, 'invalid_tenant');
+    if (value === undefined) continue;
+    if (value === null) delete limits[name];
+    else {
+      if (typeof value !== 'number')
+        throw new TenantError(`${known[1]} must be an integer`, 'invalid_tenant');
+      limits[name] = asOption(known[0], value, known[1]);
+    }
+  }
+  return Object.keys(limits).length > 0 ? limits : undefined;
+}
+
+function hookSetting(
+  current: TenantSettings['tokenHook'],
+  input: TenantHookInput,
+): TenantHookSetting {
+  const own = typeof current === 'object' ? current : undefined;
+  const url = input.url ?? own?.url;
+  if (url === undefined)
+    throw new TenantError(
+      'a token hook timeout or failure mode needs the tenant’s own token hook URL',
+      'invalid_tenant',
+    );
+  const hook: TenantHookSetting = { url: asOption(options.tokenHook, url, 'token hook') };
+  const timeout = input.timeoutMs === undefined ? own?.timeoutMs : input.timeoutMs;
+  if (timeout !== null && timeout !== undefined) {
+    if (typeof timeout !== 'number')
+      throw new TenantError('token hook timeout must be an integer (ms)', 'invalid_tenant');
+    hook.timeoutMs = asOption(options.tokenHookTimeout, timeout, 'token hook timeout');
+  }
+  const failure = input.failure === undefined ? own?.failure : input.failure;
+  if (failure !== null && failure !== undefined)
+    hook.failure = asOption(options.tokenHookFailure, failure, 'token hook failure');
+  return hook;
+}
+
+/**
+ * The settings document after `input`, from `current` (the stored one; `{}` for a new
+ * tenant); undefined when `input` changes none of them.
+ */
+export function settingsPatch(
+  current: TenantSettings,
+  input: TenantInput,
+): TenantSettings | undefined {
+  if (input.authFailureLimits === undefined && input.tokenHook === undefined) return undefined;
+  const settings: TenantSettings = { ...readTenantSettings(current) };
+  if (input.authFailureLimits !== undefined) {
+    const limits =
+      input.authFailureLimits === null
+        ? undefined
+        : limitsSetting(settings.authFailureLimits, input.authFailureLimits);
+    if (limits === undefined) delete settings.authFailureLimits;
+    else settings.authFailureLimits = limits;
+  }
+  const hook = input.tokenHook;
+  if (hook === null) delete settings.tokenHook;
+  else if (hook === 'none') settings.tokenHook = 'none';
+  else if (hook !== undefined) settings.tokenHook = hookSetting(settings.tokenHook, hook);
+  return settings;
 }
 
 const maxTokenTtl = 86400;
@@ -53,9 +167,14 @@ function absoluteUrl(value: string, what: string, httpsOnly: boolean): string {
   return value;
 }
 
-/** The patch `input` describes, each field checked; undefined fields stay as they are. */
-export function tenantPatch(input: TenantInput): TenantPatch {
+/**
+ * The patch `input` describes, each field checked; undefined fields stay as they are. The
+ * settings document is merged into `current` (the tenant's stored one).
+ */
+export function tenantPatch(input: TenantInput, current: TenantSettings = {}): TenantPatch {
   const patch: TenantPatch = {};
+  const settings = settingsPatch(current, input);
+  if (settings !== undefined) patch.settings = settings;
   if (input.issuer !== undefined)
     patch.issuer =
       input.issuer === null ? null : absoluteUrl(input.issuer, 'issuer', true).replace(/\/$/, '');
@@ -104,7 +223,7 @@ export function newTenant(name: string, input: TenantInput): NewTenant {
     tokenTtl: patch.tokenTtl ?? null,
     signingAlg: patch.signingAlg ?? null,
     defaultAudience: patch.defaultAudience ?? null,
-    settings: {},
+    settings: patch.settings ?? {},
   };
 }
 

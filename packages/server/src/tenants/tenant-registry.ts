@@ -21,6 +21,7 @@ export class TenantRegistry<Context> {
   readonly #store: Store;
   readonly #build: (tenant: TenantRecord) => Promise<Context>;
   readonly #logger: Logger;
+  readonly #dispose: ((context: Context) => void) | undefined;
   readonly #records = new Map<string, TenantRecord>();
   readonly #contexts = new Map<string, Context>();
   readonly #building = new Map<string, Promise<Context>>();
@@ -31,19 +32,26 @@ export class TenantRegistry<Context> {
     store: Store,
     build: (tenant: TenantRecord) => Promise<Context>,
     logger: Logger,
+    dispose: ((context: Context) => void) | undefined,
   ) {
     this.#store = store;
     this.#build = build;
     this.#logger = logger;
+    this.#dispose = dispose;
   }
 
-  /** Reads every tenant row once; builds no context. */
+  /**
+   * Reads every tenant row once; builds no context. `dispose` is given every context the
+   * registry lets go of (a changed or deleted tenant's, or one built while its tenant
+   * changed), to release what it holds of its own (its token hook's connections).
+   */
   static async open<Context>(
     store: Store,
     build: (tenant: TenantRecord) => Promise<Context>,
     logger: Logger,
+    dispose?: (context: Context) => void,
   ): Promise<TenantRegistry<Context>> {
-    const registry = new TenantRegistry(store, build, logger);
+    const registry = new TenantRegistry(store, build, logger, dispose);
     for (const tenant of await store.listTenants()) registry.#records.set(tenant.name, tenant);
     return registry;
   }
@@ -85,9 +93,14 @@ export class TenantRegistry<Context> {
       building = this.#build(record).then(
         (context) => {
           // A change that arrived meanwhile replaced or removed the record: build again.
-          if (this.#building.get(name) === building && this.#records.get(name) === record)
+          if (this.#building.get(name) === building && this.#records.get(name) === record) {
             this.#contexts.set(name, context);
-          this.#building.delete(name);
+            this.#building.delete(name);
+          } else {
+            // Serves the requests that waited for it, then goes (dispose closes gracefully).
+            if (this.#building.get(name) === building) this.#building.delete(name);
+            this.#dispose?.(context);
+          }
           return context;
         },
         (error: unknown) => {
@@ -133,8 +146,10 @@ export class TenantRegistry<Context> {
   async changed(name: string): Promise<void> {
     if (name === defaultTenant || !isTenantName(name)) return;
     const record = await this.#store.getTenant(name);
+    const dropped = this.#contexts.get(name);
     this.#contexts.delete(name);
     this.#building.delete(name);
+    if (dropped !== undefined) this.#dispose?.(dropped);
     this.#unknown.delete(name);
     if (record) this.#records.set(name, record);
     else this.#records.delete(name);

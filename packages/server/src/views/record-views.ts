@@ -8,8 +8,10 @@ import type {
   ClientRecord,
   KeyRecord,
   TenantRecord,
+  TenantSettings,
 } from '../store/contract.js';
 import { tenantIssuer } from '../tenants/tenant-config.js';
+import { readTenantSettings } from '../tenants/tenant-settings.js';
 
 const iso = (seconds: number | null) =>
   seconds === null ? null : new Date(seconds * 1000).toISOString();
@@ -67,9 +69,31 @@ export function tenantView(tenant: TenantRecord, serverIssuer: string) {
     token_ttl: tenant.tokenTtl,
     signing_alg: tenant.signingAlg,
     default_audience: tenant.defaultAudience,
-    settings: tenant.settings,
+    ...tenantSettingsView(tenant.settings),
     created_at: iso(tenant.createdAt),
     updated_at: iso(tenant.updatedAt),
+  };
+}
+
+/**
+ * A tenant's lockout limits and token hook under the admin API's names: its own values, null
+ * for each it leaves to the server (`token_hook` null: the server's hook; `none`: no hook).
+ */
+export function tenantSettingsView(stored: TenantSettings) {
+  const settings = readTenantSettings(stored);
+  const limits = settings.authFailureLimits ?? {};
+  const hook = settings.tokenHook;
+  return {
+    auth_failure_limits: {
+      per_client: limits.perClient ?? null,
+      per_address: limits.perAddress ?? null,
+      window_seconds: limits.windowSeconds ?? null,
+      lock_seconds: limits.lockSeconds ?? null,
+    },
+    token_hook:
+      hook === undefined || hook === 'none'
+        ? (hook ?? null)
+        : { url: hook.url, timeout_ms: hook.timeoutMs ?? null, failure: hook.failure ?? null },
   };
 }
 

@@ -24,7 +24,7 @@ import {
   validTenantName,
   type TenantInput,
 } from '../../tenants/tenant-input.js';
-import { tenantView } from '../../views/record-views.js';
+import { tenantSettingsView, tenantView } from '../../views/record-views.js';
 import { int, json, list, nullable, object, ref, str } from '../endpoint.js';
 import type { Endpoint, EndpointRequest, JsonSchema } from '../endpoint.js';
 import { auditAbout } from './admin-audit.js';
@@ -39,11 +39,43 @@ const tenantsPath = `${adminPrefix}/tenants`;
 const tenantPrefix = `${tenantsPath}/:tenant`;
 
 /** The shared schemas of the tenant routes (merged into /openapi.json's components). */
+const limit = (maximum: number): JsonSchema => ({ ...nullable(int), minimum: 1, maximum });
+/** A tenant's own lockout limits; null (or absent in a change): the server's. */
+const limitsSchema: JsonSchema = {
+  ...object(
+    {},
+    {
+      per_client: limit(1_000_000),
+      per_address: limit(1_000_000),
+      window_seconds: limit(86400),
+      lock_seconds: limit(86400),
+    },
+  ),
+  additionalProperties: false,
+};
+const hookObject = (urlRequired: boolean): JsonSchema => ({
+  ...object(urlRequired ? { url: { ...str, format: 'uri' } } : {}, {
+    ...(urlRequired ? {} : { url: { ...str, format: 'uri' } }),
+    timeout_ms: { ...nullable(int), minimum: 1, maximum: 60_000 },
+    failure: { enum: ['deny', 'allow', null] },
+  }),
+  additionalProperties: false,
+});
+
 export const tenantSchemas: Record<string, JsonSchema> = {
   Tenant: object({
     ...{ name: str, issuer: nullable(str), effective_issuer: str, preset: nullable(str) },
     ...{ token_ttl: nullable(int), signing_alg: nullable(str), default_audience: nullable(str) },
-    ...{ settings: { type: 'object' }, created_at: str, updated_at: str },
+    auth_failure_limits: {
+      ...limitsSchema,
+      required: ['per_client', 'per_address', 'window_seconds', 'lock_seconds'],
+    },
+    token_hook: {
+      oneOf: [{ type: 'null' }, { const: 'none' }, hookObject(true)],
+      description:
+        'null: the server’s --token-hook; none: no hook at this tenant; else its own (signed with the key `tessera tenants hook-secret` prints)',
+    },
+    ...{ created_at: str, updated_at: str },
   }),
   TenantInput: {
     ...object(
@@ -54,6 +86,16 @@ export const tenantSchemas: Record<string, JsonSchema> = {
         token_ttl: { ...nullable(int), minimum: 1, maximum: 86400 },
         signing_alg: { enum: [...signingAlgorithms, null] },
         default_audience: { ...nullable(str), format: 'uri' },
+        auth_failure_limits: {
+          oneOf: [{ type: 'null' }, limitsSchema],
+          description:
+            'Its own lockout limits; each given replaces the tenant’s, null: the server’s',
+        },
+        token_hook: {
+          oneOf: [{ type: 'null' }, { const: 'none' }, hookObject(false)],
+          description:
+            'Its own token hook (members given replace the tenant’s; url needed unless it has one); none: no hook at this tenant; null: the server’s',
+        },
       },
     ),
     description: 'null sets a setting back to the server’s',
@@ -162,7 +204,67 @@ function tenantInput(body: Record<string, unknown>): TenantInput {
     tokenTtl: ttl,
     signingAlg: text('signing_alg'),
     defaultAudience: text('default_audience'),
+    ...lockoutAndHookInput(body),
   };
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `auth_failure_limits` and `token_hook` of a body; unknown members are refused. */
+function lockoutAndHookInput(
+  body: Record<string, unknown>,
+): Pick<TenantInput, 'authFailureLimits' | 'tokenHook'> {
+  const input: Pick<TenantInput, 'authFailureLimits' | 'tokenHook'> = {};
+  const number = (value: unknown, field: string): number | null | undefined => {
+    if (value === undefined || value === null || typeof value === 'number') return value;
+    throw new OAuthError('invalid_request', `${field} must be an integer or null`);
+  };
+  const limits = body.auth_failure_limits;
+  if (limits === null) input.authFailureLimits = null;
+  else if (limits !== undefined) {
+    if (!isObject(limits))
+      throw new OAuthError('invalid_request', 'auth_failure_limits must be an object or null');
+    const names = {
+      per_client: 'perClient',
+      per_address: 'perAddress',
+      window_seconds: 'windowSeconds',
+      lock_seconds: 'lockSeconds',
+    } as const;
+    const own: NonNullable<TenantInput['authFailureLimits']> = {};
+    for (const [field, value] of Object.entries(limits)) {
+      const name = names[field as keyof typeof names] as
+        (typeof names)[keyof typeof names] | undefined;
+      if (name === undefined)
+        throw new OAuthError(
+          'invalid_request',
+          `auth_failure_limits takes ${Object.keys(names).join(', ')}`,
+        );
+      own[name] = number(value, `auth_failure_limits.${field}`);
+    }
+    input.authFailureLimits = own;
+  }
+  const hook = body.token_hook;
+  if (hook === null || hook === 'none') input.tokenHook = hook;
+  else if (hook !== undefined) {
+    if (!isObject(hook))
+      throw new OAuthError(
+        'invalid_request',
+        'token_hook must be an object, the string none, or null',
+      );
+    const unknown = Object.keys(hook).find(
+      (key) => !['url', 'timeout_ms', 'failure'].includes(key),
+    );
+    if (unknown !== undefined)
+      throw new OAuthError('invalid_request', 'token_hook takes url, timeout_ms and failure');
+    const { url, timeout_ms: timeout, failure } = hook;
+    if (url !== undefined && typeof url !== 'string')
+      throw new OAuthError('invalid_request', 'token_hook.url must be a string');
+    if (failure !== undefined && failure !== null && typeof failure !== 'string')
+      throw new OAuthError('invalid_request', 'token_hook.failure must be deny, allow or null');
+    input.tokenHook = { url, timeoutMs: number(timeout, 'token_hook.timeout_ms'), failure };
+  }
+  return input;
 }
 
 const settingNames: Array<[keyof TenantInput, string]> = [
@@ -188,7 +290,21 @@ function settingsDetails(patch: Partial<TenantRecord>): Record<string, unknown> 
   for (const [field, name] of settingNames)
     if (patch[field as keyof TenantRecord] !== undefined)
       details[name] = patch[field as keyof TenantRecord];
+  if (patch.settings !== undefined) Object.assign(details, tenantSettingsView(patch.settings));
   return details;
+}
+
+/** A tenant's own hook is signed with a key derived from TESSERA_TOKEN_HOOK_SECRET. */
+function needHookSecret(context: TesseraContext, input: TenantInput): void {
+  if (
+    typeof input.tokenHook === 'object' &&
+    input.tokenHook !== null &&
+    !context.hasTokenHookSecret
+  )
+    throw new OAuthError(
+      'invalid_request',
+      'A tenant’s own token hook needs TESSERA_TOKEN_HOOK_SECRET, which this server does not have',
+    );
 }
 
 /** The name of a route's `{tenant}` for a tenant record route: not `default`, well formed. */
@@ -258,13 +374,15 @@ export function adminTenantEndpoints(context: TesseraContext): Endpoint[] {
         const body = objectBody(request.body);
         if (typeof body.name !== 'string')
           throw new OAuthError('invalid_request', 'name must be a string');
+        const input = tenantInput(body);
         const record = (() => {
           try {
-            return newTenant(body.name, tenantInput(body));
+            return newTenant(body.name, input);
           } catch (error) {
             return tenantError(error);
           }
         })();
+        needHookSecret(context, input);
         if (await store.getTenant(record.name))
           throw new OAuthError('conflict', `a tenant named ${record.name} already exists`);
         const created = await store
@@ -313,21 +431,27 @@ export function adminTenantEndpoints(context: TesseraContext): Endpoint[] {
       role: 'admin',
       method: 'PATCH',
       paths: [tenantPrefix],
-      summary: "Change a tenant's issuer, preset, token lifetime, signing algorithm or audience",
+      summary:
+        "Change a tenant's issuer, preset, token lifetime, signing algorithm, audience, lockout limits or token hook",
       request: { body: ref('TenantInput') },
       responses: { 200: tenantDoc, 400: 'invalid_request', 404: 'not_found', 409: 'conflict' },
       async handle(request) {
         authorizeTenant(request.caller, undefined, 'change tenants');
         const name = recordName(request);
+        const input = tenantInput(objectBody(request.body));
+        if (Object.values(input).every((value) => value === undefined))
+          throw new OAuthError('invalid_request', 'Give a setting to change');
+        const current = await store.getTenant(name);
+        if (!current) throw noTenant(name);
         const patch = (() => {
           try {
-            return tenantPatch(tenantInput(objectBody(request.body)));
+            // The settings document is merged with the stored one.
+            return tenantPatch(input, current.settings);
           } catch (error) {
             return tenantError(error);
           }
         })();
-        if (Object.keys(patch).length === 0)
-          throw new OAuthError('invalid_request', 'Give a setting to change');
+        needHookSecret(context, input);
         const updated = await store.updateTenant(name, patch, [
           auditEntry(request, 'tenant.update', name, settingsDetails(patch), nowSeconds()),
         ]);
