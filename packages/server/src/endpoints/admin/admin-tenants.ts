@@ -31,7 +31,7 @@ import { auditAbout } from './admin-audit.js';
 import { adminClientEndpoints } from './admin-clients.js';
 import { objectBody } from './admin-input.js';
 import { adminKeyEndpoints } from './admin-keys.js';
-import type { AdminCaller } from './admin-roles.js';
+import { visibleTenants, type AdminCaller } from './admin-roles.js';
 
 /** Where the default tenant's client, key and audit routes sit, and the tenants' twins. */
 const adminPrefix = '/admin/v1';
@@ -219,18 +219,20 @@ export function adminTenantEndpoints(context: TesseraContext): Endpoint[] {
     {
       caller: 'admin',
       role: 'viewer',
+      tenantScope: 'any',
       method: 'GET',
       paths: [tenantsPath],
       summary: 'List the tenants besides default (a tenant admin token sees only its own tenant)',
       responses: { 200: json('Tenants by name', object({ tenants: list(ref('Tenant')) })) },
       async handle(request) {
-        const own = callerTenant(request.caller);
+        // A tenant's admin token, or a person with roles on some tenants only, sees those.
+        const visible = visibleTenants(request.caller);
         const tenants = await store.listTenants();
         return {
           status: 200,
           body: {
             tenants: tenants
-              .filter((tenant) => own === defaultTenant || tenant.name === own)
+              .filter((tenant) => visible === 'all' || visible.has(tenant.name))
               .map(view),
           },
         };
@@ -296,6 +298,7 @@ export function adminTenantEndpoints(context: TesseraContext): Endpoint[] {
     {
       caller: 'admin',
       role: 'viewer',
+      tenantScope: 'path',
       method: 'GET',
       paths: [tenantPrefix],
       summary: 'Show a tenant',
@@ -385,6 +388,7 @@ export function adminTenantEndpoints(context: TesseraContext): Endpoint[] {
     const original = path!;
     return {
       ...endpoint,
+      tenantScope: 'path',
       paths: [original.replace(adminPrefix, tenantPrefix)],
       summary: `${endpoint.summary} (of the tenant)`,
       responses: { ...endpoint.responses, 404: endpoint.responses[404] ?? 'not_found' },
