@@ -667,11 +667,11 @@ export const options = {
   consoleRoles: option<RoleMapping[]>({
     name: 'consoleRoles',
     flag: '--console-role',
-    metavar: 'GROUP=ROLE[@TENANT]',
+    metavar: 'GROUP=ROLE',
     multiple: true,
     env: 'TESSERA_CONSOLE_ROLES',
     defaultDoc: 'none',
-    doc: 'gives the members of GROUP a role: viewer, operator or admin, on every tenant, or with @TENANT on that tenant only (flag repeatable, variable comma-separated)',
+    doc: "gives GROUP's members a role: viewer, operator or admin; ROLE@TENANT: on that tenant only (flag repeatable, variable comma-separated)",
     parse: roleMappings,
   }),
   consoleSecretSignIn: option<boolean>({
