@@ -864,6 +864,7 @@ function signedInEvent(session: ConsoleSessionRecord): NewEvent {
   const data = session.data as {
     person?: { iss?: string; sub?: string; email?: string };
     role?: string;
+    tenantRoles?: Record<string, string>;
     acr?: string;
   };
   return {
@@ -875,6 +876,8 @@ function signedInEvent(session: ConsoleSessionRecord): NewEvent {
       sub: data.person?.sub ?? null,
       email: data.person?.email ?? null,
       role: data.role ?? null,
+      // Issue 21: a person's roles on single tenants, when they have any.
+      ...(data.tenantRoles !== undefined ? { tenant_roles: data.tenantRoles } : {}),
       ...(data.acr !== undefined ? { acr: data.acr } : {}),
     },
   };
