@@ -10,7 +10,8 @@
  * tenant; one of a tenant's own admin clients (its issuer, its keys: admin-auth.ts) manages
  * only that tenant's clients, keys and audit trail and reads only its own tenant record;
  * creating, changing and deleting tenants, and every other admin route, is the default
- * tenant's. The roles (admin-roles.ts) apply as on the default routes.
+ * tenant's. The roles (admin-roles.ts) apply as on the default routes; a person's role on one
+ * tenant counts on that tenant's routes (`tenantScope: 'path'`) and nowhere else.
  */
 import { OAuthError } from '@tessera/protocol';
 import { signingAlgorithms } from '@tessera/protocol';
@@ -60,7 +61,10 @@ export const tenantSchemas: Record<string, JsonSchema> = {
   },
 };
 
-/** The tenant whose admin clients issued the caller's token; a person is the default tenant's. */
+/**
+ * The tenant whose admin clients issued the caller's token; a person counts as the default
+ * tenant's here: which tenants a person's roles reach is the role hook's check (`tenantScope`).
+ */
 const callerTenant = (caller: AdminCaller | undefined) => caller?.tenant ?? defaultTenant;
 
 function elsewhere(caller: AdminCaller, what: string): OAuthError {
