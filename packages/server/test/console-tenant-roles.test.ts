@@ -136,8 +136,20 @@ function tenantRolesSuite(
       );
 
       const carol = { sub: 'carol-sub', email: 'carol@example.com', email_verified: true };
+      const store = tessera.server.context.store;
+      const eventsFrom = await store.latestEventSeq();
       const { answer, jar } = await signIn(carol);
       assert.equal(answer.status, 303, await answer.text());
+      // The operator.signed_in event says which tenants' roles she holds.
+      const [signedIn] = await store.listEvents(eventsFrom, 10);
+      assert.equal(signedIn?.type, 'operator.signed_in');
+      assert.deepEqual(signedIn.data, {
+        iss: idp.issuer,
+        sub: 'carol-sub',
+        email: 'carol@example.com',
+        role: null,
+        tenant_roles: { sandbox: 'operator' },
+      });
       assert.deepEqual(await session(jar), {
         actor: 'person:carol@example.com',
         role: null,
@@ -315,6 +327,25 @@ function tenantRolesSuite(
         clientId: client.client_id,
         clientSecret: client.client_secret,
       });
+      // What the console's secret sign-in with a tenant does: the token comes from the tenant's
+      // token endpoint (tessera:admin), and the switcher's list is that tenant alone.
+      const signedIn = await fetch(`${tessera.url}/t/sandbox/oauth/token`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${btoa(`${client.client_id}:${client.client_secret}`)}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: 'grant_type=client_credentials&scope=tessera%3Aadmin',
+      });
+      assert.equal(signedIn.status, 200);
+      const consoleToken = ((await signedIn.json()) as { access_token: string }).access_token;
+      const visible = (await (await admin('GET', '/admin/v1/tenants', consoleToken)).json()) as {
+        tenants: Array<{ name: string }>;
+      };
+      assert.deepEqual(
+        visible.tenants.map((tenant) => tenant.name),
+        ['sandbox'],
+      );
       const add = (token: string, tenant: string, body: unknown) =>
         admin('POST', `/admin/v1/tenants/${tenant}/operators`, token, body);
       assert.equal(
