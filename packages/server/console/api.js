@@ -21,7 +21,7 @@
  * @typedef {{ kid: string, alg: string, state: string, created_at: string, activates_at: string | null, retires_at: string | null }} KeyView
  * @typedef {{ id: number | string, at: string, actor: string, action: string, target: string | null, details: Record<string, unknown> | null,
  *   person: { iss: string, sub: string, email?: string } | null, source_address: string | null, request_id: string | null }} AuditView
- * @typedef {{ actor: string, role: string, person: { iss: string, sub: string, email?: string }, acr: string | null }} PersonSession
+ * @typedef {{ actor: string, role: string | null, tenant_roles?: Record<string, string>, person: { iss: string, sub: string, email?: string }, acr: string | null }} PersonSession
  * @typedef {{ sign_in: { oidc: boolean, secret: boolean }, session: PersonSession | null }} ConsoleSession
  * @typedef {{ issued: number[], auth_failures: number[] }} ActivitySeries
  */
@@ -114,12 +114,18 @@ function basicAuthorization(id, secret) {
 }
 
 /**
- * Asks this server's token endpoint for a `tessera:admin` token with client_secret_basic.
- * @param {string} clientId @param {string} secret
+ * Asks this server's token endpoint for a `tessera:admin` token with client_secret_basic;
+ * with `tenant` (issue 21), that tenant's token endpoint (`/t/NAME/oauth/token`), for one of
+ * the tenant's own admin clients, which then manages that tenant only.
+ * @param {string} clientId @param {string} secret @param {string} [tenant]
  * @returns {Promise<{ ok: boolean, status: number, data: any }>}
  */
-export async function requestAdminToken(clientId, secret) {
-  const response = await fetch('/oauth/token', {
+export async function requestAdminToken(clientId, secret, tenant) {
+  const endpoint =
+    tenant && tenant !== 'default'
+      ? `/t/${encodeURIComponent(tenant)}/oauth/token`
+      : '/oauth/token';
+  const response = await fetch(endpoint, {
     method: 'POST',
     headers: {
       authorization: basicAuthorization(clientId, secret),

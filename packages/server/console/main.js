@@ -42,8 +42,9 @@ async function signIn(event) {
   const errorOut = byId('sign-in-error');
   errorOut.textContent = '';
   const clientId = inputById('sign-in-id').value.trim();
+  const tenantName = inputById('sign-in-tenant').value.trim();
   try {
-    const { ok, status, data } = await requestAdminToken(clientId, secretInput.value);
+    const { ok, status, data } = await requestAdminToken(clientId, secretInput.value, tenantName);
     if (!ok) {
       errorOut.textContent =
         status === 401
@@ -58,16 +59,43 @@ async function signIn(event) {
       () => signOut('Your access token expired; sign in again.'),
       Math.max(0, data.expires_in * 1000 - 5000),
     );
-    // The console asks for tessera:admin, so a client that gets a token is an admin.
-    await signedIn(`Signed in as ${clientId}`, 'admin');
+    // The console asks for tessera:admin, so a client that gets a token is an admin (of its
+    // tenant only, when it is a tenant's: the server lists only that tenant).
+    const tenantOnly = tenantName !== '' && tenantName !== 'default';
+    roles = {
+      role: tenantOnly ? null : 'admin',
+      tenantRoles: tenantOnly ? { [tenantName]: 'admin' } : {},
+    };
+    await signedIn(
+      tenantOnly ? `Signed in as ${clientId} (tenant ${tenantName})` : `Signed in as ${clientId}`,
+    );
   } catch (error) {
     errorOut.textContent = `Sign-in failed: ${messageOf(error)}`;
   }
 }
 
-/** Shows the console to a signed-in caller with `role`. @param {string} whoText @param {string} role */
-async function signedIn(whoText, role) {
-  document.body.dataset.role = role;
+/**
+ * Issue 21: what the signed-in caller holds: a role on every tenant (null: none) and roles on
+ * single tenants. The switcher offers only the tenants these reach.
+ * @type {{ role: string | null, tenantRoles: Record<string, string> }}
+ */
+let roles = { role: null, tenantRoles: {} };
+
+const roleOrder = ['viewer', 'operator', 'admin'];
+/** The caller's role on `name`: the stronger of the deployment-wide one and the tenant's. @param {string} name */
+function roleOn(name) {
+  const held = [roles.role, name === 'default' ? null : roles.tenantRoles[name]].filter(
+    (role) => typeof role === 'string',
+  );
+  return held.sort((a, b) => roleOrder.indexOf(b) - roleOrder.indexOf(a))[0];
+}
+
+/** Shows the console to a signed-in caller (its roles are in `roles`). @param {string} whoText */
+async function signedIn(whoText) {
+  document.body.dataset.role = roleOn('default') ?? 'viewer';
+  // Activity is the deployment's (every tenant's traffic): not for a caller of some tenants.
+  const activity = document.querySelector('#nav [data-view="activity"]');
+  if (activity instanceof HTMLElement) activity.hidden = !roles.role;
   byId('sign-in-view').hidden = true;
   byId('nav').hidden = false;
   byId('sign-out').hidden = false;
@@ -93,22 +121,33 @@ async function loadTenants() {
   select.replaceChildren();
   switcher.hidden = true;
   await attempt(async () => {
+    // The server lists only the tenants the caller reaches; the default tenant is offered
+    // only to a caller with a role on every tenant.
     const { tenants } = /** @type {{ tenants: Array<{ name: string }> }} */ (
       await api('GET', '/admin/v1/tenants')
     );
-    for (const name of ['default', ...tenants.map((entry) => entry.name)]) {
+    const names = [
+      ...(roles.role ? ['default'] : []),
+      ...tenants.map((entry) => entry.name).filter((name) => roleOn(name) !== undefined),
+    ];
+    for (const name of names) {
       const option = document.createElement('option');
       option.value = name;
       option.textContent = name;
       select.append(option);
     }
-    switcher.hidden = tenants.length === 0;
+    switcher.hidden = names.length === 0 || (names.length === 1 && names[0] === 'default');
+    if (names[0] && names[0] !== 'default') {
+      setTenant(names[0]);
+      document.body.dataset.role = roleOn(names[0]) ?? 'viewer';
+    }
   });
 }
 
 async function switchTenant() {
   const select = /** @type {HTMLSelectElement} */ (byId('tenant'));
   setTenant(select.value);
+  document.body.dataset.role = roleOn(select.value) ?? 'viewer';
   clearClients();
   notify(`Showing tenant ${select.value}`);
   await show(currentView);
@@ -121,6 +160,7 @@ function signOut(message = 'Signed out.') {
   if (personSignedIn) void signOutPerson();
   personSignedIn = false;
   delete document.body.dataset.role;
+  roles = { role: null, tenantRoles: {} };
   endSession();
   clearTimeout(expiryTimer);
   clearInterval(activityTimer);
@@ -201,7 +241,10 @@ async function resume() {
       startCookieSession();
       personSignedIn = true;
       const name = session.person.email ?? session.person.sub;
-      await signedIn(`Signed in as ${name} (${session.role})`, session.role);
+      roles = { role: session.role, tenantRoles: session.tenant_roles ?? {} };
+      const onTenants = Object.entries(roles.tenantRoles).map(([t, role]) => `${role} of ${t}`);
+      const held = [...(session.role ? [session.role] : []), ...onTenants].join(', ');
+      await signedIn(`Signed in as ${name} (${held})`);
     }
   } catch (error) {
     notify(messageOf(error), true);

@@ -8,10 +8,9 @@ import {
   type Option,
   type Sources,
 } from './config/option.js';
-import { optionRows, options, processEnvironment } from './config/options.js';
+import { optionRows, options, processEnvironment, type RoleMapping } from './config/options.js';
 import { defaultDatabase, resolveDataDir } from './config/paths.js';
 import { tracingSettings, type TracingSettings } from './telemetry/tracing-settings.js';
-import type { AdminRole } from './endpoints/admin/admin-roles.js';
 import type { ScopeClaims } from './claims/extra-claims.js';
 
 export { ConfigError } from './config/option.js';
@@ -102,8 +101,8 @@ export interface ServerConfig {
   consoleOidcClientSecret: string | undefined;
   /** ID token claim whose values `consoleRoles` maps. Default `groups`. */
   consoleOidcRolesClaim: string;
-  /** Group → role pairs (`--console-role GROUP=ROLE`). */
-  consoleRoles: Array<[string, AdminRole]>;
+  /** Group → role pairs (`--console-role GROUP=ROLE`), or triples with a tenant (`@TENANT`). */
+  consoleRoles: RoleMapping[];
   /** Whether the console offers the admin-client-secret sign-in. Default true. */
   consoleSecretSignIn: boolean;
   /** The `acr` admin actions of a person need. */

@@ -373,6 +373,14 @@ describe('OpenAPI document: every route answers as documented', () => {
     await api.call('GET', `${t}/docs/keys`, { headers: admin }, 200);
     await api.call('POST', `${t}/docs/keys/rotate`, jsonBody({ alg: 'ES256' }, admin), 201);
     await api.call('GET', `${t}/docs/audit`, { headers: admin }, 200);
+    const person = { email: 'docs@example.com', role: 'viewer' };
+    await api.call('POST', `${t}/docs/operators`, jsonBody(person, admin), 200);
+    await api.call('POST', `${t}/docs/operators`, jsonBody({ ...person, role: 'x' }, admin), 400);
+    await api.call('POST', `${t}/nope/operators`, jsonBody(person, admin), 404);
+    await api.call('GET', `${t}/docs/operators`, { headers: admin }, 200);
+    await api.call('GET', `${t}/default/operators`, { headers: admin }, 409);
+    await api.call('DELETE', `${t}/docs/operators/docs@example.com`, { headers: admin }, 204);
+    await api.call('DELETE', `${t}/docs/operators/docs@example.com`, { headers: admin }, 404);
     await api.call('DELETE', `${t}/docs`, { headers: admin }, 409);
     await api.call('DELETE', `${t}/docs?force=no`, { headers: admin }, 400);
     await api.call('DELETE', `${t}/docs/clients/${id}`, { headers: admin }, 204);

@@ -170,6 +170,7 @@ for (const adapter of adapters) {
         { version: 9, name: 'client token quota and token reuse' },
         { version: 10, name: 'client security profile (fapi2)' },
         { version: 11, name: 'tenants' },
+        { version: 12, name: 'tenant operators' },
       ];
       assert.deepEqual(
         migrations.map(({ version, name }) => ({ version, name })),
@@ -916,6 +917,48 @@ for (const adapter of adapters) {
       assert.equal(await other.removeOperator(email), true);
       assert.equal(await store.removeOperator(email), false);
       assert.equal(await store.getOperator(email), undefined);
+    });
+
+    it('tenant operators: per tenant, replaced, listed by tenant and by email, removed with their tenant', async () => {
+      const email = `${unique('top')}@example.com`;
+      const [first, second] = [unique('to-a'), unique('to-b')];
+      for (const name of [first, second])
+        await store.createTenant({
+          name,
+          issuer: null,
+          preset: null,
+          tokenTtl: null,
+          signingAlg: null,
+          defaultAudience: null,
+          settings: {},
+        });
+      await store.putTenantOperator({ tenant: first, email, role: 'viewer', createdAt: 1 });
+      await store.putTenantOperator({ tenant: first, email, role: 'admin', createdAt: 2 });
+      await other.putTenantOperator({ tenant: second, email, role: 'operator', createdAt: 3 });
+      assert.deepEqual(await other.tenantRolesOf(email), [
+        { tenant: first, email, role: 'admin', createdAt: 2 },
+        { tenant: second, email, role: 'operator', createdAt: 3 },
+      ]);
+      assert.deepEqual(await store.listTenantOperators(first), [
+        { tenant: first, email, role: 'admin', createdAt: 2 },
+      ]);
+      const all = await other.listTenantOperators();
+      assert.ok(all.some((row) => row.tenant === second && row.email === email));
+      // The deployment-wide list is another list.
+      assert.equal(await store.getOperator(email), undefined);
+      // Scoped stores read the same rows (they are not scoped by forTenant).
+      assert.equal((await store.forTenant(first).tenantRolesOf(email)).length, 2);
+      assert.equal(await other.removeTenantOperator(first, email), true);
+      assert.equal(await store.removeTenantOperator(first, email), false);
+      assert.deepEqual(
+        (await store.tenantRolesOf(email)).map((row) => row.tenant),
+        [second],
+      );
+      // Deleting the tenant deletes its operators.
+      assert.equal(await store.deleteTenant(second), true);
+      assert.deepEqual(await other.tenantRolesOf(email), []);
+      assert.deepEqual(await store.listTenantOperators(second), []);
+      await store.deleteTenant(first);
     });
 
     it('change feed: latestChange and changesSince report every write in order', async () => {

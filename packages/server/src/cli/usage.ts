@@ -75,7 +75,8 @@ Commands:
       it has clients unless --force (which deletes them too).
   operators add EMAIL --role viewer|operator|admin | operators list | operators remove EMAIL [--json]
       People given a console role by Tessera itself (matched on their verified email),
-      besides the roles their identity provider's groups map to (--console-role).
+      besides the roles their identity provider's groups map to (--console-role). With
+      --tenant NAME the role is on that tenant only; list without it shows every list.
   migrate
       Apply pending database migrations (serve does this on start).
   migrate-store --from sqlite:PATH --to postgres://URL

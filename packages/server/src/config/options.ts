@@ -8,6 +8,7 @@ import { isAdminRole, type AdminRole } from '../endpoints/admin/admin-roles.js';
 import { decodeKek } from '../lib/kek.js';
 import { presets } from '../presets/index.js';
 import { parseDatabaseUrl } from '../store/open-store.js';
+import { defaultTenant, isTenantName } from '../tenants/tenant-name.js';
 import {
   ConfigError,
   allCommands,
@@ -91,21 +92,39 @@ const audience = (raw: Raw): string => {
   return value;
 };
 
-/** `GROUP=ROLE` entries; the last one for a group wins. */
-/** Embedders may pass `[group, role]` pairs instead of text. */
-const roleMappings = (raw: Raw): Array<[string, AdminRole]> =>
+/**
+ * `GROUP=ROLE` or `GROUP=ROLE@TENANT` entries; the last one for a group (on a tenant) wins.
+ * Embedders may pass `[group, role]` or `[group, role, tenant]` tuples instead of text.
+ */
+const roleMappings = (raw: Raw): RoleMapping[] =>
   (Array.isArray(raw) ? (raw as readonly unknown[]) : list(raw)).map((entry) =>
-    roleMapping(Array.isArray(entry) ? entry.join('=') : String(entry)),
+    roleMapping(
+      Array.isArray(entry)
+        ? `${String(entry[0])}=${String(entry[1])}${entry.length > 2 ? `@${String(entry[2])}` : ''}`
+        : String(entry),
+    ),
   );
 
-const roleMapping = (entry: string): [string, AdminRole] => {
+/** A group's role: deployment-wide, or (issue 21) on one tenant only. */
+export type RoleMapping =
+  [group: string, role: AdminRole] | [group: string, role: AdminRole, tenant: string];
+
+const roleMapping = (entry: string): RoleMapping => {
   const at = entry.lastIndexOf('=');
-  const [group, role] = [entry.slice(0, at), entry.slice(at + 1)];
+  const [group, value] = [entry.slice(0, at), entry.slice(at + 1)];
+  const [role, tenant] = value.includes('@')
+    ? [value.slice(0, value.indexOf('@')), value.slice(value.indexOf('@') + 1)]
+    : [value, undefined];
   if (at < 1 || !isAdminRole(role))
     throw new InvalidValue(
-      `entries must be GROUP=ROLE with ROLE viewer, operator or admin, got ${JSON.stringify(entry)}`,
+      `entries must be GROUP=ROLE or GROUP=ROLE@TENANT with ROLE viewer, operator or admin, got ${JSON.stringify(entry)}`,
     );
-  return [group, role];
+  if (tenant === undefined) return [group, role];
+  if (!isTenantName(tenant) || tenant === defaultTenant)
+    throw new InvalidValue(
+      `the TENANT of GROUP=ROLE@TENANT must be a tenant's name (not default: GROUP=ROLE is the deployment's role), got ${JSON.stringify(entry)}`,
+    );
+  return [group, role, tenant];
 };
 
 /** A host name or an IP address to listen on; empty keeps meaning "every address". */
@@ -646,14 +665,14 @@ export const options = {
     default: 'groups',
     doc: 'ID token claim (a list or a string) whose values --console-role maps to roles',
   }),
-  consoleRoles: option<Array<[string, AdminRole]>>({
+  consoleRoles: option<RoleMapping[]>({
     name: 'consoleRoles',
     flag: '--console-role',
     metavar: 'GROUP=ROLE',
     multiple: true,
     env: 'TESSERA_CONSOLE_ROLES',
     defaultDoc: 'none',
-    doc: 'gives the members of GROUP a role: viewer, operator or admin (flag repeatable, variable comma-separated)',
+    doc: "gives GROUP's members a role: viewer, operator or admin; ROLE@TENANT: on that tenant only (flag repeatable, variable comma-separated)",
     parse: roleMappings,
   }),
   consoleSecretSignIn: option<boolean>({

@@ -2,9 +2,9 @@ import { OAuthError } from '@tessera/protocol';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { ServerConfig } from '../config.js';
-import { strongestRole, type AdminCaller, type AdminRole } from '../endpoints/admin/admin-roles.js';
+import { type AdminCaller, type AdminRole } from '../endpoints/admin/admin-roles.js';
 import type { AuditPerson, ConsoleSessionRecord, Store } from '../store/contract.js';
-import { listedRole } from './console-roles.js';
+import { combineRoles, hasAnyRole, listedRoles } from './console-roles.js';
 import { readCookies, setCookie } from './cookies.js';
 
 export const sessionCookie = 'tessera_session';
@@ -22,11 +22,15 @@ export const storedId = (value: string): string =>
 
 export interface SessionData {
   person: AuditPerson;
-  role: AdminRole;
+  /** The deployment-wide role; undefined when the person's roles are all on single tenants. */
+  role?: AdminRole | undefined;
+  /** Issue 21: roles on single tenants, by tenant name (absent in sessions of earlier releases). */
+  tenantRoles?: Record<string, AdminRole> | undefined;
   acr?: string | undefined;
   csrf: string;
-  /** What the groups gave at sign-in, and the verified email the operator list is read by. */
+  /** What the groups gave at sign-in, and the verified email the operator lists are read by. */
   groupRole?: AdminRole | undefined;
+  groupTenantRoles?: Record<string, AdminRole> | undefined;
   listedEmail?: string | undefined;
 }
 
@@ -115,15 +119,18 @@ export class ConsoleSessions {
       return undefined;
     }
     const data = record.data as unknown as SessionData;
-    // A change to Tessera's operator list applies at once, not at the next sign-in.
+    // A change to Tessera's operator lists (deployment-wide or a tenant's) applies at once, not
+    // at the next sign-in: a removed role narrows the session, the last one ends it.
     if (data.listedEmail !== undefined) {
-      const listed = await listedRole(this.store, data.listedEmail);
-      const role = strongestRole([data.groupRole, listed].filter((r) => r !== undefined));
-      if (role === undefined) {
+      const listed = await listedRoles(this.store, data.listedEmail);
+      const groups = { role: data.groupRole, tenantRoles: data.groupTenantRoles ?? {} };
+      const roles = combineRoles(groups, listed);
+      if (!hasAnyRole(roles)) {
         await this.store.deleteConsoleSession(id);
         return undefined;
       }
-      data.role = role;
+      data.role = roles.role;
+      data.tenantRoles = roles.tenantRoles;
     }
     if (now > record.lastSeenAt) await this.store.touchConsoleSession(id, now);
     return { record, data };
@@ -175,6 +182,9 @@ export function callerOf(data: SessionData): AdminCaller {
   return {
     actor: `person:${person.email ?? person.sub}`,
     role: data.role,
+    ...(data.tenantRoles && Object.keys(data.tenantRoles).length > 0
+      ? { tenantRoles: data.tenantRoles }
+      : {}),
     person,
     acr: data.acr,
     bearer: false,

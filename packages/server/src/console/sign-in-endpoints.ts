@@ -6,7 +6,7 @@ import type { Answer, Endpoint, EndpointRequest } from '../endpoints/endpoint.js
 import { noStoreHeaders } from '../http/error-reply.js';
 import type { AuditEntry, Store } from '../store/contract.js';
 import { consoleSecurityHeaders } from './console-routes.js';
-import { roleOfPerson } from './console-roles.js';
+import { hasAnyRole, roleOfPerson } from './console-roles.js';
 import {
   callerOf,
   opaque,
@@ -108,8 +108,12 @@ export function signInEndpoints(deps: SignInDeps): Endpoint[] {
             sign_in: object({ oidc: bool, secret: bool }),
             session: nullable(
               object(
-                { actor: str, role: str, person: object({ iss: str, sub: str }, { email: str }) },
-                { acr: nullable(str) },
+                {
+                  actor: str,
+                  role: nullable(str),
+                  person: object({ iss: str, sub: str }, { email: str }),
+                },
+                { acr: nullable(str), tenant_roles: { type: 'object' } },
               ),
             ),
           }),
@@ -126,7 +130,9 @@ export function signInEndpoints(deps: SignInDeps): Endpoint[] {
             session: caller
               ? {
                   actor: caller.actor,
-                  role: caller.role,
+                  role: caller.role ?? null,
+                  // Issue 21: the person's roles on single tenants (besides role, everywhere).
+                  ...(caller.tenantRoles ? { tenant_roles: caller.tenantRoles } : {}),
                   person: caller.person,
                   acr: caller.acr ?? null,
                 }
@@ -229,8 +235,9 @@ export function signInEndpoints(deps: SignInDeps): Endpoint[] {
           sub: person.sub,
           ...(person.email ? { email: person.email } : {}),
         };
-        const { role, groupRole, listedEmail } = await roleOfPerson(config, store, person.claims);
-        if (role === undefined) {
+        const roles = await roleOfPerson(config, store, person.claims);
+        const { role, tenantRoles, groups, listedEmail } = roles;
+        if (!hasAnyRole(roles)) {
           await audit(request, 'console.sign_in_refused', who);
           return page(
             403,
@@ -239,15 +246,21 @@ export function signInEndpoints(deps: SignInDeps): Endpoint[] {
             [clearSignIn],
           );
         }
+        const onTenants = Object.keys(tenantRoles).length > 0;
         const cookies = await sessions.create({
           person: who,
-          role,
+          ...(role ? { role } : {}),
+          ...(onTenants ? { tenantRoles } : {}),
           acr: person.acr,
-          ...(groupRole ? { groupRole } : {}),
+          ...(groups.role ? { groupRole: groups.role } : {}),
+          ...(Object.keys(groups.tenantRoles).length > 0
+            ? { groupTenantRoles: groups.tenantRoles }
+            : {}),
           ...(listedEmail ? { listedEmail } : {}),
         });
         await audit(request, 'console.sign_in', who, {
-          role,
+          ...(role ? { role } : {}),
+          ...(onTenants ? { tenant_roles: tenantRoles } : {}),
           ...(person.acr ? { acr: person.acr } : {}),
         });
         return {

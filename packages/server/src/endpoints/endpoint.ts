@@ -59,6 +59,13 @@ export interface Endpoint {
   /** The admin role a `caller: 'admin'` endpoint needs (endpoints/admin/admin-roles.ts). */
   role?: AdminRole;
   /**
+   * Issue 21: whose role `role` is checked against. Absent: the deployment's (the default
+   * tenant's routes, operators, activity, tenant management); `path`: the route's `{tenant}`
+   * (a person's role on that tenant counts besides a deployment-wide one); `any`: a role on any
+   * tenant will do (the handler shows only what the caller's tenants allow).
+   */
+  tenantScope?: 'path' | 'any';
+  /**
    * `params`: an OAuth body (form, multipart or JSON, of `bodyTypes`, all when absent) parsed
    * into one flat map that refuses duplicates; such paths answer other methods 405.
    */

@@ -138,8 +138,13 @@ function route(
   if (endpoint.caller === 'admin' && role === undefined)
     throw new Error(`${endpoint.method} ${endpoint.paths[0]} is an admin endpoint without a role`);
   // Authorization is its own step after authentication: the route's role against the caller's.
+  // Issue 21: a route of a tenant (`tenantScope: 'path'`) checks the role on its {tenant}.
+  const { tenantScope } = endpoint;
   const roleHook: preHandlerAsyncHookHandler = async (request) => {
-    authorizeRole(request.adminCaller!, role!, guard.requireAcr?.());
+    const tenant =
+      tenantScope === 'path' ? (request.params as Record<string, string>).tenant : undefined;
+    const where = tenantScope === 'any' ? ('any' as const) : { tenant };
+    authorizeRole(request.adminCaller!, role!, guard.requireAcr?.(), where);
   };
   for (const path of endpoint.paths) {
     app.route({

@@ -228,6 +228,11 @@ export interface OperatorRecord {
   createdAt: number;
 }
 
+/** A person given a console role on one tenant only (`tessera operators add --tenant`). */
+export interface TenantOperatorRecord extends OperatorRecord {
+  tenant: string;
+}
+
 /** A page of `Store.listClientPage` (issue 24: a million clients, keyset pagination). */
 export interface ClientPageQuery {
   /** Most clients returned (the store does not cap it; the admin API does). */
@@ -459,6 +464,14 @@ export interface Store {
   getOperator(email: string): Promise<OperatorRecord | undefined>;
   putOperator(operator: OperatorRecord): Promise<void>;
   removeOperator(email: string): Promise<boolean>;
+  // Issue 21: operators of one tenant. Not scoped by `forTenant`: a person's roles are read
+  // across tenants by email. Deleting a tenant deletes its operators.
+  /** The tenant's operators, or every tenant's (by tenant, then email) when undefined. */
+  listTenantOperators(tenant?: string): Promise<TenantOperatorRecord[]>;
+  /** The tenants `email` has a role in, by tenant name. */
+  tenantRolesOf(email: string): Promise<TenantOperatorRecord[]>;
+  putTenantOperator(operator: TenantOperatorRecord): Promise<void>;
+  removeTenantOperator(tenant: string, email: string): Promise<boolean>;
 
   /** The newest change's sequence number (0 when none): where a new cache starts following. */
   latestChange(): Promise<number>;

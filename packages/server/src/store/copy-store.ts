@@ -73,6 +73,8 @@ export async function copyStore(source: Store, target: Store): Promise<CopyCount
   }
   // The console's operator list goes along; its sessions do not (people sign in again).
   for (const operator of await source.listOperators()) await target.putOperator(operator);
+  for (const operator of await source.listTenantOperators())
+    await target.putTenantOperator(operator);
   for (const scope of [undefined, ...tenants.map((tenant) => tenant.name)]) {
     const from = scope === undefined ? source : source.forTenant(scope);
     const to = scope === undefined ? target : target.forTenant(scope);

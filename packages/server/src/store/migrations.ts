@@ -363,6 +363,23 @@ export const migrations: readonly Migration[] = [
       );` + tenantColumns,
     },
   },
+  // Issue 21: console roles on one tenant (`tessera operators add EMAIL --tenant NAME`),
+  // besides the deployment-wide ones of `operators`. Looked up by email at every console
+  // request, hence the index; a tenant's deletion deletes its rows.
+  {
+    version: 12,
+    name: 'tenant operators',
+    sql: `
+      CREATE TABLE tenant_operators (
+        tenant     text NOT NULL,
+        email      text NOT NULL,
+        role       text NOT NULL,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (tenant, email)
+      );
+      CREATE INDEX tenant_operators_email ON tenant_operators (email);
+    `,
+  },
 ];
 
 /**

@@ -2,6 +2,7 @@ import type {
   AuditEntry,
   ConsoleSessionRecord,
   OperatorRecord,
+  TenantOperatorRecord,
   ClientRecord,
   KeyRecord,
   NewClient,
@@ -270,6 +271,15 @@ export const toOperator = (row: OperatorRow): OperatorRecord => ({
   email: row.email,
   role: row.role,
   createdAt: Number(row.created_at),
+});
+
+export interface TenantOperatorRow extends OperatorRow {
+  tenant: string;
+}
+
+export const toTenantOperator = (row: TenantOperatorRow): TenantOperatorRecord => ({
+  tenant: row.tenant,
+  ...toOperator(row),
 });
 
 export function toRevocation(row: RevocationRow): SequencedRevocation {

@@ -31,6 +31,7 @@ import type {
   KeyRecord,
   NewClient,
   OperatorRecord,
+  TenantOperatorRecord,
   RevocationRecord,
   SecretChange,
   SequencedRevocation,
@@ -60,6 +61,7 @@ import {
   toClient,
   toConsoleSession,
   toOperator,
+  toTenantOperator,
   toKey,
   toRevocation,
   toTenant,
@@ -69,6 +71,7 @@ import {
   type ClientRow,
   type ConsoleSessionRow,
   type OperatorRow,
+  type TenantOperatorRow,
   type KeyRow,
   type RevocationRow,
   type SecretRow,
@@ -201,6 +204,7 @@ export class SqlStore implements Store {
       await tx.run('DELETE FROM clients WHERE tenant = ?', [name]);
       await tx.run('DELETE FROM signing_keys WHERE tenant = ?', [name]);
       await tx.run('DELETE FROM revocations WHERE tenant = ?', [name]);
+      await tx.run('DELETE FROM tenant_operators WHERE tenant = ?', [name]);
       await this.#recordChange(tx, 'tenant', name, name);
       await this.#audit(tx, audit, [name, defaultTenant]);
       return true;
@@ -661,6 +665,47 @@ export class SqlStore implements Store {
     return deleted > 0;
   }
 
+  async listTenantOperators(tenant?: string): Promise<TenantOperatorRecord[]> {
+    const rows =
+      tenant === undefined
+        ? await this.#db.all<TenantOperatorRow>(
+            'SELECT * FROM tenant_operators ORDER BY tenant, email',
+          )
+        : await this.#db.all<TenantOperatorRow>(
+            'SELECT * FROM tenant_operators WHERE tenant = ? ORDER BY email',
+            [tenant],
+          );
+    return rows.map(toTenantOperator);
+  }
+
+  async tenantRolesOf(email: string): Promise<TenantOperatorRecord[]> {
+    const rows = await this.#db.all<TenantOperatorRow>(
+      'SELECT * FROM tenant_operators WHERE email = ? ORDER BY tenant',
+      [email],
+    );
+    return rows.map(toTenantOperator);
+  }
+
+  async putTenantOperator(operator: TenantOperatorRecord): Promise<void> {
+    await this.#db.transaction(async (tx) => {
+      await tx.run('DELETE FROM tenant_operators WHERE tenant = ? AND email = ?', [
+        operator.tenant,
+        operator.email,
+      ]);
+      await tx.run(
+        'INSERT INTO tenant_operators (tenant, email, role, created_at) VALUES (?, ?, ?, ?)',
+        [operator.tenant, operator.email, operator.role, operator.createdAt],
+      );
+    });
+  }
+
+  async removeTenantOperator(tenant: string, email: string): Promise<boolean> {
+    const deleted = await this.#db.transaction((tx) =>
+      tx.run('DELETE FROM tenant_operators WHERE tenant = ? AND email = ?', [tenant, email]),
+    );
+    return deleted > 0;
+  }
+
   async latestChange(): Promise<number> {
     const rows = await this.#db.all<{ seq: number | null }>('SELECT MAX(seq) AS seq FROM changes');
     return rows[0]?.seq ?? 0;
@@ -819,6 +864,7 @@ function signedInEvent(session: ConsoleSessionRecord): NewEvent {
   const data = session.data as {
     person?: { iss?: string; sub?: string; email?: string };
     role?: string;
+    tenantRoles?: Record<string, string>;
     acr?: string;
   };
   return {
@@ -830,6 +876,8 @@ function signedInEvent(session: ConsoleSessionRecord): NewEvent {
       sub: data.person?.sub ?? null,
       email: data.person?.email ?? null,
       role: data.role ?? null,
+      // Issue 21: a person's roles on single tenants, when they have any.
+      ...(data.tenantRoles !== undefined ? { tenant_roles: data.tenantRoles } : {}),
       ...(data.acr !== undefined ? { acr: data.acr } : {}),
     },
   };

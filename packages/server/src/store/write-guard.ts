@@ -27,6 +27,8 @@ const writes = new Set<keyof Store>([
   'deleteConsoleSession',
   'putOperator',
   'removeOperator',
+  'putTenantOperator',
+  'removeTenantOperator',
   'createTenant',
   'updateTenant',
   'deleteTenant',

@@ -41,7 +41,18 @@ export type Person = AuditPerson;
 export interface AdminCaller {
   /** The audit trail's actor: `admin-api:<client_id>` or `person:<email or sub>`. */
   actor: string;
-  role: AdminRole;
+  /**
+   * The role the caller holds across the deployment (a person's from the deployment-wide
+   * list or a `GROUP=ROLE` mapping; an admin client's from its scope, limited to its `tenant`
+   * when it has one). Undefined: a person whose roles are all on single tenants.
+   */
+  role: AdminRole | undefined;
+  /**
+   * Issue 21: a person's roles on single tenants (`operators add --tenant`,
+   * `--console-role GROUP=ROLE@TENANT`), by tenant name; each counts on that tenant's admin
+   * routes only, besides `role`.
+   */
+  tenantRoles?: Readonly<Record<string, AdminRole>> | undefined;
   /** A machine client's client_id; undefined for a person. */
   clientId?: string | undefined;
   person?: Person | undefined;
@@ -56,21 +67,66 @@ export interface AdminCaller {
   bearer: boolean;
 }
 
+/** A tenant's name in a role check; undefined: the deployment's routes. */
+type RoleScope = { tenant: string | undefined } | 'any';
+
+/**
+ * The role `caller` holds where a route is for: on `tenant`'s admin routes its deployment-wide
+ * role or its role on that tenant, whichever is stronger; on the deployment's routes
+ * (`tenant` undefined, or the default tenant, whose routes those are) the deployment-wide role
+ * only; with `any`, its strongest role anywhere. An admin client's role is its scope's
+ * everywhere: which tenant it reaches is the tenant check's (admin-tenants.ts), as before.
+ */
+export function roleIn(caller: AdminCaller, scope: RoleScope): AdminRole | undefined {
+  if (caller.tenant !== undefined) return caller.role;
+  const tenantRoles = caller.tenantRoles ?? {};
+  const onTenant =
+    scope === 'any'
+      ? Object.values(tenantRoles)
+      : scope.tenant === undefined || !Object.hasOwn(tenantRoles, scope.tenant)
+        ? []
+        : [tenantRoles[scope.tenant]!];
+  return strongestRole([...(caller.role ? [caller.role] : []), ...onTenant]);
+}
+
+/**
+ * The tenants besides default whose records and routes `caller` may see: every one (`all`)
+ * for a deployment-wide caller, else its own (an admin client's tenant, a person's tenants).
+ */
+export function visibleTenants(caller: AdminCaller | undefined): 'all' | ReadonlySet<string> {
+  if (caller === undefined) return 'all';
+  if (caller.tenant !== undefined) return new Set([caller.tenant]);
+  if (caller.role !== undefined) return 'all';
+  return new Set(Object.keys(caller.tenantRoles ?? {}));
+}
+
 /**
  * The authorization step, after authentication: refuses with 403 `insufficient_scope` naming
- * the missing role (and, for a token, the scope that grants it, RFC 6750 §3.1). With
+ * the missing role (and, for a token, the scope that grants it, RFC 6750 §3.1). `where` says
+ * whose role counts (the route's tenant, {@link roleIn}). With
  * `requireAcr`, `admin` actions of a person need an ID token with that `acr` (step-up).
  */
 export function authorizeRole(
   caller: AdminCaller,
   needed: AdminRole,
   requireAcr?: string | undefined,
+  where: RoleScope = { tenant: undefined },
 ): void {
-  if (!roleIncludes(caller.role, needed)) {
+  const held = roleIn(caller, where);
+  if (held === undefined || !roleIncludes(held, needed)) {
     const scope = roleScopes[needed];
+    const has =
+      held !== undefined
+        ? held
+        : typeof where === 'object' && where.tenant !== undefined
+          ? `no role on tenant ${where.tenant}`
+          : 'no role outside its tenants';
     throw new OAuthError(
       'insufficient_scope',
-      `This needs the ${needed} role (scope ${scope}); the caller has ${caller.role}`,
+      `This needs the ${needed} role (scope ${scope}); the caller has ${has}`.replace(
+        /[^\x20-\x21\x23-\x5b\x5d-\x7e]/g,
+        '?',
+      ),
       {
         status: 403,
         ...(caller.bearer

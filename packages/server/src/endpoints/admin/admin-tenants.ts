@@ -10,7 +10,8 @@
  * tenant; one of a tenant's own admin clients (its issuer, its keys: admin-auth.ts) manages
  * only that tenant's clients, keys and audit trail and reads only its own tenant record;
  * creating, changing and deleting tenants, and every other admin route, is the default
- * tenant's. The roles (admin-roles.ts) apply as on the default routes.
+ * tenant's. The roles (admin-roles.ts) apply as on the default routes; a person's role on one
+ * tenant counts on that tenant's routes (`tenantScope: 'path'`) and nowhere else.
  */
 import { OAuthError } from '@tessera/protocol';
 import { signingAlgorithms } from '@tessera/protocol';
@@ -31,7 +32,7 @@ import { auditAbout } from './admin-audit.js';
 import { adminClientEndpoints } from './admin-clients.js';
 import { objectBody } from './admin-input.js';
 import { adminKeyEndpoints } from './admin-keys.js';
-import type { AdminCaller } from './admin-roles.js';
+import { visibleTenants, type AdminCaller } from './admin-roles.js';
 
 /** Where the default tenant's client, key and audit routes sit, and the tenants' twins. */
 const adminPrefix = '/admin/v1';
@@ -102,7 +103,10 @@ export const tenantSchemas: Record<string, JsonSchema> = {
   },
 };
 
-/** The tenant whose admin clients issued the caller's token; a person is the default tenant's. */
+/**
+ * The tenant whose admin clients issued the caller's token; a person counts as the default
+ * tenant's here: which tenants a person's roles reach is the role hook's check (`tenantScope`).
+ */
 const callerTenant = (caller: AdminCaller | undefined) => caller?.tenant ?? defaultTenant;
 
 function elsewhere(caller: AdminCaller, what: string): OAuthError {
@@ -335,18 +339,20 @@ export function adminTenantEndpoints(context: TesseraContext): Endpoint[] {
     {
       caller: 'admin',
       role: 'viewer',
+      tenantScope: 'any',
       method: 'GET',
       paths: [tenantsPath],
       summary: 'List the tenants besides default (a tenant admin token sees only its own tenant)',
       responses: { 200: json('Tenants by name', object({ tenants: list(ref('Tenant')) })) },
       async handle(request) {
-        const own = callerTenant(request.caller);
+        // A tenant's admin token, or a person with roles on some tenants only, sees those.
+        const visible = visibleTenants(request.caller);
         const tenants = await store.listTenants();
         return {
           status: 200,
           body: {
             tenants: tenants
-              .filter((tenant) => own === defaultTenant || tenant.name === own)
+              .filter((tenant) => visible === 'all' || visible.has(tenant.name))
               .map(view),
           },
         };
@@ -414,6 +420,7 @@ export function adminTenantEndpoints(context: TesseraContext): Endpoint[] {
     {
       caller: 'admin',
       role: 'viewer',
+      tenantScope: 'path',
       method: 'GET',
       paths: [tenantPrefix],
       summary: 'Show a tenant',
@@ -509,6 +516,7 @@ export function adminTenantEndpoints(context: TesseraContext): Endpoint[] {
     const original = path!;
     return {
       ...endpoint,
+      tenantScope: 'path',
       paths: [original.replace(adminPrefix, tenantPrefix)],
       summary: `${endpoint.summary} (of the tenant)`,
       responses: { ...endpoint.responses, 404: endpoint.responses[404] ?? 'not_found' },

@@ -17,6 +17,7 @@ import type {
   ConsoleSessionRecord,
   NewClient,
   OperatorRecord,
+  TenantOperatorRecord,
   ReplicationState,
   RevocationRecord,
   SecretChange,
@@ -308,6 +309,18 @@ export class ReplicatedStore implements Store {
   }
   removeOperator(email: string): Promise<boolean> {
     return this.#primary.removeOperator(email);
+  }
+  listTenantOperators(tenant?: string): Promise<TenantOperatorRecord[]> {
+    return this.#primary.listTenantOperators(tenant);
+  }
+  tenantRolesOf(email: string): Promise<TenantOperatorRecord[]> {
+    return this.#primary.tenantRolesOf(email);
+  }
+  putTenantOperator(operator: TenantOperatorRecord): Promise<void> {
+    return this.#primary.putTenantOperator(operator);
+  }
+  removeTenantOperator(tenant: string, email: string): Promise<boolean> {
+    return this.#primary.removeTenantOperator(tenant, email);
   }
 
   // The events outbox (issue 18): the primary, reads too. Delivery state is written on every
