@@ -21,6 +21,7 @@ import {
   parse,
   print,
   printJson,
+  runSubcommand,
 } from './common.js';
 import { table } from './output.js';
 import { UsageError } from './usage.js';
@@ -49,27 +50,11 @@ const limitFlags = [
 ] as const;
 
 export async function tenantsCommand(args: string[]): Promise<void> {
-  const [sub, ...rest] = args;
-  switch (sub) {
-    case 'create':
-      return create(rest);
-    case 'update':
-      return update(rest);
-    case 'list':
-      return list(rest);
-    case 'show':
-      return show(rest);
-    case 'delete':
-      return remove(rest);
-    case 'hook-secret':
-      return hookSecret(rest);
-    default:
-      throw new UsageError(
-        sub
-          ? `unknown tenants command: ${sub}`
-          : 'tenants needs a command: create, list, show, update, delete, hook-secret',
-      );
-  }
+  return runSubcommand(
+    'tenants',
+    { create, list, show, update, delete: remove, 'hook-secret': hookSecret },
+    args,
+  );
 }
 
 async function withStore<T>(
