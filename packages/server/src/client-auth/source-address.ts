@@ -1,30 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import { isTrustedProxy } from '../lib/trusted-proxies.js';
 import type { TesseraContext } from '../context.js';
-
-// One per context, built on first use from `--trusted-proxy`.
-const trustedProxyLists = new WeakMap<TesseraContext, BlockList | undefined>();
-
-function trustedProxiesOf(context: TesseraContext): BlockList | undefined {
-  if (trustedProxyLists.has(context)) return trustedProxyLists.get(context);
-  let list: BlockList | undefined;
-  if (context.config.trustedProxies.length > 0) {
-    list = new BlockList();
-    for (const entry of context.config.trustedProxies) {
-      const [address, prefix] = entry.split('/');
-      const family = isIP(address ?? '') === 6 ? 'ipv6' : 'ipv4';
-      if (prefix === undefined) list.addAddress(address!, family);
-      else list.addSubnet(address!, Number(prefix), family);
-    }
-  }
-  trustedProxyLists.set(context, list);
-  return list;
-}
-
-const isTrusted = (list: BlockList, address: string): boolean => {
-  const plain = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-  return list.check(plain, isIP(plain) === 6 ? 'ipv6' : 'ipv4');
-};
 
 /**
  * The address a request comes from, as failures are counted: the connection's peer, or, when
@@ -40,8 +17,8 @@ export function requestSourceAddress(
   const peer = request.socket.remoteAddress;
   const forwarded = request.headers['x-forwarded-for'];
   if (peer === undefined || forwarded === undefined) return peer;
-  const trusted = trustedProxiesOf(context);
-  if (trusted === undefined || !isTrusted(trusted, peer)) return peer;
+  const trusted = context.config.trustedProxies;
+  if (!isTrustedProxy(trusted, peer)) return peer;
   const hops = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded).split(',');
   let nearest = peer;
   for (let i = hops.length - 1; i >= 0; i -= 1) {
@@ -49,7 +26,7 @@ export function requestSourceAddress(
     // Garbage where a proxy should have written an address: stop believing the header there.
     if (isIP(hop) === 0) break;
     nearest = hop;
-    if (!isTrusted(trusted, hop)) break;
+    if (!isTrustedProxy(trusted, hop)) break;
   }
   return nearest;
 }

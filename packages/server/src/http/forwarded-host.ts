@@ -1,35 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { BlockList, isIP } from 'node:net';
-
-/*
- * The same `--trusted-proxy` check as client-auth/source-address.ts (which keeps its
- * BlockList private): kept here so tenant selection needs nothing from the client-auth code.
- * One list per `trustedProxies` array: a tenant's config inherits the server's array.
- */
-const lists = new WeakMap<readonly string[], BlockList | undefined>();
-
-function trustedList(entries: readonly string[]): BlockList | undefined {
-  if (lists.has(entries)) return lists.get(entries);
-  let list: BlockList | undefined;
-  if (entries.length > 0) {
-    list = new BlockList();
-    for (const entry of entries) {
-      const [address, prefix] = entry.split('/');
-      const family = isIP(address ?? '') === 6 ? 'ipv6' : 'ipv4';
-      if (prefix === undefined) list.addAddress(address!, family);
-      else list.addSubnet(address!, Number(prefix), family);
-    }
-  }
-  lists.set(entries, list);
-  return list;
-}
-
-function isTrusted(entries: readonly string[], peer: string | undefined): boolean {
-  const list = trustedList(entries);
-  if (list === undefined || peer === undefined) return false;
-  const plain = peer.startsWith('::ffff:') && peer.includes('.') ? peer.slice(7) : peer;
-  return list.check(plain, isIP(plain) === 6 ? 'ipv6' : 'ipv4');
-}
+import { isTrustedProxy } from '../lib/trusted-proxies.js';
 
 /** What a request's tenant host is read from (the request's headers and its peer). */
 export interface HostFacts {
@@ -78,7 +48,10 @@ function hostOf(
   forwarded: string | undefined,
   peer: string | undefined,
 ): string | undefined {
-  if ((forwardedHost !== undefined || forwarded !== undefined) && isTrusted(trustedProxies, peer)) {
+  if (
+    (forwardedHost !== undefined || forwarded !== undefined) &&
+    isTrustedProxy(trustedProxies, peer)
+  ) {
     const first = firstForwardedHost(forwardedHost, forwarded);
     if (first !== undefined) return first.toLowerCase();
   }
