@@ -48,6 +48,12 @@ export interface SqlDriver {
    */
   readonly bytewise: string;
   /**
+   * Prefixed to a column in a condition the planner must not choose an index for (SQLite:
+   * `+`, its documented way; PostgreSQL: nothing, its planner has statistics). SQLite,
+   * without statistics, takes any index whose first column is compared for equality.
+   */
+  readonly notIndexed: string;
+  /**
    * Runs `fn` in one write transaction, committed when it resolves and rolled back when it
    * throws. `fn` uses `tx` only: a statement on the driver itself would wait for the
    * transaction to end (SQLite) or run outside it (PostgreSQL).

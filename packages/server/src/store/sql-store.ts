@@ -251,9 +251,13 @@ export class SqlStore implements Store {
   }
 
   async listClientPage({ limit, after, q }: ClientPageQuery): Promise<ClientPage> {
-    const conditions: string[] = ['tenant = ?'];
+    const search = q !== undefined && q !== '';
+    // A search reads the two prefix indexes (a multi-index OR) and filters by tenant: on
+    // SQLite, `tenant = ?` alone would pick clients_created and walk the whole tenant in
+    // order for a rare prefix (250 ms at a million clients, against 1 ms).
+    const conditions: string[] = [search ? `${this.#db.notIndexed}tenant = ?` : 'tenant = ?'];
     const params: unknown[] = [this.tenant];
-    if (q !== undefined && q !== '') {
+    if (search) {
       const b = this.#db.bytewise;
       conditions.push(
         `((lower(name)${b} >= ? AND lower(name)${b} < ?) OR (client_id${b} >= ? AND client_id${b} < ?))`,

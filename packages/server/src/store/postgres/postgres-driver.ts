@@ -66,6 +66,7 @@ export class PostgresDriver implements SqlDriver {
   readonly dialect = 'postgres';
   readonly insertionOrder = 'position';
   readonly bytewise = ' COLLATE "C"';
+  readonly notIndexed = '';
   readonly #pool: pg.Pool;
   readonly #outside: PgExecutor;
   readonly #config: pg.ClientConfig;

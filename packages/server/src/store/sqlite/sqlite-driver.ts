@@ -26,6 +26,7 @@ export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite';
   readonly insertionOrder = 'rowid';
   readonly bytewise = '';
+  readonly notIndexed = '+';
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
   readonly #queueKey: string;
