@@ -26,7 +26,7 @@ const usage = `usage: npm run bench -- [options]
   --only NAME[,NAME]   run only these (exact names or a prefix before '-': tessera, ceiling, …)
                        names: tessera-rs256 tessera-es256 tessera-eddsa oidc-provider ceiling-rs256
                        ceiling-es256 ceiling-eddsa tessera-rs256-100k tessera-rs256-2workers tessera-rs256-loop
-                       tessera-rs256-2workers-loop tessera-rs256-default tessera-rs256-default-unbuffered tessera-rs256-postgres tessera-rs256-replica tessera-rs256-pkcs11
+                       tessera-rs256-2workers-loop tessera-rs256-default tessera-rs256-postgres tessera-rs256-replica tessera-rs256-pkcs11
                        tessera-rs256-claims10 tessera-rs256-hook-cached tessera-rs256-hook-uncached
                        tessera-rs256-traced tessera-rs256-1m admin-listing-sqlite admin-listing-postgres
                        tessera-rs256-reuse ceiling-nosign tessera-rs256-quota tessera-rs256-1000tenants
@@ -125,8 +125,6 @@ const targets: TargetSpec[] = [
   tesseraTarget('RS256', { suffix: '-loop', env: { TESSERA_SIGN_ON: 'event-loop' }, note: 'signing on the event loop' }),
   tesseraTarget('RS256', { workers: 2, suffix: '-2workers-loop', env: { TESSERA_SIGN_ON: 'event-loop' }, note: 'signing on the event loop' }),
   tesseraTarget('RS256', { defaults: true, suffix: '-default' }),
-  // The same with one write(2) per log line (`--log-buffer 0`), what the default was before.
-  tesseraTarget('RS256', { defaults: true, suffix: '-default-unbuffered', env: { TESSERA_LOG_BUFFER: '0' }, note: 'one write per log line (--log-buffer 0)' }),
   // Issue 24: an instance reading a streaming replica (.ci/replica-up), against one reading the
   // PostgreSQL primary, in the same run.
   tesseraTarget('RS256', { postgres: 'primary', suffix: '-postgres' }),

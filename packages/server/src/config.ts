@@ -87,8 +87,6 @@ export interface ServerConfig {
   logLevel: string;
   /** How log lines are written: JSON (default) or pino-pretty's. */
   logFormat: 'json' | 'pretty';
-  /** `--log-buffer`: bytes of JSON lines written to stdout at once (0: one write per line). */
-  logBuffer: number;
   /** Where events are POSTed (`--events-webhook`); undefined: none are delivered. */
   eventsWebhook: string | undefined;
   /** OpenTelemetry tracing; undefined (the default) is off. */
@@ -244,7 +242,6 @@ export function configFrom(sources: Sources): ServerConfig {
     bodyLimit: overrides?.bodyLimit ?? 16 * 1024,
     logLevel: value(options.logLevel),
     logFormat: value(options.logFormat),
-    logBuffer: value(options.logBuffer),
     eventsWebhook: read(options.eventsWebhook),
     tracing:
       overrides?.tracing ??

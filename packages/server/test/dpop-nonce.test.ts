@@ -142,7 +142,7 @@ describe('DPoP server nonces (RFC 9449 §8)', () => {
       const back = await token(primary.url, elsewhere.nonce);
       assert.equal(back.status, 200, JSON.stringify(back.body));
       // Both workers answered (connections alternate between them). Request lines are
-      // written in blocks, at most 250 ms late (--log-buffer).
+      // read from the pipe as they arrive, after the answers.
       const answeringPids = () =>
         new Set(
           primary

@@ -146,8 +146,8 @@ describe('metrics and activity across the workers of one serve', () => {
     assert.equal((await token(client, 'wrong secret', 'refused-0')).status, 401);
     assert.equal((await token(client, 'wrong secret', 'refused-1')).status, 401);
 
-    // The tokens really were issued by both workers. Request lines are written in blocks,
-    // at most 250 ms late (--log-buffer).
+    // The tokens really were issued by both workers. Request lines are
+    // read from the pipe as they arrive, after the answers.
     const countedLines = () => logLines().filter((line) => line.reqId?.startsWith('counted-'));
     await within(5_000, async () => countedLines().length === tokens);
     const issuingPids = new Set(countedLines().map((line) => line.pid));

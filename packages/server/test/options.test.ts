@@ -168,7 +168,6 @@ describe('loadConfig from the option table', () => {
       bodyLimit: 16 * 1024,
       logLevel: 'info',
       logFormat: 'json',
-      logBuffer: 3072,
       eventsWebhook: undefined,
       tracing: undefined,
       scopeClaims: undefined,
@@ -234,7 +233,6 @@ describe('loadConfig from the option table', () => {
       TESSERA_CLIENT_CERT_HEADER: 'X-SSL-Cert',
       TESSERA_LOG_LEVEL: 'warn',
       TESSERA_LOG_FORMAT: 'pretty',
-      TESSERA_LOG_BUFFER: '0',
       TESSERA_OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://ignored:4318',
       OTEL_SERVICE_NAME: 'auth',
@@ -301,7 +299,6 @@ describe('loadConfig from the option table', () => {
       bodyLimit: 16 * 1024,
       logLevel: 'warn',
       logFormat: 'pretty',
-      logBuffer: 0,
       eventsWebhook: 'http://127.0.0.1:9000/hooks/tessera',
       tracing: {
         tracesUrl: 'http://collector:4318/v1/traces',

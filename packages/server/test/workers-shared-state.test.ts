@@ -127,7 +127,7 @@ describe('state shared by the workers of one serve', () => {
         .split('\n')
         .filter((line) => line.includes(`"reqId":"${requestId}"`))
         .map((line) => (JSON.parse(line) as { pid: number }).pid)[0];
-    // Request lines are written in blocks, at most 250 ms late (--log-buffer).
+    // Request lines are read from the pipe as they arrive, after the answers.
     await within(
       5_000,
       async () => pidOf('jti-first') !== undefined && pidOf('jti-replay') !== undefined,

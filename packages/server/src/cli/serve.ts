@@ -37,7 +37,7 @@ export async function serveCommand(args: string[]): Promise<void> {
   // Said once per service: by the primary, or by the only process.
   const warnings = cluster.isPrimary ? startupWarnings(sources) : [];
   if (workers > 1 && cluster.isPrimary) {
-    const logger = createLogger(config.logLevel, undefined, config.logFormat, config.logBuffer);
+    const logger = createLogger(config.logLevel, undefined, config.logFormat);
     for (const warning of warnings) logger.warn(warning);
     // Migrations, the key-encryption key file, the pepper and the first signing key are made
     // once here, so workers starting together have nothing to race for.
@@ -76,7 +76,7 @@ export async function serveCommand(args: string[]): Promise<void> {
     superviseWorkers({ workers, shutdownTimeout, logger });
     return;
   }
-  const logger = createLogger(config.logLevel, undefined, config.logFormat, config.logBuffer);
+  const logger = createLogger(config.logLevel, undefined, config.logFormat);
   const replayGuards = replayGuardsSharedWithPrimary(() => Math.floor(Date.now() / 1000), logger);
   let server: RunningServer;
   try {

@@ -1,5 +1,4 @@
 import { signingAlgorithms, type SigningAlgorithm } from '@tessera/protocol';
-import { maxLogBuffer } from '../http/logger.js';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { ClaimsError, validScopeClaims, type ScopeClaims } from '../claims/extra-claims.js';
@@ -720,15 +719,6 @@ export const options = {
     default: 'info',
     doc: `log level (${logLevels.join(', ')})`,
     parse: oneOf(logLevels),
-  }),
-  logBuffer: option<number>({
-    name: 'logBuffer',
-    flag: '--log-buffer',
-    metavar: 'BYTES',
-    env: 'TESSERA_LOG_BUFFER',
-    default: maxLogBuffer,
-    doc: '`request completed` lines are written in blocks of about this size, at most 250 ms late; other lines at once; `0`: one write each',
-    parse: integer(0, maxLogBuffer),
   }),
   logFormat: option<'json' | 'pretty'>({
     name: 'logFormat',

@@ -14,7 +14,6 @@ export function createLogger(
   level: string,
   destination?: DestinationStream,
   format: LogFormat = 'json',
-  bufferBytes = 0,
 ): Logger {
   const options: LoggerOptions = {
     level,
@@ -56,11 +55,12 @@ export function createLogger(
     );
   }
   const logger = destination ? pino(options, destination) : pino(options);
-  // The token listener's `request completed` lines (one per token): their own logger, on a
-  // buffered stream of their own (below), without the redaction pass, which costs half of a
-  // line (4 of 9 µs measured). Those lines are built from known fields only (method, path
-  // without query, address, status, time, request id), so there is nothing to redact.
-  const lines = destination ?? requestLineStream(bufferBytes);
+  // The token listener's `request completed` lines (one per token): their own logger on the
+  // same file descriptor, without the redaction pass, which costs half of a line (4 of 9 µs
+  // measured in-process). Those lines are built from known fields only (method, path without
+  // query, address, status, time, request id), so there is nothing to redact. Writes stay
+  // synchronous, one per line, in order with the main logger's.
+  const lines = destination ?? pino.destination({ dest: 1, sync: true });
   requestLines.set(logger, pino({ level, serializers: options.serializers ?? {} }, lines));
   return logger;
 }
@@ -73,29 +73,3 @@ const requestLines = new WeakMap<Logger, Logger>();
  * whose fields hold no secret; anything else goes through `logger` and its redaction.
  */
 export const requestLineLogger = (logger: Logger): Logger => requestLines.get(logger) ?? logger;
-
-/** Largest write of buffered lines: at most PIPE_BUF, so a write to a pipe is never split. */
-const pipeBuf = 4096;
-export const maxLogBuffer = 3072;
-
-/**
- * `--log-buffer` (issue 24): the `request completed` lines go to stdout in writes of about
- * `bytes` instead of one `write(2)` per line. At info every token is a line, and on a loaded
- * machine each synchronous write to the log pipe also wakes its reader; batching them is
- * pino's own advice for throughput (sonic-boom `minLength`). Every other line (start-up,
- * warnings, errors, refusals) is still written at once, by the main logger. Each write holds
- * whole lines and at most PIPE_BUF bytes, so the two never cut into each other's lines on a
- * pipe; a request line may follow, by up to 250 ms, lines logged after it. The buffer is
- * written every 250 ms and synchronously when the process exits (pino's exit hook); a hard
- * kill (SIGKILL, OOM) loses what it held. `0` writes each line as it is logged.
- */
-function requestLineStream(bytes: number): DestinationStream {
-  if (bytes === 0) return pino.destination({ dest: 1, sync: true });
-  return pino.destination({
-    dest: 1,
-    sync: false,
-    minLength: Math.min(bytes, maxLogBuffer),
-    maxWrite: pipeBuf,
-    periodicFlush: 250,
-  });
-}
