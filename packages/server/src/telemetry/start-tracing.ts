@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { symbols } from 'pino';
 import { traceIdsForLogs } from './request-spans.js';
 import { setActiveTracer } from './tracer-state.js';
+import { requestLineLogger } from '../http/logger.js';
 import type { TracingSettings } from './tracing-settings.js';
 
 export interface Tracing {
@@ -71,9 +72,12 @@ export async function startTracing(settings: TracingSettings, logger: Logger): P
   // Every log line written inside a traced request carries its trace_id and span_id. pino
   // takes a mixin only at creation, and the logger exists before tracing starts: set it on
   // the instance (child loggers, Fastify's per request among them, inherit it).
-  const mixins = logger as unknown as Record<symbol, unknown>;
-  const previousMixin = mixins[symbols.mixinSym];
-  mixins[symbols.mixinSym] = traceIdsForLogs;
+  // The token listener's request lines have a logger of their own (http/logger.ts): it too.
+  const traced = [...new Set([logger, requestLineLogger(logger)])].map(
+    (one) => one as unknown as Record<symbol, unknown>,
+  );
+  const previousMixins = traced.map((mixins) => mixins[symbols.mixinSym]);
+  for (const mixins of traced) mixins[symbols.mixinSym] = traceIdsForLogs;
   const host = new URL(settings.tracesUrl).host;
   logger.info(
     { exporter: host, service: settings.serviceName, sampler: samplerName },
@@ -87,7 +91,7 @@ export async function startTracing(settings: TracingSettings, logger: Logger): P
     async shutdown() {
       await provider.shutdown();
       setActiveTracer(undefined);
-      mixins[symbols.mixinSym] = previousMixin;
+      traced.forEach((mixins, i) => (mixins[symbols.mixinSym] = previousMixins[i]));
       contextManager.disable();
       context.disable();
       diag.disable();
