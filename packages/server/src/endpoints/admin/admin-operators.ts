@@ -6,7 +6,7 @@ import type { Endpoint, EndpointRequest } from '../endpoint.js';
 import { isTenantName } from '../../tenants/tenant-name.js';
 import { auditAbout } from './admin-audit.js';
 import { objectBody, optionalString } from './admin-input.js';
-import { adminRoles, isAdminRole } from './admin-roles.js';
+import { adminRoles, isAdminRole, type AdminRole } from './admin-roles.js';
 import { authorizeTenant } from './admin-tenants.js';
 import { defaultTenant } from '../../tenants/tenant-name.js';
 
@@ -25,6 +25,18 @@ const operatorSchema = object({
   created_at: dateTime,
 });
 const email = /^[^\s@]+@[^\s@]+$/;
+
+/** A POSTed `{"email", "role"}`, checked: the email lower-cased, the role a known one. */
+function operatorInput(raw: unknown): { address: string; role: AdminRole } {
+  const body = objectBody(raw);
+  const address = optionalString(body, 'email')?.toLowerCase();
+  const role = optionalString(body, 'role');
+  if (address === undefined || !email.test(address))
+    throw new OAuthError('invalid_request', 'email must be an email address');
+  if (!isAdminRole(role))
+    throw new OAuthError('invalid_request', 'role must be viewer, operator or admin');
+  return { address, role };
+}
 
 /**
  * The admin API's twin of `tessera operators`: the people Tessera itself gives a console role
@@ -59,13 +71,7 @@ export function adminOperatorEndpoints(deps: AdminOperatorDeps): Endpoint[] {
       request: { body: object({ email: str, role: { enum: [...adminRoles] } }) },
       responses: { 200: json('The operator', operatorSchema), 400: 'invalid_request' },
       async handle(request) {
-        const body = objectBody(request.body);
-        const address = optionalString(body, 'email')?.toLowerCase();
-        const role = optionalString(body, 'role');
-        if (address === undefined || !email.test(address))
-          throw new OAuthError('invalid_request', 'email must be an email address');
-        if (!isAdminRole(role))
-          throw new OAuthError('invalid_request', 'role must be viewer, operator or admin');
+        const { address, role } = operatorInput(request.body);
         const operator = { email: address, role, createdAt: deps.nowSeconds() };
         await deps.store.putOperator(operator);
         await deps.store.appendAudit({
@@ -170,13 +176,7 @@ function tenantOperatorEndpoints(deps: AdminOperatorDeps): Endpoint[] {
       },
       async handle(request) {
         const tenant = await tenantOf(request);
-        const body = objectBody(request.body);
-        const address = optionalString(body, 'email')?.toLowerCase();
-        const role = optionalString(body, 'role');
-        if (address === undefined || !email.test(address))
-          throw new OAuthError('invalid_request', 'email must be an email address');
-        if (!isAdminRole(role))
-          throw new OAuthError('invalid_request', 'role must be viewer, operator or admin');
+        const { address, role } = operatorInput(request.body);
         const operator = { tenant, email: address, role, createdAt: deps.nowSeconds() };
         await store.putTenantOperator(operator);
         await store.forTenant(tenant).appendAudit({
