@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext } from 'playwright-core';
+import { ClientRegistry } from '../src/registry/client-registry.js';
 import { tenantWithClient } from './support/tenants.js';
 import { basicAuthorization, postForm, startTessera, type TestTessera } from './support/tessera.js';
 
@@ -429,6 +430,70 @@ describe('admin console in a real browser', { skip: required ? false : skip }, (
     await page.locator('#nav [data-view="clients"]').click();
     await page.locator(`tr[data-client-id="${home.clientId}"]`).waitFor();
     assert.equal(await page.locator(`tr[data-client-id="${clientId}"]`).count(), 0);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+  it("signs a tenant's own admin client in to that tenant alone (issue 21)", async () => {
+    const context = tessera.server.context;
+    const home = await tessera.createClient({ name: 'Default partner' });
+    const partner = await tenantWithClient(context, 'partner');
+    const { client: admin, clientSecret } = await new ClientRegistry(
+      context.store.forTenant('partner'),
+      context.hasher,
+      { actor: 'cli:test' },
+    ).create({ name: 'Partner console', scope: 'tessera:admin' });
+    await context.syncChanges();
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    await page.goto(`${tessera.url}/console`);
+    const signIn = page.locator('#sign-in-form');
+    await signIn.getByLabel('Client ID').fill(admin.clientId);
+    await signIn.getByLabel('Client secret').fill(clientSecret);
+    await signIn.getByLabel('Tenant').fill('partner');
+    await signIn.getByLabel('Client secret').press('Enter');
+
+    // Its tenant's clients, never the default tenant's, and a switcher offering only it.
+    await page.locator(`tr[data-client-id="${partner.clientId}"]`).waitFor();
+    assert.equal(await page.locator(`tr[data-client-id="${home.clientId}"]`).count(), 0);
+    assert.deepEqual(
+      await page
+        .locator('#tenant option')
+        .evaluateAll((options) => options.map((option) => (option as HTMLOptionElement).value)),
+      ['partner'],
+    );
+    assert.equal(await page.locator('#tenant-switcher').isVisible(), true);
+    // The activity charts are the deployment's: not offered to one tenant's admin.
+    assert.equal(await page.locator('#nav [data-view="activity"]').isVisible(), false);
+
+    // A client it creates is the partner's: tokens at /t/partner only.
+    await page.getByRole('button', { name: 'New client' }).click();
+    const form = page.getByRole('dialog', { name: 'New client' });
+    await form.getByLabel('Name').fill('Partner billing');
+    await form.getByRole('button', { name: 'Create' }).click();
+    const secretDialog = page.getByRole('dialog', { name: 'Client created' });
+    await secretDialog.waitFor();
+    const created = {
+      clientId: await secretDialog.getByLabel('Client ID').inputValue(),
+      clientSecret: await secretDialog.getByLabel('Client secret').inputValue(),
+    };
+    await secretDialog.getByRole('button', { name: 'I have stored the secret' }).click();
+    const at = (path: string) =>
+      postForm(
+        `${tessera.url}${path}`,
+        { grant_type: 'client_credentials' },
+        { authorization: basicAuthorization(created.clientId, created.clientSecret) },
+      );
+    assert.equal((await at('/t/partner/oauth/token')).status, 200);
+    assert.equal((await at('/oauth/token')).status, 401);
+
+    // The same admin client without the tenant is unknown at the default tenant.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn.getByLabel('Client ID').fill(admin.clientId);
+    await signIn.getByLabel('Client secret').fill(clientSecret);
+    await signIn.getByLabel('Tenant').fill('');
+    await signIn.getByLabel('Client secret').press('Enter');
+    await page.locator('#sign-in-error', { hasText: 'unknown client or wrong secret' }).waitFor();
     assert.deepEqual(problems, []);
     await page.close();
   });
