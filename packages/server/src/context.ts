@@ -1,11 +1,7 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { ClientAuthenticator } from './client-auth/authenticate-client.js';
-import {
-  FailureLimiter,
-  TenantFailures,
-  type LockoutEvent,
-} from './client-auth/failure-limiter.js';
+import { FailureLimiter, type LockoutEvent } from './client-auth/failure-limiter.js';
 import type { ServerConfig } from './config.js';
 import { keyMaintenance } from './keys/key-maintenance.js';
 import { KeyRing } from './keys/key-ring.js';
@@ -157,7 +153,9 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
   const closing = new Map<TesseraContext, NodeJS.Timeout>();
   const dispose = (dropped: TesseraContext) => {
     if (closing.has(dropped)) return;
-    const grace = (dropped.config.tokenHook?.timeoutMs ?? 0) + 1_000;
+    // The hook the context holds (its own or the server's), not config.tokenHook, which is
+    // the server's setting even for a tenant with a hook of its own.
+    const grace = (dropped.tokenHook?.timeoutMs ?? 0) + 1_000;
     const timer = setTimeout(() => {
       closing.delete(dropped);
       dropped
@@ -271,20 +269,22 @@ export async function createContext(options: ContextOptions): Promise<TesseraCon
   every(1_000, async () => gate.sweep(), 'returning idle token quota allowances');
   // One admission per tenant over the one gate (quota buckets are keyed by client_id, unique
   // across tenants), so each counts its refusals under its own `tenant` label.
-  const admission = (tenant: string, table = metrics.quotaRefusals.of(tenant)) =>
-    new TokenAdmission(gate, {
+  const admission = (tenant: string) => {
+    const refusals = metrics.quotaRefusals.of(tenant);
+    return new TokenAdmission(gate, {
       defaultQuota: config.tokenQuota,
       mode: config.tokenQuotaMode,
       logger,
       nowSeconds,
-      onRefusal: (mode) => table.inc(mode),
+      onRefusal: (mode) => refusals.inc(mode),
     });
+  };
   const quotas = admission(defaultTenant);
   const authenticator = new ClientAuthenticator(
     clients,
     hasher,
     nowSeconds,
-    new TenantFailures(failures, failures.scope),
+    failures.forTenant(defaultTenant, config.authFailureLimits),
     () => config.issuer,
     replayGuards.assertions,
     assertionPolicy(config, preset),

@@ -81,6 +81,11 @@ export class TokenHook {
     this.#nowSeconds = deps.nowSeconds;
   }
 
+  /** Longest wait for one answer (ms): how long a request may still hold this hook. */
+  get timeoutMs(): number {
+    return this.#settings.timeoutMs;
+  }
+
   /**
    * The hook's changes for this token, `undefined` to issue it unchanged (allow policy), or an
    * OAuthError thrown (a denial, or deny policy). A cached answer comes back without a promise.
