@@ -40,7 +40,6 @@ interface LockMessage {
   tessera: 'auth-lock';
   /** The tenant whose counts locked (absent from a primary of before tenants: `default`). */
   tenant: string;
-  limits: FailureLimits;
   key: Exclude<LockoutKey, 'client_id_all_addresses'>;
   clientId: string;
   address: string | undefined;
@@ -125,7 +124,6 @@ export function countFailuresForWorkers(
     const lock: LockMessage = {
       tessera: 'auth-lock',
       tenant: event.tenant,
-      limits: scopes.get(event.tenant) ?? limits,
       key: event.key,
       clientId: event.clientId,
       address: event.address,
@@ -135,12 +133,9 @@ export function countFailuresForWorkers(
       if (worker?.isConnected()) worker.send(lock);
     }
   };
-  // The limits each tenant's workers last sent, for the lock messages (bounded by the tenants).
-  const scopes = new Map<string, FailureLimits>();
   cluster.on('message', (_worker, message: WorkerMessage | undefined) => {
     if (message?.tessera !== 'auth-failure' && message?.tessera !== 'auth-failures-cleared') return;
     const scope = scopeOf(message, limiter.scope);
-    if (scope.tenant !== limiter.scope.tenant) scopes.set(scope.tenant, scope.limits);
     if (message.tessera === 'auth-failure')
       void limiter.recordFailure(message.clientId, message.address, undefined, scope);
     else limiter.recordSuccess(message.clientId, message.address, scope);
