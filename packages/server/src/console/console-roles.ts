@@ -49,21 +49,20 @@ function claimValues(claims: Record<string, unknown>, name: string): string[] {
  * group (on a tenant) wins, as the option documents.
  */
 export function groupRoles(config: RoleConfig, claims: Record<string, unknown>): Roles {
-  const mapping = new Map<string, AdminRole>();
-  for (const [group, role, tenant] of config.consoleRoles)
-    mapping.set(JSON.stringify([group, tenant ?? null]), role);
-  const found: Roles[] = [];
-  for (const group of claimValues(claims, config.consoleOidcRolesClaim))
-    for (const [key, role] of mapping) {
-      const [mapped, tenant] = JSON.parse(key) as [string, string | null];
-      if (mapped !== group) continue;
-      found.push(
-        tenant === null
-          ? { role, tenantRoles: {} }
-          : { role: undefined, tenantRoles: { [tenant]: role } },
-      );
-    }
-  return combineRoles(...found);
+  const held = new Set(claimValues(claims, config.consoleOidcRolesClaim));
+  // One role per (tenant, group), the last mapping's: keyed `TENANT\0GROUP` (a tenant name
+  // never holds a NUL, and '' is no tenant's, so the key cannot be ambiguous).
+  const mapped = new Map<string, Roles>();
+  for (const [group, role, tenant] of config.consoleRoles) {
+    if (!held.has(group)) continue;
+    mapped.set(
+      `${tenant ?? ''}\u0000${group}`,
+      tenant === undefined
+        ? { role, tenantRoles: {} }
+        : { role: undefined, tenantRoles: { [tenant]: role } },
+    );
+  }
+  return combineRoles(...mapped.values());
 }
 
 /**
