@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import { runSourceCli } from './support/cli.js';
 import { newKek } from './support/instances.js';
 import { postgresSkipReason } from './support/postgres.js';
 import { createTestSchema, type TestSchema } from './support/postgres-schema.js';
@@ -15,24 +14,9 @@ import { basicAuthorization, postForm, startTessera } from './support/tessera.js
 import { getToken } from './support/tokens.js';
 
 const skip = await postgresSkipReason();
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const cliMain = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
 /** `tessera ARGS` from source in a child process. */
-function tessera(args: string[], env: NodeJS.ProcessEnv) {
-  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cliMain, ...args], {
-      cwd: repoRoot,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const tessera = runSourceCli;
 
 describe('tessera migrate-store', { skip }, () => {
   let schema: TestSchema;

@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTessera, type TestTessera } from './support/tessera.js';
-import { claimsOf, eventually, send, tenantWithClient, tokenAt } from './support/tenants.js';
+import { within } from './support/instances.js';
+import { claimsOf, send, tenantWithClient, tokenAt } from './support/tenants.js';
 
 const asMetadata = (body: Record<string, unknown>) =>
   body as { issuer: string; token_endpoint: string; jwks_uri: string };
@@ -315,7 +316,7 @@ describe('the tenant label on the client cache metrics', () => {
     // As the admin API does: the change, then the tenant's context dropped for a rebuild.
     await context.store.updateTenant('counted', { tokenTtl: 120 });
     await context.tenants.changed('counted');
-    const rebuilt = await eventually(5_000, async () => {
+    const rebuilt = await within(5_000, async () => {
       const token = await tokenAt(`${tessera.url}/t/counted/oauth/token`, counted);
       return token.json.expires_in === 120;
     });

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { newKek, startTesseraProcess, type TesseraProcess } from './instances.js';
-import { cli, eventually, send, tokenAt } from './tenants.js';
+import { newKek, startTesseraProcess, within, type TesseraProcess } from './instances.js';
+import { cli, send, tokenAt } from './tenants.js';
 
 /** `tessera tenants …` and `clients … --tenant` against a running server's database. */
 export function cliPickupSuite(
@@ -45,7 +45,7 @@ export function cliPickupSuite(
       for (const server of servers)
         for (let i = 0; i < 4; i += 1)
           assert.ok(
-            await eventually(Math.max(0, deadline - Date.now()), () => check(server.url)),
+            await within(Math.max(0, deadline - Date.now()), () => check(server.url)),
             `not seen at ${server.url} within a second`,
           );
     };

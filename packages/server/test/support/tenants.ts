@@ -3,15 +3,12 @@
  * postgres-tenants.test.ts over PostgreSQL): raw HTTP with a chosen Host header, the CLI run
  * from source, and a tenant with a client.
  */
-import { spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { ClientRegistry } from '../../src/registry/client-registry.js';
 import type { TesseraContext } from '../../src/context.js';
+import { newTenant } from '../../src/tenants/tenant-input.js';
+import { runSourceCli } from './cli.js';
 import { basicAuthorization } from './tessera.js';
-
-const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
-const cliMain = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 export interface Reply {
   status: number;
@@ -82,40 +79,14 @@ export function tokenCall(
 }
 
 /** `tessera ARGS` from source, with only the given environment. */
-export function cli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cliMain, ...args], {
-      cwd: repoRoot,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+export const cli = runSourceCli;
 
 /** Creates tenant `name` and one client in it (through the store, as the CLI does). */
 export async function tenantWithClient(
   context: TesseraContext,
   name: string,
-  settings: { issuer?: string } = {},
 ): Promise<{ clientId: string; clientSecret: string }> {
-  await context.store.createTenant({
-    name,
-    issuer: settings.issuer ?? null,
-    preset: null,
-    tokenTtl: null,
-    signingAlg: null,
-    defaultAudience: null,
-    settings: {},
-  });
+  await context.store.createTenant(newTenant(name, {}));
   const registry = new ClientRegistry(context.store.forTenant(name), context.hasher, {
     actor: 'cli:test',
   });
@@ -133,13 +104,4 @@ export function claimsOf(token: string): Record<string, unknown> {
     string,
     unknown
   >;
-}
-
-export async function eventually(ms: number, check: () => Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
