@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { BrowserContext } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { ClientRegistry } from '../src/registry/client-registry.js';
 import { tenantWithClient } from './support/tenants.js';
 import { basicAuthorization, postForm, startTessera, type TestTessera } from './support/tessera.js';
@@ -96,6 +96,50 @@ describe('admin console in a real browser', { skip: required ? false : skip }, (
     await tessera?.close();
     if (profile) await rm(profile, { recursive: true, force: true });
   });
+
+  /** The console in a new page, its page errors collected in `problems`. */
+  const consolePage = async () => {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    await page.goto(`${tessera.url}/console`);
+    return { page, problems };
+  };
+  /** Signs in with an admin client's secret, at `tenant` when one is given. */
+  const signInWithSecret = async (
+    page: Page,
+    clientId: string,
+    secret: string,
+    tenant?: string,
+  ) => {
+    const signIn = page.locator('#sign-in-form');
+    await signIn.getByLabel('Client ID').fill(clientId);
+    await signIn.getByLabel('Client secret').fill(secret);
+    if (tenant !== undefined) await signIn.getByLabel('Tenant').fill(tenant);
+    await signIn.getByLabel('Client secret').press('Enter');
+  };
+  /** Creates a client through the New client dialog; the credentials the console showed once. */
+  const createClientInConsole = async (page: Page, name: string) => {
+    await page.getByRole('button', { name: 'New client' }).click();
+    const form = page.getByRole('dialog', { name: 'New client' });
+    await form.getByLabel('Name').fill(name);
+    await form.getByRole('button', { name: 'Create' }).click();
+    const secretDialog = page.getByRole('dialog', { name: 'Client created' });
+    await secretDialog.waitFor();
+    const created = {
+      clientId: await secretDialog.getByLabel('Client ID').inputValue(),
+      clientSecret: await secretDialog.getByLabel('Client secret').inputValue(),
+    };
+    await secretDialog.getByRole('button', { name: 'I have stored the secret' }).click();
+    return created;
+  };
+  /** A client_credentials token request with Basic authentication at `path` of the server. */
+  const tokenAtPath = (path: string, client: { clientId: string; clientSecret: string }) =>
+    postForm(
+      `${tessera.url}${path}`,
+      { grant_type: 'client_credentials' },
+      { authorization: basicAuthorization(client.clientId, client.clientSecret) },
+    );
 
   it('signs in, creates a client, shows its secret once, and disables it', async () => {
     const admin = await tessera.createClient({
@@ -349,14 +393,8 @@ describe('admin console in a real browser', { skip: required ? false : skip }, (
         updatedAt: now + 60,
       })),
     );
-    const page = await browser.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(error.message));
-    await page.goto(`${tessera.url}/console`);
-    const signIn = page.locator('#sign-in-form');
-    await signIn.getByLabel('Client ID').fill(admin.clientId);
-    await signIn.getByLabel('Client secret').fill(admin.clientSecret);
-    await signIn.getByLabel('Client secret').press('Enter');
+    const { page, problems } = await consolePage();
+    await signInWithSecret(page, admin.clientId, admin.clientSecret);
     await page.getByRole('heading', { name: 'Clients' }).waitFor();
     await page.getByRole('button', { name: 'Load more clients' }).waitFor();
     assert.equal(await page.locator('#clients-table tbody tr').count(), 1_000);
@@ -382,14 +420,8 @@ describe('admin console in a real browser', { skip: required ? false : skip }, (
     const home = await tessera.createClient({ name: 'Home partner' });
     const sandbox = await tenantWithClient(tessera.server.context, 'sandbox');
     await tessera.server.context.syncChanges();
-    const page = await browser.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(error.message));
-    await page.goto(`${tessera.url}/console`);
-    const signIn = page.locator('#sign-in-form');
-    await signIn.getByLabel('Client ID').fill(admin.clientId);
-    await signIn.getByLabel('Client secret').fill(admin.clientSecret);
-    await signIn.getByLabel('Client secret').press('Enter');
+    const { page, problems } = await consolePage();
+    await signInWithSecret(page, admin.clientId, admin.clientSecret);
     await page.locator(`tr[data-client-id="${home.clientId}"]`).waitFor();
     assert.equal(await page.locator(`tr[data-client-id="${sandbox.clientId}"]`).count(), 0);
 
@@ -398,24 +430,10 @@ describe('admin console in a real browser', { skip: required ? false : skip }, (
     await page.locator(`tr[data-client-id="${home.clientId}"]`).waitFor({ state: 'detached' });
 
     // A client made in the sandbox view is the sandbox's: tokens at /t/sandbox only.
-    await page.getByRole('button', { name: 'New client' }).click();
-    const form = page.getByRole('dialog', { name: 'New client' });
-    await form.getByLabel('Name').fill('Sandbox billing');
-    await form.getByRole('button', { name: 'Create' }).click();
-    const secretDialog = page.getByRole('dialog', { name: 'Client created' });
-    await secretDialog.waitFor();
-    const clientId = await secretDialog.getByLabel('Client ID').inputValue();
-    const clientSecret = await secretDialog.getByLabel('Client secret').inputValue();
-    await secretDialog.getByRole('button', { name: 'I have stored the secret' }).click();
-    await page.locator(`tr[data-client-id="${clientId}"]`).waitFor();
-    const at = (path: string) =>
-      postForm(
-        `${tessera.url}${path}`,
-        { grant_type: 'client_credentials' },
-        { authorization: basicAuthorization(clientId, clientSecret) },
-      );
-    assert.equal((await at('/t/sandbox/oauth/token')).status, 200);
-    assert.equal((await at('/oauth/token')).status, 401);
+    const created = await createClientInConsole(page, 'Sandbox billing');
+    await page.locator(`tr[data-client-id="${created.clientId}"]`).waitFor();
+    assert.equal((await tokenAtPath('/t/sandbox/oauth/token', created)).status, 200);
+    assert.equal((await tokenAtPath('/oauth/token', created)).status, 401);
 
     // Keys follow the switcher too: the sandbox's key ids are not the default tenant's.
     await page.locator('#nav [data-view="keys"]').click();
@@ -429,7 +447,7 @@ describe('admin console in a real browser', { skip: required ? false : skip }, (
     await page.locator('#tenant').selectOption('default');
     await page.locator('#nav [data-view="clients"]').click();
     await page.locator(`tr[data-client-id="${home.clientId}"]`).waitFor();
-    assert.equal(await page.locator(`tr[data-client-id="${clientId}"]`).count(), 0);
+    assert.equal(await page.locator(`tr[data-client-id="${created.clientId}"]`).count(), 0);
     assert.deepEqual(problems, []);
     await page.close();
   });
@@ -443,15 +461,8 @@ describe('admin console in a real browser', { skip: required ? false : skip }, (
       { actor: 'cli:test' },
     ).create({ name: 'Partner console', scope: 'tessera:admin' });
     await context.syncChanges();
-    const page = await browser.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(error.message));
-    await page.goto(`${tessera.url}/console`);
-    const signIn = page.locator('#sign-in-form');
-    await signIn.getByLabel('Client ID').fill(admin.clientId);
-    await signIn.getByLabel('Client secret').fill(clientSecret);
-    await signIn.getByLabel('Tenant').fill('partner');
-    await signIn.getByLabel('Client secret').press('Enter');
+    const { page, problems } = await consolePage();
+    await signInWithSecret(page, admin.clientId, clientSecret, 'partner');
 
     // Its tenant's clients, never the default tenant's, and a switcher offering only it.
     await page.locator(`tr[data-client-id="${partner.clientId}"]`).waitFor();
@@ -467,32 +478,13 @@ describe('admin console in a real browser', { skip: required ? false : skip }, (
     assert.equal(await page.locator('#nav [data-view="activity"]').isVisible(), false);
 
     // A client it creates is the partner's: tokens at /t/partner only.
-    await page.getByRole('button', { name: 'New client' }).click();
-    const form = page.getByRole('dialog', { name: 'New client' });
-    await form.getByLabel('Name').fill('Partner billing');
-    await form.getByRole('button', { name: 'Create' }).click();
-    const secretDialog = page.getByRole('dialog', { name: 'Client created' });
-    await secretDialog.waitFor();
-    const created = {
-      clientId: await secretDialog.getByLabel('Client ID').inputValue(),
-      clientSecret: await secretDialog.getByLabel('Client secret').inputValue(),
-    };
-    await secretDialog.getByRole('button', { name: 'I have stored the secret' }).click();
-    const at = (path: string) =>
-      postForm(
-        `${tessera.url}${path}`,
-        { grant_type: 'client_credentials' },
-        { authorization: basicAuthorization(created.clientId, created.clientSecret) },
-      );
-    assert.equal((await at('/t/partner/oauth/token')).status, 200);
-    assert.equal((await at('/oauth/token')).status, 401);
+    const created = await createClientInConsole(page, 'Partner billing');
+    assert.equal((await tokenAtPath('/t/partner/oauth/token', created)).status, 200);
+    assert.equal((await tokenAtPath('/oauth/token', created)).status, 401);
 
     // The same admin client without the tenant is unknown at the default tenant.
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await signIn.getByLabel('Client ID').fill(admin.clientId);
-    await signIn.getByLabel('Client secret').fill(clientSecret);
-    await signIn.getByLabel('Tenant').fill('');
-    await signIn.getByLabel('Client secret').press('Enter');
+    await signInWithSecret(page, admin.clientId, clientSecret, '');
     await page.locator('#sign-in-error', { hasText: 'unknown client or wrong secret' }).waitFor();
     assert.deepEqual(problems, []);
     await page.close();
